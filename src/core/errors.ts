@@ -1,0 +1,90 @@
+/**
+ * The error hierarchy. Every error Larder raises is a {@link CacheError} with a stable `code`,
+ * so callers branch on codes, never on message text. Messages name the backend, the operation
+ * and the key hash; they never contain tokens, signed URLs or payload bytes.
+ *
+ * @module
+ */
+
+/** Stable machine-readable error codes. */
+export type CacheErrorCode =
+  | "E_CONFIG"
+  | "E_TIMEOUT"
+  | "E_STORE"
+  | "E_BLOB"
+  | "E_CODEC"
+  | "E_TOO_LARGE"
+  | "E_INTEGRITY";
+
+const BRAND: unique symbol = Symbol.for("larder.CacheError");
+
+/** Base class of every error Larder raises. */
+export class CacheError extends Error {
+  /** Stable code to branch on. */
+  readonly code: CacheErrorCode;
+  /** Brand that survives duplicate copies of the package (see {@link isCacheError}). */
+  readonly [BRAND]: true = true;
+
+  constructor(code: CacheErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Invalid options, durations, keys or function identity. Raised at `createCache`/`wrap` time. */
+export class ConfigError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_CONFIG", message, options);
+  }
+}
+
+/** A metadata store (Redis) operation failed. */
+export class StoreError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_STORE", message, options);
+  }
+}
+
+/** A blob store (S3) operation failed. */
+export class BlobError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_BLOB", message, options);
+  }
+}
+
+/** A backend call did not finish within its timeout. `backend` says which. */
+export class TimeoutError extends CacheError {
+  /** `"store"` or `"blob"`. */
+  readonly backend: "store" | "blob";
+  constructor(backend: "store" | "blob", message: string, options?: { cause?: unknown }) {
+    super("E_TIMEOUT", message, options);
+    this.backend = backend;
+  }
+}
+
+/** A value could not be encoded (functions, symbols, cycles…) or a payload could not be decoded. */
+export class CodecError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_CODEC", message, options);
+  }
+}
+
+/** A value or payload exceeds a configured size limit. */
+export class TooLargeError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_TOO_LARGE", message, options);
+  }
+}
+
+/** A stored entry failed verification (wrong key hash, checksum mismatch, malformed record). */
+export class IntegrityError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_INTEGRITY", message, options);
+  }
+}
+
+/** True when `error` is a {@link CacheError}, even one from another copy of the package. */
+export function isCacheError(error: unknown): error is CacheError {
+  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}

@@ -1,0 +1,97 @@
+/**
+ * Role interfaces. The core talks to three roles: a metadata store (small records, Redis),
+ * a blob store (large payloads, S3) and the value codecs. Adapters implement these and nothing
+ * else; timeouts, error accounting and policy live above them.
+ *
+ * @module
+ */
+
+/** Per-call options every adapter accepts. Adapters must abort their I/O when `signal` fires. */
+export interface CallOptions {
+  /** Aborts the call (timeouts are enforced by the core through this signal). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * One store operation, described as data so that a whole hit or write is one round trip.
+ * Results, by `type`: `get` → `string | null`; `set` → `boolean` (false when `ifAbsent` and the key
+ * existed); `del` → `number` of keys removed (0 or 1); `exists` → `boolean`.
+ */
+export type StoreOp =
+  | { readonly type: "get"; readonly key: string }
+  | {
+    readonly type: "set";
+    readonly key: string;
+    readonly value: string;
+    /** Expiry, set in the same command that writes the value. Must be a positive integer. */
+    readonly ttlMs: number;
+    /** Write only when the key does not exist (Redis `NX`). */
+    readonly ifAbsent?: boolean;
+  }
+  | { readonly type: "del"; readonly key: string }
+  | { readonly type: "exists"; readonly key: string };
+
+/** The result of one {@link StoreOp}; see its documentation for which type goes with which op. */
+export type StoreResult = string | null | number | boolean;
+
+/**
+ * A metadata store: string keys to string values with millisecond TTLs.
+ * `run` executes a batch in order and in ONE round trip (a pipeline), returning one result per op.
+ * It throws when the batch as a whole failed; it must not half-report (results are all or none).
+ */
+export interface MetadataStore {
+  /** Short name for logs and errors, e.g. `"upstash"` or `"memory"`. */
+  readonly name: string;
+  /** Executes `ops` in one round trip; `results[i]` belongs to `ops[i]`. */
+  run(ops: readonly StoreOp[], options?: CallOptions): Promise<StoreResult[]>;
+}
+
+/** A blob store: object keys to bytes. */
+export interface BlobStore {
+  /** Short name for logs and errors, e.g. `"s3"` or `"memory"`. */
+  readonly name: string;
+  /** Stores `body` under `key`, replacing any previous object. Resolves once it is durable. */
+  put(key: string, body: Uint8Array, options?: CallOptions): Promise<void>;
+  /** The object's bytes, or `null` when there is no such object. */
+  get(key: string, options?: CallOptions): Promise<Uint8Array | null>;
+  /** Removes the object; succeeds when it does not exist. */
+  delete(key: string, options?: CallOptions): Promise<void>;
+}
+
+/** Turns values into bytes and back. */
+export interface ValueCodec {
+  /** Name recorded in each entry, e.g. `"cbor"` or `"json"`. */
+  readonly name: string;
+  /** Encodes `value`; throws a `CodecError` for values it cannot represent faithfully. */
+  encode(value: unknown): Uint8Array;
+  /** Decodes bytes written by `encode`; throws a `CodecError` on malformed input. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** Compresses payloads. */
+export interface Compressor {
+  /** Name recorded in each entry: `"zstd"`, `"gzip"` or `"none"`. */
+  readonly name: string;
+  /** Compresses `bytes`. */
+  compress(bytes: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Decompresses `bytes`, refusing (with a `TooLargeError`, before allocating) any output over
+   * `maxBytes`. Throws a `CodecError` on malformed input.
+   */
+  decompress(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array>;
+}
+
+/** Where log lines go. Each method takes a message and optional structured fields. */
+export interface Logger {
+  /** Detail for debugging. */
+  debug(message: string, fields?: Record<string, unknown>): void;
+  /** Something worth knowing that needs no action. */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** Degraded operation: the cache failed open. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that loses work (e.g. a background write that could not be persisted). */
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Keeps a background task alive past the response (Workers' `ctx.waitUntil` and the like). */
+export type WaitUntil = (task: Promise<unknown>) => void;

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  resolve: { conditions: ["larder-source"] },
+  test: {
+    include: ["test/**/*.test.ts"],
+    // The integration suites share one redis-server and one S3 server; isolation comes from
+    // a fresh random prefix per test, not from separate processes.
+    pool: "forks",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
