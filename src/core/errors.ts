@@ -9,6 +9,7 @@
 /** Stable machine-readable error codes. */
 export type CacheErrorCode =
   | "E_CONFIG"
+  | "E_KEY"
   | "E_TIMEOUT"
   | "E_STORE"
   | "E_BLOB"
@@ -36,6 +37,13 @@ export class CacheError extends Error {
 export class ConfigError extends CacheError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_CONFIG", message, options);
+  }
+}
+
+/** Arguments or a key cannot be encoded into a cache key (functions, symbols, cycles, class instances). */
+export class KeyError extends CacheError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("E_KEY", message, options);
   }
 }
 

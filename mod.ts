@@ -1,0 +1,69 @@
+/**
+ * Larder caches the results of expensive work across every instance of an application: small
+ * records in Redis over HTTP, large payloads in S3-compatible storage, values encoded with CBOR
+ * and compressed with zstd, writes done in the background. It runs on Cloudflare Workers, Deno,
+ * Bun and Node.
+ *
+ * With no store and no blobs, `createCache()` runs fully in-process:
+ *
+ * @example
+ * ```ts
+ * import { createCache } from "larder";
+ *
+ * const cache = createCache({ prefix: "myapp", ttl: "1h" });
+ * async function revenue(year: number): Promise<number> {
+ *   return year * 1000; // a slow query in real life
+ * }
+ * const cachedRevenue = cache.wrap(revenue, { ttl: "15m", namespace: "reports" });
+ * console.log(await cachedRevenue(2024)); // miss: runs revenue()
+ * console.log(await cachedRevenue(2024)); // hit
+ * console.log(cache.stats().hits.total);  // 1
+ * ```
+ *
+ * Shared across instances, with Redis (Upstash REST) and S3:
+ *
+ * @example
+ * ```ts ignore
+ * import { createCache } from "larder";
+ * import { upstashStore } from "larder/stores/upstash";
+ * import { s3BlobStore } from "larder/blobs/s3";
+ *
+ * const cache = createCache({
+ *   store: upstashStore({ url: "https://…upstash.io", token: "…" }),
+ *   blobs: s3BlobStore({ endpoint: "https://s3.amazonaws.com", region: "us-east-1", bucket: "cache", accessKeyId: "…", secretAccessKey: "…" }),
+ *   prefix: "myapp",
+ * });
+ * ```
+ *
+ * @module
+ */
+export { type Cache, createCache, type KeyOptions, type SetOptions } from "./src/core/cache.ts";
+export type { CacheOptions } from "./src/core/options.ts";
+export type { Wrapped, WrapOptions } from "./src/core/wrap.ts";
+export type { Duration } from "./src/core/durations.ts";
+export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats.ts";
+export type { LatencySummary } from "./src/core/histogram.ts";
+export type {
+  BlobStore,
+  CallOptions,
+  Compressor,
+  Logger,
+  MetadataStore,
+  StoreOp,
+  StoreResult,
+  ValueCodec,
+  WaitUntil,
+} from "./src/core/types.ts";
+export {
+  BlobError,
+  CacheError,
+  type CacheErrorCode,
+  CodecError,
+  ConfigError,
+  IntegrityError,
+  isCacheError,
+  KeyError,
+  StoreError,
+  TimeoutError,
+  TooLargeError,
+} from "./src/core/errors.ts";

@@ -1,0 +1,40 @@
+/**
+ * Byte helpers on web-standard APIs only: SHA-256 through WebCrypto, base64 without `Buffer`.
+ *
+ * @module
+ */
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (const byte of bytes) out += HEX[byte];
+  return out;
+}
+
+/** SHA-256 of `bytes`, as 64 lower-case hex characters. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return toHex(new Uint8Array(digest));
+}
+
+const CHUNK = 0x8000;
+
+/** Standard base64 of `bytes`. */
+export function toBase64(bytes: Uint8Array): string {
+  // String.fromCharCode over chunks keeps the argument list under engines' limits.
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += CHUNK) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+  }
+  return btoa(binary);
+}
+
+/** Decodes standard base64; throws on malformed input. */
+export function fromBase64(text: string): Uint8Array {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}

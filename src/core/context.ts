@@ -1,0 +1,32 @@
+/**
+ * The state one cache instance shares between its read path, its write path and its API.
+ *
+ * @module
+ */
+import type { BackgroundQueue } from "./background.ts";
+import type { GuardContext } from "./guard.ts";
+import type { ResolvedOptions } from "./options.ts";
+import type { Placement, PlacementHints } from "./placement.ts";
+import type { StatsRecorder } from "./stats.ts";
+
+/** Everything the read and write paths need. */
+export interface CacheContext {
+  /** Validated options. */
+  readonly options: ResolvedOptions;
+  /** Counters and histograms. */
+  readonly stats: StatsRecorder;
+  /** Shared state of guarded backend calls. */
+  readonly guard: GuardContext;
+  /** Where entries' payloads were last seen. */
+  readonly hints: PlacementHints;
+  /** Background writes. */
+  readonly background: BackgroundQueue;
+}
+
+/** An entry's location: its key hash and its namespace. */
+export interface EntryRef {
+  /** Key hash. */
+  readonly hash: string;
+  /** A placement to assume when this process has no hint for the entry. */
+  readonly fallbackHint?: Placement;
+}

@@ -1,0 +1,52 @@
+/**
+ * Where an entry lives. The key hash is SHA-256 over the canonical encoding of everything that
+ * identifies the entry: the key-format version, the prefix, the namespace, and either the wrapped
+ * function's identity with its arguments or the user's own key. Both storage keys derive from
+ * the hash alone, so a reader can fetch the record and the blob at the same time.
+ *
+ * @module
+ */
+import { sha256Hex } from "./bytes.ts";
+import { canonicalize } from "./canonical.ts";
+import { ConfigError } from "./errors.ts";
+
+/** Bump when the canonical encoding or the hashed material changes: old entries then miss. */
+const KEY_FORMAT = "larder-key/1";
+const encoder = new TextEncoder();
+
+/** What identifies an entry: a wrapped function's call, or a key given to `get`/`set`. */
+export type EntryIdentity =
+  | { readonly kind: "call"; readonly fn: string; readonly args: unknown }
+  | { readonly kind: "key"; readonly key: string };
+
+/** SHA-256 hex of the entry's identity. Throws a `KeyError` for arguments with no stable encoding. */
+export function keyHash(prefix: string, namespace: string, identity: EntryIdentity): Promise<string> {
+  const material = identity.kind === "call"
+    ? [KEY_FORMAT, prefix, namespace, "call", identity.fn, identity.args]
+    : [KEY_FORMAT, prefix, namespace, "key", identity.key];
+  return sha256Hex(encoder.encode(canonicalize(material)));
+}
+
+/** The Redis key of an entry's record. */
+export function recordKey(prefix: string, hash: string): string {
+  return `${prefix}:e:${hash}`;
+}
+
+/** The object key of an entry's payload in the bucket. */
+export function blobKey(prefix: string, hash: string): string {
+  return `${prefix}/${hash}`;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Validates a prefix or namespace: it becomes part of Redis keys and object keys. */
+export function checkName(value: unknown, what: string): string {
+  if (typeof value !== "string" || !NAME_PATTERN.test(value)) {
+    throw new ConfigError(
+      `${what} must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit; got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,151 @@
+/**
+ * `createCache` options: their public shape, their defaults, and their validation. Invalid
+ * options fail at `createCache` time with a `ConfigError` that names the option.
+ *
+ * @module
+ */
+import { memoryBlobStore } from "../blobs/memory.ts";
+import { cborCodec } from "../codec/cbor.ts";
+import { gzipCompressor } from "../codec/gzip.ts";
+import { jsonCodec } from "../codec/json.ts";
+import { noCompression } from "../codec/none.ts";
+import { zstdCompressor } from "../codec/zstd.ts";
+import { memoryStore } from "../stores/memory.ts";
+import { type Duration, toMs } from "./durations.ts";
+import { ConfigError } from "./errors.ts";
+import { checkName } from "./keys.ts";
+import type { PayloadConfig } from "./payload.ts";
+import type { BlobStore, Compressor, Logger, MetadataStore, ValueCodec, WaitUntil } from "./types.ts";
+
+/** Options of {@link createCache}. Every field is optional. */
+export interface CacheOptions {
+  /** Where records live. @default an in-process `memoryStore()` */
+  store?: MetadataStore;
+  /**
+   * Where payloads over `maxInlineBytes` live. Defaults to an in-process `memoryBlobStore()` when
+   * `store` is also omitted; with a `store` and no `blobs`, large values are not cached.
+   */
+  blobs?: BlobStore;
+  /** Isolates environments and tenants: the first segment of every Redis key and object key. @default "larder" */
+  prefix?: string;
+  /** Default namespace of entries. @default "default" */
+  namespace?: string;
+  /** Default time to live. @default "1h" */
+  ttl?: Duration;
+  /** Value encoding: `"cbor"` keeps Date, Map, Set, BigInt, typed arrays and undefined. @default "cbor" */
+  codec?: "cbor" | "json";
+  /** Payload compression. @default "zstd" */
+  compression?: "zstd" | "gzip" | "none";
+  /** zstd settings: `level` (1–19) and, where WASM cannot be compiled at run time (Workers), the compiled `wasm` module. */
+  zstd?: { level?: number; wasm?: WebAssembly.Module | (() => Promise<WebAssembly.Module>) };
+  /** Stored payloads up to this size live inside the record; larger ones go to `blobs`. @default 32768 */
+  maxInlineBytes?: number;
+  /** Encoded values over this size are not cached (logged, the result is still returned). @default 67108864 (64 MiB) */
+  maxValueBytes?: number;
+  /** Time limits of each backend call. @default { store: "1s", blob: "5s" } */
+  timeout?: { store?: Duration; blob?: Duration };
+  /** Keeps background writes alive on runtimes that end work with the response (Workers' `ctx.waitUntil`). */
+  waitUntil?: WaitUntil;
+  /** Background writes in flight at most; further writes are skipped and counted. @default 256 */
+  maxPendingWrites?: number;
+  /** Where warnings go. @default warnings and errors to `console` */
+  logger?: Logger;
+  /** Clock in ms since the epoch, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedOptions {
+  readonly store: MetadataStore;
+  readonly blobs: BlobStore | undefined;
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly ttlMs: number;
+  readonly payload: PayloadConfig;
+  readonly maxInlineBytes: number;
+  readonly storeTimeoutMs: number;
+  readonly blobTimeoutMs: number;
+  readonly waitUntil: WaitUntil | undefined;
+  readonly maxPendingWrites: number;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+const KNOWN = new Set([
+  "store", "blobs", "prefix", "namespace", "ttl", "codec", "compression", "zstd", "maxInlineBytes",
+  "maxValueBytes", "timeout", "waitUntil", "maxPendingWrites", "logger", "now",
+]);
+
+/** Validates `options` and fills in defaults. */
+export function resolveOptions(options: CacheOptions | undefined): ResolvedOptions {
+  if (options === undefined) options = {};
+  if (typeof options !== "object" || options === null) throw new ConfigError("createCache: options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new ConfigError(`createCache: unknown option "${key}"`);
+  }
+  const o = options;
+  if (o.store !== undefined && typeof o.store?.run !== "function") {
+    throw new ConfigError("createCache: store must be a MetadataStore (e.g. upstashStore(...))");
+  }
+  if (o.blobs !== undefined && typeof o.blobs?.get !== "function") {
+    throw new ConfigError("createCache: blobs must be a BlobStore (e.g. s3BlobStore(...))");
+  }
+  for (const fn of ["waitUntil", "now"] as const) {
+    if (o[fn] !== undefined && typeof o[fn] !== "function") throw new ConfigError(`createCache: ${fn} must be a function`);
+  }
+  if (o.logger !== undefined && !["debug", "info", "warn", "error"].every((m) => typeof (o.logger as never)[m] === "function")) {
+    throw new ConfigError("createCache: logger must have debug, info, warn and error methods");
+  }
+  const timeout = o.timeout ?? {};
+  if (typeof timeout !== "object") throw new ConfigError("createCache: timeout must be { store?, blob? }");
+  const codecs = { cbor: cborCodec(), json: jsonCodec() };
+  const compressors: Record<string, Compressor> = {
+    zstd: zstdCompressor(o.zstd),
+    gzip: gzipCompressor(),
+    none: noCompression(),
+  };
+  return {
+    store: o.store ?? memoryStore(),
+    blobs: o.blobs ?? (o.store === undefined ? memoryBlobStore() : undefined),
+    prefix: checkName(o.prefix ?? "larder", "createCache: prefix"),
+    namespace: checkName(o.namespace ?? "default", "createCache: namespace"),
+    ttlMs: toMs(o.ttl ?? "1h", "createCache: ttl"),
+    payload: {
+      codec: pick(codecs, o.codec ?? "cbor", "codec") as ValueCodec,
+      compressor: pick(compressors, o.compression ?? "zstd", "compression"),
+      codecs,
+      compressors,
+      minCompressBytes: 256,
+      maxValueBytes: positiveInt(o.maxValueBytes ?? 64 * 1024 * 1024, "maxValueBytes"),
+    },
+    maxInlineBytes: positiveInt(o.maxInlineBytes ?? 32 * 1024, "maxInlineBytes"),
+    storeTimeoutMs: toMs(timeout.store ?? "1s", "createCache: timeout.store"),
+    blobTimeoutMs: toMs(timeout.blob ?? "5s", "createCache: timeout.blob"),
+    waitUntil: o.waitUntil,
+    maxPendingWrites: positiveInt(o.maxPendingWrites ?? 256, "maxPendingWrites"),
+    logger: o.logger ?? consoleLogger,
+    now: o.now ?? Date.now,
+  };
+}
+
+function pick<T>(table: Record<string, T>, name: unknown, what: string): T {
+  const found = typeof name === "string" && Object.hasOwn(table, name) ? table[name] : undefined;
+  if (found === undefined) {
+    throw new ConfigError(`createCache: ${what} must be one of ${Object.keys(table).map((k) => `"${k}"`).join(", ")}; got ${JSON.stringify(name)}`);
+  }
+  return found;
+}
+
+function positiveInt(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigError(`createCache: ${what} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+const consoleLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => console.warn(message, fields ?? ""),
+  error: (message, fields) => console.error(message, fields ?? ""),
+};

@@ -1,0 +1,88 @@
+/**
+ * Values to stored payloads and back: encode (CBOR/JSON, or raw bytes as they are), compress
+ * when it pays, checksum. Decoding verifies size and checksum before it decompresses, and caps
+ * every allocation by the configured maximum, never by sizes read from storage alone.
+ *
+ * @module
+ */
+import { sha256Hex } from "./bytes.ts";
+import type { EntryRecord } from "./entry.ts";
+import { CodecError, IntegrityError, TooLargeError } from "./errors.ts";
+import type { Compressor, ValueCodec } from "./types.ts";
+
+/** Codec name for `Uint8Array` values, which are stored as they are. */
+export const BYTES_CODEC = "bytes";
+
+/** An encoded value, ready to be placed inline or in a blob. */
+export interface Payload {
+  /** Codec used, or {@link BYTES_CODEC}. */
+  readonly codec: string;
+  /** Compressor used (`none` when compression did not pay). */
+  readonly compression: string;
+  /** Encoded size before compression. */
+  readonly rawBytes: number;
+  /** The bytes to store. */
+  readonly bytes: Uint8Array;
+  /** SHA-256 hex of `bytes`. */
+  readonly checksum: string;
+}
+
+/** How payloads are written and which decoders are known. */
+export interface PayloadConfig {
+  /** Codec for new values. */
+  readonly codec: ValueCodec;
+  /** Compressor for new values. */
+  readonly compressor: Compressor;
+  /** Every codec a stored record may name. */
+  readonly codecs: Readonly<Record<string, ValueCodec>>;
+  /** Every compressor a stored record may name. */
+  readonly compressors: Readonly<Record<string, Compressor>>;
+  /** Encoded values under this size are stored uncompressed. */
+  readonly minCompressBytes: number;
+  /** Largest encoded value that is stored, and the cap on any decode. */
+  readonly maxValueBytes: number;
+}
+
+/** Encodes, compresses and checksums `value`. Throws `CodecError` or `TooLargeError`. */
+export async function encodePayload(value: unknown, config: PayloadConfig): Promise<Payload> {
+  const isBytes = value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype;
+  const raw = isBytes ? value : config.codec.encode(value);
+  if (raw.length > config.maxValueBytes) {
+    throw new TooLargeError(`encoded value is ${raw.length} bytes, over maxValueBytes (${config.maxValueBytes})`);
+  }
+  let bytes = raw;
+  let compression = "none";
+  if (config.compressor.name !== "none" && raw.length >= config.minCompressBytes) {
+    const compressed = await config.compressor.compress(raw);
+    if (compressed.length < raw.length) {
+      bytes = compressed;
+      compression = config.compressor.name;
+    }
+  }
+  return {
+    codec: isBytes ? BYTES_CODEC : config.codec.name,
+    compression,
+    rawBytes: raw.length,
+    bytes,
+    checksum: await sha256Hex(bytes),
+  };
+}
+
+/** Verifies `bytes` against `record`, then decompresses and decodes them. */
+export async function decodePayload(record: EntryRecord, bytes: Uint8Array, config: PayloadConfig): Promise<unknown> {
+  if (bytes.length !== record.s) {
+    throw new IntegrityError(`payload is ${bytes.length} bytes, record says ${record.s}`);
+  }
+  if (await sha256Hex(bytes) !== record.h) throw new IntegrityError("payload checksum does not match the record");
+  if (record.n > config.maxValueBytes) {
+    throw new TooLargeError(`stored value is ${record.n} bytes, over maxValueBytes (${config.maxValueBytes})`);
+  }
+  const compressor = config.compressors[record.z];
+  if (!compressor) throw new CodecError(`record names unknown compression "${record.z}"`);
+  const raw = await compressor.decompress(bytes, record.n);
+  if (raw.length !== record.n) throw new IntegrityError(`decoded ${raw.length} bytes, record says ${record.n}`);
+  if (record.c === BYTES_CODEC) return raw;
+  const codec = config.codecs[record.c];
+  if (!codec) throw new CodecError(`record names unknown codec "${record.c}"`);
+  return codec.decode(raw);
+}

@@ -1,0 +1,57 @@
+/**
+ * Background persistence of a computed value, with the accounting of its outcome. A failure is
+ * counted and logged; it never reaches the caller, who already has the value.
+ *
+ * @module
+ */
+import type { CacheContext } from "./context.ts";
+import { isCacheError } from "./errors.ts";
+import type { Placement } from "./placement.ts";
+import { type WriteRequest, writeEntry } from "./write.ts";
+
+/**
+ * Schedules `request` as a background write. `label` names the function in log lines;
+ * `onStored` learns the placement once the entry is stored.
+ */
+export function persistInBackground(
+  ctx: CacheContext,
+  request: WriteRequest,
+  label: string,
+  onStored?: (placement: Placement) => void,
+): void {
+  const scheduled = ctx.background.schedule(async () => {
+    try {
+      await writeEntry(ctx, request);
+      ctx.stats.writesOk++;
+      onStored?.(ctx.hints.get(request.hash) ?? "inline");
+    } catch (error) {
+      accountWriteFailure(ctx, error, label);
+    }
+  });
+  if (!scheduled) {
+    ctx.stats.writesSkipped++;
+    logOnce(ctx, `pending-full`, `larder: ${label}: result not cached, ${ctx.options.maxPendingWrites} writes already pending`);
+  }
+}
+
+/** Counts and logs a failed write: skipped for bad values, failed for backend errors. */
+export function accountWriteFailure(ctx: CacheContext, error: unknown, label: string): void {
+  const code = isCacheError(error) ? error.code : undefined;
+  if (code === "E_CODEC" || code === "E_TOO_LARGE" || code === "E_KEY") {
+    ctx.stats.writesSkipped++;
+    ctx.stats.error("codec", code);
+    logOnce(ctx, `value:${label}:${code}`, `larder: ${label}: result not cached: ${(error as Error).message}`);
+    return;
+  }
+  ctx.stats.writesFailed++;
+  if (!isCacheError(error)) {
+    ctx.guard.logger.error(`larder: ${label}: background write failed`, { error });
+  }
+  // Backend errors were logged by the guard, once per failure kind.
+}
+
+function logOnce(ctx: CacheContext, kind: string, message: string): void {
+  if (ctx.guard.logged.has(kind)) return;
+  if (ctx.guard.logged.size < 1000) ctx.guard.logged.add(kind);
+  ctx.guard.logger.warn(message);
+}

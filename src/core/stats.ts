@@ -1,0 +1,102 @@
+/**
+ * Counters and latency histograms of one cache instance. Everything here has a fixed size.
+ *
+ * @module
+ */
+import type { CacheErrorCode } from "./errors.ts";
+import { Histogram, type LatencySummary } from "./histogram.ts";
+
+/** Where a hit was served from. */
+export type HitSource = "inline" | "blob";
+
+/** Which part of the cache an error came from. */
+export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key";
+
+/** A snapshot of a cache's counters, from {@link Cache.stats}. */
+export interface CacheStats {
+  /** Hits by where the payload came from. */
+  readonly hits: { readonly total: number; readonly inline: number; readonly blob: number };
+  /** Lookups that found no usable entry (including entries that failed verification). */
+  readonly misses: number;
+  /** `hits.total / (hits.total + misses)`, 0 when there were no lookups. */
+  readonly hitRate: number;
+  /** Failures the cache absorbed, by source and by error code. */
+  readonly errors: {
+    readonly total: number;
+    readonly store: number;
+    readonly blob: number;
+    readonly codec: number;
+    readonly integrity: number;
+    readonly key: number;
+    readonly byCode: Readonly<Partial<Record<CacheErrorCode, number>>>;
+  };
+  /** Background writes. */
+  readonly writes: {
+    /** Entries persisted. */
+    readonly ok: number;
+    /** Writes that failed (logged). */
+    readonly failed: number;
+    /** Values not stored: unencodable, too large, or the pending set was full. */
+    readonly skipped: number;
+    /** Writes in flight now. */
+    readonly pending: number;
+  };
+  /** How many calls to wrapped functions shared another call's in-flight work. */
+  readonly coalesced: number;
+  /** Lookup latency in ms (store and blob reads, verification and decoding). */
+  readonly latency: { readonly hit: LatencySummary; readonly miss: LatencySummary };
+}
+
+/** Mutable counters behind {@link CacheStats}. */
+export class StatsRecorder {
+  hitsInline = 0;
+  hitsBlob = 0;
+  misses = 0;
+  coalesced = 0;
+  writesOk = 0;
+  writesFailed = 0;
+  writesSkipped = 0;
+  readonly errors: Record<ErrorSource, number> = { store: 0, blob: 0, codec: 0, integrity: 0, key: 0 };
+  readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
+  readonly hitLatency: Histogram = new Histogram();
+  readonly missLatency: Histogram = new Histogram();
+
+  /** Counts a hit served from `source` after `ms` of lookup. */
+  hit(source: HitSource, ms: number): void {
+    if (source === "inline") this.hitsInline++;
+    else this.hitsBlob++;
+    this.hitLatency.record(ms);
+  }
+
+  /** Counts a miss after `ms` of lookup. */
+  miss(ms: number): void {
+    this.misses++;
+    this.missLatency.record(ms);
+  }
+
+  /** Counts an absorbed error. */
+  error(source: ErrorSource, code: CacheErrorCode): void {
+    this.errors[source]++;
+    this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+  }
+
+  /** A frozen snapshot; `pending` comes from the background queue. */
+  snapshot(pending: number): CacheStats {
+    const hits = this.hitsInline + this.hitsBlob;
+    const lookups = hits + this.misses;
+    const e = this.errors;
+    return {
+      hits: { total: hits, inline: this.hitsInline, blob: this.hitsBlob },
+      misses: this.misses,
+      hitRate: lookups === 0 ? 0 : hits / lookups,
+      errors: {
+        total: e.store + e.blob + e.codec + e.integrity + e.key,
+        ...e,
+        byCode: { ...this.errorsByCode },
+      },
+      writes: { ok: this.writesOk, failed: this.writesFailed, skipped: this.writesSkipped, pending },
+      coalesced: this.coalesced,
+      latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
+    };
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * `cache.wrap(fn)`: the function's identity, the namespace and the canonically encoded
+ * arguments make the key; concurrent calls with one key share one execution; a miss returns
+ * `fn`'s result at once and persists it in the background.
+ *
+ * @module
+ */
+import { normalizeQueryText } from "./canonical.ts";
+import type { CacheContext } from "./context.ts";
+import { type Duration, toMs } from "./durations.ts";
+import { ConfigError } from "./errors.ts";
+import { checkName, keyHash } from "./keys.ts";
+import type { Placement } from "./placement.ts";
+import { readEntry } from "./read.ts";
+import { persistInBackground } from "./persist.ts";
+
+/** Options of {@link Cache.wrap}. */
+export interface WrapOptions<A extends unknown[]> {
+  /** The function's identity in keys. Required for anonymous functions. @default fn.name */
+  name?: string;
+  /** Time to live of this function's entries. @default the cache's `ttl` */
+  ttl?: Duration;
+  /** Namespace of this function's entries. @default the cache's `namespace` */
+  namespace?: string;
+  /**
+   * Maps the arguments to what identifies a call, when not all of them should (a logger, a
+   * request object…). The result is canonically encoded like arguments are.
+   * @default the arguments themselves
+   */
+  key?: (...args: A) => unknown;
+  /**
+   * Collapses whitespace (outside quoted literals) in a leading string argument, so the same
+   * SQL written on one line or many shares one entry.
+   * @default false
+   */
+  normalizeQuery?: boolean;
+}
+
+/** A wrapped function: same parameters, result always a Promise. */
+export type Wrapped<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
+
+const KNOWN = new Set(["name", "ttl", "namespace", "key", "normalizeQuery"]);
+const MAX_IDENTITY = 256;
+
+/** Identities already wrapped, by namespace and name, with the function's source text. */
+export type Registry = Map<string, string>;
+
+/** Builds the wrapper; validates everything that can be validated before the first call. */
+export function wrapFunction<A extends unknown[], R>(
+  ctx: CacheContext,
+  inflight: Map<string, Promise<unknown>>,
+  registry: Registry,
+  fn: (...args: A) => R,
+  options: WrapOptions<A> = {},
+): Wrapped<A, R> {
+  if (typeof fn !== "function") throw new ConfigError("wrap: expected a function");
+  if (typeof options !== "object" || options === null) throw new ConfigError("wrap: options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new ConfigError(`wrap: unknown option "${key}"`);
+  }
+  const name = identityOf(fn, options.name);
+  const namespace = options.namespace === undefined
+    ? ctx.options.namespace
+    : checkName(options.namespace, "wrap: namespace");
+  const ttlMs = options.ttl === undefined ? ctx.options.ttlMs : toMs(options.ttl, `wrap(${name}): ttl`);
+  if (options.key !== undefined && typeof options.key !== "function") {
+    throw new ConfigError(`wrap(${name}): key must be a function of the arguments`);
+  }
+  if (options.name === undefined) checkCollision(registry, namespace, name, fn);
+  const { prefix } = ctx.options;
+  const toKey = options.key;
+  const normalize = options.normalizeQuery === true;
+  // The placement of this function's most recent entry: a fresh key of a function whose
+  // results are large is probably large too, so its blob GET can go out with the record GET.
+  let lastPlacement: Placement | undefined;
+
+  return async function (this: unknown, ...args: A): Promise<Awaited<R>> {
+    let material: unknown = toKey ? toKey(...args) : args;
+    if (normalize && Array.isArray(material) && typeof material[0] === "string") {
+      material = [normalizeQueryText(material[0]), ...material.slice(1)];
+    }
+    const hash = await keyHash(prefix, namespace, { kind: "call", fn: name, args: material });
+    const running = inflight.get(hash);
+    if (running) {
+      ctx.stats.coalesced++;
+      return running as Promise<Awaited<R>>;
+    }
+    const work = (async (): Promise<Awaited<R>> => {
+      const found = await readEntry(ctx, { hash, fallbackHint: lastPlacement });
+      if (found) {
+        lastPlacement = found.source;
+        return found.value as Awaited<R>;
+      }
+      const value = await fn.apply(this, args);
+      persistInBackground(ctx, { hash, value, ttlMs }, `${namespace}/${name}`, (placement) => {
+        lastPlacement = placement;
+      });
+      return value;
+    })();
+    inflight.set(hash, work);
+    // The entry leaves the map whatever happens; the caller still sees the rejection via `work`.
+    work.then(() => inflight.delete(hash), () => inflight.delete(hash));
+    return work;
+  };
+}
+
+function identityOf(fn: (...args: never[]) => unknown, name: unknown): string {
+  const identity = name ?? fn.name;
+  if (typeof identity !== "string" || identity.length === 0) {
+    throw new ConfigError(
+      "wrap: anonymous functions need a `name` option (it is part of every cache key, so that two functions never share entries)",
+    );
+  }
+  if (identity.length > MAX_IDENTITY) throw new ConfigError(`wrap: name is longer than ${MAX_IDENTITY} characters`);
+  return identity;
+}
+
+/**
+ * Two different functions that happen to share an inferred `fn.name` in one namespace would
+ * read each other's entries. Wrapping the same code again (a closure per request) is fine.
+ */
+function checkCollision(registry: Registry, namespace: string, name: string, fn: (...args: never[]) => unknown): void {
+  const id = `${namespace}\u0000${name}`;
+  const source = String(fn);
+  const known = registry.get(id);
+  if (known === undefined) {
+    if (registry.size < 10_000) registry.set(id, source);
+  } else if (known !== source) {
+    throw new ConfigError(
+      `wrap: another function named "${name}" is already wrapped in namespace "${namespace}"; give each a distinct \`name\` option so they never share entries`,
+    );
+  }
+}
