@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { formatRecord, parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
+import { IntegrityError } from "../../src/core/errors.ts";
+import { Histogram } from "../../src/core/histogram.ts";
+
+const hash = "a".repeat(64);
+const record = { v: RECORD_VERSION, k: hash, c: "cbor", z: "zstd", t: 1, e: 2, n: 3, s: 4, h: hash, p: "AAAA" } as const;
+
+describe("record format", () => {
+  it("round-trips", () => {
+    expect(parseRecord(formatRecord(record))).toEqual(record);
+  });
+
+  it.each([
+    ["not JSON", "{"],
+    ["not an object", "42"],
+    ["another version", JSON.stringify({ ...record, v: 2 })],
+    ["a short key hash", JSON.stringify({ ...record, k: "abc" })],
+    ["a negative size", JSON.stringify({ ...record, n: -1 })],
+    ["a fractional expiry", JSON.stringify({ ...record, e: 1.5 })],
+    ["both payload and blob", JSON.stringify({ ...record, b: "x/y" })],
+    ["neither payload nor blob", JSON.stringify({ ...record, p: undefined })],
+    ["an odd codec name", JSON.stringify({ ...record, c: "../x" })],
+  ])("rejects %s", (_, text) => {
+    expect(() => parseRecord(text)).toThrow(IntegrityError);
+  });
+});
+
+describe("Histogram", () => {
+  it("reports percentiles within one bucket (~9 %) of the true value", () => {
+    const h = new Histogram();
+    for (let i = 1; i <= 1000; i++) h.record(i / 10); // 0.1 … 100 ms
+    const s = h.summary();
+    expect(s.count).toBe(1000);
+    expect(s.p50).toBeGreaterThanOrEqual(50);
+    expect(s.p50).toBeLessThanOrEqual(50 * 1.1);
+    expect(s.p99).toBeGreaterThanOrEqual(99);
+    expect(s.p99).toBeLessThanOrEqual(100);
+    expect(s.max).toBe(100);
+  });
+
+  it("ignores invalid samples and is empty-safe", () => {
+    const h = new Histogram();
+    expect(h.summary()).toEqual({ count: 0, p50: 0, p95: 0, p99: 0, max: 0 });
+    h.record(-1);
+    h.record(Number.NaN);
+    h.record(1e12);
+    expect(h.summary().count).toBe(1);
+  });
+});
