@@ -39,7 +39,7 @@
  */
 export { type Cache, createCache, type KeyOptions, type SetOptions } from "./src/core/cache.ts";
 export type { CacheOptions } from "./src/core/options.ts";
-export type { Wrapped, WrapOptions } from "./src/core/wrap.ts";
+export type { WrapOptions, Wrapped } from "./src/core/wrap.ts";
 export type { Duration } from "./src/core/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats.ts";
 export type { LatencySummary } from "./src/core/histogram.ts";

@@ -14,7 +14,7 @@ import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
 import { readEntry } from "./read.ts";
 import { type CacheStats, StatsRecorder } from "./stats.ts";
-import { type Registry, type WrapOptions, type Wrapped, wrapFunction } from "./wrap.ts";
+import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
 import { writeEntry } from "./write.ts";
 
 /** Options of {@link Cache.get}, {@link Cache.has} and {@link Cache.delete}. */
@@ -129,8 +129,11 @@ export function createCache(options?: CacheOptions): Cache {
     async has(key, keyOptions) {
       const hash = await hashOf(key, keyOptions, "has");
       try {
-        const [exists] = await storeCall("exists", hash, (signal) =>
-          resolved.store.run([{ type: "exists", key: recordKey(prefix, hash) }], { signal }));
+        const [exists] = await storeCall(
+          "exists",
+          hash,
+          (signal) => resolved.store.run([{ type: "exists", key: recordKey(prefix, hash) }], { signal }),
+        );
         return exists === true;
       } catch {
         return false;
@@ -153,8 +156,11 @@ export function createCache(options?: CacheOptions): Cache {
         }).catch(() => {})
         : undefined;
       try {
-        const [removed] = await storeCall("del", hash, (signal) =>
-          resolved.store.run([{ type: "del", key: recordKey(prefix, hash) }], { signal }));
+        const [removed] = await storeCall(
+          "del",
+          hash,
+          (signal) => resolved.store.run([{ type: "del", key: recordKey(prefix, hash) }], { signal }),
+        );
         return removed === 1;
       } catch {
         return false;

@@ -29,7 +29,9 @@ function encode(value: unknown, path: string, seen: Set<object>, depth: number):
     case "string":
       return `s${value.length}:${value}`;
     case "function":
-      throw new KeyError(`${path} is a function, which cannot be part of a cache key; pass a \`key\` option that maps the arguments to plain data`);
+      throw new KeyError(
+        `${path} is a function, which cannot be part of a cache key; pass a \`key\` option that maps the arguments to plain data`,
+      );
     case "symbol":
       throw new KeyError(`${path} is a symbol, which cannot be part of a cache key`);
   }
@@ -58,8 +60,10 @@ function encodeObject(object: object, path: string, seen: Set<object>, depth: nu
   }
   if (object instanceof ArrayBuffer) return `B${object.byteLength}:${toHex(new Uint8Array(object))}`;
   if (object instanceof Map) {
-    const entries = Array.from(object, ([k, v], i) =>
-      encode(k, `${path}.<key ${i}>`, seen, depth) + encode(v, `${path}.get(${describeKey(k)})`, seen, depth)
+    const entries = Array.from(
+      object,
+      ([k, v], i) =>
+        encode(k, `${path}.<key ${i}>`, seen, depth) + encode(v, `${path}.get(${describeKey(k)})`, seen, depth),
     );
     return `M${entries.length}{${entries.sort().join("")}}`;
   }

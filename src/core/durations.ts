@@ -26,7 +26,9 @@ export function toMs(value: unknown, what: string): number {
     const match = PATTERN.exec(value.trim());
     if (!match) {
       throw new ConfigError(
-        `${what}: invalid duration ${JSON.stringify(value)}; use milliseconds or a string like "90s", "15m", "1h", "7d"`,
+        `${what}: invalid duration ${
+          JSON.stringify(value)
+        }; use milliseconds or a string like "90s", "15m", "1h", "7d"`,
       );
     }
     ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BlobError, CacheError, isCacheError, StoreError, TimeoutError } from "./errors.ts";
+import { BlobError, type CacheError, isCacheError, StoreError, TimeoutError } from "./errors.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { Logger } from "./types.ts";
 

@@ -72,8 +72,21 @@ export interface ResolvedOptions {
 }
 
 const KNOWN = new Set([
-  "store", "blobs", "prefix", "namespace", "ttl", "codec", "compression", "zstd", "maxInlineBytes",
-  "maxValueBytes", "timeout", "waitUntil", "maxPendingWrites", "logger", "now",
+  "store",
+  "blobs",
+  "prefix",
+  "namespace",
+  "ttl",
+  "codec",
+  "compression",
+  "zstd",
+  "maxInlineBytes",
+  "maxValueBytes",
+  "timeout",
+  "waitUntil",
+  "maxPendingWrites",
+  "logger",
+  "now",
 ]);
 
 /** Validates `options` and fills in defaults. */
@@ -91,9 +104,14 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     throw new ConfigError("createCache: blobs must be a BlobStore (e.g. s3BlobStore(...))");
   }
   for (const fn of ["waitUntil", "now"] as const) {
-    if (o[fn] !== undefined && typeof o[fn] !== "function") throw new ConfigError(`createCache: ${fn} must be a function`);
+    if (o[fn] !== undefined && typeof o[fn] !== "function") {
+      throw new ConfigError(`createCache: ${fn} must be a function`);
+    }
   }
-  if (o.logger !== undefined && !["debug", "info", "warn", "error"].every((m) => typeof (o.logger as never)[m] === "function")) {
+  if (
+    o.logger !== undefined &&
+    !["debug", "info", "warn", "error"].every((m) => typeof (o.logger as never)[m] === "function")
+  ) {
     throw new ConfigError("createCache: logger must have debug, info, warn and error methods");
   }
   const timeout = o.timeout ?? {};
@@ -131,7 +149,11 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
 function pick<T>(table: Record<string, T>, name: unknown, what: string): T {
   const found = typeof name === "string" && Object.hasOwn(table, name) ? table[name] : undefined;
   if (found === undefined) {
-    throw new ConfigError(`createCache: ${what} must be one of ${Object.keys(table).map((k) => `"${k}"`).join(", ")}; got ${JSON.stringify(name)}`);
+    throw new ConfigError(
+      `createCache: ${what} must be one of ${Object.keys(table).map((k) => `"${k}"`).join(", ")}; got ${
+        JSON.stringify(name)
+      }`,
+    );
   }
   return found;
 }

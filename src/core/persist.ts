@@ -7,7 +7,7 @@
 import type { CacheContext } from "./context.ts";
 import { isCacheError } from "./errors.ts";
 import type { Placement } from "./placement.ts";
-import { type WriteRequest, writeEntry } from "./write.ts";
+import { writeEntry, type WriteRequest } from "./write.ts";
 
 /**
  * Schedules `request` as a background write. `label` names the function in log lines;
@@ -30,7 +30,11 @@ export function persistInBackground(
   });
   if (!scheduled) {
     ctx.stats.writesSkipped++;
-    logOnce(ctx, `pending-full`, `larder: ${label}: result not cached, ${ctx.options.maxPendingWrites} writes already pending`);
+    logOnce(
+      ctx,
+      `pending-full`,
+      `larder: ${label}: result not cached, ${ctx.options.maxPendingWrites} writes already pending`,
+    );
   }
 }
 

@@ -62,7 +62,9 @@ async function lookup(ctx: CacheContext, ref: EntryRef): Promise<Found | undefin
   if (text === null || text === undefined) return undefined;
   if (typeof text !== "string") throw new IntegrityError(`store returned a ${typeof text} for a record`);
   const record = parseRecord(text);
-  if (record.k !== hash) throw new IntegrityError(`record belongs to key ${record.k.slice(0, 12)}, not ${hash.slice(0, 12)}`);
+  if (record.k !== hash) {
+    throw new IntegrityError(`record belongs to key ${record.k.slice(0, 12)}, not ${hash.slice(0, 12)}`);
+  }
   if (record.e <= options.now()) return undefined;
 
   let bytes: Uint8Array | null;

@@ -71,7 +71,12 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     keyHash: hash,
     timeoutMs: options.storeTimeoutMs,
     call: (signal) =>
-      options.store.run([{ type: "set", key: recordKey(options.prefix, hash), value: formatRecord(record), ttlMs: request.ttlMs }], {
+      options.store.run([{
+        type: "set",
+        key: recordKey(options.prefix, hash),
+        value: formatRecord(record),
+        ttlMs: request.ttlMs,
+      }], {
         signal,
       }),
   });
