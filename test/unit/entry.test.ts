@@ -4,7 +4,18 @@ import { IntegrityError } from "../../src/core/errors.ts";
 import { Histogram } from "../../src/core/histogram.ts";
 
 const hash = "a".repeat(64);
-const record = { v: RECORD_VERSION, k: hash, c: "cbor", z: "zstd", t: 1, e: 2, n: 3, s: 4, h: hash, p: "AAAA" } as const;
+const record = {
+  v: RECORD_VERSION,
+  k: hash,
+  c: "cbor",
+  z: "zstd",
+  t: 1,
+  e: 2,
+  n: 3,
+  s: 4,
+  h: hash,
+  p: "AAAA",
+} as const;
 
 describe("record format", () => {
   it("round-trips", () => {
