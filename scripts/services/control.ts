@@ -1,0 +1,190 @@
+/**
+ * What the bridge and the S3 proxy share: the request log that tests read to count round trips,
+ * the fault rules that benchmarks and resilience tests set, and the `/__larder/*` control routes
+ * that expose both. Control routes are not part of any protocol and are never logged.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+
+/** One request a server has seen. Times come from the services process' monotonic clock. */
+export interface RequestLogEntry {
+  /** Order of arrival, from 1. */
+  readonly seq: number;
+  /** HTTP method. */
+  readonly method: string;
+  /** Path and query as received (a `_token` query parameter is masked). */
+  readonly path: string;
+  /** Redis command names, upper-cased, in order (bridge only; empty for S3). */
+  commands: string[];
+  /** `performance.now()` in the services process when the request arrived, ms. */
+  readonly startMs: number;
+  /** When the response finished or the connection closed; null while in flight. */
+  endMs: number | null;
+  /** HTTP status sent; null while in flight or when the client left before any response. */
+  status: number | null;
+  /** True when the client closed the connection before the response was complete. */
+  aborted: boolean;
+  /** Request body bytes received. */
+  requestBytes: number;
+  /** Response body bytes sent. */
+  responseBytes: number;
+}
+
+/** What `GET /__larder/requests` returns. */
+export interface RequestLogSnapshot {
+  /** The entries, oldest first. */
+  readonly requests: RequestLogEntry[];
+  /** Entries dropped because the log is bounded. */
+  readonly dropped: number;
+  /** `performance.now()` of the services process when the snapshot was taken. */
+  readonly now: number;
+}
+
+/**
+ * A fault rule. Only `latencyMs` is acted upon today; the hook where a rule is applied
+ * (`FaultRules.match`) is where status codes, resets, truncation and corruption will go.
+ */
+export interface FaultRule {
+  /** Applies only to requests whose path (S3) or command arguments (bridge) contain this text. */
+  readonly match?: string;
+  /** Delay added before the request is forwarded / executed, ms. */
+  readonly latencyMs?: number;
+}
+
+/** Most entries kept; older ones are dropped (counted in `dropped`). */
+const MAX_ENTRIES = 100_000;
+
+/** The bounded request log. */
+export class RequestLog {
+  private entries: RequestLogEntry[] = [];
+  private seq = 0;
+  private dropped = 0;
+
+  /** Records the start of a request and returns its (mutable) entry. */
+  begin(method: string, path: string): RequestLogEntry {
+    const entry: RequestLogEntry = {
+      seq: ++this.seq,
+      method,
+      path: path.replace(/([?&]_token=)[^&]*/, "$1***"),
+      commands: [],
+      startMs: performance.now(),
+      endMs: null,
+      status: null,
+      aborted: false,
+      requestBytes: 0,
+      responseBytes: 0,
+    };
+    this.entries.push(entry);
+    if (this.entries.length > MAX_ENTRIES) {
+      this.entries.shift();
+      this.dropped++;
+    }
+    return entry;
+  }
+
+  /**
+   * Follows `res` to fill in the end time, status and abort flag of `entry`. Body sizes are
+   * counted by the server itself (a `data` listener here would start the request flowing).
+   */
+  track(entry: RequestLogEntry, res: ServerResponse): void {
+    res.once("close", () => {
+      entry.endMs = performance.now();
+      entry.aborted = !res.writableFinished;
+      entry.status = res.headersSent ? res.statusCode : null;
+    });
+  }
+
+  /** Everything logged so far. */
+  snapshot(): RequestLogSnapshot {
+    return { requests: this.entries, dropped: this.dropped, now: performance.now() };
+  }
+
+  /** Forgets everything logged so far. */
+  reset(): void {
+    this.entries = [];
+    this.dropped = 0;
+  }
+}
+
+/** The current fault rules of one server. */
+export class FaultRules {
+  rules: FaultRule[] = [];
+
+  /** The rules that apply to a request whose matchable text is `subjects`. */
+  match(subjects: readonly string[]): FaultRule[] {
+    return this.rules.filter((rule) => rule.match === undefined || subjects.some((s) => s.includes(rule.match!)));
+  }
+
+  /** Total latency the matching rules add, ms. */
+  latencyMs(subjects: readonly string[]): number {
+    return this.match(subjects).reduce((sum, rule) => sum + (rule.latencyMs ?? 0), 0);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function validRule(value: unknown): value is FaultRule {
+  if (typeof value !== "object" || value === null) return false;
+  const rule = value as Record<string, unknown>;
+  return (rule.match === undefined || typeof rule.match === "string") &&
+    (rule.latencyMs === undefined || (typeof rule.latencyMs === "number" && rule.latencyMs >= 0));
+}
+
+/**
+ * Serves `/__larder/requests` (GET: log, DELETE: reset) and `/__larder/faults` (GET: rules,
+ * PUT: replace with `{ "rules": FaultRule[] }`, DELETE: clear). Returns false for other paths.
+ * `authorized` is checked first (the bridge requires its Bearer token; the S3 proxy does not).
+ */
+export function handleControl(
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: RequestLog,
+  faults: FaultRules,
+  authorized: boolean,
+): boolean {
+  const path = (req.url ?? "/").split("?")[0] ?? "/";
+  if (!path.startsWith("/__larder/")) return false;
+  if (!authorized) {
+    sendJson(res, 401, { error: "Unauthorized: missing or invalid Bearer token" });
+    return true;
+  }
+  if (path === "/__larder/requests" && req.method === "GET") sendJson(res, 200, log.snapshot());
+  else if (path === "/__larder/requests" && req.method === "DELETE") {
+    log.reset();
+    sendJson(res, 200, { ok: true });
+  } else if (path === "/__larder/faults" && req.method === "GET") sendJson(res, 200, { rules: faults.rules });
+  else if (path === "/__larder/faults" && req.method === "DELETE") {
+    faults.rules = [];
+    sendJson(res, 200, { ok: true });
+  } else if (path === "/__larder/faults" && req.method === "PUT") {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      let rules: unknown;
+      try {
+        rules = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { rules?: unknown }).rules;
+      } catch {
+        rules = undefined;
+      }
+      if (!Array.isArray(rules) || !rules.every(validRule)) {
+        sendJson(res, 400, { error: 'expected {"rules":[{"match"?:string,"latencyMs"?:number}]}' });
+        return;
+      }
+      faults.rules = rules;
+      sendJson(res, 200, { rules });
+    });
+  } else sendJson(res, 404, { error: `no control route ${req.method} ${path}` });
+  return true;
+}
+
+/** Resolves after `ms` (at once when 0). */
+export function delay(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}

@@ -1,0 +1,95 @@
+/**
+ * Starts every local service the tests, examples and benchmarks use, on free loopback ports:
+ * a real redis-server, the Upstash REST bridge in front of it, and s3rver behind a counting
+ * proxy. `env` holds the `LARDER_TEST_*` variables that describe them.
+ *
+ * @example
+ * ```ts
+ * import { startServices } from "./scripts/services/index.ts";
+ * const services = await startServices();
+ * try {
+ *   console.log(services.env.LARDER_TEST_UPSTASH_URL);
+ * } finally {
+ *   await services.stop();
+ * }
+ * ```
+ *
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { type Bridge, startBridge } from "./bridge.ts";
+import { type RedisServer, startRedis } from "./redis.ts";
+import { S3_CREDENTIALS, type S3Server, startS3 } from "./s3.ts";
+
+/** The environment variables that describe the services (all of them, always set). */
+export interface ServicesEnv extends Record<string, string> {
+  /** `redis://127.0.0.1:PORT` (the real redis-server, RESP over TCP). */
+  LARDER_TEST_REDIS_URL: string;
+  /** `http://127.0.0.1:PORT` (the Upstash REST bridge). */
+  LARDER_TEST_UPSTASH_URL: string;
+  /** The bridge's Bearer token (random per start). */
+  LARDER_TEST_UPSTASH_TOKEN: string;
+  /** `http://127.0.0.1:PORT` (the counting proxy in front of s3rver). */
+  LARDER_TEST_S3_ENDPOINT: string;
+  /** `larder-test`. */
+  LARDER_TEST_S3_BUCKET: string;
+  /** `us-east-1`. */
+  LARDER_TEST_S3_REGION: string;
+  /** `S3RVER`. */
+  LARDER_TEST_S3_ACCESS_KEY_ID: string;
+  /** `S3RVER`. */
+  LARDER_TEST_S3_SECRET_ACCESS_KEY: string;
+}
+
+/** The running services. */
+export interface Services {
+  /** The `LARDER_TEST_*` variables. */
+  readonly env: ServicesEnv;
+  /** Process ids and direct handles, for tooling (tests should use `env`). */
+  readonly redis: RedisServer;
+  /** The bridge (its log and fault rules). */
+  readonly bridge: Bridge;
+  /** s3rver and its proxy. */
+  readonly s3: S3Server;
+  /** Stops everything that was started; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server, the bridge and the S3 server; stops what it started if any step fails. */
+export async function startServices(): Promise<Services> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    const errors: unknown[] = [];
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw new AggregateError(errors, "some services did not stop cleanly");
+  };
+  try {
+    const redis = await startRedis();
+    stops.push(() => redis.stop());
+    const token = randomBytes(24).toString("base64url");
+    const bridge = await startBridge({ redis, token });
+    stops.push(() => bridge.stop());
+    const s3 = await startS3();
+    stops.push(() => s3.stop());
+    const env: ServicesEnv = {
+      LARDER_TEST_REDIS_URL: redis.url,
+      LARDER_TEST_UPSTASH_URL: bridge.url,
+      LARDER_TEST_UPSTASH_TOKEN: token,
+      LARDER_TEST_S3_ENDPOINT: s3.endpoint,
+      LARDER_TEST_S3_BUCKET: s3.bucket,
+      LARDER_TEST_S3_REGION: "us-east-1",
+      LARDER_TEST_S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
+      LARDER_TEST_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+    };
+    return { env, redis, bridge, s3, stop: stopAll };
+  } catch (error) {
+    await stopAll().catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Starts `s3rver` (an S3 API server on the local filesystem) on a free loopback port with the
+ * `larder-test` bucket, and the counting proxy in front of it. Clients use the proxy's URL.
+ *
+ * s3rver does not verify SigV4 signatures (a wrong secret gets 200): tests must not take its
+ * acceptance as proof that signing is right.
+ *
+ * @module
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import S3rver from "s3rver";
+import { type CountingProxy, startProxy } from "./proxy.ts";
+
+/** The bucket created at start. */
+export const S3_BUCKET = "larder-test";
+/** s3rver's fixed credentials (it accepts any, but these are the documented ones). */
+export const S3_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = {
+  accessKeyId: "S3RVER",
+  secretAccessKey: "S3RVER",
+};
+
+/** A running S3 server and its counting proxy. */
+export interface S3Server {
+  /** The proxy's URL: what clients use (`http://127.0.0.1:PORT`). */
+  readonly endpoint: string;
+  /** s3rver's own URL, bypassing the proxy (not counted). */
+  readonly directEndpoint: string;
+  /** The bucket. */
+  readonly bucket: string;
+  /** The counting proxy (its log and fault rules). */
+  readonly proxy: CountingProxy;
+  /** Stops the proxy and s3rver and removes the data directory. */
+  stop(): Promise<void>;
+}
+
+/** Starts s3rver and the proxy. */
+export async function startS3(): Promise<S3Server> {
+  const directory = await mkdtemp(join(tmpdir(), "larder-s3-"));
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: 0,
+    silent: true,
+    directory,
+    vhostBuckets: false,
+    configureBuckets: [{ name: S3_BUCKET }],
+  });
+  let proxy: CountingProxy | undefined;
+  try {
+    const { port } = (await server.run()) as AddressInfo;
+    // Outlive the clients' idle keep-alive sockets (Node's default of 5 s causes reset races).
+    if (server.httpServer) server.httpServer.keepAliveTimeout = 30_000;
+    proxy = await startProxy({ target: { host: "127.0.0.1", port } });
+    const started = proxy;
+    return {
+      endpoint: started.url,
+      directEndpoint: `http://127.0.0.1:${port}`,
+      bucket: S3_BUCKET,
+      proxy: started,
+      async stop() {
+        await started.stop();
+        await stopS3rver(server);
+        await rm(directory, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await proxy?.stop();
+    await stopS3rver(server);
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function stopS3rver(server: S3rver): Promise<void> {
+  if (!server.httpServer?.listening) return;
+  const closed = server.close();
+  server.httpServer.closeAllConnections();
+  await closed;
+}
