@@ -1,0 +1,116 @@
+/**
+ * Plumbing of the S3 adapter: object URLs with correctly encoded keys, response bodies read
+ * within a size limit, and error messages that say what failed without leaking anything.
+ *
+ * @module
+ */
+import { BlobError, TooLargeError } from "../core/errors.ts";
+
+/**
+ * Encodes one path segment as S3's canonical URI does (RFC 3986: everything but `A–Z a–z 0–9 - . _ ~`).
+ * The URL then carries exactly the canonical form, so what aws4fetch signs is what S3 checks:
+ * a raw `+` would be signed as a space, and a raw `!'()*` would be sent unencoded but signed encoded.
+ */
+export function encodeSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** Encodes an object key for a URL path: each `/`-separated segment with {@link encodeSegment}. */
+export function encodeKey(operation: string, key: string): string {
+  if (typeof key !== "string" || key.length === 0) {
+    throw new BlobError(`s3 ${operation}: key must be a non-empty string`);
+  }
+  const segments = key.split("/");
+  // URL parsers resolve `.` and `..` segments (even percent-encoded ones), so such a key would
+  // silently address another object.
+  if (segments.some((s) => s === "." || s === "..")) {
+    throw new BlobError(`s3 ${operation}: key ${quoteKey(key)} has a "." or ".." segment, which URLs cannot carry`);
+  }
+  try {
+    return segments.map(encodeSegment).join("/");
+  } catch (cause) {
+    throw new BlobError(`s3 ${operation}: key is not well-formed Unicode (lone surrogate)`, { cause });
+  }
+}
+
+/** A key for messages: quoted, control characters escaped, long keys shortened. */
+export function quoteKey(key: string): string {
+  const shown = key.length > 120 ? `${key.slice(0, 117)}...` : key;
+  return JSON.stringify(shown);
+}
+
+/** Reads at most this much of an error body: S3 error documents are small. */
+const MAX_ERROR_BODY = 16 * 1024;
+
+/**
+ * The S3 error code (`NoSuchKey`, `SignatureDoesNotMatch`…) from an error response, or
+ * undefined when the body has none. Only the code is kept: error documents may echo the
+ * canonical request, the string to sign or the signature itself.
+ */
+export async function errorCode(response: Response): Promise<string | undefined> {
+  try {
+    const text = new TextDecoder().decode(await readBody(response, MAX_ERROR_BODY, true));
+    const code = /<Code>\s*([A-Za-z0-9.]{1,64})\s*<\/Code>/.exec(text)?.[1];
+    return code;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The whole body of `response`. Over `maxBytes` it throws a `TooLargeError` without reading
+ * further, or, with `truncate`, returns the first `maxBytes` bytes.
+ */
+export async function readBody(response: Response, maxBytes: number, truncate = false): Promise<Uint8Array> {
+  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (Number.isSafeInteger(declared) && declared >= 0 && declared <= maxBytes) {
+    // The declared length fits: let the runtime read it in one piece (its fastest path). A body
+    // decoded on the way (Content-Encoding) can outgrow its declared length, hence the check.
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (body.byteLength > maxBytes) {
+      if (!truncate) throw tooLarge(body.byteLength, maxBytes);
+      return body.subarray(0, maxBytes);
+    }
+    return body;
+  }
+  if (declared > maxBytes && !truncate) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(declared, maxBytes);
+  }
+  if (response.body === null) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (total + value.byteLength > maxBytes) {
+      await reader.cancel().catch(() => {});
+      if (!truncate) throw tooLarge(total + value.byteLength, maxBytes);
+      chunks.push(value.subarray(0, maxBytes - total));
+      total = maxBytes;
+      break;
+    }
+    chunks.push(value);
+    total += value.byteLength;
+  }
+  return concat(chunks, total);
+}
+
+function tooLarge(bytes: number, maxBytes: number): TooLargeError {
+  return new TooLargeError(`s3 get: object of at least ${bytes} bytes exceeds maxObjectBytes ${maxBytes}`);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteLength === total) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

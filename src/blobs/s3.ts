@@ -1,0 +1,236 @@
+/**
+ * Blobs in S3-compatible object storage (AWS S3, Cloudflare R2, MinIO, s3rver…) over `fetch`
+ * signed with SigV4 by `aws4fetch`. One request per call and no hidden retries: retrying,
+ * timeouts and fail-open belong to the cache above it.
+ *
+ * @example
+ * ```ts ignore
+ * import { s3BlobStore } from "larder/blobs/s3";
+ *
+ * const blobs = s3BlobStore({
+ *   endpoint: "https://<account>.r2.cloudflarestorage.com", // or http://127.0.0.1:9000 (MinIO)
+ *   bucket: "cache",
+ *   accessKeyId: "…",
+ *   secretAccessKey: "…",
+ * });
+ * await blobs.put("myapp/3f2a…", new Uint8Array([1, 2, 3]));
+ * console.log(await blobs.get("myapp/3f2a…")); // Uint8Array(3) [1, 2, 3]
+ * ```
+ *
+ * @module
+ */
+import { AwsClient } from "aws4fetch";
+import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
+import type { BlobStore, CallOptions } from "../core/types.ts";
+import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../_validate.ts";
+import { encodeKey, encodeSegment, errorCode, quoteKey, readBody } from "./_s3.ts";
+
+/** Options of {@link s3BlobStore}. */
+export interface S3BlobStoreOptions {
+  /** Bucket that holds the objects; it must exist. */
+  bucket: string;
+  /** Access key ID of the credentials. */
+  accessKeyId: string;
+  /** Secret access key of the credentials; never appears in errors or logs. */
+  secretAccessKey: string;
+  /** Session token of temporary credentials (STS, SSO, instance roles). */
+  sessionToken?: string;
+  /**
+   * Service URL, e.g. `https://<account>.r2.cloudflarestorage.com` or `http://127.0.0.1:9000`;
+   * a path is kept as a prefix of every request. @default `https://s3.<region>.amazonaws.com`
+   */
+  endpoint?: string;
+  /** Signing region; R2 uses `"auto"`. @default "auto" for R2 endpoints, "us-east-1" otherwise */
+  region?: string;
+  /**
+   * Addresses objects as `<endpoint>/<bucket>/<key>` rather than `<bucket>.<endpoint host>/<key>`.
+   * @default true for custom endpoints (MinIO, R2, s3rver), false for amazonaws.com
+   */
+  forcePathStyle?: boolean;
+  /** The `fetch` that sends the signed requests (a runtime's own, an instrumented one…). @default globalThis.fetch */
+  fetch?: (request: Request) => Promise<Response>;
+  /** Objects larger than this are refused by `get` (a `TooLargeError`) before being read whole. @default 134217728 (128 MiB) */
+  maxObjectBytes?: number;
+}
+
+const WHERE = "s3BlobStore";
+
+/** Creates a {@link BlobStore} (name `"s3"`) over S3-compatible object storage. */
+export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
+  const config = resolve(options);
+  const client = new AwsClient({
+    accessKeyId: config.accessKeyId,
+    secretAccessKey: config.secretAccessKey,
+    ...(config.sessionToken === undefined ? {} : { sessionToken: config.sessionToken }),
+    service: "s3",
+    region: config.region,
+    // aws4fetch retries 5xx ten times (~25 s) by default; requests here are sent by `send`
+    // below and never go through its retry loop, and 0 keeps it so if that ever changes.
+    retries: 0,
+    cache: new LatestOnly(),
+  });
+
+  async function send(operation: string, key: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
+    const url = config.base + encodeKey(operation, key);
+    signal?.throwIfAborted();
+    try {
+      const request = await client.sign(url, signal === undefined ? init : { ...init, signal });
+      return await config.fetch(request);
+    } catch (cause) {
+      if (signal?.aborted) throw signal.reason;
+      throw new BlobError(`s3 ${operation} ${where(key)} failed: ${describeFailure(cause)}`, { cause });
+    }
+  }
+
+  async function failure(operation: string, key: string, response: Response, code?: string): Promise<BlobError> {
+    const found = code ?? await errorCode(response);
+    return new BlobError(`s3 ${operation} ${where(key)} failed: HTTP ${response.status}${found ? ` ${found}` : ""}`);
+  }
+
+  function where(key: string): string {
+    return `${quoteKey(key)} (bucket ${config.bucket})`;
+  }
+
+  return {
+    name: "s3",
+    async put(key: string, body: Uint8Array, callOptions?: CallOptions): Promise<void> {
+      if (!(body instanceof Uint8Array)) throw new BlobError("s3 put: body must be a Uint8Array");
+      const response = await send("put", key, {
+        method: "PUT",
+        body: body as Uint8Array<ArrayBuffer>,
+        headers: { "content-type": "application/octet-stream", "content-length": String(body.byteLength) },
+      }, callOptions?.signal);
+      if (!response.ok) throw await failure("put", key, response);
+      await discard(response);
+    },
+
+    async get(key: string, callOptions?: CallOptions): Promise<Uint8Array | null> {
+      const signal = callOptions?.signal;
+      const response = await send("get", key, { method: "GET" }, signal);
+      if (response.status === 404) {
+        // A missing object is a miss; a missing bucket is a configuration error to report.
+        const code = await errorCode(response);
+        if (code === undefined || code === "NoSuchKey") return null;
+        throw await failure("get", key, response, code);
+      }
+      if (!response.ok) throw await failure("get", key, response);
+      try {
+        return await readBody(response, config.maxObjectBytes);
+      } catch (cause) {
+        if (signal?.aborted) throw signal.reason;
+        if (isCacheError(cause)) throw cause;
+        throw new BlobError(`s3 get ${where(key)} failed reading the body: ${describeFailure(cause)}`, { cause });
+      }
+    },
+
+    async delete(key: string, callOptions?: CallOptions): Promise<void> {
+      const response = await send("delete", key, { method: "DELETE" }, callOptions?.signal);
+      if (response.status === 404) {
+        const code = await errorCode(response);
+        if (code === undefined || code === "NoSuchKey") return;
+        throw await failure("delete", key, response, code);
+      }
+      if (!response.ok) throw await failure("delete", key, response);
+      await discard(response);
+    },
+  };
+}
+
+/** Options after validation. */
+interface Resolved {
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string | undefined;
+  readonly region: string;
+  /** Everything before the encoded key, ending in `/`. */
+  readonly base: string;
+  readonly fetch: (request: Request) => Promise<Response>;
+  readonly maxObjectBytes: number;
+}
+
+const PATH_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+const DNS_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REGION = /^[A-Za-z0-9_-]{1,64}$/;
+
+function resolve(options: S3BlobStoreOptions): Resolved {
+  if (options === undefined) throw new ConfigError(`${WHERE}: options are required (bucket, credentials…)`);
+  checkOptionsObject(WHERE, options);
+  const bucket = requiredString(WHERE, "bucket", options.bucket);
+  const accessKeyId = requiredString(WHERE, "accessKeyId", options.accessKeyId);
+  const secretAccessKey = requiredString(WHERE, "secretAccessKey", options.secretAccessKey);
+  const sessionToken = options.sessionToken;
+  if (sessionToken !== undefined && (typeof sessionToken !== "string" || sessionToken.length === 0)) {
+    throw new ConfigError(`${WHERE}: sessionToken must be a non-empty string when given`);
+  }
+  const endpoint = parseEndpoint(options.endpoint);
+  const region = options.region ?? (endpoint?.hostname.endsWith(".r2.cloudflarestorage.com") ? "auto" : "us-east-1");
+  if (typeof region !== "string" || !REGION.test(region)) {
+    throw new ConfigError(`${WHERE}: region must be a region name such as "us-east-1" or "auto"`);
+  }
+  const url = endpoint ?? new URL(`https://s3.${region}.amazonaws.com`);
+  const isAws = /\.amazonaws\.com(\.cn)?$/.test(url.hostname);
+  const pathStyle = options.forcePathStyle ?? !isAws;
+  if (typeof pathStyle !== "boolean") throw new ConfigError(`${WHERE}: forcePathStyle must be a boolean`);
+  if (!(pathStyle ? PATH_BUCKET : DNS_BUCKET).test(bucket)) {
+    throw new ConfigError(
+      `${WHERE}: bucket ${JSON.stringify(bucket)} is not a valid bucket name` +
+        (pathStyle ? "" : " for virtual-hosted addressing (set forcePathStyle: true?)"),
+    );
+  }
+  const path = url.pathname.replace(/\/+$/, "");
+  const base = pathStyle
+    ? `${url.protocol}//${url.host}${path}/${encodeSegment(bucket)}/`
+    : `${url.protocol}//${bucket}.${url.host}${path}/`;
+  const injected = optionalFunction(WHERE, "fetch", options.fetch);
+  return {
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    sessionToken,
+    region,
+    base,
+    // Looked up at call time, not captured: `fetch` must be called unbound on some runtimes.
+    fetch: injected ?? ((request) => fetch(request)),
+    maxObjectBytes: positiveInteger(WHERE, "maxObjectBytes", options.maxObjectBytes, 128 * 1024 * 1024),
+  };
+}
+
+function parseEndpoint(endpoint: unknown): URL | undefined {
+  if (endpoint === undefined) return undefined;
+  if (typeof endpoint !== "string" || !URL.canParse(endpoint)) {
+    throw new ConfigError(`${WHERE}: endpoint must be an absolute http(s) URL such as "https://s3.us-east-1.amazonaws.com"`);
+  }
+  const url = new URL(endpoint);
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`${WHERE}: endpoint must use http or https, got ${url.protocol}`);
+  }
+  // The endpoint is echoed nowhere, but credentials in it would be sent unsigned to the server.
+  if (url.username !== "" || url.password !== "") {
+    throw new ConfigError(`${WHERE}: endpoint must not contain credentials; use accessKeyId and secretAccessKey`);
+  }
+  if (url.search !== "" || url.hash !== "") {
+    throw new ConfigError(`${WHERE}: endpoint must not have a query or fragment`);
+  }
+  return url;
+}
+
+function describeFailure(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  // undici reports "fetch failed" with the reason (ECONNREFUSED…) one level down.
+  const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
+  return `${cause.message}${inner}`;
+}
+
+/** Frees the connection of a response whose body is not needed. */
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => {});
+}
+
+/** aws4fetch caches derived signing keys per day forever; keeping only the latest bounds it. */
+class LatestOnly extends Map<string, ArrayBuffer> {
+  override set(key: string, value: ArrayBuffer): this {
+    this.clear();
+    return super.set(key, value);
+  }
+}
