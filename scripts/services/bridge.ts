@@ -17,7 +17,8 @@
  *   (invalid bytes become U+FFFD, as Upstash documents). Integers are written as their exact
  *   64-bit digits; nil is `null`; arrays nest.
  *
- * Not part of the protocol: `/__larder/requests` and `/__larder/faults` (see control.ts).
+ * Not part of the protocol: `/__larder/requests` and `/__larder/faults` (see control.ts), and the
+ * `x-larder-uncounted: 1` request header that keeps a helper's request out of the log.
  *
  * @module
  */
@@ -25,7 +26,7 @@ import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { delay, FaultRules, handleControl, RequestLog, type RequestLogEntry } from "./control.ts";
+import { delay, FaultRules, handleControl, isUncounted, RequestLog, type RequestLogEntry } from "./control.ts";
 import { type Arg, type Reply, RespError, RespPool, RespStatus } from "./resp.ts";
 
 /** Options of {@link startBridge}. */
@@ -216,6 +217,11 @@ function commandName(command: Arg[]): string {
   return (typeof name === "string" ? name : name.toString("utf8")).toUpperCase();
 }
 
+function firstArgument(command: Arg[]): string {
+  const arg = command[1] ?? "";
+  return (typeof arg === "string" ? arg.slice(0, 200) : arg.subarray(0, 200).toString("utf8"));
+}
+
 /** Starts the bridge on a free loopback port. */
 export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   const pool = new RespPool({ host: options.redis.host, port: options.redis.port });
@@ -227,17 +233,26 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     const url = new URL(req.url ?? "/", "http://bridge");
     const authorized = isAuthorized(req, url, options.token);
     if (handleControl(req, res, log, faults, authorized)) return;
-    const entry = log.begin(req.method ?? "GET", req.url ?? "/");
+    const entry = log.begin(req.method ?? "GET", req.url ?? "/", !isUncounted(req));
     log.track(entry, res);
     try {
+      const body = await readBody(req, maxBodyBytes);
+      entry.requestBytes = body.length;
+      // Parsed before the auth check so that rejected requests are logged with their commands too.
+      let parsed: ReturnType<typeof parseRequest> | HttpError;
+      try {
+        parsed = parseRequest(req, url, body);
+        entry.commands = parsed.commands.map(commandName);
+        entry.keys = parsed.commands.map(firstArgument);
+      } catch (error) {
+        parsed = error as HttpError;
+      }
       if (!authorized) throw new HttpError(401, "Unauthorized");
       if (!["GET", "HEAD", "POST", "PUT"].includes(req.method ?? "")) {
         throw new HttpError(405, `ERR method ${req.method} not allowed`);
       }
-      const body = await readBody(req, maxBodyBytes);
-      entry.requestBytes = body.length;
-      const { mode, commands } = parseRequest(req, url, body);
-      entry.commands = commands.map(commandName);
+      if (parsed instanceof Error) throw parsed;
+      const { mode, commands } = parsed;
       if (faults.rules.length > 0) {
         const subjects = commands.flatMap((c) => c.map((a) => (typeof a === "string" ? a : a.toString("latin1"))));
         await delay(faults.latencyMs(subjects));

@@ -19,6 +19,11 @@ export interface RequestLogEntry {
   readonly path: string;
   /** Redis command names, upper-cased, in order (bridge only; empty for S3). */
   commands: string[];
+  /**
+   * The first argument of each command (its key, for key commands), at most 200 characters
+   * (bridge only). Suites share the services: filter on your own key prefix, never reset.
+   */
+  keys: string[];
   /** `performance.now()` in the services process when the request arrived, ms. */
   readonly startMs: number;
   /** When the response finished or the connection closed; null while in flight. */
@@ -54,6 +59,17 @@ export interface FaultRule {
   readonly latencyMs?: number;
 }
 
+/**
+ * Requests carrying this header (value `1`) are served but not logged: test helpers use it to
+ * look at raw keys and objects without disturbing the round-trip counts under test.
+ */
+export const UNCOUNTED_HEADER = "x-larder-uncounted";
+
+/** True when `req` asks not to be logged (see {@link UNCOUNTED_HEADER}). */
+export function isUncounted(req: IncomingMessage): boolean {
+  return req.headers[UNCOUNTED_HEADER] === "1";
+}
+
 /** Most entries kept; older ones are dropped (counted in `dropped`). */
 const MAX_ENTRIES = 100_000;
 
@@ -63,13 +79,14 @@ export class RequestLog {
   private seq = 0;
   private dropped = 0;
 
-  /** Records the start of a request and returns its (mutable) entry. */
-  begin(method: string, path: string): RequestLogEntry {
+  /** Records the start of a request and returns its (mutable) entry; `record: false` keeps it out of the log. */
+  begin(method: string, path: string, record = true): RequestLogEntry {
     const entry: RequestLogEntry = {
-      seq: ++this.seq,
+      seq: record ? ++this.seq : 0,
       method,
       path: path.replace(/([?&]_token=)[^&]*/, "$1***"),
       commands: [],
+      keys: [],
       startMs: performance.now(),
       endMs: null,
       status: null,
@@ -77,6 +94,7 @@ export class RequestLog {
       requestBytes: 0,
       responseBytes: 0,
     };
+    if (!record) return entry;
     this.entries.push(entry);
     if (this.entries.length > MAX_ENTRIES) {
       this.entries.shift();

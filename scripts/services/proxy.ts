@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { delay, FaultRules, handleControl, RequestLog } from "./control.ts";
+import { delay, FaultRules, handleControl, isUncounted, RequestLog } from "./control.ts";
 
 /** What the proxy does to one request (decided before it is forwarded). */
 export interface FaultPlan {
@@ -58,7 +58,7 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
     const path = req.url ?? "/";
     // Hold the body (e.g. while a fault delays the request); it flows again when piped upstream.
     req.pause();
-    const entry = log.begin(method, path);
+    const entry = log.begin(method, path, !isUncounted(req));
     log.track(entry, res);
     req.on("data", (chunk: Buffer) => (entry.requestBytes += chunk.length));
     const plan = faultHook({ method, path });

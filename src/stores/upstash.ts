@@ -1,0 +1,172 @@
+/**
+ * A metadata store on Upstash Redis, over its REST API (`@upstash/redis`). Every `run` is one
+ * HTTP request to `/pipeline`, whatever the number of operations; `set` writes the value and its
+ * TTL in one `SET key value [NX] PX ttl` command.
+ *
+ * The adapter is deliberately dumb: no retries, no timeouts, no fallbacks. The cache wraps it
+ * with those (and aborts its requests through `signal`).
+ *
+ * @example
+ * ```ts
+ * import { createCache } from "larder";
+ * import { upstashStore } from "larder/stores/upstash";
+ *
+ * const cache = createCache({
+ *   store: upstashStore({
+ *     url: "https://eu1-example-12345.upstash.io", // UPSTASH_REDIS_REST_URL
+ *     token: "AX…",                                // UPSTASH_REDIS_REST_TOKEN
+ *   }),
+ *   ttl: "1h",
+ * });
+ * ```
+ *
+ * @module
+ */
+// The `cloudflare` entry is @upstash/redis' platform-neutral build: the default entry reads
+// `process` and passes `cache: "no-store"` to fetch, which older workerd versions reject.
+import { Redis } from "@upstash/redis/cloudflare";
+import { ConfigError, StoreError } from "../core/errors.ts";
+import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
+
+/** Options of {@link upstashStore}. */
+export interface UpstashStoreOptions {
+  /** The database's REST URL (`UPSTASH_REDIS_REST_URL`), e.g. `https://eu1-example-12345.upstash.io`. */
+  readonly url: string;
+  /** The database's REST token (`UPSTASH_REDIS_REST_TOKEN`). Never included in errors or logs. */
+  readonly token: string;
+  /**
+   * Send Upstash's read-your-writes sync token, so reads issued after a write from this store
+   * see it even on a global database's read replicas.
+   * @default true
+   */
+  readonly readYourWrites?: boolean;
+}
+
+interface PipelineReply {
+  readonly result?: unknown;
+  readonly error?: string;
+}
+
+/** Creates a {@link MetadataStore} on Upstash Redis (or any server speaking its REST API). */
+export function upstashStore(options: UpstashStoreOptions): MetadataStore {
+  const { url, token } = validate(options);
+  const readYourWrites = options.readYourWrites ?? true;
+  let syncToken = "";
+
+  // A client per call, because @upstash/redis 1.39 takes its abort signal at construction only
+  // (pipelines pass none per request). Construction is cheap (~10 µs) and opens nothing.
+  const client = (signal: AbortSignal | undefined): Redis =>
+    new Redis({
+      url,
+      token,
+      // `retry: false` still makes two attempts in 1.39; `retries: 0` makes exactly one.
+      retry: { retries: 0 },
+      automaticDeserialization: false,
+      enableTelemetry: false,
+      enableAutoPipelining: false,
+      // Plain JSON strings: our values are text, and base64 would add a third to every response.
+      responseEncoding: false,
+      // fetch's `keepalive` flag (outlive the page, 64 KiB body cap in browsers), not HTTP keep-alive.
+      keepAlive: false,
+      readYourWrites,
+      // Passed as a function: given a plain signal, 1.39 turns an abort into a *successful*
+      // response whose result is the abort reason; given a function, it rethrows the abort.
+      ...(signal ? { signal: () => signal } : {}),
+    });
+
+  return {
+    name: "upstash",
+    async run(ops: readonly StoreOp[], callOptions?: CallOptions): Promise<StoreResult[]> {
+      const signal = callOptions?.signal;
+      signal?.throwIfAborted();
+      if (ops.length === 0) return [];
+      const redis = client(signal);
+      if (readYourWrites) redis.readYourWritesSyncToken = syncToken;
+      const pipeline = redis.pipeline();
+      for (const op of ops) {
+        if (op.type === "get") pipeline.get(op.key);
+        else if (op.type === "set") {
+          pipeline.set(op.key, op.value, op.ifAbsent ? { nx: true, px: op.ttlMs } : { px: op.ttlMs });
+        } else if (op.type === "del") pipeline.del(op.key);
+        else pipeline.exists(op.key);
+      }
+      let replies: PipelineReply[];
+      try {
+        replies = await pipeline.exec<unknown[]>({ keepErrors: true }) as PipelineReply[];
+      } catch (cause) {
+        signal?.throwIfAborted();
+        throw new StoreError(`upstash ${describe(ops)} failed: ${message(cause, token)}`, { cause });
+      }
+      if (readYourWrites) syncToken = redis.readYourWritesSyncToken ?? syncToken;
+      if (replies.length !== ops.length) {
+        throw new StoreError(`upstash ${describe(ops)} failed: ${replies.length} replies for ${ops.length} operations`);
+      }
+      return ops.map((op, i) => decode(op, replies[i], token));
+    },
+  };
+}
+
+function validate(options: UpstashStoreOptions): { url: string; token: string } {
+  if (typeof options !== "object" || options === null) throw new ConfigError("upstashStore: options are required");
+  const { url, token } = options;
+  if (typeof url !== "string" || url.trim() === "") {
+    throw new ConfigError("upstashStore: `url` is required (the database's REST URL, UPSTASH_REDIS_REST_URL)");
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    throw new ConfigError(`upstashStore: \`url\` is not a valid URL: ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    throw new ConfigError(`upstashStore: \`url\` must be an http(s) URL, got ${JSON.stringify(parsed.protocol)}`);
+  }
+  if (parsed.username || parsed.password || parsed.search || parsed.hash) {
+    throw new ConfigError("upstashStore: `url` must not hold credentials, a query or a fragment; pass the token as `token`");
+  }
+  if (typeof token !== "string" || token.trim() === "" || /\s/.test(token)) {
+    throw new ConfigError(
+      "upstashStore: `token` is required and must not contain whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
+    );
+  }
+  return { url: parsed.href.replace(/\/$/, ""), token };
+}
+
+/** The operation names of a batch, for messages: `run [get]`, `run [set, get]`. */
+function describe(ops: readonly StoreOp[]): string {
+  const names = ops.slice(0, 5).map((op) => op.type);
+  return `run [${names.join(", ")}${ops.length > 5 ? `, … ${ops.length} ops` : ""}]`;
+}
+
+/**
+ * An error's message, safe to log: @upstash/redis appends the whole request body (keys and
+ * values) to HTTP errors as ", command was: …", which is cut; the token is masked; length capped.
+ */
+function message(cause: unknown, token: string): string {
+  const text = (cause instanceof Error ? cause.message : String(cause)).split(", command was:")[0] ?? "";
+  const masked = text.split(token).join("***");
+  return masked.length > 200 ? `${masked.slice(0, 200)}…` : masked;
+}
+
+function decode(op: StoreOp, reply: PipelineReply | undefined, token: string): StoreResult {
+  const fail = (detail: string): StoreError => new StoreError(`upstash ${op.type} failed: ${message(detail, token)}`);
+  if (reply === undefined) throw fail("no reply");
+  if (reply.error !== undefined && reply.error !== null) throw fail(String(reply.error));
+  const result = reply.result;
+  switch (op.type) {
+    case "get":
+      if (result === null || typeof result === "string") return result;
+      break;
+    case "set":
+      if (result === "OK") return true;
+      if (result === null && op.ifAbsent) return false;
+      break;
+    case "del":
+      if (typeof result === "number") return result;
+      break;
+    case "exists":
+      if (typeof result === "number") return result > 0;
+      break;
+  }
+  throw fail(`unexpected reply ${JSON.stringify(result)?.slice(0, 80)}`);
+}

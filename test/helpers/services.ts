@@ -1,0 +1,212 @@
+/**
+ * Access to the local services from test suites: their configuration (from the `LARDER_TEST_*`
+ * variables that `npm test` / `npm run services -- <cmd>` set), the request logs of the Upstash
+ * bridge and the S3 proxy, and raw views of what is actually stored in Redis and in the bucket.
+ *
+ * Suites that need the services call {@link requireServices} at load time: without the
+ * variables it throws, so a suite never skips silently.
+ *
+ * Raw helpers send `x-larder-uncounted: 1`, so looking at a key does not change request counts.
+ *
+ * @module
+ */
+import { AwsClient } from "aws4fetch";
+import type { FaultRule, RequestLogEntry, RequestLogSnapshot } from "../../scripts/services/control.ts";
+
+export type { FaultRule, RequestLogEntry, RequestLogSnapshot };
+
+/** The services' configuration. */
+export interface TestServices {
+  /** `redis://127.0.0.1:PORT`, the real redis-server (RESP). */
+  readonly redisUrl: string;
+  /** The Upstash REST bridge. */
+  readonly upstash: { readonly url: string; readonly token: string };
+  /** S3 (s3rver behind the counting proxy). */
+  readonly s3: {
+    readonly endpoint: string;
+    readonly bucket: string;
+    readonly region: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+  };
+}
+
+const VARIABLES = [
+  "LARDER_TEST_REDIS_URL",
+  "LARDER_TEST_UPSTASH_URL",
+  "LARDER_TEST_UPSTASH_TOKEN",
+  "LARDER_TEST_S3_ENDPOINT",
+  "LARDER_TEST_S3_BUCKET",
+  "LARDER_TEST_S3_REGION",
+  "LARDER_TEST_S3_ACCESS_KEY_ID",
+  "LARDER_TEST_S3_SECRET_ACCESS_KEY",
+] as const;
+
+/** Header that keeps a helper's request out of the request logs. */
+const UNCOUNTED = { "x-larder-uncounted": "1" } as const;
+
+/** The services' configuration; throws when the `LARDER_TEST_*` variables are missing. */
+export function requireServices(): TestServices {
+  const env = process.env;
+  const missing = VARIABLES.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `This suite needs the local services, but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not set.\n` +
+        "Run it through `npm test`, or `npm run services -- npx vitest run <files>`.",
+    );
+  }
+  const get = (name: (typeof VARIABLES)[number]): string => env[name] as string;
+  return {
+    redisUrl: get("LARDER_TEST_REDIS_URL"),
+    upstash: { url: get("LARDER_TEST_UPSTASH_URL"), token: get("LARDER_TEST_UPSTASH_TOKEN") },
+    s3: {
+      endpoint: get("LARDER_TEST_S3_ENDPOINT"),
+      bucket: get("LARDER_TEST_S3_BUCKET"),
+      region: get("LARDER_TEST_S3_REGION"),
+      accessKeyId: get("LARDER_TEST_S3_ACCESS_KEY_ID"),
+      secretAccessKey: get("LARDER_TEST_S3_SECRET_ACCESS_KEY"),
+    },
+  };
+}
+
+/** A random prefix for keys and objects, so tests sharing the services do not collide. */
+export function uniquePrefix(label = "t"): string {
+  return `${label}-${crypto.randomUUID()}`;
+}
+
+function authHeaders(token?: string): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+async function control(baseUrl: string, method: string, route: string, token?: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${baseUrl}/__larder/${route}`, {
+    method,
+    headers: { ...authHeaders(token), "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${baseUrl}/__larder/${route}: ${response.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/**
+ * The requests a service has logged since the last reset, oldest first. `baseUrl` is the bridge
+ * (pass its token) or the S3 proxy (no token). Times are `performance.now()` of the services
+ * process: comparable between the bridge and the proxy, not with the test's own clock.
+ */
+export async function requestLog(baseUrl: string, token?: string): Promise<RequestLogEntry[]> {
+  return (await requestLogSnapshot(baseUrl, token)).requests;
+}
+
+/** Like {@link requestLog}, with the number of dropped entries and the services' current time. */
+export async function requestLogSnapshot(baseUrl: string, token?: string): Promise<RequestLogSnapshot> {
+  return await control(baseUrl, "GET", "requests", token) as RequestLogSnapshot;
+}
+
+/**
+ * Empties a service's request log. The services are shared by every suite and test files run in
+ * parallel: a reset can erase entries another suite is about to count. Prefer filtering the log
+ * on your own key prefix (`entry.keys`, `entry.path`) and on entries newer than a `seq` you noted.
+ */
+export async function resetRequestLog(baseUrl: string, token?: string): Promise<void> {
+  await control(baseUrl, "DELETE", "requests", token);
+}
+
+/**
+ * Replaces a service's fault rules (e.g. `[{ latencyMs: 20 }]`, or `[{ match: prefix, latencyMs }]`
+ * to slow down only requests that mention `prefix`); `[]` clears them. Rules are global to the
+ * service: scope them with `match` when other suites run at the same time.
+ */
+export async function setFaults(baseUrl: string, rules: FaultRule[], token?: string): Promise<void> {
+  await control(baseUrl, "PUT", "faults", token, { rules });
+}
+
+/** Runs one raw Redis command through the bridge (not logged); strings come back as UTF-8 text. */
+export async function redisCommand(command: readonly (string | number)[]): Promise<unknown> {
+  const { upstash } = requireServices();
+  const response = await fetch(upstash.url, {
+    method: "POST",
+    headers: { ...authHeaders(upstash.token), ...UNCOUNTED, "content-type": "application/json" },
+    body: JSON.stringify(command),
+  });
+  const body = await response.json() as { result?: unknown; error?: string };
+  if (body.error !== undefined) throw new Error(`redis ${String(command[0])}: ${body.error}`);
+  return body.result;
+}
+
+/** The raw value stored under `key` in Redis (exactly as stored, UTF-8 decoded), or null. */
+export async function rawRedisGet(key: string): Promise<string | null> {
+  return await redisCommand(["GET", key]) as string | null;
+}
+
+/** The remaining TTL of `key` in ms (-1: no expiry, -2: no such key). */
+export async function rawRedisPttl(key: string): Promise<number> {
+  return await redisCommand(["PTTL", key]) as number;
+}
+
+/** The keys matching `pattern` (e.g. `${prefix}*`), sorted. */
+export async function rawRedisKeys(pattern: string): Promise<string[]> {
+  return (await redisCommand(["KEYS", pattern]) as string[]).sort();
+}
+
+function s3Client(): { client: AwsClient; base: string } {
+  const { s3 } = requireServices();
+  // retries: 0, or a failing server costs ~25 s of aws4fetch's hidden retries.
+  const client = new AwsClient({ ...s3, service: "s3", retries: 0 });
+  return { client, base: `${s3.endpoint}/${s3.bucket}` };
+}
+
+/** Encodes an object key for a path-style URL (`+` and spaces included; see DESIGN.md). */
+function objectPath(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
+}
+
+function unescapeXml(text: string): string {
+  return text.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, entity: string) => {
+    const named: Record<string, string> = { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" };
+    if (entity[0] !== "#") return named[entity.toLowerCase()] ?? "";
+    return String.fromCodePoint(entity[1] === "x" || entity[1] === "X" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1)));
+  });
+}
+
+/** The keys of the objects in the bucket under `prefix`, sorted (not logged by the proxy). */
+export async function listObjects(prefix: string): Promise<string[]> {
+  const { client, base } = s3Client();
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const query = new URLSearchParams({ "list-type": "2", prefix });
+    if (token) query.set("continuation-token", token);
+    const response = await client.fetch(`${base}?${query}`, { headers: UNCOUNTED });
+    const xml = await response.text();
+    if (!response.ok) throw new Error(`S3 list ${prefix}: ${response.status} ${xml.slice(0, 200)}`);
+    for (const match of xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)) keys.push(unescapeXml(match[1] ?? ""));
+    token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
+      ? unescapeXml(/<NextContinuationToken>([\s\S]*?)<\/NextContinuationToken>/.exec(xml)?.[1] ?? "")
+      : undefined;
+  } while (token);
+  return keys.sort();
+}
+
+/** The bytes of object `key`, or null when there is none (not logged by the proxy). */
+export async function getObject(key: string): Promise<Uint8Array | null> {
+  const { client, base } = s3Client();
+  const response = await client.fetch(`${base}/${objectPath(key)}`, { headers: UNCOUNTED });
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`S3 get ${key}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Writes object `key` directly (e.g. to plant a corrupt blob); not logged by the proxy. */
+export async function putObject(key: string, body: Uint8Array): Promise<void> {
+  const { client, base } = s3Client();
+  const response = await client.fetch(`${base}/${objectPath(key)}`, { method: "PUT", body, headers: UNCOUNTED });
+  if (!response.ok) throw new Error(`S3 put ${key}: ${response.status} ${(await response.text()).slice(0, 200)}`);
+}
+
+/** Removes object `key` (no error when absent); not logged by the proxy. */
+export async function deleteObject(key: string): Promise<void> {
+  const { client, base } = s3Client();
+  const response = await client.fetch(`${base}/${objectPath(key)}`, { method: "DELETE", headers: UNCOUNTED });
+  if (!response.ok && response.status !== 404) throw new Error(`S3 delete ${key}: ${response.status}`);
+}
