@@ -1,0 +1,136 @@
+/**
+ * `npm test`: the whole check, as a list of steps. Each step is a command; steps that need the
+ * local services get their `LARDER_TEST_*` variables (the services start once, before the first
+ * such step, and stop at the end). Every step runs even when an earlier one failed, then a
+ * summary is printed and the exit code is non-zero if any step failed.
+ *
+ * `npm test -- <step names…>` runs only those steps, e.g. `npm test -- vitest`.
+ *
+ * To add a suite (deno, bun, workerd, lint…), add a step below.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { type Services, startServices } from "./services/index.ts";
+
+/** One step of the check. */
+interface Step {
+  /** Short name, shown in the summary and accepted on the command line. */
+  readonly name: string;
+  /** The command and its arguments. */
+  readonly command: readonly [string, ...string[]];
+  /** Whether it needs the local services (their variables are added to its environment). */
+  readonly services?: boolean;
+  /** Killed (by PID) after this long. */
+  readonly timeoutMs: number;
+}
+
+const STEPS: readonly Step[] = [
+  { name: "typecheck", command: ["npm", "run", "--silent", "typecheck"], timeoutMs: 5 * 60_000 },
+  { name: "vitest", command: ["npx", "vitest", "run"], services: true, timeoutMs: 20 * 60_000 },
+];
+
+interface Outcome {
+  readonly step: Step;
+  readonly code: number;
+  readonly ms: number;
+  readonly note?: string;
+}
+
+let current: ReturnType<typeof spawn> | null = null;
+let interrupted: NodeJS.Signals | null = null;
+
+function run(step: Step, env: Record<string, string>): Promise<{ code: number; note?: string }> {
+  return new Promise((resolve) => {
+    const [command, ...args] = step.command;
+    const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, ...env } });
+    current = child;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+    }, step.timeoutMs);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      current = null;
+      resolve({ code: 127, note: `could not start: ${error.message}` });
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      current = null;
+      if (timedOut) resolve({ code: 124, note: `timed out after ${step.timeoutMs / 1000} s` });
+      else resolve({ code: code ?? 1, ...(signal ? { note: `killed by ${signal}` } : {}) });
+    });
+  });
+}
+
+function summary(outcomes: readonly Outcome[], skipped: readonly Step[]): void {
+  const line = "─".repeat(60);
+  console.log(`\n${line}\nlarder: test summary`);
+  for (const { step, code, ms, note } of outcomes) {
+    const status = code === 0 ? "PASS" : "FAIL";
+    console.log(`  ${status}  ${step.name.padEnd(12)} ${(ms / 1000).toFixed(1).padStart(6)} s${code === 0 ? "" : `  exit ${code}`}${note ? `  (${note})` : ""}`);
+  }
+  for (const step of skipped) console.log(`  SKIP  ${step.name.padEnd(12)} (not run${interrupted ? `: ${interrupted}` : ""})`);
+  const failed = outcomes.filter((o) => o.code !== 0).length + (interrupted ? 1 : 0);
+  console.log(failed === 0 ? "  all steps passed" : `  ${failed} step(s) failed`);
+  console.log(line);
+}
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2).filter((arg) => arg !== "--");
+  const unknown = wanted.filter((name) => !STEPS.some((step) => step.name === name));
+  if (unknown.length > 0) {
+    console.error(`unknown step(s): ${unknown.join(", ")}; steps are: ${STEPS.map((s) => s.name).join(", ")}`);
+    return 2;
+  }
+  const steps = wanted.length > 0 ? STEPS.filter((step) => wanted.includes(step.name)) : STEPS;
+
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      interrupted = signal;
+      if (current && current.exitCode === null) current.kill(signal);
+    });
+  }
+
+  const outcomes: Outcome[] = [];
+  let services: Services | null = null;
+  try {
+    for (const step of steps) {
+      if (interrupted) break;
+      const started = performance.now();
+      console.log(`\n▶ ${step.name}: ${step.command.join(" ")}`);
+      let env: Record<string, string> = {};
+      if (step.services) {
+        if (!services) {
+          try {
+            services = await startServices();
+            console.log(`  services up: upstash ${services.env.LARDER_TEST_UPSTASH_URL}, s3 ${services.env.LARDER_TEST_S3_ENDPOINT}, ${services.env.LARDER_TEST_REDIS_URL}`);
+          } catch (error) {
+            outcomes.push({ step, code: 1, ms: performance.now() - started, note: `services failed to start: ${(error as Error).message}` });
+            continue;
+          }
+        }
+        env = services.env;
+      }
+      const { code, note } = await run(step, env);
+      outcomes.push({ step, code, ms: performance.now() - started, ...(note ? { note } : {}) });
+    }
+  } finally {
+    if (services) {
+      try {
+        await services.stop();
+      } catch (error) {
+        console.error(`stopping the services failed: ${(error as Error).message}`);
+        outcomes.push({ step: { name: "services", command: ["stop"], timeoutMs: 0 }, code: 1, ms: 0, note: "did not stop cleanly" });
+      }
+    }
+  }
+  summary(outcomes, steps.filter((step) => !outcomes.some((o) => o.step === step)));
+  return outcomes.some((o) => o.code !== 0) || interrupted ? 1 : 0;
+}
+
+// Exit explicitly: a library handle left open must not keep a finished run alive.
+process.exit(await main());
