@@ -156,9 +156,11 @@ function validRule(value: unknown): value is FaultRule {
 }
 
 /**
- * Serves `/__larder/requests` (GET: log, DELETE: reset) and `/__larder/faults` (GET: rules,
- * PUT: replace with `{ "rules": FaultRule[] }`, DELETE: clear). Returns false for other paths.
- * `authorized` is checked first (the bridge requires its Bearer token; the S3 proxy does not).
+ * Serves the control routes; returns false for other paths. `authorized` is checked first (the
+ * bridge requires its Bearer token; the S3 proxy does not).
+ * - `GET /__larder/requests`: the log; `DELETE`: reset it.
+ * - `GET /__larder/faults`: the rules; `PUT` `{ "rules": [...] }`: replace them all; `POST`: add
+ *   rules; `DELETE ?match=TEXT`: remove the rules with that `match`; `DELETE`: remove all.
  */
 export function handleControl(
   req: IncomingMessage,
@@ -167,38 +169,53 @@ export function handleControl(
   faults: FaultRules,
   authorized: boolean,
 ): boolean {
-  const path = (req.url ?? "/").split("?")[0] ?? "/";
-  if (!path.startsWith("/__larder/")) return false;
+  const url = new URL(req.url ?? "/", "http://control");
+  const route = `${req.method} ${url.pathname}`;
+  if (!url.pathname.startsWith("/__larder/")) return false;
   if (!authorized) {
     sendJson(res, 401, { error: "Unauthorized: missing or invalid Bearer token" });
     return true;
   }
-  if (path === "/__larder/requests" && req.method === "GET") sendJson(res, 200, log.snapshot());
-  else if (path === "/__larder/requests" && req.method === "DELETE") {
-    log.reset();
-    sendJson(res, 200, { ok: true });
-  } else if (path === "/__larder/faults" && req.method === "GET") sendJson(res, 200, { rules: faults.rules });
-  else if (path === "/__larder/faults" && req.method === "DELETE") {
-    faults.rules = [];
-    sendJson(res, 200, { ok: true });
-  } else if (path === "/__larder/faults" && req.method === "PUT") {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      let rules: unknown;
-      try {
-        rules = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { rules?: unknown }).rules;
-      } catch {
-        rules = undefined;
-      }
-      if (!Array.isArray(rules) || !rules.every(validRule)) {
-        sendJson(res, 400, { error: 'expected {"rules":[{"match"?:string,"latencyMs"?:number}]}' });
-        return;
-      }
-      faults.rules = rules;
-      sendJson(res, 200, { rules });
-    });
-  } else sendJson(res, 404, { error: `no control route ${req.method} ${path}` });
+  switch (route) {
+    case "GET /__larder/requests":
+      sendJson(res, 200, log.snapshot());
+      break;
+    case "DELETE /__larder/requests":
+      log.reset();
+      sendJson(res, 200, { ok: true });
+      break;
+    case "GET /__larder/faults":
+      sendJson(res, 200, { rules: faults.rules });
+      break;
+    case "DELETE /__larder/faults": {
+      const match = url.searchParams.get("match");
+      faults.rules = match === null ? [] : faults.rules.filter((rule) => rule.match !== match);
+      sendJson(res, 200, { rules: faults.rules });
+      break;
+    }
+    case "PUT /__larder/faults":
+    case "POST /__larder/faults": {
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        let rules: unknown;
+        try {
+          rules = (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { rules?: unknown }).rules;
+        } catch {
+          rules = undefined;
+        }
+        if (!Array.isArray(rules) || !rules.every(validRule)) {
+          sendJson(res, 400, { error: 'expected {"rules":[{"match"?:string,"latencyMs"?:number}]}' });
+          return;
+        }
+        faults.rules = req.method === "PUT" ? rules : [...faults.rules, ...rules];
+        sendJson(res, 200, { rules: faults.rules });
+      });
+      break;
+    }
+    default:
+      sendJson(res, 404, { error: `no control route ${route}` });
+  }
   return true;
 }
 

@@ -113,9 +113,22 @@ export async function resetRequestLog(baseUrl: string, token?: string): Promise<
 }
 
 /**
- * Replaces a service's fault rules (e.g. `[{ latencyMs: 20 }]`, or `[{ match: prefix, latencyMs }]`
- * to slow down only requests that mention `prefix`); `[]` clears them. Rules are global to the
- * service: scope them with `match` when other suites run at the same time.
+ * Adds fault rules to a service, e.g. `[{ match: prefix, latencyMs: 50 }]` to slow down only the
+ * requests that mention `prefix` (an S3 path, or a Redis command argument). Rules are global to
+ * the shared service: always scope them with `match`, and remove them with {@link removeFaults}.
+ */
+export async function addFaults(baseUrl: string, rules: FaultRule[], token?: string): Promise<void> {
+  await control(baseUrl, "POST", "faults", token, { rules });
+}
+
+/** Removes the fault rules whose `match` is `match` (the ones {@link addFaults} added). */
+export async function removeFaults(baseUrl: string, match: string, token?: string): Promise<void> {
+  await control(baseUrl, "DELETE", `faults?match=${encodeURIComponent(match)}`, token);
+}
+
+/**
+ * Replaces ALL of a service's fault rules (`[]` clears them). Only for services a test started
+ * itself: on the shared ones this removes other suites' rules; use {@link addFaults} there.
  */
 export async function setFaults(baseUrl: string, rules: FaultRule[], token?: string): Promise<void> {
   await control(baseUrl, "PUT", "faults", token, { rules });
@@ -200,7 +213,7 @@ export async function getObject(key: string): Promise<Uint8Array | null> {
 /** Writes object `key` directly (e.g. to plant a corrupt blob); not logged by the proxy. */
 export async function putObject(key: string, body: Uint8Array): Promise<void> {
   const { client, base } = s3Client();
-  const response = await client.fetch(`${base}/${objectPath(key)}`, { method: "PUT", body, headers: UNCOUNTED });
+  const response = await client.fetch(`${base}/${objectPath(key)}`, { method: "PUT", body: new Uint8Array(body), headers: UNCOUNTED });
   if (!response.ok) throw new Error(`S3 put ${key}: ${response.status} ${(await response.text()).slice(0, 200)}`);
 }
 

@@ -1,0 +1,107 @@
+/**
+ * The S3 side of the local services: s3rver behind the counting proxy, and the raw bucket helpers.
+ * Requests are signed with aws4fetch like the blob adapter's; the log is filtered on this file's
+ * key prefix because suites share the proxy.
+ */
+import { AwsClient } from "aws4fetch";
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import {
+  addFaults,
+  deleteObject,
+  getObject,
+  listObjects,
+  putObject,
+  removeFaults,
+  type RequestLogEntry,
+  requestLog,
+  requireServices,
+  uniquePrefix,
+} from "../helpers/services.ts";
+
+const { s3 } = requireServices();
+const aws = new AwsClient({ ...s3, service: "s3", retries: 0 });
+const objectUrl = (key: string): string => `${s3.endpoint}/${s3.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+
+async function entriesFor(prefix: string): Promise<RequestLogEntry[]> {
+  return (await requestLog(s3.endpoint)).filter((entry) => entry.path.includes(encodeURIComponent(prefix)));
+}
+
+describe("S3 through the counting proxy", () => {
+  it("puts, gets, lists and deletes objects, and logs each request", async () => {
+    const p = uniquePrefix("s3-basic");
+    const body = new TextEncoder().encode("hello ☃");
+    const put = await aws.fetch(objectUrl(`${p}/a+b c.bin`), { method: "PUT", body });
+    expect(put.status).toBe(200);
+    const get = await aws.fetch(objectUrl(`${p}/a+b c.bin`));
+    expect(get.status).toBe(200);
+    expect(new Uint8Array(await get.arrayBuffer())).toEqual(body);
+    const missing = await aws.fetch(objectUrl(`${p}/missing`));
+    expect(missing.status).toBe(404);
+    await missing.arrayBuffer();
+
+    // The helpers see the same bucket, and are not logged.
+    expect(await listObjects(`${p}/`)).toEqual([`${p}/a+b c.bin`]);
+    expect(await getObject(`${p}/a+b c.bin`)).toEqual(body);
+    expect(await getObject(`${p}/missing`)).toBeNull();
+
+    const log = await entriesFor(p);
+    expect(log.map((e) => [e.method, e.status])).toEqual([["PUT", 200], ["GET", 200], ["GET", 404]]);
+    expect(log[0]!.requestBytes).toBe(body.length);
+    expect(log[1]!.responseBytes).toBe(body.length);
+    for (const entry of log) expect(entry.endMs).toBeGreaterThanOrEqual(entry.startMs);
+
+    await deleteObject(`${p}/a+b c.bin`);
+    expect(await listObjects(`${p}/`)).toEqual([]);
+    expect(await entriesFor(p)).toHaveLength(3);
+  });
+
+  it("forwards large bodies byte for byte, both ways", async () => {
+    const p = uniquePrefix("s3-large");
+    const body = new Uint8Array(24 * 1024 * 1024);
+    for (let i = 0; i < body.length; i += 65_536) crypto.getRandomValues(body.subarray(i, i + 65_536));
+    const put = await aws.fetch(objectUrl(`${p}/big`), { method: "PUT", body });
+    expect(put.status).toBe(200);
+    await put.arrayBuffer();
+    const get = await aws.fetch(objectUrl(`${p}/big`));
+    const read = new Uint8Array(await get.arrayBuffer());
+    expect(read.length).toBe(body.length);
+    const digest = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+    expect(digest(read)).toBe(digest(body));
+    const log = await entriesFor(p);
+    expect(log.map((e) => [e.method, e.requestBytes, e.responseBytes])).toEqual([
+      ["PUT", body.length, 0],
+      ["GET", 0, body.length],
+    ]);
+    await deleteObject(`${p}/big`);
+  }, 60_000);
+
+  it("lists objects and plants raw ones without being logged", async () => {
+    const p = uniquePrefix("s3-list");
+    const keys = Array.from({ length: 12 }, (_, i) => `${p}/k${String(i).padStart(2, "0")}`);
+    await Promise.all(keys.map((key, i) => putObject(key, new Uint8Array([i]))));
+    expect(await listObjects(`${p}/`)).toEqual(keys);
+    expect(await getObject(keys[5]!)).toEqual(new Uint8Array([5]));
+    expect(await entriesFor(p)).toEqual([]);
+    await Promise.all(keys.map((key) => deleteObject(key)));
+  });
+
+  it("adds latency from a fault rule scoped to a key prefix", async () => {
+    const p = uniquePrefix("s3-slow");
+    await putObject(`${p}/x`, new Uint8Array([1]));
+    await addFaults(s3.endpoint, [{ match: `${p}/slow`, latencyMs: 200 }]);
+    try {
+      let started = performance.now();
+      await (await aws.fetch(objectUrl(`${p}/x`))).arrayBuffer();
+      expect(performance.now() - started).toBeLessThan(200);
+      started = performance.now();
+      const slow = await aws.fetch(objectUrl(`${p}/slow`));
+      await slow.arrayBuffer();
+      expect(slow.status).toBe(404);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(195);
+    } finally {
+      await removeFaults(s3.endpoint, `${p}/slow`);
+      await deleteObject(`${p}/x`);
+    }
+  });
+});
