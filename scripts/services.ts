@@ -6,15 +6,50 @@
  * - `npm run services -- <cmd> [args…]` runs the command with those variables added to its
  *   environment, then stops everything and exits with the command's exit code.
  *
- * Whatever happens (errors, signals), it stops what it started.
+ * Whatever happens (errors, signals, our parent dying), it stops what it started.
+ * Note: `kill <npm pid>` does not reach this process (npm signals its `sh -c` child, which exits
+ * without passing it on); use Ctrl-C, signal the process group (`kill -- -PGID`), or run
+ * `npx tsx scripts/services.ts` directly.
  *
  * @module
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { type Services, startServices } from "./services/index.ts";
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
+/** The first stop signal received, the child to pass signals to, and who waits for a signal. */
+const state: {
+  signal: NodeJS.Signals | null;
+  child: ChildProcess | null;
+  waiter: ((signal: NodeJS.Signals) => void) | null;
+} = { signal: null, child: null, waiter: null };
+
+/**
+ * Installed once, for the whole run, so a signal never kills us with the default action while
+ * services are up. Ctrl-C reaches a running command through the terminal's process group; a
+ * signal sent to us alone is forwarded to it (by its PID) so it can finish first.
+ */
+function installSignalHandlers(): void {
+  for (const signal of SIGNALS) {
+    process.on(signal, () => {
+      state.signal ??= signal;
+      const child = state.child;
+      if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+      state.waiter?.(signal);
+    });
+  }
+  // If our parent dies (e.g. `tsx` killed with SIGKILL) we are reparented: treat it as SIGHUP.
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, "SIGHUP");
+  }, 1_000);
+  timer.unref();
+}
 
 function printEnv(services: Services): void {
   for (const [name, value] of Object.entries(services.env)) console.log(`export ${name}=${value}`);
@@ -23,25 +58,16 @@ function printEnv(services: Services): void {
   console.log(`# upstash REST  ${services.env.LARDER_TEST_UPSTASH_URL}  (log: GET /__larder/requests, Bearer token)`);
   console.log(`# S3 (proxy)    ${services.env.LARDER_TEST_S3_ENDPOINT}  bucket ${services.env.LARDER_TEST_S3_BUCKET}`);
   console.log(`# S3 (direct)   ${services.s3.directEndpoint}  (not counted)`);
+  console.log(`# process ${process.pid}; Ctrl-C or SIGTERM stops everything`);
 }
 
 /** Runs `command` with the services' env; resolves with its exit code (128+n when killed by signal n). */
 function runCommand(command: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, ...env } });
-    // Ctrl-C reaches the child through the terminal's process group; SIGTERM sent to us alone is
-    // forwarded to the child (by its PID) so it can finish and we can still stop the services.
-    const forward = (signal: NodeJS.Signals): void => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    };
-    const onSignal = (signal: NodeJS.Signals): void => forward(signal);
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    process.on("SIGHUP", onSignal);
+    state.child = child;
     const done = (code: number): void => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      process.off("SIGHUP", onSignal);
+      state.child = null;
       resolve(code);
     };
     child.once("error", (error) => {
@@ -53,42 +79,35 @@ function runCommand(command: string, args: string[], env: Record<string, string>
 }
 
 function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(signal, () => resolve(signal));
-  });
+  if (state.signal) return Promise.resolve(state.signal);
+  return new Promise((resolve) => (state.waiter = resolve));
 }
 
 async function main(): Promise<number> {
+  installSignalHandlers();
   const argv = process.argv.slice(2);
   if (argv[0] === "--") argv.shift();
   const [command, ...args] = argv;
 
-  // A signal while starting must still stop whatever has been started.
-  let interrupted = false;
-  const early = (): void => void (interrupted = true);
-  process.once("SIGINT", early);
-  process.once("SIGTERM", early);
   let services: Services;
   try {
     services = await startServices();
   } catch (error) {
     console.error(`[services] failed to start: ${(error as Error).message}`);
     return 1;
-  } finally {
-    process.off("SIGINT", early);
-    process.off("SIGTERM", early);
   }
 
   let code = 0;
   try {
-    if (interrupted) code = 130;
-    else if (command === undefined) {
+    if (state.signal) {
+      code = 128 + (SIGNAL_NUMBERS[state.signal] ?? 1);
+    } else if (command === undefined) {
       printEnv(services);
-      console.log("# up; Ctrl-C to stop");
       const signal = await waitForSignal();
       console.log(`\n[services] ${signal}: stopping`);
     } else {
-      console.error(`[services] up (upstash ${services.env.LARDER_TEST_UPSTASH_URL}, s3 ${services.env.LARDER_TEST_S3_ENDPOINT}); running: ${argv.join(" ")}`);
+      const up = `upstash ${services.env.LARDER_TEST_UPSTASH_URL}, s3 ${services.env.LARDER_TEST_S3_ENDPOINT}`;
+      console.error(`[services] up (${up}); running: ${argv.join(" ")}`);
       code = await runCommand(command, args, services.env);
     }
   } catch (error) {

@@ -79,6 +79,21 @@ function summary(outcomes: readonly Outcome[], skipped: readonly Step[]): void {
   console.log(line);
 }
 
+/**
+ * Treats the death of our parent (e.g. `tsx` killed with SIGKILL) as a SIGHUP, so the services
+ * are still stopped. (`kill <npm pid>` does not reach us at all: npm signals its `sh -c` child,
+ * which exits without passing it on. Use Ctrl-C, or signal the process group: `kill -- -PGID`.)
+ */
+function watchParent(): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.kill(process.pid, "SIGHUP");
+  }, 1_000);
+  timer.unref();
+}
+
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2).filter((arg) => arg !== "--");
   const unknown = wanted.filter((name) => !STEPS.some((step) => step.name === name));
@@ -88,12 +103,14 @@ async function main(): Promise<number> {
   }
   const steps = wanted.length > 0 ? STEPS.filter((step) => wanted.includes(step.name)) : STEPS;
 
+  // Installed for the whole run, so a signal never kills us before the services are stopped.
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
-      interrupted = signal;
+      interrupted ??= signal;
       if (current && current.exitCode === null) current.kill(signal);
     });
   }
+  watchParent();
 
   const outcomes: Outcome[] = [];
   let services: Services | null = null;
@@ -114,6 +131,7 @@ async function main(): Promise<number> {
           }
         }
         env = services.env;
+        if (interrupted) break;
       }
       const { code, note } = await run(step, env);
       outcomes.push({ step, code, ms: performance.now() - started, ...(note ? { note } : {}) });
