@@ -177,16 +177,23 @@ function send(res: ServerResponse, entry: RequestLogEntry | null, status: number
   res.end();
 }
 
+/** Commands that leave state on a connection; a batch holding one does not return it to the pool. */
+const STATEFUL = new Set([
+  "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "SELECT", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE",
+  "MONITOR", "CLIENT", "RESET", "AUTH", "HELLO", "READONLY", "READWRITE",
+]);
+
 async function execute(pool: RespPool, mode: Mode, commands: Arg[][], base64: boolean): Promise<[number, string[]]> {
   const out: string[] = [];
+  const discard = commands.some((command) => STATEFUL.has(commandName(command)));
   if (mode === "single") {
-    const [reply = null] = await pool.run(commands);
+    const [reply = null] = await pool.run(commands, { discard });
     if (reply instanceof RespError) return [400, [`{"error":${JSON.stringify(reply.message)}}`]];
     renderItem(reply, base64, out);
     return [200, out];
   }
   if (mode === "pipeline") {
-    const replies = await pool.run(commands);
+    const replies = await pool.run(commands, { discard });
     out.push("[");
     replies.forEach((reply, i) => {
       if (i > 0) out.push(",");
@@ -195,7 +202,7 @@ async function execute(pool: RespPool, mode: Mode, commands: Arg[][], base64: bo
     out.push("]");
     return [200, out];
   }
-  const replies = await pool.run([["MULTI"], ...commands, ["EXEC"]]);
+  const replies = await pool.run([["MULTI"], ...commands, ["EXEC"]], { discard });
   const exec = replies[replies.length - 1] ?? null;
   if (!Array.isArray(exec)) {
     // Discarded as a whole: report the first command Redis refused to queue (more useful than EXECABORT).

@@ -214,13 +214,18 @@ export class RespPool {
     this.maxConnections = options.maxConnections ?? 32;
   }
 
-  /** Sends `commands` in order on one connection and resolves with one reply per command. */
-  async run(commands: readonly (readonly Arg[])[]): Promise<Reply[]> {
+  /**
+   * Sends `commands` in order on one connection and resolves with one reply per command.
+   * With `discard`, the connection is closed afterwards instead of going back to the pool (for
+   * batches that may leave connection state behind: MULTI without EXEC, WATCH, SELECT…).
+   */
+  async run(commands: readonly (readonly Arg[])[], options: { discard?: boolean } = {}): Promise<Reply[]> {
     if (commands.length === 0) return [];
     const connection = await this.acquire();
     try {
       return await connection.run(commands);
     } finally {
+      if (options.discard) connection.socket.destroy();
       this.release(connection);
     }
   }

@@ -256,6 +256,18 @@ describe("bridge request log and faults (private bridge: resets must not disturb
     expect(await requestLog(bridge.url, privateToken)).toEqual([]);
   });
 
+  it("does not leak connection state (an unfinished MULTI, SELECT) into the next request", async () => {
+    const p = uniquePrefix("bridge-state");
+    const auth = { authorization: `Bearer ${privateToken}`, "content-type": "application/json" };
+    const post = async (path: string, body: unknown): Promise<unknown> =>
+      (await fetch(`${bridge.url}${path}`, { method: "POST", headers: auth, body: JSON.stringify(body) })).json();
+    await post("/", ["SET", `${p}:k`, "db0"]);
+    expect(await post("/pipeline", [["MULTI"], ["SET", `${p}:k`, "changed"]])).toEqual([{ result: "OK" }, { result: "QUEUED" }]);
+    expect(await post("/pipeline", [["SELECT", "1"], ["GET", `${p}:k`]])).toEqual([{ result: "OK" }, { result: null }]);
+    // Sequential requests reuse the pool's last connection: it must be a fresh one, in db 0.
+    expect(await post("/", ["GET", `${p}:k`])).toEqual({ result: "db0" });
+  });
+
   it("adds latency from a fault rule, only to matching requests", async () => {
     const client = new Redis({ url: bridge.url, token: privateToken });
     const p = uniquePrefix("bridge-slow");
