@@ -10,6 +10,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { AwsClient } from "aws4fetch";
 import type { FaultRule, RequestLogEntry, RequestLogSnapshot } from "../../scripts/services/control.ts";
 

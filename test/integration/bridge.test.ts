@@ -3,6 +3,7 @@
  * base64 response encoding, automatic deserialization) and with raw HTTP where the wire matters.
  * Suites share the services, so every assertion on the request log filters on this file's keys.
  */
+import { Buffer } from "node:buffer";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bridge, startBridge } from "../../scripts/services/bridge.ts";
@@ -21,6 +22,8 @@ async function entriesFor(prefix: string): Promise<RequestLogEntry[]> {
 async function raw(
   path: string,
   init: { body?: unknown; base64?: boolean; token?: string | null; method?: string; rawBody?: string } = {},
+  // Parsed JSON, probed field by field in the assertions.
+  // deno-lint-ignore no-explicit-any
 ): Promise<{ status: number; body: any; text: string }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? token}`;
