@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, unlink } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,6 +47,7 @@ export async function startS3(): Promise<S3Server> {
     vhostBuckets: false,
     configureBuckets: [{ name: S3_BUCKET }],
   });
+  keepEmptyDirectories(server);
   let proxy: CountingProxy | undefined;
   try {
     const { port } = (await server.run()) as AddressInfo;
@@ -71,6 +72,24 @@ export async function startS3(): Promise<S3Server> {
     await rm(directory, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * s3rver 3.7 removes emptied key "directories" after a DELETE with an unguarded readdir/rmdir loop:
+ * concurrent DELETEs under one prefix, or a PUT or LIST racing with them, fail with a 500. Its
+ * listing only looks at object files, so leaving the empty directories behind is harmless.
+ */
+function keepEmptyDirectories(server: S3rver): void {
+  const store = server.store;
+  store.deleteObject = async (bucket, key) => {
+    await Promise.all(["object", "object.md5", "metadata.json"].map(async (type) => {
+      try {
+        await unlink(store.getResourcePath(bucket, key, type));
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+    }));
+  };
 }
 
 async function stopS3rver(server: S3rver): Promise<void> {

@@ -17,6 +17,10 @@ declare module "s3rver" {
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
     httpServer?: import("node:http").Server;
+    store: {
+      deleteObject(bucket: string, key: string): Promise<void>;
+      getResourcePath(bucket: string, key: string, resourceType: string): string;
+    };
   }
 
   export default S3rver;

@@ -78,12 +78,14 @@ describe("S3 through the counting proxy", () => {
 
   it("lists objects and plants raw ones without being logged", async () => {
     const p = uniquePrefix("s3-list");
-    const keys = Array.from({ length: 12 }, (_, i) => `${p}/k${String(i).padStart(2, "0")}`);
+    // Many concurrent PUTs and DELETEs under one prefix (s3rver's own cleanup used to race: 500s).
+    const keys = Array.from({ length: 40 }, (_, i) => `${p}/k${String(i).padStart(2, "0")}`);
     await Promise.all(keys.map((key, i) => putObject(key, new Uint8Array([i]))));
     expect(await listObjects(`${p}/`)).toEqual(keys);
     expect(await getObject(keys[5]!)).toEqual(new Uint8Array([5]));
     expect(await entriesFor(p)).toEqual([]);
     await Promise.all(keys.map((key) => deleteObject(key)));
+    expect(await listObjects(`${p}/`)).toEqual([]);
   });
 
   it("adds latency from a fault rule scoped to a key prefix", async () => {
