@@ -95,7 +95,7 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
         replies = await pipeline.exec<unknown[]>({ keepErrors: true }) as PipelineReply[];
       } catch (cause) {
         signal?.throwIfAborted();
-        throw new StoreError(`upstash ${describe(ops)} failed: ${message(cause, token)}`, { cause });
+        throw new StoreError(`upstash ${describe(ops)} failed: ${message(cause, token)}`, { cause: safe(cause, token) });
       }
       if (readYourWrites) syncToken = redis.readYourWritesSyncToken ?? syncToken;
       if (replies.length !== ops.length) {
@@ -146,6 +146,14 @@ function message(cause: unknown, token: string): string {
   const text = (cause instanceof Error ? cause.message : String(cause)).split(", command was:")[0] ?? "";
   const masked = text.split(token).join("***");
   return masked.length > 200 ? `${masked.slice(0, 200)}…` : masked;
+}
+
+/** The error itself, or a copy with a safe message when its message quotes the request. */
+function safe(cause: unknown, token: string): unknown {
+  if (!(cause instanceof Error) || message(cause, token) === cause.message) return cause;
+  const copy = new Error(message(cause, token));
+  copy.name = cause.name;
+  return copy;
 }
 
 function decode(op: StoreOp, reply: PipelineReply | undefined, token: string): StoreResult {

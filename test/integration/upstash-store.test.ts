@@ -4,6 +4,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bridge, startBridge } from "../../scripts/services/bridge.ts";
 import { ConfigError, isCacheError, StoreError } from "../../src/core/errors.ts";
@@ -134,7 +135,12 @@ describe("upstashStore", () => {
     expect(message).not.toContain(secret);
     expect(message).not.toContain(value);
     expect(message).not.toContain(token);
-    expect((unauthorized as StoreError).cause).toBeDefined();
+    expect((unauthorized as StoreError).cause).toBeInstanceOf(Error);
+    // What a logger prints (message, stack and cause chain) holds neither the token nor the values.
+    const printed = inspect(unauthorized, { depth: 10 });
+    expect(printed).toContain("Unauthorized");
+    expect(printed).not.toContain(value);
+    expect(printed).not.toContain(secret);
     expect(await rawRedisGet(`${p}:k`)).toBeNull();
     // Exactly one attempt: no hidden retries.
     expect(await entriesFor(p)).toHaveLength(1);
