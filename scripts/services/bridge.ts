@@ -125,7 +125,13 @@ function parseRequest(req: IncomingMessage, url: URL, body: Buffer): { mode: Mod
     return { mode: "single", commands: [toCommand(parseJson(body))] };
   }
   // Path form: /set/key/value?EX=100, with a POST body as the last argument.
-  const args: Arg[] = path.split("/").slice(1).map((segment) => decodeURIComponent(segment));
+  const args: Arg[] = path.split("/").slice(1).map((segment) => {
+    try {
+      return decodeURIComponent(segment);
+    } catch {
+      throw new HttpError(400, `ERR malformed URL path segment ${JSON.stringify(segment)}`);
+    }
+  });
   if (body.length > 0) args.push(body);
   for (const [name, value] of url.searchParams) {
     if (name === "_token") continue;

@@ -184,6 +184,7 @@ describe("bridge with @upstash/redis defaults", () => {
     expect((await raw("/", { body: [] })).status).toBe(400);
     expect((await raw("/pipeline", { body: [["GET", { nested: true }]] })).status).toBe(400);
     expect((await raw("/", { method: "DELETE" })).status).toBe(405);
+    expect((await raw("/get/%E0%A4%A")).status).toBe(400);
   });
 
   it("rejects a missing or wrong token with 401 and a JSON error", async () => {
