@@ -199,7 +199,9 @@ function resolve(options: S3BlobStoreOptions): Resolved {
 function parseEndpoint(endpoint: unknown): URL | undefined {
   if (endpoint === undefined) return undefined;
   if (typeof endpoint !== "string" || !URL.canParse(endpoint)) {
-    throw new ConfigError(`${WHERE}: endpoint must be an absolute http(s) URL such as "https://s3.us-east-1.amazonaws.com"`);
+    throw new ConfigError(
+      `${WHERE}: endpoint must be an absolute http(s) URL such as "https://s3.us-east-1.amazonaws.com"`,
+    );
   }
   const url = new URL(endpoint);
   if (url.protocol !== "http:" && url.protocol !== "https:") {

@@ -85,7 +85,12 @@ async function rejection(promise: Promise<unknown>): Promise<Error & { code?: st
 /** Registers the S3-specific tests; `s3` is the real server's settings. */
 export function s3Specifics(s3: S3Settings): void {
   const SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY-secret";
-  const fake = { endpoint: "http://127.0.0.1:9", bucket: "bucket", accessKeyId: "AKIDEXAMPLE", secretAccessKey: SECRET };
+  const fake = {
+    endpoint: "http://127.0.0.1:9",
+    bucket: "bucket",
+    accessKeyId: "AKIDEXAMPLE",
+    secretAccessKey: SECRET,
+  };
   const store = (extra: Partial<S3BlobStoreOptions> = {}): BlobStore => s3BlobStore({ ...s3, ...extra });
   const xmlError = (code: string, extra = ""): string =>
     `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>m</Message>${extra}</Error>`;
@@ -134,7 +139,9 @@ export function s3Specifics(s3: S3Settings): void {
       await store({ fetch: rec.fetch, sessionToken: "session/token+value=" }).get(`${randomPrefix("sts")}/k`);
       const [request] = rec.requests;
       expect(request!.headers.get("x-amz-security-token")).toBe("session/token+value=");
-      expect(parseAuthorization(request!.headers.get("authorization")!).signedHeaders).toContain("x-amz-security-token");
+      expect(parseAuthorization(request!.headers.get("authorization")!).signedHeaders).toContain(
+        "x-amz-security-token",
+      );
       const [expected, actual] = await rederive(request!, s3.region, s3.secretAccessKey);
       expect(actual).toBe(expected);
     });
@@ -175,14 +182,18 @@ export function s3Specifics(s3: S3Settings): void {
     });
 
     it("turns a 5xx into a BlobError after exactly one attempt (no hidden retries)", async () => {
-      for (const [status, code] of [[500, "InternalError"], [503, "SlowDown"], [502, undefined], [429, undefined]] as const) {
+      for (
+        const [status, code] of [[500, "InternalError"], [503, "SlowDown"], [502, undefined], [429, undefined]] as const
+      ) {
         const fault = faulty(() => new Response(code ? xmlError(code) : null, { status }));
         const blobs = s3BlobStore({ ...fake, fetch: fault.fetch });
-        for (const [name, call] of [
-          ["put", () => blobs.put("k", body("x"))],
-          ["get", () => blobs.get("k")],
-          ["delete", () => blobs.delete("k")],
-        ] as const) {
+        for (
+          const [name, call] of [
+            ["put", () => blobs.put("k", body("x"))],
+            ["get", () => blobs.get("k")],
+            ["delete", () => blobs.delete("k")],
+          ] as const
+        ) {
           const started = performance.now();
           const before = fault.calls();
           const error = await rejection(call());
@@ -195,7 +206,8 @@ export function s3Specifics(s3: S3Settings): void {
     });
 
     it("keeps only the code of a hostile error body (echoed signature, string to sign, key id)", async () => {
-      const echo = "<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n20130524T000000Z</StringToSign>" +
+      const echo =
+        "<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n20130524T000000Z</StringToSign>" +
         `<SignatureProvided>${"ab".repeat(32)}</SignatureProvided><CanonicalRequest>GET /bucket/k</CanonicalRequest>`;
       const fault = faulty(() => new Response(xmlError("SignatureDoesNotMatch", echo), { status: 403 }));
       const error = await rejection(s3BlobStore({ ...fake, fetch: fault.fetch }).get("k"));
@@ -216,7 +228,9 @@ export function s3Specifics(s3: S3Settings): void {
 
     it("rejects with the abort reason when the signal fires while the request hangs", async () => {
       const fault = faulty((request) =>
-        new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason)))
+        new Promise<Response>((_, reject) =>
+          request.signal.addEventListener("abort", () => reject(request.signal.reason))
+        )
       );
       const controller = new AbortController();
       const reason = new Error("timed out");

@@ -50,7 +50,7 @@ export const ODD_KEYS: readonly string[] = [
   "reserved-$&=?#[]@,;:",
   "tilde~dash-under_dot.",
   "nested/path/segments",
-  "quote\"and\\backslash",
+  'quote"and\\backslash',
   "angle<brackets>|pipe^caret`grave{braces}",
   `${"long-segment-".repeat(14)}/${"x".repeat(200)}/${"y".repeat(200)}/${"z".repeat(200)}`,
 ];

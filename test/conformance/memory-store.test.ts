@@ -46,7 +46,9 @@ function memorySpecifics(): void {
       const store = memoryStore();
       await expect(store.run([set("a"), { type: "set", key: "b", value: "v", ttlMs: 0 }])).rejects
         .toMatchObject({ code: "E_STORE" });
-      await expect(store.run([set("a"), { type: "incr", key: "a" } as never])).rejects.toMatchObject({ code: "E_STORE" });
+      await expect(store.run([set("a"), { type: "incr", key: "a" } as never])).rejects.toMatchObject({
+        code: "E_STORE",
+      });
       expect(await store.run([get("a")])).toStrictEqual([null]);
     });
 

@@ -162,7 +162,10 @@ export function describeStoreConformance(
       it("lets exactly one of many concurrent writers win", async () => {
         const k = key("race");
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => run([{ type: "set", key: k, value: `w${i}`, ttlMs: 60_000, ifAbsent: true }])),
+          Array.from(
+            { length: 20 },
+            (_, i) => run([{ type: "set", key: k, value: `w${i}`, ttlMs: 60_000, ifAbsent: true }]),
+          ),
         );
         const winners = results.flat().filter((r) => r === true);
         expect(winners).toHaveLength(1);
@@ -253,7 +256,9 @@ export function describeStoreConformance(
           await run([{ type: "set", key: k, value: "b", ttlMs: 100 }]);
           clock.advance(60);
           expect(await run([{ type: "get", key: k }])).toStrictEqual(["b"]);
-          expect(await run([{ type: "set", key: k, value: "c", ttlMs: 60_000, ifAbsent: true }])).toStrictEqual([false]);
+          expect(await run([{ type: "set", key: k, value: "c", ttlMs: 60_000, ifAbsent: true }])).toStrictEqual([
+            false,
+          ]);
           clock.advance(41);
           expect(await run([{ type: "get", key: k }])).toStrictEqual([null]);
         });
@@ -281,7 +286,9 @@ export function describeStoreConformance(
           const since = performance.now();
           await run([{ type: "set", key: k, value: "a", ttlMs: 150, ifAbsent: true }]);
           await expiresWithin(k, 150, since);
-          expect(await run([{ type: "set", key: k, value: "b", ttlMs: 60_000, ifAbsent: true }, { type: "get", key: k }]))
+          expect(
+            await run([{ type: "set", key: k, value: "b", ttlMs: 60_000, ifAbsent: true }, { type: "get", key: k }]),
+          )
             .toStrictEqual([true, "b"]);
         });
 
@@ -289,11 +296,13 @@ export function describeStoreConformance(
           const k = key("k");
           await run([{ type: "set", key: k, value: "a", ttlMs: 150 }]);
           const since = performance.now();
-          expect(await run([
-            { type: "set", key: k, value: "b", ttlMs: 200 },
-            { type: "set", key: k, value: "c", ttlMs: 60_000, ifAbsent: true },
-            { type: "get", key: k },
-          ])).toStrictEqual([true, false, "b"]);
+          expect(
+            await run([
+              { type: "set", key: k, value: "b", ttlMs: 200 },
+              { type: "set", key: k, value: "c", ttlMs: 60_000, ifAbsent: true },
+              { type: "get", key: k },
+            ]),
+          ).toStrictEqual([true, false, "b"]);
           await expiresWithin(k, 200, since);
         });
       }
@@ -312,9 +321,11 @@ export function describeStoreConformance(
 
       it("works normally with a signal that does not abort", async () => {
         const signal = new AbortController().signal;
-        expect(await store.run([{ type: "set", key: key("k"), value: "v", ttlMs: 60_000 }, { type: "get", key: key("k") }], {
-          signal,
-        })).toStrictEqual([true, "v"]);
+        expect(
+          await store.run([{ type: "set", key: key("k"), value: "v", ttlMs: 60_000 }, { type: "get", key: key("k") }], {
+            signal,
+          }),
+        ).toStrictEqual([true, "v"]);
       });
     });
 
