@@ -1,6 +1,6 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, type ViteUserConfig } from "vitest/config";
 
-export default defineConfig({
+const config: ViteUserConfig = defineConfig({
   resolve: { conditions: ["larder-source"] },
   test: {
     include: ["test/**/*.test.ts"],
@@ -11,3 +11,5 @@ export default defineConfig({
     hookTimeout: 60_000,
   },
 });
+
+export default config;

@@ -23,13 +23,12 @@ const BRAND: unique symbol = Symbol.for("larder.CacheError");
 export class CacheError extends Error {
   /** Stable code to branch on. */
   readonly code: CacheErrorCode;
-  /** Brand that survives duplicate copies of the package (see {@link isCacheError}). */
-  readonly [BRAND]: true = true;
-
   constructor(code: CacheErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    // A registered symbol, so the brand survives duplicate copies of the package (see isCacheError).
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 

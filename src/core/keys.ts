@@ -21,10 +21,12 @@ export type EntryIdentity =
 
 /** SHA-256 hex of the entry's identity. Throws a `KeyError` for arguments with no stable encoding. */
 export function keyHash(prefix: string, namespace: string, identity: EntryIdentity): Promise<string> {
-  const material = identity.kind === "call"
-    ? [KEY_FORMAT, prefix, namespace, "call", identity.fn, identity.args]
-    : [KEY_FORMAT, prefix, namespace, "key", identity.key];
-  return sha256Hex(encoder.encode(canonicalize(material)));
+  // Two self-delimiting encodings back to back are unambiguous; keeping the arguments apart
+  // makes error paths read `args[0].cb` rather than a position inside the whole material.
+  const text = identity.kind === "call"
+    ? canonicalize([KEY_FORMAT, prefix, namespace, "call", identity.fn], "key") + canonicalize(identity.args, "args")
+    : canonicalize([KEY_FORMAT, prefix, namespace, "key", identity.key], "key");
+  return sha256Hex(encoder.encode(text));
 }
 
 /** The Redis key of an entry's record. */
