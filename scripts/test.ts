@@ -28,7 +28,13 @@ interface Step {
 
 const STEPS: readonly Step[] = [
   { name: "typecheck", command: ["npm", "run", "--silent", "typecheck"], timeoutMs: 5 * 60_000 },
+  // The library alone, with web-standard types only: Buffer, process or node: imports fail here.
+  { name: "typecheck-core", command: ["npx", "tsc", "-p", "tsconfig.core.json"], timeoutMs: 5 * 60_000 },
+  { name: "lint", command: ["npx", "deno", "lint"], timeoutMs: 5 * 60_000 },
+  { name: "fmt", command: ["npx", "deno", "fmt", "--check"], timeoutMs: 5 * 60_000 },
   { name: "vitest", command: ["npx", "vitest", "run"], services: true, timeoutMs: 20 * 60_000 },
+  // The README's first command must keep working on the embedded default, with no services.
+  { name: "demo", command: ["npm", "run", "--silent", "demo"], timeoutMs: 2 * 60_000 },
 ];
 
 interface Outcome {
@@ -71,9 +77,15 @@ function summary(outcomes: readonly Outcome[], skipped: readonly Step[]): void {
   console.log(`\n${line}\nlarder: test summary`);
   for (const { step, code, ms, note } of outcomes) {
     const status = code === 0 ? "PASS" : "FAIL";
-    console.log(`  ${status}  ${step.name.padEnd(12)} ${(ms / 1000).toFixed(1).padStart(6)} s${code === 0 ? "" : `  exit ${code}`}${note ? `  (${note})` : ""}`);
+    console.log(
+      `  ${status}  ${step.name.padEnd(12)} ${(ms / 1000).toFixed(1).padStart(6)} s${
+        code === 0 ? "" : `  exit ${code}`
+      }${note ? `  (${note})` : ""}`,
+    );
   }
-  for (const step of skipped) console.log(`  SKIP  ${step.name.padEnd(12)} (not run${interrupted ? `: ${interrupted}` : ""})`);
+  for (const step of skipped) {
+    console.log(`  SKIP  ${step.name.padEnd(12)} (not run${interrupted ? `: ${interrupted}` : ""})`);
+  }
   const failed = outcomes.filter((o) => o.code !== 0).length + (interrupted ? 1 : 0);
   console.log(failed === 0 ? "  all steps passed" : `  ${failed} step(s) failed`);
   console.log(line);
@@ -124,9 +136,16 @@ async function main(): Promise<number> {
         if (!services) {
           try {
             services = await startServices();
-            console.log(`  services up: upstash ${services.env.LARDER_TEST_UPSTASH_URL}, s3 ${services.env.LARDER_TEST_S3_ENDPOINT}, ${services.env.LARDER_TEST_REDIS_URL}`);
+            console.log(
+              `  services up: upstash ${services.env.LARDER_TEST_UPSTASH_URL}, s3 ${services.env.LARDER_TEST_S3_ENDPOINT}, ${services.env.LARDER_TEST_REDIS_URL}`,
+            );
           } catch (error) {
-            outcomes.push({ step, code: 1, ms: performance.now() - started, note: `services failed to start: ${(error as Error).message}` });
+            outcomes.push({
+              step,
+              code: 1,
+              ms: performance.now() - started,
+              note: `services failed to start: ${(error as Error).message}`,
+            });
             continue;
           }
         }
@@ -142,7 +161,12 @@ async function main(): Promise<number> {
         await services.stop();
       } catch (error) {
         console.error(`stopping the services failed: ${(error as Error).message}`);
-        outcomes.push({ step: { name: "services", command: ["stop"], timeoutMs: 0 }, code: 1, ms: 0, note: "did not stop cleanly" });
+        outcomes.push({
+          step: { name: "services", command: ["stop"], timeoutMs: 0 },
+          code: 1,
+          ms: 0,
+          note: "did not stop cleanly",
+        });
       }
     }
   }

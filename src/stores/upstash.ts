@@ -95,7 +95,9 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
         replies = await pipeline.exec<unknown[]>({ keepErrors: true }) as PipelineReply[];
       } catch (cause) {
         signal?.throwIfAborted();
-        throw new StoreError(`upstash ${describe(ops)} failed: ${message(cause, token)}`, { cause: safe(cause, token) });
+        throw new StoreError(`upstash ${describe(ops)} failed: ${message(cause, token)}`, {
+          cause: safe(cause, token),
+        });
       }
       if (readYourWrites) syncToken = redis.readYourWritesSyncToken ?? syncToken;
       if (replies.length !== ops.length) {
@@ -122,7 +124,9 @@ function validate(options: UpstashStoreOptions): { url: string; token: string } 
     throw new ConfigError(`upstashStore: \`url\` must be an http(s) URL, got ${JSON.stringify(parsed.protocol)}`);
   }
   if (parsed.username || parsed.password || parsed.search || parsed.hash) {
-    throw new ConfigError("upstashStore: `url` must not hold credentials, a query or a fragment; pass the token as `token`");
+    throw new ConfigError(
+      "upstashStore: `url` must not hold credentials, a query or a fragment; pass the token as `token`",
+    );
   }
   if (typeof token !== "string" || token.trim() === "" || /\s/.test(token)) {
     throw new ConfigError(

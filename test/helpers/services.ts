@@ -79,7 +79,13 @@ function authHeaders(token?: string): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-async function control(baseUrl: string, method: string, route: string, token?: string, body?: unknown): Promise<unknown> {
+async function control(
+  baseUrl: string,
+  method: string,
+  route: string,
+  token?: string,
+  body?: unknown,
+): Promise<unknown> {
   const response = await fetch(`${baseUrl}/__larder/${route}`, {
     method,
     headers: { ...authHeaders(token), "content-type": "application/json" },
@@ -179,7 +185,9 @@ function unescapeXml(text: string): string {
   return text.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-f]+);/gi, (_, entity: string) => {
     const named: Record<string, string> = { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" };
     if (entity[0] !== "#") return named[entity.toLowerCase()] ?? "";
-    return String.fromCodePoint(entity[1] === "x" || entity[1] === "X" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1)));
+    return String.fromCodePoint(
+      entity[1] === "x" || entity[1] === "X" ? parseInt(entity.slice(2), 16) : Number(entity.slice(1)),
+    );
   });
 }
 
@@ -214,7 +222,11 @@ export async function getObject(key: string): Promise<Uint8Array | null> {
 /** Writes object `key` directly (e.g. to plant a corrupt blob); not logged by the proxy. */
 export async function putObject(key: string, body: Uint8Array): Promise<void> {
   const { client, base } = s3Client();
-  const response = await client.fetch(`${base}/${objectPath(key)}`, { method: "PUT", body: new Uint8Array(body), headers: UNCOUNTED });
+  const response = await client.fetch(`${base}/${objectPath(key)}`, {
+    method: "PUT",
+    body: new Uint8Array(body),
+    headers: UNCOUNTED,
+  });
   if (!response.ok) throw new Error(`S3 put ${key}: ${response.status} ${(await response.text()).slice(0, 200)}`);
 }
 

@@ -7,7 +7,14 @@ import { Buffer } from "node:buffer";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bridge, startBridge } from "../../scripts/services/bridge.ts";
-import { type RequestLogEntry, requestLog, requireServices, resetRequestLog, setFaults, uniquePrefix } from "../helpers/services.ts";
+import {
+  requestLog,
+  type RequestLogEntry,
+  requireServices,
+  resetRequestLog,
+  setFaults,
+  uniquePrefix,
+} from "../helpers/services.ts";
 
 const services = requireServices();
 const { url, token } = services.upstash;
@@ -63,7 +70,12 @@ describe("bridge with @upstash/redis defaults", () => {
   it("batches concurrent commands into one /pipeline request (reads and writes separately)", async () => {
     const p = uniquePrefix("bridge-auto");
     await redis.exec(["MSET", `${p}:1`, "one", `${p}:2`, "two"]);
-    const reads = await Promise.all([redis.get(`${p}:1`), redis.get(`${p}:2`), redis.get(`${p}:3`), redis.exists(`${p}:1`)]);
+    const reads = await Promise.all([
+      redis.get(`${p}:1`),
+      redis.get(`${p}:2`),
+      redis.get(`${p}:3`),
+      redis.exists(`${p}:1`),
+    ]);
     expect(reads).toEqual(["one", "two", null, 1]);
     let log = (await entriesFor(p)).filter((e) => e.path === "/pipeline");
     expect(log.map((e) => e.commands)).toEqual([["GET", "GET", "GET", "EXISTS"]]);
@@ -126,7 +138,11 @@ describe("bridge with @upstash/redis defaults", () => {
     expect((await raw("/", { body: ["GET", `${p}:ok`], base64: true })).body).toEqual({ result: b64("OK") });
     expect((await raw("/", { body: ["PING"], base64: true })).body).toEqual({ result: b64("PONG") });
     const pipeline = await raw("/pipeline", {
-      body: [["GET", `${p}:unicode`], ["GET", `${p}:none`], ["STRLEN", `${p}:unicode`], ["MGET", `${p}:ok`, `${p}:none`]],
+      body: [["GET", `${p}:unicode`], ["GET", `${p}:none`], ["STRLEN", `${p}:unicode`], [
+        "MGET",
+        `${p}:ok`,
+        `${p}:none`,
+      ]],
       base64: true,
     });
     expect(pipeline.body).toEqual([
@@ -237,7 +253,10 @@ describe("bridge request log and faults (private bridge: resets must not disturb
   const privateToken = "private-token";
   beforeAll(async () => {
     const redisUrl = new URL(services.redisUrl);
-    bridge = await startBridge({ redis: { host: redisUrl.hostname, port: Number(redisUrl.port) }, token: privateToken });
+    bridge = await startBridge({
+      redis: { host: redisUrl.hostname, port: Number(redisUrl.port) },
+      token: privateToken,
+    });
   });
   afterAll(async () => {
     await bridge?.stop();
@@ -249,7 +268,7 @@ describe("bridge request log and faults (private bridge: resets must not disturb
     await client.set(`${p}:a`, "1");
     await requestLog(bridge.url, privateToken); // a control route: not logged
     await client.get(`${p}:a`);
-    let log = await requestLog(bridge.url, privateToken);
+    const log = await requestLog(bridge.url, privateToken);
     expect(log.map((e) => [e.seq, e.path, e.commands, e.keys])).toEqual([
       [1, "/pipeline", ["SET"], [`${p}:a`]],
       [2, "/pipeline", ["GET"], [`${p}:a`]],
@@ -266,7 +285,9 @@ describe("bridge request log and faults (private bridge: resets must not disturb
     const post = async (path: string, body: unknown): Promise<unknown> =>
       (await fetch(`${bridge.url}${path}`, { method: "POST", headers: auth, body: JSON.stringify(body) })).json();
     await post("/", ["SET", `${p}:k`, "db0"]);
-    expect(await post("/pipeline", [["MULTI"], ["SET", `${p}:k`, "changed"]])).toEqual([{ result: "OK" }, { result: "QUEUED" }]);
+    expect(await post("/pipeline", [["MULTI"], ["SET", `${p}:k`, "changed"]])).toEqual([{ result: "OK" }, {
+      result: "QUEUED",
+    }]);
     expect(await post("/pipeline", [["SELECT", "1"], ["GET", `${p}:k`]])).toEqual([{ result: "OK" }, { result: null }]);
     // Sequential requests reuse the pool's last connection: it must be a fresh one, in db 0.
     expect(await post("/", ["GET", `${p}:k`])).toEqual({ result: "db0" });

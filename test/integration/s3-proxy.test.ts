@@ -13,15 +13,16 @@ import {
   listObjects,
   putObject,
   removeFaults,
-  type RequestLogEntry,
   requestLog,
+  type RequestLogEntry,
   requireServices,
   uniquePrefix,
 } from "../helpers/services.ts";
 
 const { s3 } = requireServices();
 const aws = new AwsClient({ ...s3, service: "s3", retries: 0 });
-const objectUrl = (key: string): string => `${s3.endpoint}/${s3.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
+const objectUrl = (key: string): string =>
+  `${s3.endpoint}/${s3.bucket}/${key.split("/").map(encodeURIComponent).join("/")}`;
 
 async function entriesFor(prefix: string): Promise<RequestLogEntry[]> {
   return (await requestLog(s3.endpoint)).filter((entry) => entry.path.includes(encodeURIComponent(prefix)));

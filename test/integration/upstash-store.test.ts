@@ -14,8 +14,8 @@ import {
   rawRedisGet,
   rawRedisPttl,
   redisCommand,
-  type RequestLogEntry,
   requestLog,
+  type RequestLogEntry,
   requireServices,
   uniquePrefix,
 } from "../helpers/services.ts";
@@ -115,7 +115,9 @@ describe("upstashStore", () => {
     expect(isCacheError(error) && error.code).toBe("E_STORE");
     expect((error as Error).message).toMatch(/^upstash get failed: WRONGTYPE/);
     // A batch with one failing op reports no results at all.
-    const batch = await rejection(store.run([{ type: "set", key: `${p}:ok`, value: "1", ttlMs: 1000 }, { type: "get", key: `${p}:list` }]));
+    const batch = await rejection(
+      store.run([{ type: "set", key: `${p}:ok`, value: "1", ttlMs: 1000 }, { type: "get", key: `${p}:list` }]),
+    );
     expect(batch).toBeInstanceOf(StoreError);
     // Invalid TTLs are Redis' to reject.
     const ttl = await rejection(store.run([{ type: "set", key: `${p}:t`, value: "1", ttlMs: 0 }]));
@@ -191,7 +193,10 @@ describe("upstashStore abort", () => {
   const privateToken = "abort-token";
   beforeAll(async () => {
     const redisUrl = new URL(services.redisUrl);
-    bridge = await startBridge({ redis: { host: redisUrl.hostname, port: Number(redisUrl.port) }, token: privateToken });
+    bridge = await startBridge({
+      redis: { host: redisUrl.hostname, port: Number(redisUrl.port) },
+      token: privateToken,
+    });
     await fetch(`${bridge.url}/__larder/faults`, {
       method: "PUT",
       headers: { authorization: `Bearer ${privateToken}` },
@@ -206,7 +211,9 @@ describe("upstashStore abort", () => {
     const p = uniquePrefix("store-preabort");
     const slowStore = upstashStore({ url: bridge.url, token: privateToken });
     const reason = new Error("already aborted");
-    const error = await rejection(slowStore.run([{ type: "get", key: `${p}:k` }], { signal: AbortSignal.abort(reason) }));
+    const error = await rejection(
+      slowStore.run([{ type: "get", key: `${p}:k` }], { signal: AbortSignal.abort(reason) }),
+    );
     expect(error).toBe(reason);
     expect(await entriesFor(p, bridge.url, privateToken)).toEqual([]);
   });
