@@ -1,0 +1,118 @@
+/**
+ * zstd compression through WebAssembly (`@bokuweb/zstd-wasm` 0.0.27): the default compressor.
+ *
+ * `decompress(bytes, maxBytes)` reads the frame header itself before anything reaches WASM and
+ * refuses, with a `TooLargeError`, a frame that declares more than `maxBytes` or declares no
+ * size at all (every frame written here declares it); the output buffer is then exactly the
+ * declared size. Malformed frames are `CodecError`s.
+ *
+ * The WASM is loaded on first use, once per process. By default the package's `init()` finds and
+ * compiles `zstd.wasm` (Node, Deno, Bun). Where WASM cannot be compiled from bytes at run time
+ * (Cloudflare Workers), pass the compiled module as `wasm`: wrangler turns a `.wasm` import into a
+ * `WebAssembly.Module` by default.
+ *
+ * Memory: the WASM heap grows to the largest job ever run and never shrinks. Compressing N bytes
+ * needs about 2·N plus zstd's context (a few MB at level 3, tens of MB at 19); decompressing
+ * needs the compressed plus the decompressed size. Under the Workers 128 MB isolate limit, keep
+ * `maxValueBytes` at or below about 32 MiB.
+ *
+ * @example On Cloudflare Workers
+ * ```ts
+ * // zstd.wasm copied from node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm (the package's
+ * // export map does not expose it, so import it by relative path or copy it next to your code)
+ * import zstdWasm from "./zstd.wasm";
+ * const cache = createCache({ store, blobs, zstd: { wasm: zstdWasm } });
+ * ```
+ *
+ * @module
+ */
+import { CodecError, ConfigError, isCacheError, TooLargeError } from "../core/errors.ts";
+import type { Compressor } from "../core/types.ts";
+import { checkMaxBytes } from "./_limits.ts";
+import { readZstdFrameHeader } from "./_zstd_frame.ts";
+import { bundledZstd, instantiateZstd, type ZstdBinding } from "./_zstd_wasm.ts";
+
+/** Options of {@link zstdCompressor}. */
+export interface ZstdOptions {
+  /** Compression level, 1 (fastest) to 19 (smallest); decompression speed barely depends on it. @default 3 */
+  level?: number;
+  /**
+   * The compiled `zstd.wasm` of `@bokuweb/zstd-wasm` 0.0.27, or a function that resolves to it
+   * (called once, on first use). Required where WASM cannot be compiled at run time (Workers).
+   * @default the package's own loader
+   */
+  wasm?: WebAssembly.Module | (() => Promise<WebAssembly.Module>);
+}
+
+/** Lowest accepted level. zstd's negative ("fast") levels are not offered. */
+export const MIN_ZSTD_LEVEL = 1;
+/** Highest accepted level (20–22 need far more memory than a Worker has to spare). */
+export const MAX_ZSTD_LEVEL = 19;
+
+/** The zstd compressor (name `"zstd"`). Throws a `ConfigError` for an invalid level or `wasm`. */
+export function zstdCompressor(options?: ZstdOptions): Compressor {
+  const level = options?.level ?? 3;
+  if (!Number.isInteger(level) || level < MIN_ZSTD_LEVEL || level > MAX_ZSTD_LEVEL) {
+    throw new ConfigError(`zstd: level must be an integer from ${MIN_ZSTD_LEVEL} to ${MAX_ZSTD_LEVEL}; got ${level}`);
+  }
+  const wasm = options?.wasm;
+  if (wasm !== undefined && !(wasm instanceof WebAssembly.Module) && typeof wasm !== "function") {
+    throw new ConfigError("zstd: wasm must be a WebAssembly.Module or a function that resolves to one");
+  }
+
+  let binding: Promise<ZstdBinding> | undefined;
+  const load = (): Promise<ZstdBinding> => {
+    binding ??= loadBinding(wasm).catch((error: unknown) => {
+      binding = undefined; // a later call retries
+      throw isCacheError(error) ? error : new CodecError(
+        `zstd: could not load the WASM module (${String(error)}); where WebAssembly cannot be compiled at run time ` +
+          "(Cloudflare Workers), pass the compiled zstd.wasm as zstd: { wasm }",
+        { cause: error },
+      );
+    });
+    return binding;
+  };
+
+  return {
+    name: "zstd",
+    async compress(bytes: Uint8Array): Promise<Uint8Array> {
+      const zstd = await load();
+      const out = run(() => zstd.compress(bytes, level), "compress");
+      // Readers refuse frames without a declared size: make sure ours always carry it.
+      if (readZstdFrameHeader(out).contentSize !== bytes.length) {
+        throw new CodecError("zstd: compressed frame does not declare its content size");
+      }
+      return out;
+    },
+    async decompress(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
+      checkMaxBytes(maxBytes, "zstd");
+      const { contentSize } = readZstdFrameHeader(bytes);
+      if (contentSize === undefined) {
+        throw new TooLargeError("zstd: frame does not declare its content size; refusing to decompress without a bound");
+      }
+      if (contentSize > maxBytes) {
+        throw new TooLargeError(`zstd: frame declares ${contentSize} bytes, over the limit of ${maxBytes}`);
+      }
+      const zstd = await load();
+      return run(() => zstd.decompress(bytes, contentSize), "decompress");
+    },
+  };
+}
+
+function loadBinding(wasm: ZstdOptions["wasm"]): Promise<ZstdBinding> {
+  if (wasm === undefined) return bundledZstd();
+  if (typeof wasm !== "function") return instantiateZstd(wasm);
+  return wasm().then((module: unknown) => {
+    if (!(module instanceof WebAssembly.Module)) throw new ConfigError("zstd: wasm() did not resolve to a WebAssembly.Module");
+    return instantiateZstd(module);
+  });
+}
+
+function run(operation: () => Uint8Array, name: string): Uint8Array {
+  try {
+    return operation();
+  } catch (error) {
+    if (isCacheError(error)) throw error;
+    throw new CodecError(`zstd: ${name} failed${name === "decompress" ? " (malformed frame)" : ""}`, { cause: error });
+  }
+}
