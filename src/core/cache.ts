@@ -14,6 +14,7 @@ import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
 import { readEntry } from "./read.ts";
 import { type CacheStats, StatsRecorder } from "./stats.ts";
+import { MemoryTier } from "./tier.ts";
 import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
 import { writeEntry } from "./write.ts";
 
@@ -81,6 +82,7 @@ export function createCache(options?: CacheOptions): Cache {
     guard: { stats, logger: resolved.logger, logged: new Set() },
     hints: new PlacementHints(),
     background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
+    tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
   };
   const inflight = new Map<string, Promise<unknown>>();
   const registry: Registry = new Map();
@@ -143,6 +145,7 @@ export function createCache(options?: CacheOptions): Cache {
     async delete(key, keyOptions) {
       const hash = await hashOf(key, keyOptions, "delete");
       ctx.hints.forget(hash);
+      ctx.tier?.delete(hash);
       const blobs = resolved.blobs;
       // The blob goes too, in parallel; a failure there leaves an orphan for cleanup, not a wrong value.
       const blobDelete = blobs

@@ -8,6 +8,7 @@ import type { GuardContext } from "./guard.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Placement, PlacementHints } from "./placement.ts";
 import type { StatsRecorder } from "./stats.ts";
+import type { MemoryTier } from "./tier.ts";
 
 /** Everything the read and write paths need. */
 export interface CacheContext {
@@ -21,6 +22,8 @@ export interface CacheContext {
   readonly hints: PlacementHints;
   /** Background writes. */
   readonly background: BackgroundQueue;
+  /** The in-process tier, when enabled. */
+  readonly tier: MemoryTier | undefined;
 }
 
 /** An entry's location: its key hash and its namespace. */

@@ -50,6 +50,13 @@ export interface CacheOptions {
   maxPendingWrites?: number;
   /** Where warnings go. @default warnings and errors to `console` */
   logger?: Logger;
+  /**
+   * The in-process tier, checked before the store: `true` for the defaults, or its size and TTL.
+   * Its `ttl` bounds how long this process may serve an entry that another instance has deleted
+   * or replaced. Off unless set.
+   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s" })
+   */
+  memory?: boolean | { maxBytes?: number; ttl?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
 }
@@ -68,6 +75,7 @@ export interface ResolvedOptions {
   readonly waitUntil: WaitUntil | undefined;
   readonly maxPendingWrites: number;
   readonly logger: Logger;
+  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
   readonly now: () => number;
 }
 
@@ -86,6 +94,7 @@ const KNOWN = new Set([
   "waitUntil",
   "maxPendingWrites",
   "logger",
+  "memory",
   "now",
 ]);
 
@@ -142,7 +151,23 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     waitUntil: o.waitUntil,
     maxPendingWrites: positiveInt(o.maxPendingWrites ?? 256, "maxPendingWrites"),
     logger: o.logger ?? consoleLogger,
+    memory: resolveMemory(o.memory),
     now: o.now ?? Date.now,
+  };
+}
+
+function resolveMemory(memory: CacheOptions["memory"]): ResolvedOptions["memory"] {
+  if (memory === undefined || memory === false) return undefined;
+  if (memory === true) memory = {};
+  if (typeof memory !== "object" || memory === null) {
+    throw new ConfigError("createCache: memory must be true, false or { maxBytes?, ttl? }");
+  }
+  for (const key of Object.keys(memory)) {
+    if (key !== "maxBytes" && key !== "ttl") throw new ConfigError(`createCache: unknown option "memory.${key}"`);
+  }
+  return {
+    maxBytes: positiveInt(memory.maxBytes ?? 32 * 1024 * 1024, "memory.maxBytes"),
+    ttlMs: toMs(memory.ttl ?? "5s", "createCache: memory.ttl"),
   };
 }
 

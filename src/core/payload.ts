@@ -19,8 +19,8 @@ export interface Payload {
   readonly codec: string;
   /** Compressor used (`none` when compression did not pay). */
   readonly compression: string;
-  /** Encoded size before compression. */
-  readonly rawBytes: number;
+  /** The encoded value before compression. */
+  readonly raw: Uint8Array;
   /** The bytes to store. */
   readonly bytes: Uint8Array;
   /** SHA-256 hex of `bytes`. */
@@ -62,14 +62,18 @@ export async function encodePayload(value: unknown, config: PayloadConfig): Prom
   return {
     codec: isBytes ? BYTES_CODEC : config.codec.name,
     compression,
-    rawBytes: raw.length,
+    raw,
     bytes,
     checksum: await sha256Hex(bytes),
   };
 }
 
-/** Verifies `bytes` against `record`, then decompresses and decodes them. */
-export async function decodePayload(record: EntryRecord, bytes: Uint8Array, config: PayloadConfig): Promise<unknown> {
+/** Verifies `bytes` against `record` and decompresses them: the encoded value, ready for {@link decodeValue}. */
+export async function unpackPayload(
+  record: EntryRecord,
+  bytes: Uint8Array,
+  config: PayloadConfig,
+): Promise<Uint8Array> {
   if (bytes.length !== record.s) {
     throw new IntegrityError(`payload is ${bytes.length} bytes, record says ${record.s}`);
   }
@@ -81,8 +85,13 @@ export async function decodePayload(record: EntryRecord, bytes: Uint8Array, conf
   if (!compressor) throw new CodecError(`record names unknown compression "${record.z}"`);
   const raw = await compressor.decompress(bytes, record.n);
   if (raw.length !== record.n) throw new IntegrityError(`decoded ${raw.length} bytes, record says ${record.n}`);
-  if (record.c === BYTES_CODEC) return raw;
-  const codec = config.codecs[record.c];
-  if (!codec) throw new CodecError(`record names unknown codec "${record.c}"`);
+  return raw;
+}
+
+/** Decodes an encoded value with the codec named `codecName`. `Uint8Array` values come back as copies. */
+export function decodeValue(codecName: string, raw: Uint8Array, config: PayloadConfig): unknown {
+  if (codecName === BYTES_CODEC) return raw.slice();
+  const codec = config.codecs[codecName];
+  if (!codec) throw new CodecError(`record names unknown codec "${codecName}"`);
   return codec.decode(raw);
 }

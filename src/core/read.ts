@@ -9,22 +9,20 @@
  */
 import { fromBase64 } from "./bytes.ts";
 import type { CacheContext, EntryRef } from "./context.ts";
-import { type EntryRecord, parseRecord } from "./entry.ts";
+import { parseRecord } from "./entry.ts";
 import { IntegrityError, isCacheError } from "./errors.ts";
 import { guarded } from "./guard.ts";
 import { blobKey, recordKey } from "./keys.ts";
-import { decodePayload } from "./payload.ts";
+import { decodeValue, unpackPayload } from "./payload.ts";
 import type { Placement } from "./placement.ts";
-import type { ErrorSource } from "./stats.ts";
+import type { ErrorSource, HitSource } from "./stats.ts";
 
 /** A verified entry. */
 export interface Found {
   /** The decoded value. */
   readonly value: unknown;
   /** Where the payload came from. */
-  readonly source: Placement;
-  /** The verified record. */
-  readonly record: EntryRecord;
+  readonly source: HitSource;
 }
 
 /** Reads, verifies and decodes an entry. Resolves to `undefined` on a miss; never rejects. */
@@ -43,6 +41,8 @@ export async function readEntry(ctx: CacheContext, ref: EntryRef): Promise<Found
 async function lookup(ctx: CacheContext, ref: EntryRef): Promise<Found | undefined> {
   const { options } = ctx;
   const { hash } = ref;
+  const local = ctx.tier?.get(hash);
+  if (local) return { value: decodeValue(local.codec, local.bytes, options.payload), source: "memory" };
   const blobs = options.blobs;
   const key = blobKey(options.prefix, hash);
   const expectBlob = blobs !== undefined && (ctx.hints.get(hash) ?? ref.fallbackHint) === "blob";
@@ -81,8 +81,10 @@ async function lookup(ctx: CacheContext, ref: EntryRef): Promise<Found | undefin
     if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
   }
   ctx.hints.set(hash, source);
-  const value = await decodePayload(record, bytes, options.payload);
-  return { value, source, record };
+  const raw = await unpackPayload(record, bytes, options.payload);
+  const value = decodeValue(record.c, raw, options.payload);
+  ctx.tier?.set(hash, record.c, raw, record.e);
+  return { value, source };
 }
 
 function fetchBlob(ctx: CacheContext, hash: string, key: string): Promise<Uint8Array | null> {

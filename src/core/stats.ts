@@ -7,7 +7,7 @@ import type { CacheErrorCode } from "./errors.ts";
 import { Histogram, type LatencySummary } from "./histogram.ts";
 
 /** Where a hit was served from. */
-export type HitSource = "inline" | "blob";
+export type HitSource = "memory" | "inline" | "blob";
 
 /** Which part of the cache an error came from. */
 export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key";
@@ -15,7 +15,7 @@ export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key";
 /** A snapshot of a cache's counters, from {@link Cache.stats}. */
 export interface CacheStats {
   /** Hits by where the payload came from. */
-  readonly hits: { readonly total: number; readonly inline: number; readonly blob: number };
+  readonly hits: { readonly total: number; readonly memory: number; readonly inline: number; readonly blob: number };
   /** Lookups that found no usable entry (including entries that failed verification). */
   readonly misses: number;
   /** `hits.total / (hits.total + misses)`, 0 when there were no lookups. */
@@ -49,6 +49,7 @@ export interface CacheStats {
 
 /** Mutable counters behind {@link CacheStats}. */
 export class StatsRecorder {
+  hitsMemory = 0;
   hitsInline = 0;
   hitsBlob = 0;
   misses = 0;
@@ -63,7 +64,8 @@ export class StatsRecorder {
 
   /** Counts a hit served from `source` after `ms` of lookup. */
   hit(source: HitSource, ms: number): void {
-    if (source === "inline") this.hitsInline++;
+    if (source === "memory") this.hitsMemory++;
+    else if (source === "inline") this.hitsInline++;
     else this.hitsBlob++;
     this.hitLatency.record(ms);
   }
@@ -82,11 +84,11 @@ export class StatsRecorder {
 
   /** A frozen snapshot; `pending` comes from the background queue. */
   snapshot(pending: number): CacheStats {
-    const hits = this.hitsInline + this.hitsBlob;
+    const hits = this.hitsMemory + this.hitsInline + this.hitsBlob;
     const lookups = hits + this.misses;
     const e = this.errors;
     return {
-      hits: { total: hits, inline: this.hitsInline, blob: this.hitsBlob },
+      hits: { total: hits, memory: this.hitsMemory, inline: this.hitsInline, blob: this.hitsBlob },
       misses: this.misses,
       hitRate: lookups === 0 ? 0 : hits / lookups,
       errors: {

@@ -88,7 +88,7 @@ export function wrapFunction<A extends unknown[], R>(
     const work = (async (): Promise<Awaited<R>> => {
       const found = await readEntry(ctx, { hash, fallbackHint: lastPlacement });
       if (found) {
-        lastPlacement = found.source;
+        if (found.source !== "memory") lastPlacement = found.source;
         return found.value as Awaited<R>;
       }
       const value = await fn.apply(this, args);

@@ -39,10 +39,12 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     z: payload.compression,
     t: createdAt,
     e: createdAt + request.ttlMs,
-    n: payload.rawBytes,
+    n: payload.raw.length,
     s: payload.bytes.length,
     h: payload.checksum,
   } as const;
+  // Kept in this process' tier even if a backend write fails below: the value is right either way.
+  ctx.tier?.set(hash, payload.codec, payload.raw, base.e);
   let record: EntryRecord;
   if (payload.bytes.length <= options.maxInlineBytes) {
     record = { ...base, p: toBase64(payload.bytes) };

@@ -91,7 +91,7 @@ describe("miss → hit on the real services", () => {
         expect(await report(2)).toEqual(small);
         expect(await report(3000)).toEqual(large);
         expect(runs).toBe(2);
-        expect(cache.stats().hits).toEqual({ total: 2, inline: 1, blob: 1 });
+        expect(cache.stats().hits).toEqual({ total: 2, memory: 0, inline: 1, blob: 1 });
         const records = await rawRedisKeys(`${prefix}:*`);
         expect(records).toHaveLength(2);
         for (const key of records) expect(parseRecord((await rawRedisGet(key))!).c).toBe(codec);

@@ -42,7 +42,7 @@ describe("wrap", () => {
     expect(await report("SELECT 1", 2024)).toEqual({ sql: "SELECT 1", year: 2024, total: 4048 });
     expect(fn).toHaveBeenCalledTimes(1);
     const stats = cache.stats();
-    expect(stats.hits).toEqual({ total: 1, inline: 1, blob: 0 });
+    expect(stats.hits).toEqual({ total: 1, memory: 0, inline: 1, blob: 0 });
     expect(stats.misses).toBe(1);
     expect(stats.hitRate).toBe(0.5);
     expect(stats.writes.ok).toBe(1);
