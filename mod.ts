@@ -42,6 +42,7 @@ export type { CacheOptions } from "./src/core/options.ts";
 export type { WrapOptions, Wrapped } from "./src/core/wrap.ts";
 export type { Duration } from "./src/core/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats.ts";
+export type { BreakerState, BreakerStats } from "./src/core/breaker.ts";
 export type { LatencySummary } from "./src/core/histogram.ts";
 export type {
   BlobStore,

@@ -5,6 +5,7 @@
  * @module
  */
 import { BackgroundQueue } from "./background.ts";
+import { CircuitBreaker } from "./breaker.ts";
 import type { CacheContext } from "./context.ts";
 import { type Duration, toMs } from "./durations.ts";
 import { ConfigError } from "./errors.ts";
@@ -75,11 +76,16 @@ export interface Cache {
  */
 export function createCache(options?: CacheOptions): Cache {
   const resolved = resolveOptions(options);
-  const stats = new StatsRecorder();
+  const breaker = resolved.breaker;
+  const breakers = {
+    store: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
+    blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
+  };
+  const stats = new StatsRecorder(breakers);
   const ctx: CacheContext = {
     options: resolved,
     stats,
-    guard: { stats, logger: resolved.logger, logged: new Set() },
+    guard: { stats, logger: resolved.logger, logged: new Set(), breakers },
     hints: new PlacementHints(),
     background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
     tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),

@@ -7,6 +7,7 @@
  * @module
  */
 import { BlobError, type CacheError, isCacheError, StoreError, TimeoutError } from "./errors.ts";
+import type { CircuitBreaker } from "./breaker.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { Logger } from "./types.ts";
 
@@ -21,6 +22,8 @@ export interface GuardContext {
   readonly logger: Logger;
   /** Failure kinds already logged, as `backend:code`; cleared when the backend answers again. */
   readonly logged: Set<string>;
+  /** One breaker per backend, or none when disabled. */
+  readonly breakers: Readonly<Record<Backend, CircuitBreaker | undefined>>;
 }
 
 /** One backend call to guard. */
@@ -41,8 +44,14 @@ export interface GuardedCall<T> {
 
 /** Runs a backend call under a timeout; failures are counted, logged once and rethrown as `CacheError`s. */
 export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promise<T> {
-  const controller = new AbortController();
   const where = `${spec.adapter} ${spec.operation}${spec.keyHash ? ` (key ${spec.keyHash.slice(0, 12)})` : ""}`;
+  const breaker = ctx.breakers[spec.backend];
+  if (breaker && !breaker.allow()) {
+    // Refused without a round trip; counted by the breaker, not as a backend error.
+    const message = `${where} skipped: circuit open after repeated ${spec.backend} failures`;
+    throw spec.backend === "store" ? new StoreError(message) : new BlobError(message);
+  }
+  const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -53,10 +62,14 @@ export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promi
   });
   try {
     const result = await Promise.race([spec.call(controller.signal), timeout]);
+    breaker?.success();
     recovered(ctx, spec.backend, spec.adapter);
     return result;
   } catch (cause) {
     const error = normalise(spec.backend, where, cause);
+    // Only unavailability trips the breaker; a value over a size limit says nothing of health.
+    if (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT") breaker?.failure();
+    else breaker?.success();
     ctx.stats.error(spec.backend, error.code);
     logOnce(ctx, spec.backend, error);
     throw error;

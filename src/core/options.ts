@@ -57,6 +57,12 @@ export interface CacheOptions {
    * @default false (when `true`: { maxBytes: 33554432, ttl: "5s" })
    */
   memory?: boolean | { maxBytes?: number; ttl?: Duration };
+  /**
+   * Per-backend circuit breaker: after `threshold` consecutive failures a backend is skipped
+   * (no round trip) for `cooldown`, then one probe call decides. `false` disables it.
+   * @default { threshold: 5, cooldown: "10s" }
+   */
+  breaker?: false | { threshold?: number; cooldown?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
 }
@@ -76,6 +82,7 @@ export interface ResolvedOptions {
   readonly maxPendingWrites: number;
   readonly logger: Logger;
   readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
+  readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
   readonly now: () => number;
 }
 
@@ -95,6 +102,7 @@ const KNOWN = new Set([
   "maxPendingWrites",
   "logger",
   "memory",
+  "breaker",
   "now",
 ]);
 
@@ -152,6 +160,7 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     maxPendingWrites: positiveInt(o.maxPendingWrites ?? 256, "maxPendingWrites"),
     logger: o.logger ?? consoleLogger,
     memory: resolveMemory(o.memory),
+    breaker: resolveBreaker(o.breaker),
     now: o.now ?? Date.now,
   };
 }
@@ -168,6 +177,23 @@ function resolveMemory(memory: CacheOptions["memory"]): ResolvedOptions["memory"
   return {
     maxBytes: positiveInt(memory.maxBytes ?? 32 * 1024 * 1024, "memory.maxBytes"),
     ttlMs: toMs(memory.ttl ?? "5s", "createCache: memory.ttl"),
+  };
+}
+
+function resolveBreaker(breaker: CacheOptions["breaker"]): ResolvedOptions["breaker"] {
+  if (breaker === false) return undefined;
+  if (breaker === undefined) breaker = {};
+  if (typeof breaker !== "object" || breaker === null) {
+    throw new ConfigError("createCache: breaker must be false or { threshold?, cooldown? }");
+  }
+  for (const key of Object.keys(breaker)) {
+    if (key !== "threshold" && key !== "cooldown") {
+      throw new ConfigError(`createCache: unknown option "breaker.${key}"`);
+    }
+  }
+  return {
+    threshold: positiveInt(breaker.threshold ?? 5, "breaker.threshold"),
+    cooldownMs: toMs(breaker.cooldown ?? "10s", "createCache: breaker.cooldown"),
   };
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import type { CacheErrorCode } from "./errors.ts";
+import type { BreakerStats, CircuitBreaker } from "./breaker.ts";
 import { Histogram, type LatencySummary } from "./histogram.ts";
 
 /** Where a hit was served from. */
@@ -43,6 +44,8 @@ export interface CacheStats {
   };
   /** How many calls to wrapped functions shared another call's in-flight work. */
   readonly coalesced: number;
+  /** Circuit breakers per backend; `undefined` when disabled. */
+  readonly breakers: { readonly store: BreakerStats | undefined; readonly blob: BreakerStats | undefined };
   /** Lookup latency in ms (store and blob reads, verification and decoding). */
   readonly latency: { readonly hit: LatencySummary; readonly miss: LatencySummary };
 }
@@ -61,6 +64,13 @@ export class StatsRecorder {
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
   readonly missLatency: Histogram = new Histogram();
+  readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
+
+  constructor(
+    breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined } = {},
+  ) {
+    this.#breakers = breakers;
+  }
 
   /** Counts a hit served from `source` after `ms` of lookup. */
   hit(source: HitSource, ms: number): void {
@@ -98,6 +108,7 @@ export class StatsRecorder {
       },
       writes: { ok: this.writesOk, failed: this.writesFailed, skipped: this.writesSkipped, pending },
       coalesced: this.coalesced,
+      breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
     };
   }

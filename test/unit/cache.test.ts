@@ -326,7 +326,7 @@ describe("integrity", () => {
 
 describe("fail-open", () => {
   it("returns the function's result when the store throws, and logs once", async () => {
-    const { cache, store, logger } = setup();
+    const { cache, store, logger } = setup({ breaker: false });
     store.fault = "throw";
     const w = cache.wrap(async (n: number) => n + 1, { name: "w" });
     for (let i = 0; i < 5; i++) expect(await w(i)).toBe(i + 1);
