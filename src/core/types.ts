@@ -15,7 +15,11 @@ export interface CallOptions {
 /**
  * One store operation, described as data so that a whole hit or write is one round trip.
  * Results, by `type`: `get` → `string | null`; `set` → `boolean` (false when `ifAbsent` and the key
- * existed); `del` → `number` of keys removed (0 or 1); `exists` → `boolean`.
+ * existed); `del` → `number` of keys removed (0 or 1); `exists` → `boolean`;
+ * `getOrLease` → the value of `key` when it exists, else `true` when the lease was acquired and
+ * `false` when another owner holds it (atomically: never a lease while the value exists);
+ * `renewLease` → `boolean` (still the owner; expiry reset); `releaseLease` → `boolean` (deleted,
+ * only when `token` still owns it).
  */
 export type StoreOp =
   | { readonly type: "get"; readonly key: string }
@@ -29,7 +33,20 @@ export type StoreOp =
     readonly ifAbsent?: boolean;
   }
   | { readonly type: "del"; readonly key: string }
-  | { readonly type: "exists"; readonly key: string };
+  | { readonly type: "exists"; readonly key: string }
+  | {
+    readonly type: "getOrLease";
+    /** The value to read. */
+    readonly key: string;
+    /** The lease to take (`SET leaseKey token NX PX ttlMs`) when `key` does not exist. */
+    readonly leaseKey: string;
+    /** The owner token written to the lease. */
+    readonly token: string;
+    /** Lease expiry. Must be a positive integer. */
+    readonly ttlMs: number;
+  }
+  | { readonly type: "renewLease"; readonly key: string; readonly token: string; readonly ttlMs: number }
+  | { readonly type: "releaseLease"; readonly key: string; readonly token: string };
 
 /** The result of one {@link StoreOp}; see its documentation for which type goes with which op. */
 export type StoreResult = string | null | number | boolean;

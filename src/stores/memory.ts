@@ -60,6 +60,19 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
         return entries.delete(op.key, at) ? 1 : 0;
       case "exists":
         return entries.has(op.key, at);
+      case "getOrLease": {
+        const value = entries.get(op.key, at);
+        if (value !== undefined) return value;
+        if (entries.has(op.leaseKey, at)) return false;
+        entries.set(op.leaseKey, op.token, sizeOf(op.leaseKey, op.token), at + op.ttlMs, at);
+        return true;
+      }
+      case "renewLease":
+        if (entries.get(op.key, at) !== op.token) return false;
+        entries.set(op.key, op.token, sizeOf(op.key, op.token), at + op.ttlMs, at);
+        return true;
+      case "releaseLease":
+        return entries.get(op.key, at) === op.token && entries.delete(op.key, at);
     }
   }
 
@@ -88,6 +101,19 @@ function checkOp(op: StoreOp, index: number, maxBytes: number): void {
     case "get":
     case "del":
     case "exists":
+      return;
+    case "getOrLease":
+    case "renewLease":
+    case "releaseLease":
+      if (op.type === "getOrLease" && typeof op.leaseKey !== "string") {
+        throw new StoreError(`${where}.leaseKey must be a string`);
+      }
+      if (typeof op.token !== "string" || op.token === "") {
+        throw new StoreError(`${where}.token must be a non-empty string`);
+      }
+      if (op.type !== "releaseLease" && (!Number.isSafeInteger(op.ttlMs) || op.ttlMs <= 0)) {
+        throw new StoreError(`${where}.ttlMs must be a positive integer, got ${describe(op.ttlMs)}`);
+      }
       return;
     case "set":
       if (typeof op.value !== "string") throw new StoreError(`${where}.value must be a string`);

@@ -229,6 +229,63 @@ export function describeStoreConformance(
       });
     });
 
+    describe("leases", () => {
+      it("getOrLease returns the value when it exists, and takes no lease then", async () => {
+        const [k, l] = [key("v"), key("lease")];
+        await run([{ type: "set", key: k, value: "record", ttlMs: 60_000 }]);
+        expect(await run([{ type: "getOrLease", key: k, leaseKey: l, token: "a", ttlMs: 60_000 }]))
+          .toStrictEqual(["record"]);
+        expect(await run([{ type: "exists", key: l }])).toStrictEqual([false]);
+      });
+
+      it("getOrLease acquires (true) when absent, then answers false to any other caller", async () => {
+        const [k, l] = [key("v"), key("lease")];
+        const op = (token: string): StoreOp => ({ type: "getOrLease", key: k, leaseKey: l, token, ttlMs: 60_000 });
+        expect(await run([op("a")])).toStrictEqual([true]);
+        expect(await run([op("b"), op("a"), { type: "get", key: l }])).toStrictEqual([false, false, "a"]);
+      });
+
+      it("lets exactly one of many concurrent getOrLease callers win", async () => {
+        const [k, l] = [key("v"), key("lease")];
+        const results = await Promise.all(
+          Array.from(
+            { length: 20 },
+            (_, i) => run([{ type: "getOrLease", key: k, leaseKey: l, token: `t${i}`, ttlMs: 60_000 }]),
+          ),
+        );
+        expect(results.flat().filter((r) => r === true)).toHaveLength(1);
+      });
+
+      it("renews and releases only for the owner", async () => {
+        const [k, l] = [key("v"), key("lease")];
+        await run([{ type: "getOrLease", key: k, leaseKey: l, token: "owner", ttlMs: 60_000 }]);
+        expect(
+          await run([
+            { type: "renewLease", key: l, token: "intruder", ttlMs: 60_000 },
+            { type: "releaseLease", key: l, token: "intruder" },
+            { type: "renewLease", key: l, token: "owner", ttlMs: 60_000 },
+            { type: "get", key: l },
+            { type: "releaseLease", key: l, token: "owner" },
+            { type: "releaseLease", key: l, token: "owner" },
+            { type: "renewLease", key: l, token: "owner", ttlMs: 60_000 },
+            { type: "exists", key: l },
+          ]),
+        ).toStrictEqual([false, false, true, "owner", true, false, false, false]);
+      });
+
+      it("hands the lease over once it expires", async () => {
+        const [k, l] = [key("v"), key("lease")];
+        expect(await run([{ type: "getOrLease", key: k, leaseKey: l, token: "dead", ttlMs: 100 }])).toStrictEqual([
+          true,
+        ]);
+        if (clock) clock.advance(101);
+        else await new Promise((r) => setTimeout(r, 250));
+        expect(await run([{ type: "getOrLease", key: k, leaseKey: l, token: "next", ttlMs: 60_000 }]))
+          .toStrictEqual([true]);
+        expect(await run([{ type: "get", key: l }])).toStrictEqual(["next"]);
+      });
+    });
+
     describe("expiry", () => {
       if (clock) {
         it("keeps a key until its TTL passes, then behaves as absent", async () => {
