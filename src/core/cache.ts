@@ -13,7 +13,7 @@ import { guarded } from "./guard.ts";
 import { blobKey, checkName, keyHash, recordKey } from "./keys.ts";
 import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
-import { readEntry } from "./read.ts";
+import { lookup } from "./read.ts";
 import { type CacheStats, StatsRecorder } from "./stats.ts";
 import { MemoryTier } from "./tier.ts";
 import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
@@ -89,6 +89,7 @@ export function createCache(options?: CacheOptions): Cache {
     hints: new PlacementHints(),
     background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
     tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
+    refreshing: new Set(),
   };
   const inflight = new Map<string, Promise<unknown>>();
   const registry: Registry = new Map();
@@ -115,8 +116,16 @@ export function createCache(options?: CacheOptions): Cache {
     wrap: (fn, wrapOptions) => wrapFunction(ctx, inflight, registry, fn, wrapOptions),
 
     async get<T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> {
-      const found = await readEntry(ctx, { hash: await hashOf(key, keyOptions, "get") });
-      return found?.value as T | undefined;
+      const hash = await hashOf(key, keyOptions, "get");
+      const started = performance.now();
+      const found = await lookup(ctx, { hash });
+      const elapsed = performance.now() - started;
+      if (found.kind !== "hit") {
+        stats.miss(elapsed);
+        return undefined;
+      }
+      stats.hit(found.source, elapsed);
+      return found.value as T;
     },
 
     async set(key, value, setOptions) {

@@ -24,6 +24,8 @@ export interface CacheContext {
   readonly background: BackgroundQueue;
   /** The in-process tier, when enabled. */
   readonly tier: MemoryTier | undefined;
+  /** Key hashes being refreshed in the background by this process. */
+  readonly refreshing: Set<string>;
 }
 
 /** An entry's location: its key hash and its namespace. */

@@ -63,6 +63,21 @@ export interface CacheOptions {
    * @default { threshold: 5, cooldown: "10s" }
    */
   breaker?: false | { threshold?: number; cooldown?: Duration };
+  /**
+   * Serve an entry up to this long past its TTL while one background refresh replaces it.
+   * The record is kept in Redis for TTL + this window. @default none
+   */
+  staleWhileRevalidate?: Duration;
+  /** Serve an entry up to this long past its TTL when the function throws. @default none */
+  staleIfError?: Duration;
+  /**
+   * Cross-instance stampede protection: on a miss the first instance takes a lease (in the same
+   * round trip as the lookup) and computes; the others wait for its entry for at most `wait`,
+   * then compute themselves. The lease expires `ttl` after its owner stops renewing it (dies).
+   * `false` disables it (then a miss is a plain GET).
+   * @default { ttl: "15s", wait: "30s" }
+   */
+  lease?: false | { ttl?: Duration; wait?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
 }
@@ -83,6 +98,9 @@ export interface ResolvedOptions {
   readonly logger: Logger;
   readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
   readonly now: () => number;
 }
 
@@ -103,6 +121,9 @@ const KNOWN = new Set([
   "logger",
   "memory",
   "breaker",
+  "staleWhileRevalidate",
+  "staleIfError",
+  "lease",
   "now",
 ]);
 
@@ -161,6 +182,11 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     logger: o.logger ?? consoleLogger,
     memory: resolveMemory(o.memory),
     breaker: resolveBreaker(o.breaker),
+    staleWhileRevalidateMs: o.staleWhileRevalidate === undefined
+      ? 0
+      : toMs(o.staleWhileRevalidate, "createCache: staleWhileRevalidate"),
+    staleIfErrorMs: o.staleIfError === undefined ? 0 : toMs(o.staleIfError, "createCache: staleIfError"),
+    lease: resolveLease(o.lease),
     now: o.now ?? Date.now,
   };
 }
@@ -177,6 +203,21 @@ function resolveMemory(memory: CacheOptions["memory"]): ResolvedOptions["memory"
   return {
     maxBytes: positiveInt(memory.maxBytes ?? 32 * 1024 * 1024, "memory.maxBytes"),
     ttlMs: toMs(memory.ttl ?? "5s", "createCache: memory.ttl"),
+  };
+}
+
+function resolveLease(lease: CacheOptions["lease"]): ResolvedOptions["lease"] {
+  if (lease === false) return undefined;
+  if (lease === undefined) lease = {};
+  if (typeof lease !== "object" || lease === null) {
+    throw new ConfigError("createCache: lease must be false or { ttl?, wait? }");
+  }
+  for (const key of Object.keys(lease)) {
+    if (key !== "ttl" && key !== "wait") throw new ConfigError(`createCache: unknown option "lease.${key}"`);
+  }
+  return {
+    ttlMs: toMs(lease.ttl ?? "15s", "createCache: lease.ttl"),
+    waitMs: toMs(lease.wait ?? "30s", "createCache: lease.wait"),
   };
 }
 

@@ -9,23 +9,30 @@ import { isCacheError } from "./errors.ts";
 import type { Placement } from "./placement.ts";
 import { writeEntry, type WriteRequest } from "./write.ts";
 
-/**
- * Schedules `request` as a background write. `label` names the function in log lines;
- * `onStored` learns the placement once the entry is stored.
- */
+/** What to do around a background write. */
+export interface PersistHooks {
+  /** Learns the placement once the entry is stored. */
+  readonly onStored?: ((placement: Placement) => void) | undefined;
+  /** Runs after the write, whatever its outcome (also when it could not be scheduled). */
+  readonly after?: (() => Promise<void>) | undefined;
+}
+
+/** Schedules `request` as a background write. `label` names the function in log lines. */
 export function persistInBackground(
   ctx: CacheContext,
   request: WriteRequest,
   label: string,
-  onStored?: (placement: Placement) => void,
+  hooks: PersistHooks = {},
 ): void {
   const scheduled = ctx.background.schedule(async () => {
     try {
       await writeEntry(ctx, request);
       ctx.stats.writesOk++;
-      onStored?.(ctx.hints.get(request.hash) ?? "inline");
+      hooks.onStored?.(ctx.hints.get(request.hash) ?? "inline");
     } catch (error) {
       accountWriteFailure(ctx, error, label);
+    } finally {
+      await hooks.after?.();
     }
   });
   if (!scheduled) {
@@ -35,6 +42,7 @@ export function persistInBackground(
       `pending-full`,
       `larder: ${label}: result not cached, ${ctx.options.maxPendingWrites} writes already pending`,
     );
+    void hooks.after?.();
   }
 }
 

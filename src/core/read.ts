@@ -1,9 +1,9 @@
 /**
- * The hit path. One store request for the record; when the entry is expected to be a blob, the
- * blob GET is issued at the same time (its key derives from the key hash, and the record's
- * checksum decides whether the body is the right one). Anything that does not verify — a
- * malformed record, a record for another key, a size or checksum mismatch, an undecodable
- * payload — is a miss counted as an error, never a value.
+ * The hit path. One store request for the record (and, on a miss, the lease in the same
+ * request); when the entry is expected to be a blob, the blob GET is issued at the same time (its
+ * key derives from the key hash, and the record's checksum decides whether the body is the right
+ * one). Anything that does not verify — a malformed record, a record for another key, a size or
+ * checksum mismatch, an undecodable payload — is a miss counted as an error, never a value.
  *
  * @module
  */
@@ -13,59 +13,83 @@ import { parseRecord } from "./entry.ts";
 import { IntegrityError, isCacheError } from "./errors.ts";
 import { guarded } from "./guard.ts";
 import { blobKey, recordKey } from "./keys.ts";
+import type { Lease } from "./lease.ts";
 import { decodeValue, unpackPayload } from "./payload.ts";
 import type { Placement } from "./placement.ts";
 import type { ErrorSource, HitSource } from "./stats.ts";
+import type { StoreOp } from "./types.ts";
 
-/** A verified entry. */
-export interface Found {
-  /** The decoded value. */
-  readonly value: unknown;
-  /** Where the payload came from. */
-  readonly source: HitSource;
+/** What a lookup found. */
+export type Lookup =
+  /** A fresh, verified entry. */
+  | { readonly kind: "hit"; readonly value: unknown; readonly source: HitSource }
+  /** A verified entry past its TTL but still retained (for stale-while-revalidate / stale-if-error). */
+  | { readonly kind: "stale"; readonly value: unknown; readonly source: HitSource; readonly expiredAt: number }
+  /** Nothing usable. `lease` says whether this caller now holds the lease, another does, or neither. */
+  | { readonly kind: "miss"; readonly lease: "acquired" | "held" | "none" };
+
+/** Options of {@link lookup}. */
+export interface LookupOptions {
+  /** Take this lease in the same round trip when there is no record. */
+  readonly lease?: { readonly lease: Lease; readonly ttlMs: number };
+  /** How long past its expiry a record is still returned as `stale`. @default 0 */
+  readonly retainMs?: number;
 }
 
-/** Reads, verifies and decodes an entry. Resolves to `undefined` on a miss; never rejects. */
-export async function readEntry(ctx: CacheContext, ref: EntryRef): Promise<Found | undefined> {
-  const started = performance.now();
-  const found = await lookup(ctx, ref).catch((error: unknown) => {
+const MISS: Lookup = { kind: "miss", lease: "none" };
+
+/** Reads, verifies and decodes an entry. Never rejects: failures are counted and become misses. */
+export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOptions = {}): Promise<Lookup> {
+  try {
+    return await read(ctx, ref, options);
+  } catch (error) {
     countReadError(ctx, error);
-    return undefined;
-  });
-  const elapsed = performance.now() - started;
-  if (found) ctx.stats.hit(found.source, elapsed);
-  else ctx.stats.miss(elapsed);
-  return found;
+    return MISS;
+  }
 }
 
-async function lookup(ctx: CacheContext, ref: EntryRef): Promise<Found | undefined> {
-  const { options } = ctx;
+async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): Promise<Lookup> {
+  const { options: config } = ctx;
   const { hash } = ref;
   const local = ctx.tier?.get(hash);
-  if (local) return { value: decodeValue(local.codec, local.bytes, options.payload), source: "memory" };
-  const blobs = options.blobs;
-  const key = blobKey(options.prefix, hash);
+  if (local) return { kind: "hit", value: decodeValue(local.codec, local.bytes, config.payload), source: "memory" };
+
+  const blobs = config.blobs;
+  const key = blobKey(config.prefix, hash);
   const expectBlob = blobs !== undefined && (ctx.hints.get(hash) ?? ref.fallbackHint) === "blob";
+  const op: StoreOp = options.lease
+    ? {
+      type: "getOrLease",
+      key: recordKey(config.prefix, hash),
+      leaseKey: options.lease.lease.key,
+      token: options.lease.lease.token,
+      ttlMs: options.lease.ttlMs,
+    }
+    : { type: "get", key: recordKey(config.prefix, hash) };
   const recordRequest = guarded(ctx.guard, {
     backend: "store",
-    adapter: options.store.name,
+    adapter: config.store.name,
     operation: "get",
     keyHash: hash,
-    timeoutMs: options.storeTimeoutMs,
-    call: (signal) => options.store.run([{ type: "get", key: recordKey(options.prefix, hash) }], { signal }),
+    timeoutMs: config.storeTimeoutMs,
+    call: (signal) => config.store.run([op], { signal }),
   });
   let blobRequest = expectBlob ? fetchBlob(ctx, hash, key) : undefined;
   // If the record turns out inline or absent, nobody awaits the speculative GET.
   blobRequest?.catch(() => {});
 
   const [text] = await recordRequest;
-  if (text === null || text === undefined) return undefined;
+  if (text === true) return { kind: "miss", lease: "acquired" };
+  if (text === false) return { kind: "miss", lease: "held" };
+  if (text === null || text === undefined) return MISS;
   if (typeof text !== "string") throw new IntegrityError(`store returned a ${typeof text} for a record`);
   const record = parseRecord(text);
   if (record.k !== hash) {
     throw new IntegrityError(`record belongs to key ${record.k.slice(0, 12)}, not ${hash.slice(0, 12)}`);
   }
-  if (record.e <= options.now()) return undefined;
+  const now = config.now();
+  const fresh = record.e > now;
+  if (!fresh && record.e + (options.retainMs ?? 0) <= now) return MISS;
 
   let bytes: Uint8Array | null;
   let source: Placement;
@@ -81,10 +105,11 @@ async function lookup(ctx: CacheContext, ref: EntryRef): Promise<Found | undefin
     if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
   }
   ctx.hints.set(hash, source);
-  const raw = await unpackPayload(record, bytes, options.payload);
-  const value = decodeValue(record.c, raw, options.payload);
+  const raw = await unpackPayload(record, bytes, config.payload);
+  const value = decodeValue(record.c, raw, config.payload);
+  if (!fresh) return { kind: "stale", value, source, expiredAt: record.e };
   ctx.tier?.set(hash, record.c, raw, record.e);
-  return { value, source };
+  return { kind: "hit", value, source };
 }
 
 function fetchBlob(ctx: CacheContext, hash: string, key: string): Promise<Uint8Array | null> {

@@ -44,6 +44,14 @@ export interface CacheStats {
   };
   /** How many calls to wrapped functions shared another call's in-flight work. */
   readonly coalesced: number;
+  /** Expired entries served while a refresh ran (stale-while-revalidate); also counted in `hits`. */
+  readonly stale: number;
+  /** Expired entries served because the function failed (stale-if-error). */
+  readonly staleIfError: number;
+  /** Background refreshes whose function failed (the stale entry stayed). */
+  readonly refreshesFailed: number;
+  /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
+  readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
   /** Circuit breakers per backend; `undefined` when disabled. */
   readonly breakers: { readonly store: BreakerStats | undefined; readonly blob: BreakerStats | undefined };
   /** Lookup latency in ms (store and blob reads, verification and decoding). */
@@ -57,6 +65,12 @@ export class StatsRecorder {
   hitsBlob = 0;
   misses = 0;
   coalesced = 0;
+  stale = 0;
+  staleIfError = 0;
+  refreshesFailed = 0;
+  leasesAcquired = 0;
+  leasesWaited = 0;
+  leaseWaitsGivenUp = 0;
   writesOk = 0;
   writesFailed = 0;
   writesSkipped = 0;
@@ -108,6 +122,10 @@ export class StatsRecorder {
       },
       writes: { ok: this.writesOk, failed: this.writesFailed, skipped: this.writesSkipped, pending },
       coalesced: this.coalesced,
+      stale: this.stale,
+      staleIfError: this.staleIfError,
+      refreshesFailed: this.refreshesFailed,
+      leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
       breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
     };

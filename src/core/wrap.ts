@@ -11,8 +11,7 @@ import { type Duration, toMs } from "./durations.ts";
 import { ConfigError } from "./errors.ts";
 import { checkName, keyHash } from "./keys.ts";
 import type { Placement } from "./placement.ts";
-import { readEntry } from "./read.ts";
-import { persistInBackground } from "./persist.ts";
+import { type EntryPolicy, resolveEntry } from "./resolve.ts";
 
 /** Options of {@link Cache.wrap}. */
 export interface WrapOptions<A extends unknown[]> {
@@ -34,12 +33,16 @@ export interface WrapOptions<A extends unknown[]> {
    * @default false
    */
   normalizeQuery?: boolean;
+  /** Serve this function's entries up to this long past their TTL while one refresh runs. @default the cache's */
+  staleWhileRevalidate?: Duration;
+  /** Serve this function's entries up to this long past their TTL when it throws. @default the cache's */
+  staleIfError?: Duration;
 }
 
 /** A wrapped function: same parameters, result always a Promise. */
 export type Wrapped<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
 
-const KNOWN = new Set(["name", "ttl", "namespace", "key", "normalizeQuery"]);
+const KNOWN = new Set(["name", "ttl", "namespace", "key", "normalizeQuery", "staleWhileRevalidate", "staleIfError"]);
 const MAX_IDENTITY = 256;
 
 /** Identities already wrapped, by namespace and name, with the function's source text. */
@@ -62,7 +65,16 @@ export function wrapFunction<A extends unknown[], R>(
   const namespace = options.namespace === undefined
     ? ctx.options.namespace
     : checkName(options.namespace, "wrap: namespace");
-  const ttlMs = options.ttl === undefined ? ctx.options.ttlMs : toMs(options.ttl, `wrap(${name}): ttl`);
+  const policy: EntryPolicy = {
+    ttlMs: options.ttl === undefined ? ctx.options.ttlMs : toMs(options.ttl, `wrap(${name}): ttl`),
+    staleWhileRevalidateMs: options.staleWhileRevalidate === undefined
+      ? ctx.options.staleWhileRevalidateMs
+      : toMs(options.staleWhileRevalidate, `wrap(${name}): staleWhileRevalidate`),
+    staleIfErrorMs: options.staleIfError === undefined
+      ? ctx.options.staleIfErrorMs
+      : toMs(options.staleIfError, `wrap(${name}): staleIfError`),
+    label: `${namespace}/${name}`,
+  };
   if (options.key !== undefined && typeof options.key !== "function") {
     throw new ConfigError(`wrap(${name}): key must be a function of the arguments`);
   }
@@ -85,18 +97,18 @@ export function wrapFunction<A extends unknown[], R>(
       ctx.stats.coalesced++;
       return running as Promise<Awaited<R>>;
     }
-    const work = (async (): Promise<Awaited<R>> => {
-      const found = await readEntry(ctx, { hash, fallbackHint: lastPlacement });
-      if (found) {
-        if (found.source !== "memory") lastPlacement = found.source;
-        return found.value as Awaited<R>;
-      }
-      const value = await fn.apply(this, args);
-      persistInBackground(ctx, { hash, value, ttlMs }, `${namespace}/${name}`, (placement) => {
+    const work = resolveEntry<Awaited<R>>(ctx, {
+      ref: { hash, fallbackHint: lastPlacement },
+      policy,
+      // A sync throw becomes a rejection like an async one.
+      compute: async (): Promise<Awaited<R>> => {
+        const result: Awaited<R> = await fn.apply(this, args);
+        return result;
+      },
+      onPlacement: (placement) => {
         lastPlacement = placement;
-      });
-      return value;
-    })();
+      },
+    });
     inflight.set(hash, work);
     // The entry leaves the map whatever happens; the caller still sees the rejection via `work`.
     work.then(() => inflight.delete(hash), () => inflight.delete(hash));

@@ -21,6 +21,8 @@ export interface WriteRequest {
   readonly value: unknown;
   /** Time to live. */
   readonly ttlMs: number;
+  /** How long the record is kept past its expiry, to be served stale. @default 0 */
+  readonly retainMs?: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
         type: "set",
         key: recordKey(options.prefix, hash),
         value: formatRecord(record),
-        ttlMs: request.ttlMs,
+        ttlMs: request.ttlMs + (request.retainMs ?? 0),
       }], {
         signal,
       }),

@@ -146,7 +146,8 @@ describe("miss → hit on the real services", () => {
     expect(results.every((r) => r === results[0])).toBe(true);
     await cache.flush();
     const { store } = await traffic(prefix);
-    expect(store.map((e) => e.commands.join(","))).toEqual(["GET", "SET"]);
+    // The lookup (record, else lease: one script), the record's SET, then the lease's release.
+    expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "SET", "EVAL"]);
   });
 });
 
@@ -212,7 +213,7 @@ describe("round trips, counted at the servers", () => {
     expect(await w(1)).toEqual({ n: 1 });
     const hit = await traffic(prefix, mark);
     expect(hit.store).toHaveLength(1);
-    expect(hit.store[0]!.commands).toEqual(["GET"]);
+    expect(hit.store[0]!.commands).toEqual(["EVAL"]); // the record, else the lease: one script
     expect(hit.s3).toHaveLength(0);
   });
 

@@ -1,0 +1,171 @@
+/**
+ * Get-or-compute for one key, across instances: the policy behind `wrap`.
+ *
+ * - fresh entry → served;
+ * - expired but within `staleWhileRevalidate` → served at once, and one refresh runs in the
+ *   background (one per process, and one across instances when leases are on);
+ * - miss → the lease comes with the lookup; its owner computes, renews while computing, and
+ *   releases once the entry is written; other instances wait for the entry (bounded, then they
+ *   compute themselves) and take the lease over if the owner dies;
+ * - the function throws and an entry expired less than `staleIfError` ago exists → that is served.
+ *
+ * @module
+ */
+import type { CacheContext, EntryRef } from "./context.ts";
+import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
+import { persistInBackground } from "./persist.ts";
+import type { Placement } from "./placement.ts";
+import { type Lookup, lookup } from "./read.ts";
+
+/** How one wrapped function's entries live. */
+export interface EntryPolicy {
+  /** Fresh for this long. */
+  readonly ttlMs: number;
+  /** Served stale, while one refresh runs, for this long past expiry (0: never). */
+  readonly staleWhileRevalidateMs: number;
+  /** Served stale when the function fails, for this long past expiry (0: never). */
+  readonly staleIfErrorMs: number;
+  /** Label for log lines, `namespace/name`. */
+  readonly label: string;
+}
+
+/** A function call to resolve: its entry and how to compute it. */
+export interface Resolution<T> {
+  /** The entry. */
+  readonly ref: EntryRef;
+  /** Its policy. */
+  readonly policy: EntryPolicy;
+  /** Runs the function. */
+  readonly compute: () => Promise<T>;
+  /** Learns where the entry ended up (for the next call's blob-GET speculation). */
+  readonly onPlacement: (placement: Placement) => void;
+}
+
+/** Serves the entry, or computes it, following the policy described in the module doc. */
+export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Promise<T> {
+  const { ref, policy } = job;
+  const { hash } = ref;
+  const retainMs = Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs);
+  const leaseConfig = ctx.options.lease;
+  const lease = leaseConfig ? newLease(ctx.options.prefix, hash) : undefined;
+  const leaseSpec = lease && leaseConfig ? { lease, ttlMs: leaseConfig.ttlMs } : undefined;
+
+  const started = performance.now();
+  let found = await lookup(ctx, ref, { lease: leaseSpec, retainMs });
+  const elapsed = performance.now() - started;
+  if (found.kind === "hit") {
+    ctx.stats.hit(found.source, elapsed);
+    if (found.source !== "memory") job.onPlacement(found.source);
+    return found.value as T;
+  }
+  if (found.kind === "stale" && ctx.options.now() < found.expiredAt + policy.staleWhileRevalidateMs) {
+    ctx.stats.hit(found.source, elapsed);
+    ctx.stats.stale++;
+    refreshInBackground(ctx, job);
+    return found.value as T;
+  }
+  ctx.stats.miss(elapsed);
+  const fallback = found.kind === "stale" ? found : undefined;
+
+  let owned: Lease | undefined;
+  if (found.kind === "miss" && found.lease === "acquired") {
+    owned = lease;
+  } else if (found.kind === "stale" && lease && leaseConfig) {
+    // The record exists (expired), so the lookup took no lease: one more round trip, only here.
+    owned = await tryAcquire(ctx, hash, lease, leaseConfig.ttlMs) ? lease : undefined;
+  } else if (found.kind === "miss" && found.lease === "held" && leaseSpec && leaseConfig) {
+    found = await waitForOwner(ctx, ref, leaseSpec, retainMs, leaseConfig.waitMs);
+    if (found.kind === "hit" || found.kind === "stale") {
+      ctx.stats.leasesWaited++;
+      return found.value as T;
+    }
+    if (found.lease === "acquired") owned = lease;
+    else ctx.stats.leaseWaitsGivenUp++;
+  }
+  if (owned) ctx.stats.leasesAcquired++;
+
+  let value: T;
+  try {
+    value = owned && leaseConfig
+      ? await whileHolding(ctx, hash, owned, leaseConfig.ttlMs, job.compute)
+      : await job.compute();
+  } catch (error) {
+    // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
+    // lease simply expires.
+    if (owned) ctx.background.schedule(() => release(ctx, hash, owned));
+    if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
+      ctx.stats.staleIfError++;
+      ctx.guard.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
+      return fallback.value as T;
+    }
+    throw error;
+  }
+  persistInBackground(ctx, { hash, value, ttlMs: policy.ttlMs, retainMs }, policy.label, {
+    onStored: job.onPlacement,
+    // Released only once the entry is written, so waiters find it rather than a free lease.
+    after: owned ? () => release(ctx, hash, owned) : undefined,
+  });
+  return value;
+}
+
+/**
+ * Polls until the owner's entry appears, the lease is free (taken over: `miss` with `acquired`),
+ * the store fails (`none`), or `waitMs` runs out (`none`).
+ */
+async function waitForOwner(
+  ctx: CacheContext,
+  ref: EntryRef,
+  leaseSpec: { lease: Lease; ttlMs: number },
+  retainMs: number,
+  waitMs: number,
+): Promise<Lookup> {
+  const deadline = performance.now() + waitMs;
+  for (const delay of backoff()) {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) break;
+    await sleep(Math.min(delay, remaining));
+    const found = await lookup(ctx, ref, { lease: leaseSpec, retainMs });
+    if (found.kind === "hit" || found.kind === "stale") return found;
+    if (found.lease !== "held") return found;
+  }
+  return { kind: "miss", lease: "none" };
+}
+
+/** One background refresh per entry per process, and one across instances when leases are on. */
+function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>): void {
+  const { hash } = job.ref;
+  if (ctx.refreshing.has(hash)) return;
+  ctx.refreshing.add(hash);
+  const leaseConfig = ctx.options.lease;
+  const retainMs = Math.max(job.policy.staleWhileRevalidateMs, job.policy.staleIfErrorMs);
+  const scheduled = ctx.background.schedule(async () => {
+    const lease = leaseConfig ? newLease(ctx.options.prefix, hash) : undefined;
+    let owned = false;
+    // Once the write is scheduled, it releases the lease and the in-process mark itself.
+    let handedOff = false;
+    const done = async (): Promise<void> => {
+      if (owned && lease) await release(ctx, hash, lease);
+      ctx.refreshing.delete(hash);
+    };
+    try {
+      if (lease && leaseConfig) {
+        owned = await tryAcquire(ctx, hash, lease, leaseConfig.ttlMs);
+        if (!owned) return; // another instance is refreshing it
+      }
+      const value = lease && leaseConfig
+        ? await whileHolding(ctx, hash, lease, leaseConfig.ttlMs, job.compute)
+        : await job.compute();
+      handedOff = true;
+      persistInBackground(ctx, { hash, value, ttlMs: job.policy.ttlMs, retainMs }, job.policy.label, {
+        onStored: job.onPlacement,
+        after: done,
+      });
+    } catch (error) {
+      ctx.stats.refreshesFailed++;
+      ctx.guard.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, { error });
+    } finally {
+      if (!handedOff) await done();
+    }
+  });
+  if (!scheduled) ctx.refreshing.delete(hash);
+}
