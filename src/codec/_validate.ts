@@ -226,7 +226,7 @@ const ADVICE: Record<string, string> = {
 };
 
 function article(name: string): string {
-  return /^[AEIOU]/.test(name) ? "an" : "a";
+  return /^[AEIO]/.test(name) ? "an" : "a";
 }
 
 /** `$.rows[3].fmt`, `$.byId.get("a")`, `$["odd key"]`, from the first `depth` steps of `path`. */
