@@ -80,18 +80,32 @@ const zstdBytes = await zstd.compress(cborBytes);
 const gzipBytes = await gzip.compress(jsonEncoded);
 
 console.log(`value: ${withDates.rows.length} rows, ${(jsonBytes / 1e6).toFixed(2)} MB as JSON`);
-console.log(`cbor ${(cborBytes.length / 1e6).toFixed(2)} MB -> zstd-3 ${(zstdBytes.length / 1e6).toFixed(2)} MB (${(cborBytes.length / zstdBytes.length).toFixed(1)}x)`);
-console.log(`json ${(jsonEncoded.length / 1e6).toFixed(2)} MB -> gzip ${(gzipBytes.length / 1e6).toFixed(2)} MB (${(jsonEncoded.length / gzipBytes.length).toFixed(1)}x)`);
+console.log(
+  `cbor ${(cborBytes.length / 1e6).toFixed(2)} MB -> zstd-3 ${(zstdBytes.length / 1e6).toFixed(2)} MB (${
+    (cborBytes.length / zstdBytes.length).toFixed(1)
+  }x)`,
+);
+console.log(
+  `json ${(jsonEncoded.length / 1e6).toFixed(2)} MB -> gzip ${(gzipBytes.length / 1e6).toFixed(2)} MB (${
+    (jsonEncoded.length / gzipBytes.length).toFixed(1)
+  }x)`,
+);
 console.log("");
 console.log(`cbor-x encode, no walk, no copy:   ${rate(time(() => raw.encode(withDates)))}`);
 console.log(`validation walk alone (cbor policy): ${rate(time(() => validateValue(withDates, CBOR_POLICY)))}`);
 console.log(`cbor encode (walk + encode + copy): ${rate(time(() => cbor.encode(withDates)))}`);
 console.log(`json encode (walk + stringify):     ${rate(time(() => json.encode(withStrings)))}`);
-console.log(`JSON.stringify + TextEncoder alone: ${rate(time(() => new TextEncoder().encode(JSON.stringify(withStrings))))}`);
+console.log(
+  `JSON.stringify + TextEncoder alone: ${rate(time(() => new TextEncoder().encode(JSON.stringify(withStrings))))}`,
+);
 console.log(`zstd-3 compress:                    ${rate(await timeAsync(() => zstd.compress(cborBytes)))}`);
 console.log(`gzip compress:                      ${rate(await timeAsync(() => gzip.compress(jsonEncoded)))}`);
-console.log(`zstd decompress:                    ${rate(await timeAsync(() => zstd.decompress(zstdBytes, cborBytes.length)))}`);
-console.log(`gzip decompress:                    ${rate(await timeAsync(() => gzip.decompress(gzipBytes, jsonEncoded.length)))}`);
+console.log(
+  `zstd decompress:                    ${rate(await timeAsync(() => zstd.decompress(zstdBytes, cborBytes.length)))}`,
+);
+console.log(
+  `gzip decompress:                    ${rate(await timeAsync(() => gzip.decompress(gzipBytes, jsonEncoded.length)))}`,
+);
 console.log(`cbor decode:                        ${rate(time(() => cbor.decode(cborBytes)))}`);
 console.log(`json decode:                        ${rate(time(() => json.decode(jsonEncoded)))}`);
 console.log("");

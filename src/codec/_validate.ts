@@ -38,7 +38,11 @@ export const MAX_DEPTH = 1000;
 const SHALLOW = 32;
 
 /** A step of a path: an array index, an object key, or an entry of a Map or Set. */
-type Step = number | string | { readonly in: "mapKey" | "mapValue" | "set"; readonly index: number; readonly key?: unknown };
+type Step = number | string | {
+  readonly in: "mapKey" | "mapValue" | "set";
+  readonly index: number;
+  readonly key?: unknown;
+};
 
 const isWellFormed: ((this: string) => boolean) | undefined =
   (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
@@ -135,7 +139,9 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
         const key = keys[i] as string;
         path[depth] = key;
         if (key === "__proto__" && !policy.protoKey) fail(depth + 1, "an own property named __proto__", false);
-        if (checkStrings && !(isWellFormed as (this: string) => boolean).call(key)) badString(depth + 1, "a property name");
+        if (checkStrings && !(isWellFormed as (this: string) => boolean).call(key)) {
+          badString(depth + 1, "a property name");
+        }
         visit(record[key], depth + 1);
       }
       if (Object.getOwnPropertySymbols(record).length > 0) fail(depth, "an object with symbol-keyed properties", false);

@@ -97,7 +97,8 @@ interface ZstdExports {
 }
 
 async function instantiate(module: WebAssembly.Module): Promise<ZstdBinding> {
-  let memory: WebAssembly.Memory | undefined;
+  // Set once instantiated; the heap-growth import below needs it, and runs only after that.
+  const state: { memory?: WebAssembly.Memory } = {};
   const imports = {
     a: {
       a: (code: number): never => { // proc_exit
@@ -111,6 +112,7 @@ async function instantiate(module: WebAssembly.Module): Promise<ZstdBinding> {
       // emscripten_resize_heap: grow to exactly what malloc asked for (rounded to whole pages), not
       // emscripten's +20%, because on Workers every megabyte of a heap that never shrinks counts.
       e: (requested: number): number => {
+        const memory = state.memory;
         if (memory === undefined) return 0;
         const wanted = requested >>> 0;
         const current = memory.buffer.byteLength;
@@ -132,13 +134,17 @@ async function instantiate(module: WebAssembly.Module): Promise<ZstdBinding> {
     throw new CodecError(`zstd: the WASM module could not be instantiated (${String(error)})`, { cause: error });
   }
   const exports = instance.exports as unknown as ZstdExports;
-  if (!(exports.f instanceof WebAssembly.Memory) || !["g", "h", "i", "m", "r", "s", "t"].every((k) => typeof exports[k as "g"] === "function")) {
+  if (
+    !(exports.f instanceof WebAssembly.Memory) ||
+    !["g", "h", "i", "m", "r", "s", "t"].every((k) => typeof exports[k as "g"] === "function")
+  ) {
     throw new CodecError("zstd: the WASM module is not the zstd.wasm of @bokuweb/zstd-wasm 0.0.27");
   }
-  memory = exports.f;
+  const memory = exports.f;
+  state.memory = memory;
   exports.g();
 
-  const heap = (): Uint8Array => new Uint8Array((memory as WebAssembly.Memory).buffer);
+  const heap = (): Uint8Array => new Uint8Array(memory.buffer);
   const alloc = (size: number): number => {
     const pointer = exports.s(Math.max(size, 1));
     if (pointer === 0) throw new CodecError(`zstd: WASM heap cannot grow by ${size} bytes`);
@@ -178,7 +184,7 @@ async function instantiate(module: WebAssembly.Module): Promise<ZstdBinding> {
         if (dst !== 0) exports.t(dst);
       }
     },
-    heapBytes: () => (memory as WebAssembly.Memory).buffer.byteLength,
+    heapBytes: () => memory.buffer.byteLength,
   };
 }
 

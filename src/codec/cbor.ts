@@ -123,7 +123,9 @@ export function cborCodec(): ValueCodec {
         decoder = new Decoder({ ...CBOR_OPTIONS });
       }
       // A Buffer (or other subclass) as the source would make decoded byte strings Buffers.
-      const source = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+      const source = bytes.constructor === Uint8Array
+        ? bytes
+        : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
       try {
         return decoder.decode(source);
       } catch (error) {

@@ -22,7 +22,8 @@ import { checkValue, type ValuePolicy } from "./_validate.ts";
 
 const POLICY: ValuePolicy = {
   codec: "json",
-  hint: 'use the "cbor" codec (createCache({ codec: "cbor" })), which keeps Date, Map, Set, BigInt, typed arrays and undefined',
+  hint:
+    'use the "cbor" codec (createCache({ codec: "cbor" })), which keeps Date, Map, Set, BigInt, typed arrays and undefined',
   undefined: false,
   bigintBits: 0,
   nonFinite: false,

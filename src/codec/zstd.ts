@@ -88,7 +88,9 @@ export function zstdCompressor(options?: ZstdOptions): Compressor {
       checkMaxBytes(maxBytes, "zstd");
       const { contentSize } = readZstdFrameHeader(bytes);
       if (contentSize === undefined) {
-        throw new TooLargeError("zstd: frame does not declare its content size; refusing to decompress without a bound");
+        throw new TooLargeError(
+          "zstd: frame does not declare its content size; refusing to decompress without a bound",
+        );
       }
       if (contentSize > maxBytes) {
         throw new TooLargeError(`zstd: frame declares ${contentSize} bytes, over the limit of ${maxBytes}`);
@@ -103,7 +105,9 @@ function loadBinding(wasm: ZstdOptions["wasm"]): Promise<ZstdBinding> {
   if (wasm === undefined) return bundledZstd();
   if (typeof wasm !== "function") return instantiateZstd(wasm);
   return wasm().then((module: unknown) => {
-    if (!(module instanceof WebAssembly.Module)) throw new ConfigError("zstd: wasm() did not resolve to a WebAssembly.Module");
+    if (!(module instanceof WebAssembly.Module)) {
+      throw new ConfigError("zstd: wasm() did not resolve to a WebAssembly.Module");
+    }
     return instantiateZstd(module);
   });
 }

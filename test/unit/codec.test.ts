@@ -120,7 +120,18 @@ describe("cbor codec: round trips", () => {
   });
 
   it("keeps BigInts of any sign and size up to the limit, as bigint", () => {
-    const values = [0n, 1n, -1n, 255n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, -(2n ** 64n), -(2n ** 64n) - 1n, 2n ** 1000n + 7n];
+    const values = [
+      0n,
+      1n,
+      -1n,
+      255n,
+      2n ** 63n,
+      2n ** 64n - 1n,
+      2n ** 64n,
+      -(2n ** 64n),
+      -(2n ** 64n) - 1n,
+      2n ** 1000n + 7n,
+    ];
     values.push(-(2n ** 4000n) + 12345n, 2n ** 65535n);
     for (const value of values) {
       const out = roundTrip({ value }) as { value: unknown };

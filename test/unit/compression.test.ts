@@ -1,0 +1,327 @@
+/**
+ * Compressors: zstd (the package's loader and an injected, host-compiled module), gzip and none.
+ * Size limits are enforced before allocation (zstd reads the frame header itself) or while
+ * streaming (gzip); malformed input is a CodecError.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readZstdFrameHeader } from "../../src/codec/_zstd_frame.ts";
+import { instantiateZstd } from "../../src/codec/_zstd_wasm.ts";
+import { cborCodec } from "../../src/codec/cbor.ts";
+import { gzipCompressor } from "../../src/codec/gzip.ts";
+import { compressorByName } from "../../src/codec/index.ts";
+import { jsonCodec } from "../../src/codec/json.ts";
+import { noCompression } from "../../src/codec/none.ts";
+import { zstdCompressor } from "../../src/codec/zstd.ts";
+import { CodecError, ConfigError, TooLargeError } from "../../src/core/errors.ts";
+
+const require = createRequire(import.meta.url);
+const packageDir = dirname(require.resolve("@bokuweb/zstd-wasm"));
+// The package's emscripten Module (not exported by the package; reached here to watch its heap).
+const bundledModule = (require(join(packageDir, "module.js")) as { Module: { HEAPU8?: Uint8Array } }).Module;
+const wasmBytes = readFileSync(join(packageDir, "zstd.wasm"));
+// What a Workers user passes: a compiled module (here compiled by the test, there by wrangler).
+const compiled = await WebAssembly.compile(wasmBytes);
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+function rowsValue(count: number): { rows: { id: number; name: string; amount: number; date: string }[] } {
+  return {
+    rows: Array.from({ length: count }, (_, i) => ({
+      id: 10_000 + i,
+      name: `customer ${(i * 7919) % 1000}`,
+      amount: Math.round(((i * 7331) % 100_000) * 1.07) / 100,
+      date: new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString(),
+    })),
+  };
+}
+
+function randomBytes(length: number, seed = 1): Uint8Array {
+  let state = seed;
+  return new Uint8Array(length).map(() => (state = (state * 1103515245 + 12345) % 2147483648) >>> 16 & 255);
+}
+
+/** A frame header followed by a (fake) raw block header, enough for the header check. */
+function frame(descriptor: number, ...fields: number[]): Uint8Array {
+  return new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, descriptor, ...fields, 0x01, 0x00, 0x00]);
+}
+
+async function rejects(promise: Promise<unknown>, type: typeof CodecError | typeof TooLargeError): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(type);
+    return error as Error;
+  }
+  throw new Error(`expected a ${type.name}`);
+}
+
+const text = new TextEncoder().encode("the quick brown fox jumps over the lazy dog. ".repeat(20_000));
+
+describe("zstd frame header", () => {
+  it("reads the content size our frames declare", async () => {
+    for (const length of [0, 1, 255, 256, 65_791, 65_792, text.length]) {
+      const bytes = await zstdCompressor().compress(text.subarray(0, length));
+      expect(readZstdFrameHeader(bytes).contentSize).toBe(length);
+    }
+  });
+
+  it("reads every field width of the content size", () => {
+    expect(readZstdFrameHeader(frame(0x20, 200)).contentSize).toBe(200); // 1 byte, single segment
+    expect(readZstdFrameHeader(frame(0x60, 0xff, 0xff)).contentSize).toBe(65_535 + 256); // 2 bytes, + 256
+    expect(readZstdFrameHeader(frame(0xa0, 0xff, 0xff, 0xff, 0xff)).contentSize).toBe(2 ** 32 - 1); // 4 bytes
+    expect(readZstdFrameHeader(frame(0xe0, 0, 0, 0, 0, 1, 0, 0, 0)).contentSize).toBe(4 * GiB); // 8 bytes
+    const windowed = readZstdFrameHeader(frame(0x40, 0x58, 0x10, 0x00)); // window descriptor, 2-byte size
+    expect(windowed.contentSize).toBe(0x10 + 256);
+    expect(windowed.windowSize).toBe(2 ** 21);
+    expect(readZstdFrameHeader(frame(0x00, 0x00)).contentSize).toBeUndefined(); // no size declared
+  });
+
+  it("rejects what is not a frame we could have written", () => {
+    const cases = [
+      new Uint8Array([]),
+      new Uint8Array([0x28, 0xb5, 0x2f]),
+      new Uint8Array([1, 2, 3, 4, 0x20, 1, 1, 0, 0]), // bad magic
+      new Uint8Array([0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4]), // skippable frame
+      frame(0x28, 1), // reserved bit
+      frame(0x21, 7, 100), // needs dictionary 7
+      frame(0x40, 0xff, 1, 0), // window of 2^41 bytes
+      new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0, 1]), // truncated content size
+    ];
+    for (const bytes of cases) expect(() => readZstdFrameHeader(bytes)).toThrow(CodecError);
+  });
+});
+
+describe("zstd compressor (the package's own loader)", () => {
+  const zstd = zstdCompressor();
+
+  it("is named zstd and round-trips empty, small, large and incompressible inputs", async () => {
+    expect(zstd.name).toBe("zstd");
+    for (const input of [new Uint8Array(0), new Uint8Array([7]), text, randomBytes(300_000)]) {
+      const compressed = await zstd.compress(input);
+      const out = await zstd.decompress(compressed, input.length);
+      expect(out.length).toBe(input.length);
+      expect(Buffer.from(out).equals(Buffer.from(input))).toBe(true);
+    }
+  });
+
+  it("refuses a frame declaring 4 GiB before allocating: TooLargeError, heap unchanged", async () => {
+    await zstd.compress(new Uint8Array(1)); // make sure the WASM is loaded
+    const heapBefore = bundledModule.HEAPU8?.length;
+    expect(heapBefore).toBeGreaterThan(0);
+    const error = await rejects(zstd.decompress(frame(0xe0, 0, 0, 0, 0, 1, 0, 0, 0), 64 * MiB), TooLargeError);
+    expect(error.message).toContain(String(4 * GiB));
+    await rejects(zstd.decompress(frame(0xa0, 0xff, 0xff, 0xff, 0xff), 64 * MiB), TooLargeError);
+    expect(bundledModule.HEAPU8?.length).toBe(heapBefore);
+  });
+
+  it("refuses a frame over maxBytes by one byte, and accepts it at exactly maxBytes", async () => {
+    const compressed = await zstd.compress(text);
+    await rejects(zstd.decompress(compressed, text.length - 1), TooLargeError);
+    expect((await zstd.decompress(compressed, text.length)).length).toBe(text.length);
+  });
+
+  it("refuses a frame that does not declare its content size", async () => {
+    const error = await rejects(zstd.decompress(frame(0x00, 0x58), 64 * MiB), TooLargeError);
+    expect(error.message).toContain("does not declare");
+  });
+
+  it("turns malformed frames into CodecErrors: bad headers, garbage blocks, truncation", async () => {
+    await rejects(zstd.decompress(randomBytes(100), MiB), CodecError);
+    await rejects(
+      zstd.decompress(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 100, ...randomBytes(50)]), MiB),
+      CodecError,
+    );
+    const compressed = await zstd.compress(text);
+    for (const length of [0, 3, 5, 8, 12, compressed.length >> 1, compressed.length - 1]) {
+      await rejects(zstd.decompress(compressed.subarray(0, length), MiB * 10), CodecError);
+    }
+  });
+
+  it("never returns more than the declared size from a corrupted frame", async () => {
+    const compressed = await zstd.compress(text);
+    for (let i = 0; i < 200; i++) {
+      const corrupted = compressed.slice();
+      const at = 8 + ((i * 7919) % (corrupted.length - 8));
+      corrupted[at] = (corrupted[at] as number) ^ (1 << (i % 8));
+      try {
+        expect((await zstd.decompress(corrupted, text.length)).length).toBe(text.length);
+      } catch (error) {
+        // A flipped header bit may also change the declared size.
+        expect(error instanceof CodecError || error instanceof TooLargeError).toBe(true);
+      }
+    }
+  });
+
+  it("rejects a maxBytes that is not a limit", async () => {
+    await rejects(zstd.decompress(await zstd.compress(text), Number.NaN), CodecError);
+  });
+
+  it("validates its level", async () => {
+    for (const level of [0, -1, 20, 2.5, Number.NaN]) {
+      expect(() => zstdCompressor({ level })).toThrow(ConfigError);
+    }
+    const fast = await zstdCompressor({ level: 1 }).compress(text);
+    const small = await zstdCompressor({ level: 19 }).compress(text);
+    expect(small.length).toBeLessThanOrEqual(fast.length);
+    expect((await zstd.decompress(small, text.length)).length).toBe(text.length);
+  });
+});
+
+describe("zstd compressor with an injected WebAssembly.Module (the Workers path)", () => {
+  it("compresses and decompresses through the injected module, byte-identical to the package's build", async () => {
+    const injected = zstdCompressor({ wasm: compiled });
+    const viaPackage = zstdCompressor();
+    const compressed = await injected.compress(text);
+    expect(Buffer.from(compressed).equals(Buffer.from(await viaPackage.compress(text)))).toBe(true);
+    expect(Buffer.from(await injected.decompress(compressed, text.length)).equals(Buffer.from(text))).toBe(true);
+    expect(Buffer.from(await viaPackage.decompress(compressed, text.length)).equals(Buffer.from(text))).toBe(true);
+    const empty = await injected.compress(new Uint8Array(0));
+    expect((await injected.decompress(empty, 0)).length).toBe(0);
+  });
+
+  it("accepts a function resolving to the module, and calls it once", async () => {
+    let calls = 0;
+    const zstd = zstdCompressor({
+      wasm: () => {
+        calls++;
+        return WebAssembly.compile(wasmBytes);
+      },
+    });
+    await Promise.all([zstd.compress(text), zstd.compress(text)]);
+    await zstd.decompress(await zstd.compress(text), text.length);
+    expect(calls).toBe(1);
+  });
+
+  it("refuses a frame declaring 4 GiB without growing the WASM heap", async () => {
+    const zstd = zstdCompressor({ wasm: compiled });
+    const binding = await instantiateZstd(compiled); // the same instance the compressor uses
+    await zstd.decompress(await zstd.compress(text), text.length);
+    const heapBefore = binding.heapBytes();
+    expect(heapBefore).toBeGreaterThan(0);
+    await rejects(zstd.decompress(frame(0xe0, 0, 0, 0, 0, 1, 0, 0, 0), 64 * MiB), TooLargeError);
+    await rejects(zstd.decompress(frame(0x00, 0x58), 64 * MiB), TooLargeError);
+    await rejects(zstd.decompress(frame(0xa0, 0, 0, 0, 8), 64 * MiB), TooLargeError); // 128 MiB declared
+    expect(binding.heapBytes()).toBe(heapBefore);
+  });
+
+  it("grows the heap to the largest job and keeps it (documented: it never shrinks)", async () => {
+    const zstd = zstdCompressor({ wasm: compiled });
+    const binding = await instantiateZstd(compiled);
+    const big = randomBytes(8 * MiB, 3);
+    await zstd.decompress(await zstd.compress(big), big.length);
+    const grown = binding.heapBytes() as number;
+    // Compressing needs input + compressBound(input) + zstd's context.
+    expect(grown).toBeGreaterThan(16 * MiB);
+    await zstd.compress(new Uint8Array(10));
+    expect(binding.heapBytes()).toBe(grown);
+  });
+
+  it("turns malformed frames into CodecErrors", async () => {
+    const zstd = zstdCompressor({ wasm: compiled });
+    await rejects(
+      zstd.decompress(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 100, ...randomBytes(50)]), MiB),
+      CodecError,
+    );
+    const compressed = await zstd.compress(text);
+    await rejects(zstd.decompress(compressed.subarray(0, compressed.length - 1), 10 * MiB), CodecError);
+  });
+
+  it("rejects an invalid wasm option at construction, and a module that is not zstd at first use", async () => {
+    expect(() => zstdCompressor({ wasm: "zstd.wasm" as unknown as WebAssembly.Module })).toThrow(ConfigError);
+    const empty = await WebAssembly.compile(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+    const error = await rejects(zstdCompressor({ wasm: empty }).compress(text), CodecError);
+    expect(error.message).toContain("not the zstd.wasm");
+    await rejects(
+      zstdCompressor({ wasm: () => Promise.resolve("nope" as unknown as WebAssembly.Module) }).compress(text),
+      ConfigError,
+    );
+  });
+});
+
+describe("gzip compressor", () => {
+  const gzip = gzipCompressor();
+
+  it("is named gzip and round-trips empty, small and large inputs", async () => {
+    expect(gzip.name).toBe("gzip");
+    for (const input of [new Uint8Array(0), new Uint8Array([1, 2, 3]), text, randomBytes(200_000)]) {
+      const out = await gzip.decompress(await gzip.compress(input), input.length);
+      expect(Buffer.from(out).equals(Buffer.from(input))).toBe(true);
+    }
+  });
+
+  it("enforces maxBytes exactly", async () => {
+    const compressed = await gzip.compress(text);
+    expect((await gzip.decompress(compressed, text.length)).length).toBe(text.length);
+    await rejects(gzip.decompress(compressed, text.length - 1), TooLargeError);
+  });
+
+  it("stops a gzip bomb as soon as the output passes maxBytes", async () => {
+    const bomb = await gzip.compress(new Uint8Array(64 * MiB)); // about 64 KiB of gzip
+    expect(bomb.length).toBeLessThan(MiB);
+    let start = performance.now();
+    expect((await gzip.decompress(bomb, Infinity)).length).toBe(64 * MiB);
+    const full = performance.now() - start;
+    start = performance.now();
+    const error = await rejects(gzip.decompress(bomb, MiB), TooLargeError);
+    const capped = performance.now() - start;
+    expect(error.message).toContain(String(MiB));
+    // Stopping at 1 MiB costs a small fraction of inflating all 64 MiB.
+    expect(capped * 4).toBeLessThan(full);
+  });
+
+  it("turns malformed and truncated input into CodecErrors", async () => {
+    await rejects(gzip.decompress(randomBytes(1000), MiB), CodecError);
+    await rejects(gzip.decompress(new Uint8Array(0), MiB), CodecError);
+    const compressed = await gzip.compress(text);
+    for (const length of [1, 10, compressed.length >> 1, compressed.length - 1]) {
+      await rejects(gzip.decompress(compressed.subarray(0, length), 10 * MiB), CodecError);
+    }
+    await rejects(gzip.decompress(compressed, Number.NaN), CodecError);
+  });
+});
+
+describe("no compression", () => {
+  it("passes bytes through and still enforces maxBytes", async () => {
+    const none = noCompression();
+    expect(none.name).toBe("none");
+    expect(await none.compress(text)).toBe(text);
+    expect(await none.decompress(text, text.length)).toBe(text);
+    await rejects(none.decompress(text, text.length - 1), TooLargeError);
+    await rejects(none.decompress(text, Number.NaN), CodecError);
+  });
+});
+
+describe("compressor registry", () => {
+  it("builds each compressor by the name recorded in entries", async () => {
+    for (const name of ["zstd", "gzip", "none"]) {
+      const compressor = compressorByName(name);
+      expect(compressor.name).toBe(name);
+      expect((await compressor.decompress(await compressor.compress(text), text.length)).length).toBe(text.length);
+    }
+    expect(compressorByName("zstd", { zstd: { wasm: compiled, level: 5 } }).name).toBe("zstd");
+    expect(() => compressorByName("zstd", { zstd: { level: 30 } })).toThrow(ConfigError);
+    for (const name of ["brotli", "toString", ""]) expect(() => compressorByName(name)).toThrow(CodecError);
+  });
+});
+
+describe("compression ratios on query-result rows", () => {
+  const value = rowsValue(20_000);
+
+  it("CBOR + zstd compresses rows more than 3x", async () => {
+    const encoded = cborCodec().encode(value);
+    const compressed = await zstdCompressor().compress(encoded);
+    expect(encoded.length / compressed.length).toBeGreaterThan(3);
+  });
+
+  it("JSON + gzip compresses rows more than 3x", async () => {
+    const encoded = jsonCodec().encode(value);
+    const compressed = await gzipCompressor().compress(encoded);
+    expect(encoded.length / compressed.length).toBeGreaterThan(3);
+  });
+});
