@@ -64,7 +64,9 @@ const withDates = rows(true);
 const withStrings = rows(false);
 const jsonBytes = new TextEncoder().encode(JSON.stringify(withStrings)).length;
 const mb = jsonBytes / 1e6;
-const rate = (ms: number): string => `${(mb / (ms / 1000)).toFixed(0)} MB/s (${ms.toFixed(1)} ms)`;
+const rate = (ms: number, ownBytes?: number): string =>
+  `${(mb / (ms / 1000)).toFixed(0)} MB/s (${ms.toFixed(1)} ms)` +
+  (ownBytes === undefined ? "" : `, ${(ownBytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s of its own input/output`);
 
 const cbor = cborCodec();
 const json = jsonCodec();
@@ -98,13 +100,21 @@ console.log(`json encode (walk + stringify):     ${rate(time(() => json.encode(w
 console.log(
   `JSON.stringify + TextEncoder alone: ${rate(time(() => new TextEncoder().encode(JSON.stringify(withStrings))))}`,
 );
-console.log(`zstd-3 compress:                    ${rate(await timeAsync(() => zstd.compress(cborBytes)))}`);
-console.log(`gzip compress:                      ${rate(await timeAsync(() => gzip.compress(jsonEncoded)))}`);
 console.log(
-  `zstd decompress:                    ${rate(await timeAsync(() => zstd.decompress(zstdBytes, cborBytes.length)))}`,
+  `zstd-3 compress:                    ${rate(await timeAsync(() => zstd.compress(cborBytes)), cborBytes.length)}`,
 );
 console.log(
-  `gzip decompress:                    ${rate(await timeAsync(() => gzip.decompress(gzipBytes, jsonEncoded.length)))}`,
+  `gzip compress:                      ${rate(await timeAsync(() => gzip.compress(jsonEncoded)), jsonEncoded.length)}`,
+);
+console.log(
+  `zstd decompress:                    ${
+    rate(await timeAsync(() => zstd.decompress(zstdBytes, cborBytes.length)), cborBytes.length)
+  }`,
+);
+console.log(
+  `gzip decompress:                    ${
+    rate(await timeAsync(() => gzip.decompress(gzipBytes, jsonEncoded.length)), jsonEncoded.length)
+  }`,
 );
 console.log(`cbor decode:                        ${rate(time(() => cbor.decode(cborBytes)))}`);
 console.log(`json decode:                        ${rate(time(() => json.decode(jsonEncoded)))}`);
