@@ -54,6 +54,7 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
   const ancestors: object[] = [];
   const deepAncestors = new Set<object>();
   const path: Step[] = [];
+  const bigintBits = BigInt(policy.bigintBits);
 
   const fail = (depth: number, what: string, unsupported = true): never => {
     const where = formatPath(path, depth);
@@ -105,8 +106,7 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
         return;
       case "bigint": {
         if (policy.bigintBits === 0) fail(depth, "a BigInt");
-        const magnitude = v < 0n ? -v : v;
-        if (magnitude >> BigInt(policy.bigintBits) !== 0n) {
+        if ((v < 0n ? -v : v) >> bigintBits !== 0n) {
           fail(depth, `a BigInt of more than ${policy.bigintBits} bits`, false);
         }
         return;
