@@ -52,7 +52,9 @@ export function ensureRedisServer(): void {
   if (onPath("redis-server")) return;
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (isRoot && onPath("apt-get")) {
-    console.error("[services] redis-server not found; installing it: apt-get update && apt-get install -y redis-server");
+    console.error(
+      "[services] redis-server not found; installing it: apt-get update && apt-get install -y redis-server",
+    );
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     for (const args of [["update"], ["install", "-y", "--no-install-recommends", "redis-server"]]) {
       const result = spawnSync("apt-get", args, { stdio: ["ignore", "inherit", "inherit"], env });
@@ -108,13 +110,20 @@ export async function startRedis(): Promise<RedisServer> {
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "larder-redis-"));
     const child = spawn("redis-server", [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", dir,
-      "--protected-mode", "yes",
-      "--loglevel", "warning",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--protected-mode",
+      "yes",
+      "--loglevel",
+      "warning",
     ], { stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     const collect = (chunk: Buffer): void => {
