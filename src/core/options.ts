@@ -62,7 +62,7 @@ export interface CacheOptions {
    * (no round trip) for `cooldown`, then one probe call decides. `false` disables it.
    * @default { threshold: 5, cooldown: "10s" }
    */
-  breaker?: false | { threshold?: number; cooldown?: Duration };
+  breaker?: boolean | { threshold?: number; cooldown?: Duration };
   /**
    * Serve an entry up to this long past its TTL while one background refresh replaces it.
    * The record is kept in Redis for TTL + this window. @default none
@@ -77,7 +77,7 @@ export interface CacheOptions {
    * `false` disables it (then a miss is a plain GET).
    * @default { ttl: "15s", wait: "30s" }
    */
-  lease?: false | { ttl?: Duration; wait?: Duration };
+  lease?: boolean | { ttl?: Duration; wait?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
 }
@@ -191,48 +191,49 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
   };
 }
 
-function resolveMemory(memory: CacheOptions["memory"]): ResolvedOptions["memory"] {
-  if (memory === undefined || memory === false) return undefined;
-  if (memory === true) memory = {};
-  if (typeof memory !== "object" || memory === null) {
-    throw new ConfigError("createCache: memory must be true, false or { maxBytes?, ttl? }");
+/**
+ * A switchable group of options: `false` turns it off, `true` or an object turns it on, and
+ * `undefined` gives the group's default. Unknown keys are refused like unknown options.
+ */
+function group<K extends string>(
+  value: unknown,
+  name: string,
+  keys: readonly K[],
+  onByDefault: boolean,
+): Partial<Record<K, unknown>> | undefined {
+  if (value === undefined) value = onByDefault;
+  if (value === false) return undefined;
+  if (value === true) return {};
+  if (typeof value !== "object" || value === null) {
+    throw new ConfigError(`createCache: ${name} must be true, false or { ${keys.map((k) => `${k}?`).join(", ")} }`);
   }
-  for (const key of Object.keys(memory)) {
-    if (key !== "maxBytes" && key !== "ttl") throw new ConfigError(`createCache: unknown option "memory.${key}"`);
+  for (const key of Object.keys(value)) {
+    if (!(keys as readonly string[]).includes(key)) {
+      throw new ConfigError(`createCache: unknown option "${name}.${key}"`);
+    }
   }
-  return {
+  return value as Partial<Record<K, unknown>>;
+}
+
+function resolveMemory(value: unknown): ResolvedOptions["memory"] {
+  const memory = group(value, "memory", ["maxBytes", "ttl"], false);
+  return memory && {
     maxBytes: positiveInt(memory.maxBytes ?? 32 * 1024 * 1024, "memory.maxBytes"),
     ttlMs: toMs(memory.ttl ?? "5s", "createCache: memory.ttl"),
   };
 }
 
-function resolveLease(lease: CacheOptions["lease"]): ResolvedOptions["lease"] {
-  if (lease === false) return undefined;
-  if (lease === undefined) lease = {};
-  if (typeof lease !== "object" || lease === null) {
-    throw new ConfigError("createCache: lease must be false or { ttl?, wait? }");
-  }
-  for (const key of Object.keys(lease)) {
-    if (key !== "ttl" && key !== "wait") throw new ConfigError(`createCache: unknown option "lease.${key}"`);
-  }
-  return {
+function resolveLease(value: unknown): ResolvedOptions["lease"] {
+  const lease = group(value, "lease", ["ttl", "wait"], true);
+  return lease && {
     ttlMs: toMs(lease.ttl ?? "15s", "createCache: lease.ttl"),
     waitMs: toMs(lease.wait ?? "30s", "createCache: lease.wait"),
   };
 }
 
-function resolveBreaker(breaker: CacheOptions["breaker"]): ResolvedOptions["breaker"] {
-  if (breaker === false) return undefined;
-  if (breaker === undefined) breaker = {};
-  if (typeof breaker !== "object" || breaker === null) {
-    throw new ConfigError("createCache: breaker must be false or { threshold?, cooldown? }");
-  }
-  for (const key of Object.keys(breaker)) {
-    if (key !== "threshold" && key !== "cooldown") {
-      throw new ConfigError(`createCache: unknown option "breaker.${key}"`);
-    }
-  }
-  return {
+function resolveBreaker(value: unknown): ResolvedOptions["breaker"] {
+  const breaker = group(value, "breaker", ["threshold", "cooldown"], true);
+  return breaker && {
     threshold: positiveInt(breaker.threshold ?? 5, "breaker.threshold"),
     cooldownMs: toMs(breaker.cooldown ?? "10s", "createCache: breaker.cooldown"),
   };
