@@ -18,7 +18,11 @@
  *   64-bit digits; nil is `null`; arrays nest.
  *
  * Not part of the protocol: `/__larder/requests` and `/__larder/faults` (see control.ts), and the
- * `x-larder-uncounted: 1` request header that keeps a helper's request out of the log.
+ * `x-larder-uncounted: 1` request header that keeps a helper's request out of the log. Fault rules
+ * (faults.ts) match on the commands' arguments: a `reset` or a `status` answer means the commands
+ * were not run; a truncated or corrupted answer means they were. A request delayed by `latencyMs`
+ * runs after its delay even if its client has given up meanwhile (as a request already on its
+ * way to Redis would).
  *
  * @module
  */
@@ -26,7 +30,8 @@ import { Buffer } from "node:buffer";
 import { timingSafeEqual } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { delay, FaultRules, handleControl, isUncounted, RequestLog, type RequestLogEntry } from "./control.ts";
+import { delay, handleControl, isUncounted, RequestLog, type RequestLogEntry } from "./control.ts";
+import { applyBodyFaults, type FaultPlan, FaultRules, NO_FAULT } from "./faults.ts";
 import { type Arg, type Reply, RespError, RespPool, RespStatus } from "./resp.ts";
 
 /** Options of {@link startBridge}. */
@@ -187,6 +192,22 @@ function send(res: ServerResponse, entry: RequestLogEntry | null, status: number
   res.end();
 }
 
+/** Sends a response with body faults: the declared length is the true one, the body may be cut or altered. */
+function sendFaulty(
+  res: ServerResponse,
+  entry: RequestLogEntry,
+  status: number,
+  parts: string[],
+  plan: FaultPlan,
+): void {
+  const full = Buffer.from(parts.join(""), "utf8");
+  const { body, cut } = applyBodyFaults(full, plan);
+  entry.responseBytes = body.length;
+  res.writeHead(status, { "content-type": "application/json", "content-length": full.length });
+  if (cut) res.write(body, () => res.destroy());
+  else res.end(body);
+}
+
 /** Commands that leave state on a connection; a batch holding one does not return it to the pool. */
 const STATEFUL = new Set([
   "MULTI",
@@ -287,13 +308,26 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       }
       if (parsed instanceof Error) throw parsed;
       const { mode, commands } = parsed;
-      if (faults.rules.length > 0) {
+      let plan: FaultPlan = NO_FAULT;
+      if (faults.size > 0 && !isUncounted(req)) {
         const subjects = commands.flatMap((c) => c.map((a) => (typeof a === "string" ? a : a.toString("latin1"))));
-        await delay(faults.latencyMs(subjects));
+        plan = faults.plan(subjects, req.method ?? "POST");
+        entry.faults = [...plan.kinds];
+        await delay(plan.latencyMs);
+      }
+      if (plan.reset) {
+        req.socket.destroy();
+        return;
+      }
+      if (plan.status !== undefined) {
+        send(res, entry, plan.status, [JSON.stringify({ error: `ERR injected fault: HTTP ${plan.status}` })]);
+        return;
       }
       const base64 = (req.headers["upstash-encoding"] ?? "").toString().toLowerCase() === "base64";
       const [status, parts] = await execute(pool, mode, commands, base64);
-      if (!res.destroyed) send(res, entry, status, parts);
+      if (res.destroyed) return;
+      if (plan.truncate !== undefined || plan.corrupt !== undefined) sendFaulty(res, entry, status, parts, plan);
+      else send(res, entry, status, parts);
     } catch (error) {
       if (res.headersSent || res.destroyed) return;
       const status = error instanceof HttpError ? error.status : 500;

@@ -1,13 +1,17 @@
 /**
  * What the bridge and the S3 proxy share: the request log that tests read to count round trips,
- * the fault rules that benchmarks and resilience tests set, and the `/__larder/*` control routes
- * that expose both. Control routes are not part of any protocol and are never logged.
+ * the fault rules that benchmarks and resilience tests set (see faults.ts), and the
+ * `/__larder/*` control routes that expose both. Control routes are not part of any protocol and are never logged.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import { type FaultKind, type FaultRule, type FaultRules, invalidRule } from "./faults.ts";
+
+export type { FaultKind, FaultRule, FaultRuleState } from "./faults.ts";
+export { FaultRules } from "./faults.ts";
 
 /** One request a server has seen. Times come from the services process' monotonic clock. */
 export interface RequestLogEntry {
@@ -36,6 +40,8 @@ export interface RequestLogEntry {
   requestBytes: number;
   /** Response body bytes sent. */
   responseBytes: number;
+  /** The injected faults this request met (see faults.ts); empty when none. */
+  faults: FaultKind[];
 }
 
 /** What `GET /__larder/requests` returns. */
@@ -49,19 +55,9 @@ export interface RequestLogSnapshot {
 }
 
 /**
- * A fault rule. Only `latencyMs` is acted upon today; the hook where a rule is applied
- * (`FaultRules.match`) is where status codes, resets, truncation and corruption will go.
- */
-export interface FaultRule {
-  /** Applies only to requests whose path (S3) or command arguments (bridge) contain this text. */
-  readonly match?: string;
-  /** Delay added before the request is forwarded / executed, ms. */
-  readonly latencyMs?: number;
-}
-
-/**
- * Requests carrying this header (value `1`) are served but not logged: test helpers use it to
- * look at raw keys and objects without disturbing the round-trip counts under test.
+ * Requests carrying this header (value `1`) are served but not logged, and no fault rule applies
+ * to them: test helpers use it to look at raw keys and objects without disturbing the round-trip
+ * counts, or meeting the faults, under test.
  */
 export const UNCOUNTED_HEADER = "x-larder-uncounted";
 
@@ -93,6 +89,7 @@ export class RequestLog {
       aborted: false,
       requestBytes: 0,
       responseBytes: 0,
+      faults: [],
     };
     if (!record) return entry;
     this.entries.push(entry);
@@ -127,40 +124,19 @@ export class RequestLog {
   }
 }
 
-/** The current fault rules of one server. */
-export class FaultRules {
-  rules: FaultRule[] = [];
-
-  /** The rules that apply to a request whose matchable text is `subjects`. */
-  match(subjects: readonly string[]): FaultRule[] {
-    return this.rules.filter((rule) => rule.match === undefined || subjects.some((s) => s.includes(rule.match!)));
-  }
-
-  /** Total latency the matching rules add, ms. */
-  latencyMs(subjects: readonly string[]): number {
-    return this.match(subjects).reduce((sum, rule) => sum + (rule.latencyMs ?? 0), 0);
-  }
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
 
-function validRule(value: unknown): value is FaultRule {
-  if (typeof value !== "object" || value === null) return false;
-  const rule = value as Record<string, unknown>;
-  return (rule.match === undefined || typeof rule.match === "string") &&
-    (rule.latencyMs === undefined || (typeof rule.latencyMs === "number" && rule.latencyMs >= 0));
-}
-
 /**
  * Serves the control routes; returns false for other paths. `authorized` is checked first (the
  * bridge requires its Bearer token; the S3 proxy does not).
  * - `GET /__larder/requests`: the log; `DELETE`: reset it.
- * - `GET /__larder/faults`: the rules; `PUT` `{ "rules": [...] }`: replace them all; `POST`: add
- *   rules; `DELETE ?match=TEXT`: remove the rules with that `match`; `DELETE`: remove all.
+ * - `GET /__larder/faults`: the rules with their state (`matched`, `fired`, `remaining`); `PUT`
+ *   `{ "rules": [...] }`: replace them all; `POST`: add rules; `DELETE ?match=TEXT`: remove the
+ *   rules with that `match`; `DELETE`: remove all. An invalid rule is a 400 naming the problem.
  */
 export function handleControl(
   req: IncomingMessage,
@@ -188,8 +164,7 @@ export function handleControl(
       sendJson(res, 200, { rules: faults.rules });
       break;
     case "DELETE /__larder/faults": {
-      const match = url.searchParams.get("match");
-      faults.rules = match === null ? [] : faults.rules.filter((rule) => rule.match !== match);
+      faults.remove(url.searchParams.get("match"));
       sendJson(res, 200, { rules: faults.rules });
       break;
     }
@@ -204,11 +179,15 @@ export function handleControl(
         } catch {
           rules = undefined;
         }
-        if (!Array.isArray(rules) || !rules.every(validRule)) {
-          sendJson(res, 400, { error: 'expected {"rules":[{"match"?:string,"latencyMs"?:number}]}' });
+        const problem = Array.isArray(rules)
+          ? rules.map(invalidRule).find((p) => p !== null)
+          : 'expected {"rules":[…]}';
+        if (problem) {
+          sendJson(res, 400, { error: `invalid fault rule: ${problem}` });
           return;
         }
-        faults.rules = req.method === "PUT" ? rules : [...faults.rules, ...rules];
+        if (req.method === "PUT") faults.replace(rules as FaultRule[]);
+        else faults.add(rules as FaultRule[]);
         sendJson(res, 200, { rules: faults.rules });
       });
       break;

@@ -4,22 +4,20 @@
  * both sides) and logs each one for tests. Control routes (`/__larder/*`) are answered here and
  * never forwarded.
  *
- * Faults: every request passes through {@link FaultHook} before it is forwarded. Today a rule can
- * add latency; the hook's {@link FaultPlan} is where 5xx answers, connection resets, truncated
- * and corrupted bodies will be added for the resilience work.
+ * Faults: every request passes through {@link FaultHook} before it is forwarded; its
+ * {@link FaultPlan} (by default from the rules set through `/__larder/faults`, see faults.ts) can
+ * delay it, reset the connection, answer with an S3 error instead of forwarding, or forward it
+ * and truncate or corrupt the response body. The faults a request met are in its log entry.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { delay, FaultRules, handleControl, isUncounted, RequestLog } from "./control.ts";
+import { delay, handleControl, isUncounted, RequestLog } from "./control.ts";
+import { applyBodyFaults, type FaultPlan, FaultRules, NO_FAULT } from "./faults.ts";
 
-/** What the proxy does to one request (decided before it is forwarded). */
-export interface FaultPlan {
-  /** Wait this long before forwarding, ms. */
-  readonly latencyMs: number;
-}
+export type { FaultPlan } from "./faults.ts";
 
 /** Decides the fault plan of a request from its method and path (path includes the query). */
 export type FaultHook = (request: { readonly method: string; readonly path: string }) => FaultPlan;
@@ -49,7 +47,7 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
   const log = new RequestLog();
   const faults = new FaultRules();
   const faultHook: FaultHook = options.faultHook ??
-    ((request) => ({ latencyMs: faults.latencyMs([request.path]) }));
+    ((request) => faults.plan([request.path], request.method));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
   const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -58,12 +56,26 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
     const path = req.url ?? "/";
     // Hold the body (e.g. while a fault delays the request); it flows again when piped upstream.
     req.pause();
-    const entry = log.begin(method, path, !isUncounted(req));
+    const counted = !isUncounted(req);
+    const entry = log.begin(method, path, counted);
     log.track(entry, res);
     req.on("data", (chunk: Buffer) => (entry.requestBytes += chunk.length));
-    const plan = faultHook({ method, path });
+    const plan = counted ? faultHook({ method, path }) : NO_FAULT;
+    entry.faults = [...plan.kinds];
     await delay(plan.latencyMs);
     if (res.destroyed) return;
+    if (plan.reset) {
+      // No answer at all: the client sees its connection die.
+      req.socket.destroy();
+      return;
+    }
+    if (plan.status !== undefined) {
+      // Drain the request body so the answer is read as one (as S3 does on an early error).
+      const status = plan.status;
+      if (req.readableEnded) sendS3Error(res, status);
+      else req.once("end", () => sendS3Error(res, status)).resume();
+      return;
+    }
     const upstream = http.request({
       host: options.target.host,
       port: options.target.port,
@@ -74,9 +86,22 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
     });
     upstream.on("response", (answer) => {
       answer.on("data", (chunk: Buffer) => (entry.responseBytes += chunk.length));
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
-      answer.pipe(res);
       answer.on("error", () => res.destroy());
+      if (plan.truncate === undefined && plan.corrupt === undefined) {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        answer.pipe(res);
+        return;
+      }
+      // Body faults need the whole body (its length, for "half" and the middle byte).
+      const chunks: Buffer[] = [];
+      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      answer.on("end", () => {
+        const { body, cut } = applyBodyFaults(Buffer.concat(chunks), plan);
+        // The original headers, Content-Length included: a cut body is visibly short.
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        if (cut) res.write(body, () => res.destroy());
+        else res.end(body);
+      });
     });
     upstream.on("error", (error) => {
       if (res.headersSent) {
@@ -113,4 +138,13 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
       });
     },
   };
+}
+
+/** An injected S3 error answer, shaped like S3's own (`503` is S3's `SlowDown`). */
+function sendS3Error(res: ServerResponse, status: number): void {
+  const code = status === 503 ? "SlowDown" : status >= 500 ? "InternalError" : "InjectedFault";
+  const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
+    `<Message>injected fault: HTTP ${status}</Message></Error>`;
+  res.writeHead(status, { "content-type": "application/xml", "content-length": Buffer.byteLength(text) });
+  res.end(text);
 }

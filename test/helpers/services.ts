@@ -12,9 +12,15 @@
  */
 import process from "node:process";
 import { AwsClient } from "aws4fetch";
-import type { FaultRule, RequestLogEntry, RequestLogSnapshot } from "../../scripts/services/control.ts";
+import type {
+  FaultKind,
+  FaultRule,
+  FaultRuleState,
+  RequestLogEntry,
+  RequestLogSnapshot,
+} from "../../scripts/services/control.ts";
 
-export type { FaultRule, RequestLogEntry, RequestLogSnapshot };
+export type { FaultKind, FaultRule, FaultRuleState, RequestLogEntry, RequestLogSnapshot };
 
 /** The services' configuration. */
 export interface TestServices {
@@ -121,11 +127,20 @@ export async function resetRequestLog(baseUrl: string, token?: string): Promise<
 
 /**
  * Adds fault rules to a service, e.g. `[{ match: prefix, latencyMs: 50 }]` to slow down only the
- * requests that mention `prefix` (an S3 path, or a Redis command argument). Rules are global to
- * the shared service: always scope them with `match`, and remove them with {@link removeFaults}.
+ * requests that mention `prefix` (an S3 path, or a Redis command argument), or
+ * `[{ match: prefix, status: 503, count: 2 }]` to fail the next two of them. Rule fields
+ * (latency, status, reset, truncate, corrupt, probability, seed, count, method) are described in
+ * scripts/services/faults.ts; each request's log entry lists the faults it met (`faults`). Rules
+ * are global to the shared service: always scope them with `match`, and remove them with
+ * {@link removeFaults}. The raw helpers below are never faulted.
  */
 export async function addFaults(baseUrl: string, rules: FaultRule[], token?: string): Promise<void> {
   await control(baseUrl, "POST", "faults", token, { rules });
+}
+
+/** A service's fault rules, with how often each matched and fired. */
+export async function faultRules(baseUrl: string, token?: string): Promise<FaultRuleState[]> {
+  return (await control(baseUrl, "GET", "faults", token) as { rules: FaultRuleState[] }).rules;
 }
 
 /** Removes the fault rules whose `match` is `match` (the ones {@link addFaults} added). */
