@@ -1,0 +1,91 @@
+/**
+ * What the hit, miss and concurrency figures share: one cache per tier on the same services
+ * (each with its own prefix, so latency rules can target it), the payloads written once, and
+ * where each entry's record and blob live, so floors read exactly the same bytes.
+ *
+ * @module
+ */
+import { type Cache, createCache } from "../mod.ts";
+import type { CacheOptions } from "../src/core/options.ts";
+import { s3BlobStore } from "../src/blobs/s3.ts";
+import { blobKey, keyHash, recordKey } from "../src/core/keys.ts";
+import { upstashStore } from "../src/stores/upstash.ts";
+import type { ServicesEnv } from "../scripts/services/index.ts";
+import type { Row } from "./_data.ts";
+
+/** The tiers a hit can come from. */
+export type Tier = "memory" | "inline" | "s3";
+
+/** One payload size and the rows that make it. */
+export interface Dataset {
+  readonly label: string;
+  readonly jsonBytes: number;
+  readonly rows: Row[];
+}
+
+/** A cache configured for one tier, and `rows(label, i)` wrapped in it. */
+export interface TierCache {
+  readonly tier: Tier;
+  readonly prefix: string;
+  readonly cache: Cache;
+  readonly rows: (label: string, i: number) => Promise<Row[]>;
+}
+
+/** Where an entry lives. */
+export interface EntryKeys {
+  readonly record: string;
+  readonly blob: string;
+}
+
+/** Options shared by every cache of the run (besides `store`, `blobs` and `prefix`). */
+export function baseOptions(env: ServicesEnv, prefix: string): CacheOptions {
+  return {
+    store: upstashStore({ url: env.LARDER_TEST_UPSTASH_URL, token: env.LARDER_TEST_UPSTASH_TOKEN }),
+    blobs: s3BlobStore({
+      endpoint: env.LARDER_TEST_S3_ENDPOINT,
+      region: env.LARDER_TEST_S3_REGION,
+      bucket: env.LARDER_TEST_S3_BUCKET,
+      accessKeyId: env.LARDER_TEST_S3_ACCESS_KEY_ID,
+      secretAccessKey: env.LARDER_TEST_S3_SECRET_ACCESS_KEY,
+    }),
+    prefix,
+    ttl: "1h",
+    // A slow 10 MB read under +40 ms must not be cut short by the default 1 s / 5 s limits.
+    timeout: { store: "10s", blob: "30s" },
+    logger: { debug() {}, info() {}, warn: (m) => console.warn(m), error: (m) => console.error(m) },
+  };
+}
+
+/** Tier-specific options: the in-process tier on, or every payload forced inline or into S3. */
+export function tierOptions(tier: Tier): CacheOptions {
+  if (tier === "memory") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h" } };
+  // Inline: records up to 64 MiB (a 10 MB value is ~1.2 MB compressed); S3: every payload.
+  return { maxInlineBytes: tier === "inline" ? 64 * 1024 * 1024 : 1 };
+}
+
+/** A cache for `tier`, with the rows of `datasets` wrapped (the wrapped function's name is "rows"). */
+export function tierCache(env: ServicesEnv, prefix: string, tier: Tier, datasets: readonly Dataset[]): TierCache {
+  const cache = createCache({ ...baseOptions(env, prefix), ...tierOptions(tier) });
+  const byLabel = new Map(datasets.map((d) => [d.label, d.rows]));
+  // `i` tells calls apart (distinct keys) without changing the result; always pass it.
+  const rows = async (label: string, _i: number): Promise<Row[]> => byLabel.get(label) as Row[];
+  return { tier, prefix, cache, rows: cache.wrap(rows, { name: "rows" }) };
+}
+
+/** Where the entry of `rows(label, i)` lives under `prefix`. */
+export async function entryKeys(prefix: string, label: string, i = 0): Promise<EntryKeys> {
+  const hash = await keyHash(prefix, "default", { kind: "call", fn: "rows", args: [label, i] });
+  return { record: recordKey(prefix, hash), blob: blobKey(prefix, hash) };
+}
+
+/** True when `actual` is `expected` (length, and first, middle and last rows, Dates included). */
+export function sameRows(actual: unknown, expected: readonly Row[]): boolean {
+  if (!Array.isArray(actual) || actual.length !== expected.length) return false;
+  for (const i of [0, expected.length >> 1, expected.length - 1]) {
+    const a = actual[i] as Row;
+    const b = expected[i] as Row;
+    if (!(a.date instanceof Date) || a.date.getTime() !== b.date.getTime()) return false;
+    if (a.id !== b.id || a.customer !== b.customer || a.amount !== b.amount || a.region !== b.region) return false;
+  }
+  return true;
+}

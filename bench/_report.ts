@@ -1,0 +1,374 @@
+/**
+ * The results' shape, the targets of issue 7 evaluated on them, and the markdown report.
+ *
+ * @module
+ */
+import type { CodecResults } from "./codec.ts";
+import type { ConcurrencyCase } from "./concurrency.ts";
+import type { HitResults } from "./hits.ts";
+import type { Latency } from "./_latency.ts";
+import { ms, ratio, type Summary } from "./_measure.ts";
+import type { MissResult } from "./miss.ts";
+import type { PeakMemory } from "./peak-memory.ts";
+
+/** Everything one run measured (what bench.json holds). */
+export interface BenchResults {
+  readonly machine: {
+    readonly node: string;
+    readonly platform: string;
+    readonly cpu: string;
+    readonly cores: number;
+    readonly memoryGB: number;
+    readonly commit: string;
+    readonly dirty: boolean;
+    readonly date: string;
+    readonly quick: boolean;
+  };
+  readonly durationS: number;
+  readonly sizes: readonly { readonly label: string; readonly jsonBytes: number; readonly rows: number }[];
+  readonly scenarios: readonly Latency[];
+  /** Per size, the stored payload (zstd) and the encoded value (CBOR), bytes. */
+  readonly stored: Record<string, { readonly payloadBytes: number; readonly encodedBytes: number }>;
+  readonly codecs: CodecResults;
+  readonly memory: HitResults;
+  /** By scenario name. */
+  readonly hits: Record<string, HitResults>;
+  /** By scenario name, then size. */
+  readonly misses: Record<string, Record<string, MissResult>>;
+  readonly concurrency: readonly ConcurrencyCase[];
+  readonly peak: PeakMemory;
+}
+
+/** Where entries go with the default `maxInlineBytes` (32 KiB of compressed payload). */
+export const DEFAULT_INLINE_MAX: number = 32 * 1024;
+
+/** One evaluated target. */
+export interface Verdict {
+  readonly target: string;
+  readonly size: string;
+  readonly scenario: string;
+  readonly measured: number;
+  readonly limit: number;
+  /** measured / the reference the target multiplies (e.g. hit / bare GET). */
+  readonly ratio: number;
+  readonly pass: boolean;
+}
+
+const p50 = (s: Summary | undefined): number => s?.p50 ?? NaN;
+
+/** Decode time (zstd + CBOR of the stored payload) at `size`, from the loopback run. */
+function decodeOf(r: BenchResults, size: string): number {
+  return p50(r.hits[r.scenarios[0]!.name]?.[size]?.decode);
+}
+
+/** The issue's targets, evaluated. */
+export function verdicts(r: BenchResults): Verdict[] {
+  const out: Verdict[] = [];
+  const inlineSizes = r.sizes.filter((s) => r.stored[s.label]!.payloadBytes <= DEFAULT_INLINE_MAX).map((s) => s.label);
+  const blobSizes = r.sizes.filter((s) => r.stored[s.label]!.payloadBytes > DEFAULT_INLINE_MAX).map((s) => s.label);
+  for (const scenario of r.scenarios) {
+    const hits = r.hits[scenario.name]!;
+    for (const size of inlineSizes) {
+      const get = p50(hits[size]!["get inline record"]);
+      const hit = p50(hits[size]!.inline);
+      out.push({
+        target: "inline",
+        size,
+        scenario: scenario.name,
+        measured: hit,
+        limit: 1.15 * get,
+        ratio: hit / get,
+        pass: hit <= 1.15 * get,
+      });
+    }
+    for (const size of blobSizes) {
+      const floor = Math.max(p50(hits[size]!["get s3 record"]), p50(hits[size]!["get s3 object"])) + decodeOf(r, size);
+      const hit = p50(hits[size]!.s3);
+      out.push({
+        target: "s3",
+        size,
+        scenario: scenario.name,
+        measured: hit,
+        limit: 1.15 * floor,
+        ratio: hit / floor,
+        pass: hit <= 1.15 * floor,
+      });
+    }
+    for (const size of r.sizes.map((s) => s.label)) {
+      const m = r.misses[scenario.name]![size]!;
+      const limit = p50(m.floor) + 1;
+      out.push({
+        target: "miss",
+        size,
+        scenario: scenario.name,
+        measured: p50(m.overhead),
+        limit,
+        ratio: p50(m.overhead) / p50(m.floor),
+        pass: p50(m.overhead) <= limit,
+      });
+    }
+  }
+  const loopback = r.scenarios[0]!.name;
+  const memory = p50(r.memory["1 KB"]?.memory);
+  out.push({
+    target: "memory",
+    size: "1 KB",
+    scenario: loopback,
+    measured: memory,
+    limit: 0.02,
+    ratio: memory / 0.02,
+    pass: memory <= 0.02,
+  });
+  const largest = r.sizes[r.sizes.length - 1]!.label;
+  const codecs = r.codecs[largest]!;
+  for (const reference of ["json+gzip", "json+gzip (node:zlib)"] as const) {
+    const ours = p50(codecs["cbor+zstd"].read);
+    const theirs = p50(codecs[reference].read);
+    out.push({
+      target: `read vs ${reference}`,
+      size: largest,
+      scenario: loopback,
+      measured: ours,
+      limit: 1.2 * theirs,
+      ratio: ours / theirs,
+      pass: ours <= 1.2 * theirs,
+    });
+  }
+  return out;
+}
+
+const TARGET_LABELS: Record<string, string> = {
+  inline: "Inline hit p50 ≤ 1.15 × bare store GET",
+  s3: "S3 hit p50 ≤ 1.15 × (max(bare store GET, bare S3 GET) + decode)",
+  miss: "Miss overhead p50 ≤ one store round trip + 1 ms",
+  memory: "In-process hit p50 ≤ 20 µs",
+  "read vs json+gzip": "Decompress+decode ≤ 1.2 × JSON.parse+gunzip (src/codec json+gzip)",
+  "read vs json+gzip (node:zlib)": "Decompress+decode ≤ 1.2 × JSON.parse+gunzip (node:zlib gunzipSync, stricter)",
+};
+
+const verdict = (v: Verdict | undefined, unit: "ratio" | "ms"): string =>
+  v === undefined ? "" : `${unit === "ratio" ? ratio(v.ratio) : ms(v.measured)} **${v.pass ? "PASS" : "MISS"}**`;
+
+function targetsTable(r: BenchResults): string[] {
+  const all = verdicts(r);
+  const names = r.scenarios.map((s) => s.name);
+  const lines = [
+    `| target | size | ${names.join(" | ")} |`,
+    `| --- | --- | ${names.map(() => "---").join(" | ")} |`,
+  ];
+  const keys = [...new Set(all.map((v) => `${v.target}\u0000${v.size}`))];
+  for (const key of keys) {
+    const [target, size] = key.split("\u0000") as [string, string];
+    const cells = names.map((scenario) => {
+      const v = all.find((x) => x.target === target && x.size === size && x.scenario === scenario);
+      if (!v) return "";
+      if (target === "miss") return `${ms(v.measured)} vs ${ms(v.limit)} **${v.pass ? "PASS" : "MISS"}**`;
+      if (target === "memory") return `${ms(v.measured)} **${v.pass ? "PASS" : "MISS"}**`;
+      return verdict(v, "ratio");
+    });
+    lines.push(`| ${TARGET_LABELS[target] ?? target} | ${size} | ${cells.join(" | ")} |`);
+  }
+  return lines;
+}
+
+function hitTable(r: BenchResults): string[] {
+  const hits = r.hits[r.scenarios[0]!.name]!;
+  const lines = [
+    "| size | tier | hit p50 | hit p95 | floor p50 | decode p50 | hit / floor | hit / (floor + decode) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const { label } of r.sizes) {
+    const h = hits[label]!;
+    const defaultTier = r.stored[label]!.payloadBytes <= DEFAULT_INLINE_MAX ? "inline" : "s3";
+    const decode = p50(h.decode);
+    const mem = r.memory[label]!;
+    const rows: [string, Summary | undefined, number, string, number][] = [
+      ["in-process", mem.memory, NaN, "–", p50(mem["decode raw"])],
+      ["inline", h.inline, p50(h["get inline record"]), "bare store GET", decode],
+      ["S3", h.s3, Math.max(p50(h["get s3 record"]), p50(h["get s3 object"])), "max(store GET, S3 GET)", decode],
+      [
+        "S3, new instance (no hint)",
+        h["s3 fresh"],
+        p50(h["get s3 record"]) + p50(h["get s3 object"]),
+        "store GET + S3 GET",
+        decode,
+      ],
+    ];
+    for (const [tier, hit, floor, _floorName, dec] of rows) {
+      const star = (tier === "inline" && defaultTier === "inline") || (tier === "S3" && defaultTier === "s3")
+        ? " ★"
+        : "";
+      lines.push(
+        `| ${label} | ${tier}${star} | ${ms(p50(hit))} | ${ms(hit?.p95)} | ${ms(floor)} | ${ms(dec)} | ${
+          ratio(p50(hit) / floor)
+        } | ${ratio(p50(hit) / ((Number.isNaN(floor) ? 0 : floor) + dec))} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function latencyTable(r: BenchResults, scenario: string): string[] {
+  const hits = r.hits[scenario]!;
+  const lines = [
+    "| size | inline hit p50 / p95 | bare store GET | S3 hit p50 / p95 | max(GETs) + decode | both GETs together | S3 hit, new instance (sequential) | sequential, computed |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const { label } of r.sizes) {
+    const h = hits[label]!;
+    const decode = decodeOf(r, label);
+    const rec = p50(h["get s3 record"]);
+    const obj = p50(h["get s3 object"]);
+    lines.push(
+      `| ${label} | ${ms(p50(h.inline))} / ${ms(h.inline?.p95)} | ${ms(p50(h["get inline record"]))} | ${
+        ms(p50(h.s3))
+      } / ${ms(h.s3?.p95)} | ${ms(Math.max(rec, obj) + decode)} | ${ms(p50(h["get both"]))} | ${
+        ms(p50(h["s3 fresh"]))
+      } | ${ms(rec + obj + decode)} |`,
+    );
+  }
+  return lines;
+}
+
+function missTable(r: BenchResults): string[] {
+  const lines = [
+    "| scenario | size | caller waits p50 | fn's own time | overhead p50 / p95 | store round trip (bare GET, missing key) | background write p50 | longest event-loop stall p50 / max |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const scenario of r.scenarios) {
+    for (const { label } of r.sizes) {
+      const m = r.misses[scenario.name]![label]!;
+      lines.push(
+        `| ${scenario.name} | ${label} | ${ms(m.wait.p50)} | ${ms(m.fn.p50)} | ${ms(m.overhead.p50)} / ${
+          ms(m.overhead.p95)
+        } | ${ms(m.floor.p50)} | ${ms(m.write.p50)} | ${ms(m.stall.p50)} / ${ms(m.stall.max)} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function codecTable(r: BenchResults): string[] {
+  const lines = [
+    "| size | format | encoded | stored | write (encode+compress) | read (decompress+decode) |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  const rate = (bytes: number, s: Summary): string =>
+    `${(bytes / 1e6 / (s.p50 / 1000)).toFixed(0)} MB/s (${ms(s.p50)})`;
+  for (const { label, jsonBytes } of r.sizes) {
+    for (const [format, f] of Object.entries(r.codecs[label]!)) {
+      lines.push(
+        `| ${label} | ${format} | ${kb(f.encodedBytes)} | ${kb(f.storedBytes)} | ${rate(jsonBytes, f.write)} | ${
+          rate(jsonBytes, f.read)
+        } |`,
+      );
+    }
+  }
+  return lines;
+}
+
+function concurrencyTable(r: BenchResults): string[] {
+  const lines = [
+    "| tier | size | hits/s | hit p50 / p95 | floor | floor req/s | floor p50 / p95 | hits/s ÷ floor/s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const c of r.concurrency) {
+    const f = c.floor;
+    lines.push(
+      `| ${c.tier} | ${c.size} | ${c.hits.opsPerSecond.toFixed(0)} | ${ms(c.hits.latency.p50)} / ${
+        ms(c.hits.latency.p95)
+      } | ${c.floorName ?? "–"} | ${f ? f.opsPerSecond.toFixed(0) : "–"} | ${
+        f ? `${ms(f.latency.p50)} / ${ms(f.latency.p95)}` : "–"
+      } | ${f ? ratio(c.hits.opsPerSecond / f.opsPerSecond) : "–"} |`,
+    );
+  }
+  return lines;
+}
+
+function peakTable(r: BenchResults): string[] {
+  const p = r.peak;
+  const mb = (n: number): string => `${n.toFixed(0)} MB`;
+  const delta = (n: number, base: number): string => `${mb(n)} (+${(n - base).toFixed(0)})`;
+  return [
+    "| phase | RSS | JS heap used | external + ArrayBuffers | time |",
+    "| --- | --- | --- | --- | --- |",
+    `| baseline (value in memory, after GC) | ${mb(p.baseline.rss)} | ${mb(p.baseline.heapUsed)} | ${
+      mb(p.baseline.external)
+    } | |`,
+    `| miss + background write, peak | ${delta(p.miss.peak.rss, p.baseline.rss)} | ${
+      delta(p.miss.peak.heapUsed, p.baseline.heapUsed)
+    } | ${delta(p.miss.peak.external, p.baseline.external)} | ${ms(p.miss.ms)} (write ${ms(p.miss.writeMs)}) |`,
+    `| hit, peak | ${delta(p.hit.peak.rss, p.baseline.rss)} | ${delta(p.hit.peak.heapUsed, p.baseline.heapUsed)} | ${
+      delta(p.hit.peak.external, p.baseline.external)
+    } | ${ms(p.hit.ms)} |`,
+    `| kernel max RSS (before → after the round trip) | ${mb(p.maxRssMB.before)} → ${mb(p.maxRssMB.after)} | | | |`,
+  ];
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} KB`;
+}
+
+/** The report. */
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  const sizes = r.sizes.map((s) => `${s.label} (${s.rows} rows, stored ${kb(r.stored[s.label]!.payloadBytes)})`).join(
+    ", ",
+  );
+  return [
+    "# Larder benchmark",
+    "",
+    `Node ${m.node} · ${m.cpu} · ${m.cores} cores · ${m.memoryGB} GB · ${m.platform}`,
+    `commit ${m.commit}${m.dirty ? " (with uncommitted changes in src/)" : ""} · ${m.date} · ${
+      r.durationS.toFixed(0)
+    } s${m.quick ? " · QUICK RUN: budgets too small for figures" : ""}`,
+    "",
+    `Payloads: JSON-like rows (id, customer, region, amount, currency, date), seeded: ${sizes}.`,
+    "Services on loopback (redis-server, the Upstash REST bridge, s3rver behind its proxy), in a separate process;",
+    "latency scenarios add a delay to every request at the bridge and the S3 proxy. ★ = the tier the default",
+    `\`maxInlineBytes\` (${DEFAULT_INLINE_MAX / 1024} KiB) picks for that size. Times are wall-clock from the caller.`,
+    "",
+    "## Targets (issue 7)",
+    "",
+    ...targetsTable(r),
+    "",
+    "## Hit latency, loopback",
+    "",
+    "Floors are measured in the same rounds as the hits. decode = zstd decompress + CBOR decode of the stored",
+    "payload, alone (for the in-process tier: CBOR decode of the encoded value, which is all it does besides lookup).",
+    "",
+    ...hitTable(r),
+    "",
+    ...r.scenarios.slice(1).flatMap((s) => [
+      `## Hit latency, ${s.name}`,
+      "",
+      "Sequential, computed = store GET + S3 GET + decode: what a record-then-blob reader (the Python library) pays.",
+      "",
+      ...latencyTable(r, s.name),
+      "",
+    ]),
+    "## Miss overhead",
+    "",
+    "Overhead = what the caller waits minus the function's own time. The background write (encode, compress,",
+    "upload, record) runs after the caller has its value; its event-loop stall is what other requests of the",
+    "same process wait meanwhile.",
+    "",
+    ...missTable(r),
+    "",
+    "## Codec throughput",
+    "",
+    "MB of the value's JSON text per second (p50). JSON stores the dates as ISO strings; CBOR keeps `Date`s",
+    "(and is shown on the ISO-string rows too, for the same input).",
+    "",
+    ...codecTable(r),
+    "",
+    "## 64 concurrent callers, warm keys",
+    "",
+    ...concurrencyTable(r),
+    "",
+    `## Peak memory, ${r.peak.valueJsonMB} MB value (${r.peak.rows} rows), round trip through S3`,
+    "",
+    ...peakTable(r),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,159 @@
+/**
+ * Hit latency per size and tier, against floors measured in the same rounds: the bare store GET
+ * of the same record, the bare S3 GET of the same object, both issued together, and decode
+ * (decompress + decode of the same stored bytes, alone). Optionally under added latency.
+ *
+ * @module
+ */
+import { createCache } from "../mod.ts";
+import { cborCodec } from "../src/codec/cbor.ts";
+import { zstdCompressor } from "../src/codec/zstd.ts";
+import type { ServicesEnv } from "../scripts/services/index.ts";
+import {
+  baseOptions,
+  type Dataset,
+  type EntryKeys,
+  entryKeys,
+  sameRows,
+  type TierCache,
+  tierCache,
+  tierOptions,
+} from "./_fixtures.ts";
+import type { Floors } from "./_floors.ts";
+import { applyLatency, type Latency } from "./_latency.ts";
+import { type Budget, measure, type Series, type Summary } from "./_measure.ts";
+
+/** Everything a hit scenario reads. */
+export interface HitFixtures {
+  readonly env: ServicesEnv;
+  readonly floors: Floors;
+  readonly datasets: readonly Dataset[];
+  readonly memory: TierCache;
+  readonly inline: TierCache;
+  readonly s3: TierCache;
+  /** Per size: the inline entry, the S3 entry, and the stored payload (zstd frame) with its raw size. */
+  readonly entries: ReadonlyMap<string, { inline: EntryKeys; s3: EntryKeys; payload: Uint8Array; rawBytes: number }>;
+}
+
+/** Per size, the summary of every series (names: see {@link runHits}). */
+export type HitResults = Record<string, Record<string, Summary>>;
+
+/** Writes every dataset through each tier's cache and checks that hits come from that tier. */
+export async function setupHits(
+  env: ServicesEnv,
+  floors: Floors,
+  runId: string,
+  datasets: readonly Dataset[],
+): Promise<HitFixtures> {
+  const memory = tierCache(env, `${runId}-mem`, "memory", datasets);
+  const inline = tierCache(env, `${runId}-in`, "inline", datasets);
+  const s3 = tierCache(env, `${runId}-s3`, "s3", datasets);
+  const entries = new Map<string, { inline: EntryKeys; s3: EntryKeys; payload: Uint8Array; rawBytes: number }>();
+  for (const { label, rows } of datasets) {
+    for (const tier of [memory, inline, s3]) {
+      await tier.rows(label, 0); // miss: written in the background
+      await tier.cache.flush();
+      const hit = await tier.rows(label, 0);
+      if (!sameRows(hit, rows)) throw new Error(`${tier.tier} ${label}: the hit did not return the stored rows`);
+    }
+    const inlineKeys = await entryKeys(inline.prefix, label);
+    const s3Keys = await entryKeys(s3.prefix, label);
+    const record = JSON.parse(await floors.storeGet(s3Keys.record) ?? "null") as { n: number; z: string } | null;
+    if (record === null || record.z !== "zstd") throw new Error(`${label}: no zstd record at ${s3Keys.record}`);
+    const inlineRecord = JSON.parse(await floors.storeGet(inlineKeys.record) ?? "null") as { p?: string } | null;
+    if (typeof inlineRecord?.p !== "string") throw new Error(`${label}: the inline entry is not inline`);
+    entries.set(label, {
+      inline: inlineKeys,
+      s3: s3Keys,
+      payload: await floors.s3Get(s3Keys.blob),
+      rawBytes: record.n,
+    });
+  }
+  const s = [memory, inline, s3].map((t) => t.cache.stats().hits);
+  if (s[0]!.memory < datasets.length || s[1]!.inline < datasets.length || s[2]!.blob < datasets.length) {
+    throw new Error(`hits did not come from the tiers under test: ${JSON.stringify(s)}`);
+  }
+  return { env, floors, datasets, memory, inline, s3, entries };
+}
+
+/**
+ * Per size, series: `inline`, `s3` (hits through `wrap`), `s3 fresh` (an S3 hit in a
+ * new cache instance: no placement hint, so record then blob), `get inline record`, `get s3
+ * record` (bare store GETs), `get s3 object` (bare S3 GET), `get both` (the last two together),
+ * and with `decode`: `decode` (zstd decompress + CBOR decode of the stored payload, alone).
+ */
+export async function runHits(
+  fx: HitFixtures,
+  latency: Latency,
+  budgetFor: (label: string) => Budget,
+  options: { decode: boolean },
+): Promise<HitResults> {
+  const rules = await applyLatency(fx.env, latency, [fx.inline.prefix, fx.s3.prefix]);
+  const zstd = zstdCompressor();
+  const cbor = cborCodec();
+  const results: HitResults = {};
+  try {
+    for (const { label, rows } of fx.datasets) {
+      const entry = fx.entries.get(label)!;
+      let fresh: ((label: string, i: number) => Promise<unknown>) | undefined;
+      const series: Series[] = [
+        { name: "inline", run: () => fx.inline.rows(label, 0) },
+        { name: "s3", run: () => fx.s3.rows(label, 0) },
+        {
+          name: "s3 fresh",
+          prepare: () => {
+            const cache = createCache({ ...baseOptions(fx.env, fx.s3.prefix), ...tierOptions("s3") });
+            fresh = cache.wrap(async (_label: string, _i: number): Promise<unknown> => rows, { name: "rows" });
+          },
+          run: () => fresh!(label, 0),
+        },
+        { name: "get inline record", run: () => fx.floors.storeGet(entry.inline.record) },
+        { name: "get s3 record", run: () => fx.floors.storeGet(entry.s3.record) },
+        { name: "get s3 object", run: () => fx.floors.s3Get(entry.s3.blob) },
+        {
+          name: "get both",
+          run: () => Promise.all([fx.floors.storeGet(entry.s3.record), fx.floors.s3Get(entry.s3.blob)]),
+        },
+      ];
+      if (options.decode) {
+        series.push({
+          name: "decode",
+          run: async () => cbor.decode(await zstd.decompress(entry.payload, entry.rawBytes)),
+        });
+      }
+      const before = fx.s3.cache.stats();
+      results[label] = await measure(series, budgetFor(label));
+      const after = fx.s3.cache.stats();
+      if (after.misses !== before.misses || after.errors.total !== before.errors.total) {
+        throw new Error(`${label}: misses or errors during the S3 hit series: ${JSON.stringify(after.errors)}`);
+      }
+    }
+  } finally {
+    await rules();
+  }
+  return results;
+}
+
+/**
+ * In-process tier hits, on their own (no network traffic interleaved: what is measured is the
+ * process alone). Series per size: `memory` (a hit through `wrap`), `decode raw` (CBOR decode of
+ * the same encoded value, alone: the part of the hit that grows with size).
+ */
+export async function runMemoryHits(fx: HitFixtures, budgetFor: (label: string) => Budget): Promise<HitResults> {
+  const zstd = zstdCompressor();
+  const cbor = cborCodec();
+  const results: HitResults = {};
+  for (const { label } of fx.datasets) {
+    const entry = fx.entries.get(label)!;
+    const raw = await zstd.decompress(entry.payload, entry.rawBytes);
+    const before = fx.memory.cache.stats().hits.memory;
+    results[label] = await measure([
+      { name: "memory", run: () => fx.memory.rows(label, 0) },
+      { name: "decode raw", run: async () => cbor.decode(raw) },
+    ], budgetFor(label));
+    const served = fx.memory.cache.stats().hits.memory - before;
+    const n = results[label]!.memory!.n;
+    if (served < n) throw new Error(`${label}: ${n - served} of ${n} hits did not come from the in-process tier`);
+  }
+  return results;
+}

@@ -1,0 +1,209 @@
+/**
+ * `npm run bench`: Larder's performance against floors measured in the same run, on local
+ * services it starts (and stops) itself. Writes bench/results/bench.{md,json} and
+ * bench/results/hit-latency.svg. See bench/README.md for what each figure means.
+ *
+ * `npm run bench -- --quick` runs every part with small budgets (a smoke test, not figures).
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import os from "node:os";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { makeRows, SIZES } from "./_data.ts";
+import type { Dataset } from "./_fixtures.ts";
+import { floors } from "./_floors.ts";
+import { SCENARIOS } from "./_latency.ts";
+import type { Budget } from "./_measure.ts";
+import { renderPlot } from "./_plot.ts";
+import { type BenchResults, renderMarkdown } from "./_report.ts";
+import { startBenchServices } from "./_services.ts";
+import { runCodecs } from "./codec.ts";
+import { runConcurrency } from "./concurrency.ts";
+import { type HitResults, runHits, runMemoryHits, setupHits } from "./hits.ts";
+import { type MissResult, runMisses } from "./miss.ts";
+import type { PeakMemory } from "./peak-memory.ts";
+
+const quick = process.argv.includes("--quick");
+const RESULTS = new URL("./results/", import.meta.url);
+
+/** Budgets by size: [1 KB, 100 KB, 1 MB, 10 MB]. */
+function budgets(list: readonly Budget[]): (label: string) => Budget {
+  return (label) => {
+    const budget = list[SIZES.findIndex((s) => s.label === label)] as Budget;
+    return quick ? { warmup: 1, min: 3, max: 3, ms: 0 } : budget;
+  };
+}
+
+const CODEC = budgets([
+  { warmup: 50, min: 200, max: 5000, ms: 1500 },
+  { warmup: 10, min: 50, max: 1000, ms: 2000 },
+  { warmup: 3, min: 15, max: 200, ms: 3000 },
+  { warmup: 1, min: 7, max: 20, ms: 6000 },
+]);
+const HITS = budgets([
+  { warmup: 50, min: 300, max: 3000, ms: 4000 },
+  { warmup: 20, min: 200, max: 3000, ms: 4000 },
+  { warmup: 5, min: 40, max: 400, ms: 5000 },
+  { warmup: 2, min: 12, max: 40, ms: 8000 },
+]);
+const MEMORY = budgets([
+  { warmup: 1000, min: 5000, max: 50_000, ms: 1500 },
+  { warmup: 50, min: 300, max: 5000, ms: 1500 },
+  { warmup: 5, min: 40, max: 500, ms: 1500 },
+  { warmup: 2, min: 10, max: 50, ms: 2000 },
+]);
+const LATENCY = budgets([
+  { warmup: 3, min: 25, max: 100, ms: 3000 },
+  { warmup: 3, min: 25, max: 100, ms: 3000 },
+  { warmup: 2, min: 20, max: 100, ms: 3000 },
+  { warmup: 1, min: 10, max: 30, ms: 6000 },
+]);
+const MISSES = budgets([
+  { warmup: 20, min: 100, max: 1000, ms: 2000 },
+  { warmup: 10, min: 60, max: 1000, ms: 2000 },
+  { warmup: 3, min: 25, max: 200, ms: 2500 },
+  { warmup: 1, min: 8, max: 20, ms: 4000 },
+]);
+const MISSES_FAR = budgets([
+  { warmup: 2, min: 12, max: 100, ms: 1000 },
+  { warmup: 2, min: 12, max: 100, ms: 1000 },
+  { warmup: 1, min: 10, max: 100, ms: 1500 },
+  { warmup: 1, min: 5, max: 20, ms: 3000 },
+]);
+
+function machine(): BenchResults["machine"] {
+  const cpus = os.cpus();
+  const git = (args: string[]): string => {
+    try {
+      return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return "";
+    }
+  };
+  return {
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpu: cpus[0]?.model ?? "unknown",
+    cores: cpus.length,
+    memoryGB: Math.round(os.totalmem() / 1024 ** 3),
+    commit: git(["rev-parse", "--short", "HEAD"]),
+    // Uncommitted library changes make a run irreproducible from the commit alone: say so.
+    dirty: git(["status", "--porcelain", "--", "src", "mod.ts"]) !== "",
+    date: new Date().toISOString(),
+    quick,
+  };
+}
+
+function step(name: string): () => void {
+  const started = performance.now();
+  process.stderr.write(`[bench] ${name}…`);
+  return () => process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+/** Runs peak-memory.ts in a child process with --expose-gc. */
+function peakMemory(env: Record<string, string>, prefix: string): Promise<PeakMemory> {
+  const script = fileURLToPath(new URL("./peak-memory.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, LARDER_BENCH_ENV: JSON.stringify(env), LARDER_BENCH_PREFIX: prefix },
+  });
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  return new Promise<PeakMemory>((resolve, reject) => {
+    let result: PeakMemory | undefined;
+    child.once("message", (message) => (result = message as PeakMemory));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      process.off("exit", killOnExit);
+      if (result) resolve(result);
+      else reject(new Error(`peak-memory exited with ${code} without a result`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const runId = `bench-${Date.now().toString(36)}`;
+  let done = step("data");
+  const datasets: Dataset[] = SIZES.map((s) => ({ label: s.label, jsonBytes: s.bytes, rows: makeRows(s.bytes) }));
+  done();
+
+  done = step("codecs");
+  const codecs = await runCodecs(datasets, CODEC);
+  done();
+
+  done = step("services");
+  const services = await startBenchServices();
+  done();
+  try {
+    const env = services.env;
+    const bare = floors(env);
+    done = step("writing the fixtures");
+    const fx = await setupHits(env, bare, runId, datasets);
+    done();
+
+    done = step("in-process hits");
+    const memory = await runMemoryHits(fx, MEMORY);
+    done();
+
+    const hits: Record<string, HitResults> = {};
+    const misses: Record<string, Record<string, MissResult>> = {};
+    for (const scenario of SCENARIOS) {
+      const far = scenario.storeMs > 0;
+      done = step(`hits, ${scenario.name}`);
+      hits[scenario.name] = await runHits(fx, scenario, far ? LATENCY : HITS, { decode: !far });
+      done();
+      done = step(`misses, ${scenario.name}`);
+      misses[scenario.name] = await runMisses(env, bare, runId, datasets, scenario, far ? MISSES_FAR : MISSES);
+      done();
+    }
+
+    done = step("64 concurrent callers");
+    const concurrency = await runConcurrency(fx, quick ? 300 : 2000);
+    done();
+
+    done = step("peak memory, 50 MB value");
+    const peak = await peakMemory(env, runId);
+    done();
+
+    const results: BenchResults = {
+      machine: machine(),
+      durationS: (performance.now() - started) / 1000,
+      sizes: datasets.map((d) => ({ label: d.label, jsonBytes: d.jsonBytes, rows: d.rows.length })),
+      scenarios: SCENARIOS,
+      stored: Object.fromEntries(
+        [...fx.entries].map(([label, e]) => [label, { payloadBytes: e.payload.length, encodedBytes: e.rawBytes }]),
+      ),
+      codecs,
+      memory,
+      hits,
+      misses,
+      concurrency,
+      peak,
+    };
+    await mkdir(RESULTS, { recursive: true });
+    const suffix = quick ? "-quick" : "";
+    await writeFile(new URL(`bench${suffix}.json`, RESULTS), JSON.stringify(results, null, 2) + "\n");
+    const markdown = renderMarkdown(results);
+    await writeFile(new URL(`bench${suffix}.md`, RESULTS), markdown);
+    await writeFile(new URL(`hit-latency${suffix}.svg`, RESULTS), renderPlot(results));
+    console.log(markdown);
+    process.stderr.write(
+      `[bench] done in ${results.durationS.toFixed(0)} s; wrote bench/results/bench${suffix}.{md,json}\n`,
+    );
+  } finally {
+    await services.stop();
+  }
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (error) {
+  console.error(error);
+  process.exit(1);
+}
