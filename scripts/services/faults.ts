@@ -7,7 +7,8 @@
  * - `status`: answer with that status and an error body in the service's own format (a JSON
  *   `{"error"}` from the bridge, an S3 XML `<Error>` from the proxy); not executed or forwarded;
  * - `truncate`: execute or forward it, then send the full headers (with the original length) but
- *   only the first N bytes of the body (`"half"`: half of it) and close the connection;
+ *   only the first N bytes of the body (`"half"`: half of it) and close the connection (with an
+ *   empty body: close it before the headers, so the request happened but its answer is lost);
  * - `corrupt`: execute or forward it, and flip the lowest bit of some body bytes (`true`: the
  *   middle byte; N: N bytes at positions drawn from the rule's generator). Status and length are
  *   unchanged, and a digit stays a digit: the harshest case for whoever parses the body.
@@ -36,7 +37,8 @@ export interface FaultRule {
   readonly reset?: boolean;
   /**
    * Execute, then cut the response body after this many bytes (at most all but one) or `"half"`,
-   * and close the connection (an empty body stays empty: only the connection closes).
+   * and close the connection. An empty body (an S3 PUT's answer) cannot be cut: the connection is
+   * closed before the headers instead, so the request has happened but its answer is lost.
    */
   readonly truncate?: number | "half";
   /** Execute, then flip the lowest bit of the middle byte (`true`) or of N bytes at seeded positions. */

@@ -96,7 +96,13 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
       const chunks: Buffer[] = [];
       answer.on("data", (chunk: Buffer) => chunks.push(chunk));
       answer.on("end", () => {
-        const { body, cut } = applyBodyFaults(Buffer.concat(chunks), plan);
+        const full = Buffer.concat(chunks);
+        const { body, cut } = applyBodyFaults(full, plan);
+        if (cut && full.length === 0) {
+          // Nothing to cut: the request happened, and its answer is lost.
+          res.destroy();
+          return;
+        }
         // The original headers, Content-Length included: a cut body is visibly short.
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
         if (cut) res.write(body, () => res.destroy());

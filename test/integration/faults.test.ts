@@ -314,6 +314,16 @@ describe("S3 proxy faults", () => {
     ]);
   });
 
+  it("truncate with an empty answer (a PUT's): forwarded and stored, but the answer is lost", async () => {
+    const p = uniquePrefix("s3fault-lost");
+    await withFaults("s3", `/${p}/`, [{ method: "PUT", truncate: "half" }], async () => {
+      expect(await s3Request(`${p}/a`, { method: "PUT", body })).toHaveProperty("failed");
+    });
+    expect(await getObject(`${p}/a`)).toEqual(new Uint8Array(body));
+    await settle();
+    expect((await s3Entries(p)).map((e) => [e.status, e.aborted, e.faults])).toEqual([[null, true, ["truncate"]]]);
+  });
+
   it("corrupt: forwards, and flips bytes of the body (same status and length)", async () => {
     const p = uniquePrefix("s3fault-corrupt");
     await putObject(`${p}/a`, body);
