@@ -23,6 +23,7 @@ const BRAND: unique symbol = Symbol.for("larder.CacheError");
 export class CacheError extends Error {
   /** Stable code to branch on. */
   readonly code: CacheErrorCode;
+  /** An error with `code`; `options.cause` keeps the original error. */
   constructor(code: CacheErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -34,6 +35,7 @@ export class CacheError extends Error {
 
 /** Invalid options, durations, keys or function identity. Raised at `createCache`/`wrap` time. */
 export class ConfigError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_CONFIG", message, options);
   }
@@ -41,6 +43,7 @@ export class ConfigError extends CacheError {
 
 /** Arguments or a key cannot be encoded into a cache key (functions, symbols, cycles, class instances). */
 export class KeyError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_KEY", message, options);
   }
@@ -48,6 +51,7 @@ export class KeyError extends CacheError {
 
 /** A metadata store (Redis) operation failed. */
 export class StoreError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_STORE", message, options);
   }
@@ -55,6 +59,7 @@ export class StoreError extends CacheError {
 
 /** A blob store (S3) operation failed. */
 export class BlobError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_BLOB", message, options);
   }
@@ -64,6 +69,7 @@ export class BlobError extends CacheError {
 export class TimeoutError extends CacheError {
   /** `"store"` or `"blob"`. */
   readonly backend: "store" | "blob";
+  /** A timeout of `backend`; `options.cause` keeps the abort reason. */
   constructor(backend: "store" | "blob", message: string, options?: { cause?: unknown }) {
     super("E_TIMEOUT", message, options);
     this.backend = backend;
@@ -72,6 +78,7 @@ export class TimeoutError extends CacheError {
 
 /** A value could not be encoded (functions, symbols, cycles…) or a payload could not be decoded. */
 export class CodecError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_CODEC", message, options);
   }
@@ -79,6 +86,7 @@ export class CodecError extends CacheError {
 
 /** A value or payload exceeds a configured size limit. */
 export class TooLargeError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_TOO_LARGE", message, options);
   }
@@ -86,6 +94,7 @@ export class TooLargeError extends CacheError {
 
 /** A stored entry failed verification (wrong key hash, checksum mismatch, malformed record). */
 export class IntegrityError extends CacheError {
+  /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_INTEGRITY", message, options);
   }
