@@ -1,0 +1,128 @@
+/**
+ * Fails when the two manifests drift apart: `deno.json` (JSR) and `package.json` (npm) must have
+ * the same version and licence, the same subpaths pointing at the same source files (npm's
+ * `types`/`default` being that file's build output in `dist/`), and the same dependencies with
+ * the same version ranges. The only subpaths allowed on one side are listed in
+ * {@link NPM_ONLY}, each with its reason. Also checks that the vendored cbor-x is up to date.
+ *
+ *   npx tsx scripts/check-manifests.ts
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import process from "node:process";
+
+/** Subpaths published on npm only, and why. */
+const NPM_ONLY: Readonly<Record<string, string>> = {
+  "./workers":
+    "imports zstd.wasm as a compiled module and `cloudflare:workers`, which only Workers bundlers (wrangler, Cloudflare's Vite plugin) resolve; Deno and JSR cannot",
+};
+
+interface PackageJson {
+  name: string;
+  version: string;
+  license: string;
+  type: string;
+  sideEffects: boolean;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  exports: Record<string, Record<string, string>>;
+  files: string[];
+}
+
+interface DenoJson {
+  name: string;
+  version: string;
+  license: string;
+  exports: Record<string, string>;
+  imports: Record<string, string>;
+  publish: { include: string[]; exclude?: string[] };
+}
+
+const problems: string[] = [];
+const problem = (text: string): void => void problems.push(text);
+
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as PackageJson;
+const deno = JSON.parse(readFileSync("deno.json", "utf8")) as DenoJson;
+
+if (pkg.version !== deno.version) problem(`version: package.json ${pkg.version}, deno.json ${deno.version}`);
+if (pkg.license !== deno.license) problem(`license: package.json ${pkg.license}, deno.json ${deno.license}`);
+if (pkg.type !== "module") problem(`package.json: "type" must be "module"`);
+if (pkg.sideEffects !== false) problem(`package.json: "sideEffects" must be false`);
+
+/** `./src/stores/upstash.ts` → `./dist/src/stores/upstash` (without extension). */
+const built = (source: string): string => `./dist/${source.replace(/^\.\//, "").replace(/\.ts$/, "")}`;
+
+for (const [subpath, source] of Object.entries(deno.exports)) {
+  if (!existsSync(source)) problem(`deno.json exports ${subpath}: ${source} does not exist`);
+  const entry = pkg.exports[subpath];
+  if (entry === undefined) {
+    problem(`subpath ${subpath} is in deno.json but not in package.json exports`);
+    continue;
+  }
+  const keys = Object.keys(entry);
+  if (keys[0] !== "types" || keys.at(-1) !== "default") {
+    problem(`package.json exports ${subpath}: "types" must come first and "default" last (got ${keys.join(", ")})`);
+  }
+  if (entry["larder-source"] !== source) {
+    problem(`package.json exports ${subpath}: "larder-source" is ${entry["larder-source"]}, deno.json says ${source}`);
+  }
+  if (entry.types !== `${built(source)}.d.ts`) {
+    problem(`package.json exports ${subpath}: "types" is ${entry.types}, expected ${built(source)}.d.ts`);
+  }
+  if (entry.default !== `${built(source)}.js`) {
+    problem(`package.json exports ${subpath}: "default" is ${entry.default}, expected ${built(source)}.js`);
+  }
+}
+for (const [subpath, entry] of Object.entries(pkg.exports)) {
+  if (subpath in deno.exports) continue;
+  if (!(subpath in NPM_ONLY)) {
+    problem(
+      `subpath ${subpath} is in package.json but not in deno.json exports (or list it in NPM_ONLY with a reason)`,
+    );
+    continue;
+  }
+  if (!entry.types?.startsWith("./dist/") || !entry.default?.startsWith("./dist/")) {
+    problem(`package.json exports ${subpath}: "types" and "default" must point into ./dist/`);
+  }
+}
+for (const subpath of Object.keys(NPM_ONLY)) {
+  if (!(subpath in pkg.exports)) problem(`NPM_ONLY lists ${subpath}, which package.json does not export`);
+}
+
+// Every runtime dependency is mapped in deno.json as npm:<name>@<same range>, and nothing else.
+const npmDeps: Record<string, string> = {
+  ...pkg.dependencies,
+  ...pkg.optionalDependencies,
+  ...pkg.peerDependencies,
+};
+for (const [name, range] of Object.entries(npmDeps)) {
+  const mapped = deno.imports[name];
+  if (mapped !== `npm:${name}@${range}`) {
+    problem(`dependency ${name}@${range}: deno.json imports maps it to ${mapped ?? "nothing"}`);
+  }
+}
+for (const [name, target] of Object.entries(deno.imports)) {
+  if (!(name in npmDeps)) problem(`deno.json imports ${name} (${target}) is not a dependency in package.json`);
+}
+
+for (const file of ["README.md", "LICENSE"]) {
+  if (!existsSync(file)) problem(`${file} is missing`);
+  if (!pkg.files.includes(file)) problem(`package.json files does not include ${file}`);
+  if (!deno.publish.include.includes(file)) problem(`deno.json publish.include does not include ${file}`);
+}
+
+const vendor = spawnSync("npx", ["tsx", "scripts/vendor-cbor-x.ts", "--check"], { stdio: "inherit" });
+if (vendor.status !== 0) problem("vendored cbor-x is out of date (scripts/vendor-cbor-x.ts)");
+
+if (problems.length > 0) {
+  console.error(`manifests: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  process.exit(1);
+}
+console.log(
+  `manifests: ${pkg.name}@${pkg.version} and ${deno.name}@${deno.version} agree on ${
+    Object.keys(deno.exports).length
+  } subpaths (npm only: ${Object.keys(NPM_ONLY).join(", ")}) and ${Object.keys(npmDeps).length} dependencies`,
+);

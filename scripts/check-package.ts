@@ -1,0 +1,66 @@
+/**
+ * The packages as users receive them, checked the way registries and type checkers will see them:
+ *
+ * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, the vendored cbor-x, `zstd.wasm`),
+ *   README, LICENSE and package.json; every export target is in it; no built module imports a
+ *   `node:` module; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing.
+ * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
+ *   `deno doc --lint` on every entry point of deno.json.
+ *
+ *   npx tsx scripts/check-package.ts
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { buildAndPack } from "./_pack.ts";
+
+const problems: string[] = [];
+
+function check(label: string, command: string, args: readonly string[], forbidden?: RegExp): void {
+  console.log(`\n● ${label}: ${command} ${args.join(" ")}`);
+  const result = spawnSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const output = `${result.stdout}${result.stderr}`
+    .replace(/^npm warn Unknown user config.*\n/gm, "")
+    // deno doc follows @types/node's triple-slash references in node_modules and cannot resolve
+    // them; harmless (our entry points do not use Node types), and 60 lines of noise.
+    .replace(/^.*Warning.*Failed resolving types.*@types\/node.*\n.*\n/gm, "");
+  process.stdout.write(output);
+  if (result.status !== 0) problems.push(`${label}: exit ${result.status}`);
+  else if (forbidden?.test(output)) problems.push(`${label}: output matches ${forbidden}`);
+}
+
+const { tarball, files } = buildAndPack();
+console.log(`packed ${tarball}: ${files.length} files`);
+
+const ALLOWED = /^(dist\/.+\.(js|d\.ts|wasm)|dist\/src\/codec\/_cbor_x\/LICENSE|README\.md|LICENSE|package\.json)$/;
+for (const file of files) if (!ALLOWED.test(file)) problems.push(`npm pack: unexpected file ${file}`);
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { exports: Record<string, Record<string, string>> };
+for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+  for (const condition of ["types", "default"]) {
+    const target = conditions[condition]?.replace(/^\.\//, "");
+    if (target === undefined || !files.includes(target)) {
+      problems.push(`npm pack: exports ${subpath} ${condition} (${target}) is not in the tarball`);
+    }
+  }
+}
+for (const file of files.filter((f) => f.endsWith(".js"))) {
+  if (/\bfrom\s*["']node:|import\(\s*["']node:/.test(readFileSync(join("dist", "..", file), "utf8"))) {
+    problems.push(`npm pack: ${file} imports a node: module (the library must run on every runtime)`);
+  }
+}
+
+check("publint", "npx", ["publint", "run", tarball, "--strict"]);
+check("attw", "npx", ["attw", tarball, "--profile", "esm-only"]);
+
+const deno = JSON.parse(readFileSync("deno.json", "utf8")) as { exports: Record<string, string> };
+check("deno publish", "npx", ["deno", "publish", "--dry-run", "--allow-dirty"], /warning/i);
+check("deno doc --lint", "npx", ["deno", "doc", "--lint", ...Object.values(deno.exports)]);
+
+if (problems.length > 0) {
+  console.error(`\npackage: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  process.exit(1);
+}
+console.log("\npackage: npm tarball and JSR dry run are clean");
