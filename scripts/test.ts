@@ -37,6 +37,27 @@ const STEPS: readonly Step[] = [
   // The npm tarball (contents, publint, attw) and the JSR dry run (slow types, deno doc --lint).
   { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },
   { name: "vitest", command: ["npx", "vitest", "run"], services: true, timeoutMs: 20 * 60_000 },
+  // The shared runtime scenarios (test/runtime/_scenarios.ts) on each runtime, against the services.
+  {
+    name: "node",
+    command: ["npx", "vitest", "run", "--config", "test/runtime/vitest.config.ts", "test/runtime/node"],
+    services: true,
+    timeoutMs: 5 * 60_000,
+  },
+  { name: "deno", command: ["npx", "deno", "test", "-A", "test/runtime/deno/"], services: true, timeoutMs: 5 * 60_000 },
+  {
+    name: "bun",
+    command: ["npx", "tsx", "scripts/bun.ts", "test", "test/runtime/bun/"],
+    services: true,
+    timeoutMs: 5 * 60_000,
+  },
+  // A Worker built by wrangler from the packed package, run in workerd by Miniflare.
+  {
+    name: "workerd",
+    command: ["npx", "vitest", "run", "--config", "test/runtime/vitest.config.ts", "test/runtime/workerd"],
+    services: true,
+    timeoutMs: 10 * 60_000,
+  },
   // The README's first command must keep working on the embedded default, with no services.
   { name: "demo", command: ["npm", "run", "--silent", "demo"], timeoutMs: 2 * 60_000 },
 ];

@@ -1,0 +1,97 @@
+/**
+ * The Worker of the workerd runtime suite. It imports Larder as a user would (`larder/workers`,
+ * installed from the packed tarball) and runs the shared scenarios on request:
+ *
+ * - `GET /scenario?name=…`: one scenario of test/runtime/_scenarios.ts;
+ * - `GET /waituntil/write?via=module|ctx|none`: a miss whose write is left to `waitUntil` from
+ *   `cloudflare:workers` (the `larder/workers` default), to `ctx.waitUntil`, or to nothing;
+ *   answers with the prefix, before the write is done;
+ * - `GET /waituntil/read?prefix=…`: 200 when a fresh cache hits that entry, 404 otherwise;
+ * - `GET /get?prefix=…&key=…` and `POST /set?prefix=…&key=…`: entries shared with Node, to show
+ *   that records cross runtimes both ways.
+ *
+ * Every answer is JSON; a failed assertion is a 500 with the error's stack.
+ */
+import { createCache } from "larder/workers";
+import { upstashStore } from "larder/stores/upstash";
+import { s3BlobStore } from "larder/blobs/s3";
+import {
+  assertDeepEqual,
+  readBack,
+  sampleValue,
+  type ScenarioContext,
+  scenarios,
+  servicesCache,
+  servicesFromEnv,
+  writeInBackground,
+} from "../../../_scenarios.ts";
+
+interface ExecutionContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+const json = (body: unknown, status = 200): Response => Response.json(body, { status });
+
+async function handle(request: Request, env: Record<string, string>, ctx: ExecutionContext): Promise<Response> {
+  const url = new URL(request.url);
+  const param = (name: string): string => {
+    const value = url.searchParams.get(name);
+    if (!value) throw new Error(`missing ?${name}=`);
+    return value;
+  };
+  const scenario: ScenarioContext = {
+    lib: { createCache, upstashStore, s3BlobStore },
+    services: servicesFromEnv(env),
+    runtime: "workerd",
+  };
+  switch (url.pathname) {
+    case "/scenarios":
+      return json(scenarios.map((s) => s.name));
+    case "/scenario": {
+      const name = param("name");
+      const found = scenarios.find((s) => s.name === name);
+      if (!found) return json({ error: `no scenario ${name}` }, 404);
+      await found.run(scenario);
+      return json({ ok: true });
+    }
+    case "/waituntil/write": {
+      const via = param("via");
+      const options = via === "ctx"
+        ? { waitUntil: ctx.waitUntil.bind(ctx) }
+        : via === "none"
+        ? { waitUntil: undefined }
+        : {};
+      return json({ prefix: await writeInBackground(scenario, options) });
+    }
+    case "/waituntil/read":
+      try {
+        await readBack(scenario, param("prefix"));
+        return json({ ok: true });
+      } catch (error) {
+        return json({ ok: false, error: String(error) }, 404);
+      }
+    case "/get": {
+      const key = param("key");
+      const cache = servicesCache(scenario, param("prefix"));
+      assertDeepEqual(await cache.get(key), sampleValue(key), "the entry written by Node decodes identically");
+      return json({ ok: true, stats: cache.stats().hits });
+    }
+    case "/set": {
+      const key = param("key");
+      const cache = servicesCache(scenario, param("prefix"));
+      return json({ ok: await cache.set(key, sampleValue(key)) });
+    }
+    default:
+      return json({ error: "not found" }, 404);
+  }
+}
+
+export default {
+  async fetch(request: Request, env: Record<string, string>, ctx: ExecutionContext): Promise<Response> {
+    try {
+      return await handle(request, env, ctx);
+    } catch (error) {
+      return json({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 500);
+    }
+  },
+};

@@ -1,0 +1,140 @@
+/**
+ * The workerd runtime suite. The Worker in ./worker is built the way users build one: Larder is
+ * packed (`npm pack`), installed into the Worker's project (`npm install <tarball>`), and the
+ * Worker is bundled by wrangler (`wrangler deploy --dry-run --outdir`, the bundle `wrangler
+ * deploy` would upload, `.wasm` imports as compiled modules). Miniflare then runs that bundle
+ * in workerd, and this file drives it with fetch against the local services.
+ *
+ * wrangler 4.86.0 and miniflare 4.20260426.0 are pinned: they are the last releases that support
+ * Node 20 (later ones require Node 22).
+ */
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { Miniflare } from "miniflare";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCache } from "larder";
+import { upstashStore } from "larder/stores/upstash";
+import { s3BlobStore } from "larder/blobs/s3";
+import { buildAndPack } from "../../../scripts/_pack.ts";
+import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
+
+const WORKER = resolve("test/runtime/workerd/worker");
+const OUT = join(WORKER, ".build");
+const services = servicesFromEnv(process.env);
+
+function run(command: string, args: readonly string[], cwd: string): void {
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1" },
+  });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+let mf: Miniflare | undefined;
+
+async function call(
+  path: string,
+  init?: { method?: string },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  if (!mf) throw new Error("the Worker is not running");
+  const response = await mf.dispatchFetch(`http://worker${path}`, init);
+  return { status: response.status, body: await response.json() as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  const { tarball } = buildAndPack();
+  rmSync(join(WORKER, "node_modules"), { recursive: true, force: true });
+  rmSync(OUT, { recursive: true, force: true });
+  run(
+    "npm",
+    ["install", "--no-save", "--no-package-lock", "--prefer-offline", "--no-audit", "--no-fund", tarball],
+    WORKER,
+  );
+  run(
+    process.execPath,
+    [resolve("node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", OUT],
+    WORKER,
+  );
+  const wasm = readdirSync(OUT).filter((file) => file.endsWith(".wasm"));
+  expect(wasm, "wrangler emitted zstd.wasm as a separate module").toHaveLength(1);
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
+    readFileSync(join(WORKER, "wrangler.toml"), "utf8"),
+  )?.[1];
+  mf = new Miniflare({
+    scriptPath: join(OUT, "index.js"),
+    modules: true,
+    // What wrangler declares for its output: `.wasm` files are compiled modules.
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    ...(compatibilityDate ? { compatibilityDate } : {}),
+    bindings: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("LARDER_TEST_"))),
+  });
+  await mf.ready;
+});
+
+afterAll(async () => {
+  await mf?.dispose();
+});
+
+describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () => {
+  it("serves every shared scenario", async () => {
+    const { body } = await call("/scenarios");
+    expect(body).toEqual(scenarios.map((s) => s.name));
+  });
+
+  for (const scenario of scenarios) {
+    it(scenario.name, async () => {
+      const { status, body } = await call(`/scenario?name=${encodeURIComponent(scenario.name)}`);
+      expect(body).toEqual({ ok: true });
+      expect(status).toBe(200);
+    });
+  }
+
+  /** Writes in one request, then polls from later requests until a fresh cache hits. */
+  async function writeThenPoll(via: string, attempts = 40): Promise<boolean> {
+    const { status, body } = await call(`/waituntil/write?via=${via}`);
+    expect(status, JSON.stringify(body)).toBe(200);
+    const prefix = String(body.prefix);
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const read = await call(`/waituntil/read?prefix=${encodeURIComponent(prefix)}`);
+      if (read.status === 200) return true;
+      expect(read.status, JSON.stringify(read.body)).toBe(404);
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    return false;
+  }
+
+  it("keeps a background write alive after the response with cloudflare:workers' waitUntil (larder/workers' default)", async () => {
+    expect(await writeThenPoll("module")).toBe(true);
+  });
+
+  it("keeps a background write alive after the response with ctx.waitUntil", async () => {
+    expect(await writeThenPoll("ctx")).toBe(true);
+  });
+
+  it("loses the write without waitUntil (the control: workerd stops a request's work after its response)", async () => {
+    expect(await writeThenPoll("none", 10)).toBe(false);
+  });
+
+  it("reads, in workerd, an entry Node wrote (CBOR types intact, no code generation)", async () => {
+    const node = { lib: { createCache, upstashStore, s3BlobStore }, services, runtime: "node" };
+    const prefix = `rt-xrt-node-${crypto.randomUUID()}`;
+    expect(await servicesCache(node, prefix).set("from-node", sampleValue("from-node"))).toBe(true);
+    const { status, body } = await call(`/get?prefix=${prefix}&key=from-node`);
+    expect(body).toMatchObject({ ok: true, stats: { total: 1, inline: 1 } });
+    expect(status).toBe(200);
+  });
+
+  it("reads, in Node, an entry workerd wrote", async () => {
+    const prefix = `rt-xrt-workerd-${crypto.randomUUID()}`;
+    const { body } = await call(`/set?prefix=${prefix}&key=from-workerd`, { method: "POST" });
+    expect(body).toEqual({ ok: true });
+    const node = { lib: { createCache, upstashStore, s3BlobStore }, services, runtime: "node" };
+    const value = await servicesCache(node, prefix).get("from-workerd");
+    assertDeepEqual(value, sampleValue("from-workerd"), "the entry workerd wrote decodes identically on Node");
+  });
+});
