@@ -58,6 +58,9 @@ const STEPS: readonly Step[] = [
     services: true,
     timeoutMs: 10 * 60_000,
   },
+  // examples/: a Worker (wrangler + Miniflare), a Deno script (as from JSR), a Bun server and a
+  // Node script, each using the package as its users install it, each asserting a miss then a hit.
+  { name: "examples", command: ["npx", "tsx", "scripts/run-examples.ts"], services: true, timeoutMs: 10 * 60_000 },
   // The README's first command must keep working on the embedded default, with no services.
   { name: "demo", command: ["npm", "run", "--silent", "demo"], timeoutMs: 2 * 60_000 },
 ];

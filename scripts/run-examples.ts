@@ -1,0 +1,192 @@
+/**
+ * `npm test` step "examples": runs every example in `examples/` against the local services, each
+ * using Larder the way its users get it, and each asserting a miss then a hit:
+ *
+ * - `cloudflare-worker`: the packed tarball installed into the example, bundled by wrangler
+ *   (`wrangler deploy --dry-run`), run in workerd by Miniflare; two requests.
+ * - `deno`: `deno run` with the example's deno.json, which resolves `jsr:@larder/larder` to this
+ *   repository through `links` (its deno.json exports) and npm packages from Deno's own cache.
+ * - `bun`: the packed tarball installed into the example; the server started with `bun run`;
+ *   two requests.
+ * - `node-script`: the packed tarball installed into the example; `node main.js`.
+ *
+ * The examples read the usual variables (`UPSTASH_REDIS_REST_URL`, `AWS_ACCESS_KEY_ID`…), set
+ * here from the `LARDER_TEST_*` ones. `npx tsx scripts/run-examples.ts [names…]` runs some.
+ *
+ * @module
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import process from "node:process";
+import { Miniflare } from "miniflare";
+import { buildAndPack } from "./_pack.ts";
+
+const ROOT = resolve(".");
+const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
+
+function exampleEnv(name: string): Record<string, string> {
+  const get = (variable: string): string => {
+    const value = process.env[variable];
+    if (!value) throw new Error(`${variable} is not set: run through \`npm test\` or \`npm run services -- …\``);
+    return value;
+  };
+  return {
+    UPSTASH_REDIS_REST_URL: get("LARDER_TEST_UPSTASH_URL"),
+    UPSTASH_REDIS_REST_TOKEN: get("LARDER_TEST_UPSTASH_TOKEN"),
+    S3_ENDPOINT: get("LARDER_TEST_S3_ENDPOINT"),
+    S3_BUCKET: get("LARDER_TEST_S3_BUCKET"),
+    S3_REGION: get("LARDER_TEST_S3_REGION"),
+    AWS_ACCESS_KEY_ID: get("LARDER_TEST_S3_ACCESS_KEY_ID"),
+    AWS_SECRET_ACCESS_KEY: get("LARDER_TEST_S3_SECRET_ACCESS_KEY"),
+    CACHE_PREFIX: `example-${name}-${crypto.randomUUID()}`,
+  };
+}
+
+function run(command: string, args: readonly string[], cwd: string, env?: Record<string, string>): void {
+  const result = spawnSync(command, args, {
+    cwd,
+    stdio: "inherit",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...env },
+  });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} (in ${cwd}) exited ${result.status}`);
+}
+
+/** Installs the packed tarball into an example, as `npm install larder` would (without saving). */
+function install(dir: string, tarball: string): void {
+  rmSync(join(dir, "node_modules"), { recursive: true, force: true });
+  run(
+    "npm",
+    ["install", "--no-save", "--no-package-lock", "--prefer-offline", "--no-audit", "--no-fund", tarball],
+    dir,
+  );
+}
+
+interface Counters {
+  runs: number;
+  hits: number;
+  misses: number;
+}
+
+/** Asserts the first answer was a miss and that a hit follows (the write lands in the background). */
+async function missThenHit(label: string, get: () => Promise<Counters>): Promise<void> {
+  const first = await get();
+  console.log(`  ${label} first request: ${JSON.stringify(first)}`);
+  if (first.runs !== 1 || first.misses !== 1 || first.hits !== 0) {
+    throw new Error(`${label}: first request was not a miss`);
+  }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const next = await get();
+    if (next.hits >= 1) {
+      console.log(`  ${label} next request:  ${JSON.stringify(next)}`);
+      if (next.runs !== 1) throw new Error(`${label}: the hit ran the function again`);
+      return;
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`${label}: no hit after 5 s`);
+}
+
+const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
+  async "cloudflare-worker"(tarball) {
+    const dir = join(ROOT, "examples/cloudflare-worker");
+    const out = join(dir, ".build");
+    install(dir, tarball);
+    rmSync(out, { recursive: true, force: true });
+    run(
+      process.execPath,
+      [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out],
+      dir,
+    );
+    if (!readdirSync(out).some((file) => file.endsWith(".wasm"))) throw new Error("wrangler did not emit zstd.wasm");
+    const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
+    const mf = new Miniflare({
+      scriptPath: join(out, "index.js"),
+      modules: true,
+      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+      compatibilityDate: /compatibility_date\s*=\s*"([^"]+)"/.exec(toml)?.[1] ?? "2026-04-01",
+      bindings: exampleEnv("worker"),
+    });
+    try {
+      await missThenHit("worker", async () => {
+        const response = await mf.dispatchFetch("http://example/forecast?city=paris");
+        if (!response.ok) throw new Error(`worker answered ${response.status}: ${await response.text()}`);
+        return await response.json() as Counters;
+      });
+    } finally {
+      await mf.dispose();
+    }
+  },
+
+  async deno() {
+    const dir = join(ROOT, "examples/deno");
+    run(
+      join(ROOT, "node_modules/.bin/deno"),
+      ["run", "--allow-env", "--allow-net", "main.ts"],
+      dir,
+      exampleEnv("deno"),
+    );
+  },
+
+  async bun(tarball) {
+    const dir = join(ROOT, "examples/bun");
+    install(dir, tarball);
+    const server = spawn(BUN, ["run", "server.ts"], {
+      cwd: dir,
+      env: { ...process.env, ...exampleEnv("bun"), PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const base = await new Promise<string>((found, fail) => {
+        let output = "";
+        const timer = setTimeout(() => fail(new Error(`bun server did not start: ${output}`)), 20_000);
+        server.stdout.on("data", (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /listening on (\S+)/.exec(output);
+          if (match?.[1]) {
+            clearTimeout(timer);
+            found(match[1].replace(/\/$/, ""));
+          }
+        });
+        server.once("exit", (code) => fail(new Error(`bun server exited ${code}: ${output}`)));
+      });
+      await missThenHit("bun", async () => {
+        const response = await fetch(`${base}/top?region=emea`);
+        if (!response.ok) throw new Error(`bun server answered ${response.status}: ${await response.text()}`);
+        return await response.json() as Counters;
+      });
+    } finally {
+      server.kill("SIGTERM");
+    }
+  },
+
+  async "node-script"(tarball) {
+    const dir = join(ROOT, "examples/node-script");
+    install(dir, tarball);
+    run(process.execPath, ["main.js"], dir, exampleEnv("node"));
+  },
+};
+
+async function main(): Promise<number> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length > 0 ? wanted : Object.keys(EXAMPLES);
+  const unknown = names.filter((name) => !(name in EXAMPLES));
+  if (unknown.length > 0) throw new Error(`unknown example(s) ${unknown.join(", ")}`);
+  const { tarball } = buildAndPack();
+  let failed = 0;
+  for (const name of names) {
+    const started = performance.now();
+    console.log(`\n● example ${name}`);
+    try {
+      await EXAMPLES[name]?.(tarball);
+      console.log(`  PASS ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      failed++;
+      console.error(`  FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  console.log(`\nexamples: ${names.length - failed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exit(await main());
