@@ -55,9 +55,11 @@ function run(command: string, args: readonly string[], cwd: string, env?: Record
 /** Installs the packed tarball into an example, as `npm install larder` would (without saving). */
 function install(dir: string, tarball: string): void {
   rmSync(join(dir, "node_modules"), { recursive: true, force: true });
+  // --omit=dev: the Worker example lists wrangler for its users; the repository's pinned one
+  // (the last that runs on Node 20) builds it here.
   run(
     "npm",
-    ["install", "--no-save", "--no-package-lock", "--prefer-offline", "--no-audit", "--no-fund", tarball],
+    ["install", "--no-save", "--omit=dev", "--no-package-lock", "--prefer-offline", "--no-audit", "--no-fund", tarball],
     dir,
   );
 }
