@@ -16,7 +16,7 @@ import process from "node:process";
 /** Subpaths published on npm only, and why. */
 const NPM_ONLY: Readonly<Record<string, string>> = {
   "./workers":
-    "imports zstd.wasm as a compiled module and `cloudflare:workers`, which only Workers bundlers (wrangler, Cloudflare's Vite plugin) resolve; Deno and JSR cannot",
+    "imports zstd.wasm as a compiled module and `cloudflare:workers`, which only Workers bundlers (wrangler) resolve; Deno and JSR cannot",
 };
 
 interface PackageJson {

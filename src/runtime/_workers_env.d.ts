@@ -7,7 +7,7 @@ declare module "cloudflare:workers" {
 }
 
 declare module "*.wasm" {
-  /** wrangler and Cloudflare's Vite plugin import a `.wasm` file as a compiled module. */
+  /** wrangler imports a `.wasm` file as a compiled module. */
   const module: WebAssembly.Module;
   export default module;
 }

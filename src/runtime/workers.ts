@@ -3,8 +3,8 @@
  * itself filled in.
  *
  * - **zstd**: workerd cannot compile WebAssembly from bytes at run time, so this entry imports
- *   the compiled `zstd.wasm` as a module (wrangler, and Cloudflare's Vite plugin, turn a `.wasm`
- *   import into a `WebAssembly.Module` by default) and passes it as `zstd.wasm`.
+ *   the compiled `zstd.wasm` as a module (wrangler turns a `.wasm` import into a
+ *   `WebAssembly.Module` by default) and passes it as `zstd.wasm`.
  * - **waitUntil**: background writes are registered with `waitUntil` from `cloudflare:workers`,
  *   which keeps them alive after the response without threading `ctx` through your code. Pass
  *   your own `waitUntil` (e.g. `ctx.waitUntil.bind(ctx)`) to override it.
