@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BenchResults } from "./_report.ts";
+import type { BenchResults } from "./_targets.ts";
 
 interface Bar {
   readonly value: number;

@@ -1,141 +1,10 @@
 /**
- * The results' shape, the targets of issue 7 evaluated on them, and the markdown report.
+ * The markdown report of a run.
  *
  * @module
  */
-import type { CodecResults } from "./codec.ts";
-import type { ConcurrencyCase } from "./concurrency.ts";
-import type { HitResults } from "./hits.ts";
-import type { Latency } from "./_latency.ts";
 import { ms, ratio, type Summary } from "./_measure.ts";
-import type { MissResult } from "./miss.ts";
-import type { PeakMemory } from "./peak-memory.ts";
-
-/** Everything one run measured (what bench.json holds). */
-export interface BenchResults {
-  readonly machine: {
-    readonly node: string;
-    readonly platform: string;
-    readonly cpu: string;
-    readonly cores: number;
-    readonly memoryGB: number;
-    readonly commit: string;
-    readonly dirty: boolean;
-    readonly date: string;
-    readonly quick: boolean;
-  };
-  readonly durationS: number;
-  readonly sizes: readonly { readonly label: string; readonly jsonBytes: number; readonly rows: number }[];
-  readonly scenarios: readonly Latency[];
-  /** Per size, the stored payload (zstd) and the encoded value (CBOR), bytes. */
-  readonly stored: Record<string, { readonly payloadBytes: number; readonly encodedBytes: number }>;
-  readonly codecs: CodecResults;
-  readonly memory: HitResults;
-  /** By scenario name. */
-  readonly hits: Record<string, HitResults>;
-  /** By scenario name, then size. */
-  readonly misses: Record<string, Record<string, MissResult>>;
-  readonly concurrency: readonly ConcurrencyCase[];
-  readonly peak: PeakMemory;
-}
-
-/** Where entries go with the default `maxInlineBytes` (32 KiB of compressed payload). */
-export const DEFAULT_INLINE_MAX: number = 32 * 1024;
-
-/** One evaluated target. */
-export interface Verdict {
-  readonly target: string;
-  readonly size: string;
-  readonly scenario: string;
-  readonly measured: number;
-  readonly limit: number;
-  /** measured / the reference the target multiplies (e.g. hit / bare GET). */
-  readonly ratio: number;
-  readonly pass: boolean;
-}
-
-const p50 = (s: Summary | undefined): number => s?.p50 ?? NaN;
-
-/** Decode time (zstd + CBOR of the stored payload) at `size`, from the loopback run. */
-function decodeOf(r: BenchResults, size: string): number {
-  return p50(r.hits[r.scenarios[0]!.name]?.[size]?.decode);
-}
-
-/** The issue's targets, evaluated. */
-export function verdicts(r: BenchResults): Verdict[] {
-  const out: Verdict[] = [];
-  const inlineSizes = r.sizes.filter((s) => r.stored[s.label]!.payloadBytes <= DEFAULT_INLINE_MAX).map((s) => s.label);
-  const blobSizes = r.sizes.filter((s) => r.stored[s.label]!.payloadBytes > DEFAULT_INLINE_MAX).map((s) => s.label);
-  for (const scenario of r.scenarios) {
-    const hits = r.hits[scenario.name]!;
-    for (const size of inlineSizes) {
-      const get = p50(hits[size]!["get inline record"]);
-      const hit = p50(hits[size]!.inline);
-      out.push({
-        target: "inline",
-        size,
-        scenario: scenario.name,
-        measured: hit,
-        limit: 1.15 * get,
-        ratio: hit / get,
-        pass: hit <= 1.15 * get,
-      });
-    }
-    for (const size of blobSizes) {
-      const floor = Math.max(p50(hits[size]!["get s3 record"]), p50(hits[size]!["get s3 object"])) + decodeOf(r, size);
-      const hit = p50(hits[size]!.s3);
-      out.push({
-        target: "s3",
-        size,
-        scenario: scenario.name,
-        measured: hit,
-        limit: 1.15 * floor,
-        ratio: hit / floor,
-        pass: hit <= 1.15 * floor,
-      });
-    }
-    for (const size of r.sizes.map((s) => s.label)) {
-      const m = r.misses[scenario.name]![size]!;
-      const limit = p50(m.floor) + 1;
-      out.push({
-        target: "miss",
-        size,
-        scenario: scenario.name,
-        measured: p50(m.overhead),
-        limit,
-        ratio: p50(m.overhead) / p50(m.floor),
-        pass: p50(m.overhead) <= limit,
-      });
-    }
-  }
-  const loopback = r.scenarios[0]!.name;
-  const memory = p50(r.memory["1 KB"]?.memory);
-  out.push({
-    target: "memory",
-    size: "1 KB",
-    scenario: loopback,
-    measured: memory,
-    limit: 0.02,
-    ratio: memory / 0.02,
-    pass: memory <= 0.02,
-  });
-  const largest = r.sizes[r.sizes.length - 1]!.label;
-  const codecs = r.codecs[largest]!;
-  for (const reference of ["json+gzip", "json+gzip (node:zlib)"] as const) {
-    const ours = p50(codecs["cbor+zstd"].read);
-    const theirs = p50(codecs[reference].read);
-    out.push({
-      target: `read vs ${reference}`,
-      size: largest,
-      scenario: loopback,
-      measured: ours,
-      limit: 1.2 * theirs,
-      ratio: ours / theirs,
-      pass: ours <= 1.2 * theirs,
-    });
-  }
-  return out;
-}
+import { type BenchResults, decodeOf, DEFAULT_INLINE_MAX, p50, type Verdict, verdicts } from "./_targets.ts";
 
 const TARGET_LABELS: Record<string, string> = {
   inline: "Inline hit p50 ≤ 1.15 × bare store GET",
@@ -288,7 +157,8 @@ function concurrencyTable(r: BenchResults): string[] {
 function peakTable(r: BenchResults): string[] {
   const p = r.peak;
   const mb = (n: number): string => `${n.toFixed(0)} MB`;
-  const delta = (n: number, base: number): string => `${mb(n)} (+${(n - base).toFixed(0)})`;
+  const delta = (n: number, base: number): string =>
+    `${mb(n)} (${n >= base ? "+" : "−"}${Math.abs(n - base).toFixed(0)})`;
   return [
     "| phase | RSS | JS heap used | external + ArrayBuffers | time |",
     "| --- | --- | --- | --- | --- |",
@@ -301,6 +171,9 @@ function peakTable(r: BenchResults): string[] {
     `| hit, peak | ${delta(p.hit.peak.rss, p.baseline.rss)} | ${delta(p.hit.peak.heapUsed, p.baseline.heapUsed)} | ${
       delta(p.hit.peak.external, p.baseline.external)
     } | ${ms(p.hit.ms)} |`,
+    `| after, result dropped and GC'd | ${delta(p.retained.rss, p.baseline.rss)} | ${
+      delta(p.retained.heapUsed, p.baseline.heapUsed)
+    } | ${delta(p.retained.external, p.baseline.external)} | |`,
     `| kernel max RSS (before → after the round trip) | ${mb(p.maxRssMB.before)} → ${mb(p.maxRssMB.after)} | | | |`,
   ];
 }
@@ -321,7 +194,9 @@ export function renderMarkdown(r: BenchResults): string {
     `Node ${m.node} · ${m.cpu} · ${m.cores} cores · ${m.memoryGB} GB · ${m.platform}`,
     `commit ${m.commit}${m.dirty ? " (with uncommitted changes in src/)" : ""} · ${m.date} · ${
       r.durationS.toFixed(0)
-    } s${m.quick ? " · QUICK RUN: budgets too small for figures" : ""}`,
+    } s · load average ${m.load.map((l) => l.toFixed(1)).join(" → ")} (1 min, on ${m.cores} cores)${
+      m.quick ? " · QUICK RUN: budgets too small for figures" : ""
+    }`,
     "",
     `Payloads: JSON-like rows (id, customer, region, amount, currency, date), seeded: ${sizes}.`,
     "Services on loopback (redis-server, the Upstash REST bridge, s3rver behind its proxy), in a separate process;",

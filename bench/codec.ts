@@ -4,10 +4,15 @@
  * JSON as a second reference (what a Node service would do by hand). Rates are in MB of the
  * value's JSON text per second, so every column measures the same work.
  *
+ * Two rows are there to inform choices, not what Larder does by default: JSON+zstd (the `json`
+ * codec with zstd, which Larder offers), and CBOR+zstd with cbor-x's record extension on (not
+ * offered: records are a cbor-x extension, not plain CBOR).
+ *
  * @module
  */
 import { gunzipSync, gzipSync } from "node:zlib";
-import { cborCodec } from "../src/codec/cbor.ts";
+import { Decoder, Encoder } from "cbor-x/index-no-eval";
+import { CBOR_OPTIONS, cborCodec } from "../src/codec/cbor.ts";
 import { gzipCompressor } from "../src/codec/gzip.ts";
 import { jsonCodec } from "../src/codec/json.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
@@ -31,6 +36,8 @@ export const FORMATS = [
   "cbor+zstd (ISO date strings)",
   "json+gzip",
   "json+gzip (node:zlib)",
+  "json+zstd",
+  "cbor+zstd, cbor-x records on (not shipped)",
 ] as const;
 
 /** Per size, per format. */
@@ -55,6 +62,11 @@ export async function runCodecs(
     const jsonRaw = json.encode(strings);
     const jsonZ = await gzip.compress(jsonRaw);
     const nodeZ = gzipSync(JSON.stringify(strings));
+    const jsonZstd = await zstd.compress(jsonRaw);
+    const recordsEncoder = new Encoder({ ...CBOR_OPTIONS, useRecords: true });
+    const recordsDecoder = new Decoder({ ...CBOR_OPTIONS, useRecords: true });
+    const recordsRaw = recordsEncoder.encode(rows);
+    const recordsZ = await zstd.compress(recordsRaw);
     const timings = await measure([
       { name: "cbor+zstd write", run: () => zstd.compress(cbor.encode(rows)) },
       { name: "cbor+zstd read", run: async () => cbor.decode(await zstd.decompress(cborZ, cborRaw.length)) },
@@ -67,6 +79,16 @@ export async function runCodecs(
       { name: "json+gzip read", run: async () => json.decode(await gzip.decompress(jsonZ, jsonRaw.length)) },
       { name: "json+gzip (node:zlib) write", run: async () => gzipSync(JSON.stringify(strings)) },
       { name: "json+gzip (node:zlib) read", run: async () => JSON.parse(gunzipSync(nodeZ).toString("utf8")) },
+      { name: "json+zstd write", run: () => zstd.compress(json.encode(strings)) },
+      { name: "json+zstd read", run: async () => json.decode(await zstd.decompress(jsonZstd, jsonRaw.length)) },
+      {
+        name: "cbor+zstd, cbor-x records on (not shipped) write",
+        run: () => zstd.compress(new Uint8Array(recordsEncoder.encode(rows))),
+      },
+      {
+        name: "cbor+zstd, cbor-x records on (not shipped) read",
+        run: async () => recordsDecoder.decode(await zstd.decompress(recordsZ, recordsRaw.length)),
+      },
     ], budgetFor(label));
     const figures = (format: string, stored: number, encoded: number): CodecFigures => ({
       storedBytes: stored,
@@ -79,6 +101,12 @@ export async function runCodecs(
       "cbor+zstd (ISO date strings)": figures("cbor+zstd (ISO date strings)", cborStrZ.length, cborStrRaw.length),
       "json+gzip": figures("json+gzip", jsonZ.length, jsonRaw.length),
       "json+gzip (node:zlib)": figures("json+gzip (node:zlib)", nodeZ.length, jsonRaw.length),
+      "json+zstd": figures("json+zstd", jsonZstd.length, jsonRaw.length),
+      "cbor+zstd, cbor-x records on (not shipped)": figures(
+        "cbor+zstd, cbor-x records on (not shipped)",
+        recordsZ.length,
+        recordsRaw.length,
+      ),
     };
   }
   return results as CodecResults;
