@@ -32,6 +32,7 @@ function esc(text: string): string {
 }
 
 function label(value: number): string {
+  if (value === 0) return "0";
   if (value < 1) return `${+(value * 1000).toPrecision(2)} µs`;
   return `${+value.toPrecision(3)} ms`;
 }
