@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import process from "node:process";
 
@@ -26,9 +26,6 @@ async function main(): Promise<number> {
   await rm(DIST, { recursive: true, force: true });
   const tsc = spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
   if (tsc.status !== 0) return tsc.status ?? 1;
-
-  const vendored = "src/codec/_cbor_x";
-  for (const name of await readdir(vendored)) await copy(join(vendored, name), join(DIST, vendored, name));
 
   const wasm = await readFile(ZSTD_WASM);
   const sha256 = createHash("sha256").update(wasm).digest("hex");

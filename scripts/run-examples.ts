@@ -4,8 +4,8 @@
  *
  * - `cloudflare-worker`: the packed tarball installed into the example, bundled by wrangler
  *   (`wrangler deploy --dry-run`), run in workerd by Miniflare; two requests.
- * - `deno`: `deno run` with the example's deno.json, which resolves `jsr:@larder/larder` to this
- *   repository through `links` (its deno.json exports) and npm packages from Deno's own cache.
+ * - `deno`: the packed tarball installed with npm into the example's node_modules, then `deno run`
+ *   with `nodeModulesDir: "manual"` (Deno's own npm resolution of cbor-x fails: see the README).
  * - `bun`: the packed tarball installed into the example; the server started with `bun run`;
  *   two requests.
  * - `node-script`: the packed tarball installed into the example; `node main.js`.
@@ -120,8 +120,9 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
     }
   },
 
-  async deno() {
+  async deno(tarball) {
     const dir = join(ROOT, "examples/deno");
+    install(dir, tarball);
     run(
       join(ROOT, "node_modules/.bin/deno"),
       ["run", "--allow-env", "--allow-net", "main.ts"],

@@ -32,7 +32,7 @@ const STEPS: readonly Step[] = [
   { name: "typecheck-core", command: ["npx", "tsc", "-p", "tsconfig.core.json"], timeoutMs: 5 * 60_000 },
   { name: "lint", command: ["npx", "deno", "lint"], timeoutMs: 5 * 60_000 },
   { name: "fmt", command: ["npx", "deno", "fmt", "--check"], timeoutMs: 5 * 60_000 },
-  // deno.json and package.json agree (version, subpaths, dependencies); vendored cbor-x is current.
+  // deno.json and package.json agree (version, subpaths, dependencies).
   { name: "manifests", command: ["npx", "tsx", "scripts/check-manifests.ts"], timeoutMs: 2 * 60_000 },
   // The npm tarball (contents, publint, attw) and the JSR dry run (slow types, deno doc --lint).
   { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },

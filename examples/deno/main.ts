@@ -1,13 +1,13 @@
 /**
- * Larder on Deno, imported from JSR: a slow query cached in Upstash Redis (and S3 for large
+ * Larder on Deno (installed with npm; see the README): a slow query cached in Upstash Redis (and S3 for large
  * results). Run it twice in a row and the second call is served from the cache.
  *
  *   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_BUCKET=… \
  *   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… deno run --allow-env --allow-net main.ts
  */
-import { createCache } from "@larder/larder";
-import { upstashStore } from "@larder/larder/stores/upstash";
-import { s3BlobStore } from "@larder/larder/blobs/s3";
+import { createCache } from "larder";
+import { upstashStore } from "larder/stores/upstash";
+import { s3BlobStore } from "larder/blobs/s3";
 
 const env = (name: string): string => {
   const value = Deno.env.get(name);

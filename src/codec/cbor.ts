@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { addExtension, Decoder, Encoder, type Options } from "./_cbor_x/mod.js";
+import { addExtension, Decoder, Encoder, type Options } from "cbor-x/index-no-eval";
 import { CodecError, isCacheError } from "../core/errors.ts";
 import type { ValueCodec } from "../core/types.ts";
 import { type BuiltinKind, checkValue, type ValuePolicy } from "./_validate.ts";
