@@ -1,8 +1,10 @@
 /**
- * Byte helpers on web-standard APIs only: SHA-256 through WebCrypto, base64 without `Buffer`.
+ * Byte helpers on web-standard APIs only: SHA-256 (in JS for short inputs, WebCrypto for long
+ * ones), base64 without `Buffer`.
  *
  * @module
  */
+import { sha256 } from "./sha256.ts";
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
@@ -13,8 +15,12 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+/** Inputs up to this size are hashed synchronously: cheaper than WebCrypto's thread-pool hop. */
+const SYNC_HASH_MAX_BYTES = 4096;
+
 /** SHA-256 of `bytes`, as 64 lower-case hex characters. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  if (bytes.length <= SYNC_HASH_MAX_BYTES) return toHex(sha256(bytes));
   const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return toHex(new Uint8Array(digest));
 }
