@@ -42,8 +42,13 @@ export interface CacheOptions {
   maxInlineBytes?: number;
   /** Encoded values over this size are not cached (logged, the result is still returned). @default 67108864 (64 MiB) */
   maxValueBytes?: number;
-  /** Time limits of each backend call. @default { store: "1s", blob: "5s" } */
-  timeout?: { store?: Duration; blob?: Duration };
+  /**
+   * Time limits: of each store call, of each blob call, and (`total`, optional) of the cache's
+   * whole lookup per call (record, blob, verification, decoding), after which the call goes on
+   * as a miss and runs the function.
+   * @default { store: "1s", blob: "5s" }
+   */
+  timeout?: { store?: Duration; blob?: Duration; total?: Duration };
   /** Keeps background writes alive on runtimes that end work with the response (Workers' `ctx.waitUntil`). */
   waitUntil?: WaitUntil;
   /** Background writes in flight at most; further writes are skipped and counted. @default 256 */
@@ -93,6 +98,7 @@ export interface ResolvedOptions {
   readonly maxInlineBytes: number;
   readonly storeTimeoutMs: number;
   readonly blobTimeoutMs: number;
+  readonly totalTimeoutMs: number | undefined;
   readonly waitUntil: WaitUntil | undefined;
   readonly maxPendingWrites: number;
   readonly logger: Logger;
@@ -153,7 +159,12 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     throw new ConfigError("createCache: logger must have debug, info, warn and error methods");
   }
   const timeout = o.timeout ?? {};
-  if (typeof timeout !== "object") throw new ConfigError("createCache: timeout must be { store?, blob? }");
+  if (typeof timeout !== "object") throw new ConfigError("createCache: timeout must be { store?, blob?, total? }");
+  for (const key of Object.keys(timeout)) {
+    if (key !== "store" && key !== "blob" && key !== "total") {
+      throw new ConfigError(`createCache: unknown option "timeout.${key}"`);
+    }
+  }
   const codecs = { cbor: cborCodec(), json: jsonCodec() };
   const compressors: Record<string, Compressor> = {
     zstd: zstdCompressor(o.zstd),
@@ -177,6 +188,7 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     maxInlineBytes: positiveInt(o.maxInlineBytes ?? 32 * 1024, "maxInlineBytes"),
     storeTimeoutMs: toMs(timeout.store ?? "1s", "createCache: timeout.store"),
     blobTimeoutMs: toMs(timeout.blob ?? "5s", "createCache: timeout.blob"),
+    totalTimeoutMs: timeout.total === undefined ? undefined : toMs(timeout.total, "createCache: timeout.total"),
     waitUntil: o.waitUntil,
     maxPendingWrites: positiveInt(o.maxPendingWrites ?? 256, "maxPendingWrites"),
     logger: o.logger ?? consoleLogger,

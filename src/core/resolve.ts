@@ -51,7 +51,7 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
   const leaseSpec = lease && leaseConfig ? { lease, ttlMs: leaseConfig.ttlMs } : undefined;
 
   const started = performance.now();
-  let found = await lookup(ctx, ref, { lease: leaseSpec, retainMs });
+  let found = await withinBudget(ctx, hash, lease, lookup(ctx, ref, { lease: leaseSpec, retainMs }));
   const elapsed = performance.now() - started;
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, elapsed);
@@ -106,6 +106,34 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     after: owned ? () => release(ctx, hash, owned) : undefined,
   });
   return value;
+}
+
+/**
+ * Bounds the lookup by `timeout.total`: past it the call goes on as a miss. The lookup itself runs
+ * on (each backend call has its own timeout); if it then turns out to have taken the lease, the
+ * lease is released in the background rather than left to expire.
+ */
+function withinBudget(
+  ctx: CacheContext,
+  hash: string,
+  lease: Lease | undefined,
+  work: Promise<Lookup>,
+): Promise<Lookup> {
+  const budgetMs = ctx.options.totalTimeoutMs;
+  if (budgetMs === undefined) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overBudget = new Promise<Lookup>((resolve) => {
+    timer = setTimeout(() => {
+      ctx.stats.budgetExceeded++;
+      void work.then((late) => {
+        if (late.kind === "miss" && late.lease === "acquired" && lease) {
+          ctx.background.schedule(() => release(ctx, hash, lease));
+        }
+      });
+      resolve({ kind: "miss", lease: "none" });
+    }, budgetMs);
+  });
+  return Promise.race([work, overBudget]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -50,6 +50,8 @@ export interface CacheStats {
   readonly staleIfError: number;
   /** Background refreshes whose function failed (the stale entry stayed). */
   readonly refreshesFailed: number;
+  /** Lookups abandoned at `timeout.total` (the call went on as a miss). */
+  readonly budgetExceeded: number;
   /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
   readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
   /** Circuit breakers per backend; `undefined` when disabled. */
@@ -68,6 +70,7 @@ export class StatsRecorder {
   stale = 0;
   staleIfError = 0;
   refreshesFailed = 0;
+  budgetExceeded = 0;
   leasesAcquired = 0;
   leasesWaited = 0;
   leaseWaitsGivenUp = 0;
@@ -125,6 +128,7 @@ export class StatsRecorder {
       stale: this.stale,
       staleIfError: this.staleIfError,
       refreshesFailed: this.refreshesFailed,
+      budgetExceeded: this.budgetExceeded,
       leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
       breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },

@@ -352,6 +352,24 @@ describe("fail-open", () => {
     }
   });
 
+  it("bounds the whole lookup by timeout.total and goes on as a miss", async () => {
+    const { cache, blobs } = setup({ maxInlineBytes: 1024, timeout: { store: "5s", blob: "5s", total: 80 } });
+    const value = crypto.getRandomValues(new Uint8Array(4096));
+    let runs = 0;
+    const w = cache.wrap(async () => (runs++, value), { name: "w" });
+    await w();
+    await cache.flush();
+    blobs.fault = "hang"; // each call alone is within its own 5 s limit; the budget is not
+    const started = performance.now();
+    expect(await w()).toEqual(value);
+    expect(runs).toBe(2);
+    expect(performance.now() - started).toBeLessThan(4_000);
+    expect(cache.stats().budgetExceeded).toBe(1);
+    expect(() => createCache({ timeout: { total: "soon" as never } })).toThrow(/timeout\.total/);
+    expect(() => createCache({ timeout: { overall: 1 } as never })).toThrow(/unknown option "timeout\.overall"/);
+    blobs.fault = "none";
+  });
+
   it("returns the function's result when the blob store fails on read or write", async () => {
     const { cache, blobs } = setup({ maxInlineBytes: 1024 });
     let runs = 0;
