@@ -11,6 +11,7 @@
  * @module
  */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import process from "node:process";
 import { type Services, startServices } from "./services/index.ts";
 
@@ -151,6 +152,10 @@ async function main(): Promise<number> {
     });
   }
   watchParent();
+
+  // A dist/ left by an earlier run would shadow the source for "larder" imports (the export map
+  // lists "types" first, as publishing requires); the package step builds a fresh one.
+  rmSync("dist", { recursive: true, force: true });
 
   const outcomes: Outcome[] = [];
   let services: Services | null = null;
