@@ -74,7 +74,7 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     // The record exists (expired), so the lookup took no lease: one more round trip, only here.
     owned = await tryAcquire(ctx, hash, lease, leaseConfig.ttlMs) ? lease : undefined;
   } else if (found.kind === "miss" && found.lease === "held" && leaseSpec && leaseConfig) {
-    found = await waitForOwner(ctx, ref, leaseSpec, retainMs, leaseConfig.waitMs);
+    found = await waitForOwner(ctx, ref, leaseSpec, retainMs, leaseConfig.waitMs, policy.staleWhileRevalidateMs);
     if (found.kind === "hit" || found.kind === "stale") {
       ctx.stats.leasesWaited++;
       return found.value as T;
@@ -100,7 +100,8 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     }
     throw error;
   }
-  persistInBackground(ctx, { hash, value, ttlMs: policy.ttlMs, retainMs }, policy.label, {
+  const computedAt = ctx.options.now();
+  persistInBackground(ctx, { hash, value, ttlMs: policy.ttlMs, retainMs, computedAt }, policy.label, {
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned ? () => release(ctx, hash, owned) : undefined,
@@ -137,8 +138,9 @@ function withinBudget(
 }
 
 /**
- * Polls until the owner's entry appears, the lease is free (taken over: `miss` with `acquired`),
- * the store fails (`none`), or `waitMs` runs out (`none`).
+ * Polls until the owner's entry appears (or an expired one still within `staleWhileRevalidateMs`:
+ * a waiter is not a function failure, so stale-if-error does not apply), the lease is free (taken
+ * over: `miss` with `acquired`), the store fails (`none`), or `waitMs` runs out (`none`).
  */
 async function waitForOwner(
   ctx: CacheContext,
@@ -146,6 +148,7 @@ async function waitForOwner(
   leaseSpec: { lease: Lease; ttlMs: number },
   retainMs: number,
   waitMs: number,
+  staleWhileRevalidateMs: number,
 ): Promise<Lookup> {
   const deadline = performance.now() + waitMs;
   for (const delay of backoff()) {
@@ -153,7 +156,11 @@ async function waitForOwner(
     if (remaining <= 0) break;
     await sleep(Math.min(delay, remaining));
     const found = await lookup(ctx, ref, { lease: leaseSpec, retainMs });
-    if (found.kind === "hit" || found.kind === "stale") return found;
+    if (found.kind === "hit") return found;
+    if (found.kind === "stale") {
+      if (ctx.options.now() < found.expiredAt + staleWhileRevalidateMs) return found;
+      continue; // too old to serve; the owner is writing a fresh one
+    }
     if (found.lease !== "held") return found;
   }
   return { kind: "miss", lease: "none" };
@@ -184,7 +191,8 @@ function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>): void {
         ? await whileHolding(ctx, hash, lease, leaseConfig.ttlMs, job.compute)
         : await job.compute();
       handedOff = true;
-      persistInBackground(ctx, { hash, value, ttlMs: job.policy.ttlMs, retainMs }, job.policy.label, {
+      const computedAt = ctx.options.now();
+      persistInBackground(ctx, { hash, value, ttlMs: job.policy.ttlMs, retainMs, computedAt }, job.policy.label, {
         onStored: job.onPlacement,
         after: done,
       });

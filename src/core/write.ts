@@ -23,6 +23,8 @@ export interface WriteRequest {
   readonly ttlMs: number;
   /** How long the record is kept past its expiry, to be served stale. @default 0 */
   readonly retainMs?: number;
+  /** When the value was computed: its TTL counts from here, not from the end of encoding. @default now */
+  readonly computedAt?: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   const { options } = ctx;
   const { hash } = request;
   const payload = await encodePayload(request.value, options.payload);
-  const createdAt = options.now();
+  const createdAt = request.computedAt ?? options.now();
   const base = {
     v: RECORD_VERSION,
     k: hash,

@@ -477,6 +477,23 @@ describe("ttl", () => {
   });
 });
 
+describe("ttl counts from the function's return", () => {
+  it("is not lengthened by slow background encoding", async () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const cache = createCache({ store: memoryStore({ now: clock }), blobs: memoryBlobStore(), now: clock });
+    const w = cache.wrap(async () => "v", { name: "w", ttl: 1_000 });
+    await w(); // returned at t = 1_000_000; the write starts on a later macrotask
+    now += 700; // encoding, compression and upload took 700 ms
+    await cache.flush();
+    now += 301; // 1001 ms after the function returned
+    let runs = 0;
+    const again = cache.wrap(async () => (runs++, "v2"), { name: "w", ttl: 1_000 });
+    expect(await again()).toBe("v2");
+    expect(runs).toBe(1);
+  });
+});
+
 describe("get / set / has / delete", () => {
   it("stores, reads, checks and deletes by key, per namespace", async () => {
     const { cache } = setup();

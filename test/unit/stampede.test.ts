@@ -95,6 +95,34 @@ describe("cross-instance lease", () => {
     expect(await store.run([{ type: "exists", key: leaseKey("p", hash) }])).toEqual([false]);
   });
 
+  it("does not hand a waiter an entry past its stale-while-revalidate window", async () => {
+    let now = 10_000_000;
+    const clock = () => now;
+    const store = memoryStore({ now: clock });
+    const blobs = memoryBlobStore();
+    const shared = { store, blobs, prefix: "p", now: clock, ttl: 1_000, logger: recordingLogger() };
+    const waiter = createCache({ ...shared, staleWhileRevalidate: 100, staleIfError: "1h", lease: { wait: "5s" } });
+    const writer = createCache({ ...shared, staleIfError: "1h", lease: false });
+    const hash = await keyHash("p", "default", { kind: "call", fn: "report", args: [] });
+    await store.run([{ type: "set", key: leaseKey("p", hash), value: "other-owner", ttlMs: 60_000 }]);
+
+    let version = "";
+    const waiting = waiter.wrap(async () => "computed-by-waiter", { name: "report" })();
+    await sleep(60);
+    // An entry written long ago: expired for 4 s, far outside the 100 ms window (but retained).
+    now -= 5_000;
+    version = "old";
+    await writer.wrap(async () => version, { name: "report" })();
+    await writer.flush();
+    now += 5_000;
+    await sleep(150);
+    version = "fresh";
+    await store.run([{ type: "del", key: (await import("../../src/core/keys.ts")).recordKey("p", hash) }]);
+    await writer.wrap(async () => version, { name: "report" })();
+    await writer.flush();
+    expect(await waiting).toBe("fresh");
+  });
+
   it("is a plain GET with lease: false", async () => {
     const store = new ChaosStore(memoryStore());
     const seen: string[] = [];
