@@ -118,6 +118,9 @@ function summary(outcomes: readonly Outcome[], skipped: readonly Step[]): void {
   const failed = outcomes.filter((o) => o.code !== 0).length + (interrupted ? 1 : 0);
   console.log(failed === 0 ? "  all steps passed" : `  ${failed} step(s) failed`);
   console.log(line);
+  // The plain closing line CI reads: steps passed and failed (a skipped step counts as failed).
+  const passed = outcomes.filter((o) => o.code === 0).length;
+  console.log(`steps: ${passed} passed, ${failed + skipped.length - (interrupted ? 1 : 0)} failed`);
 }
 
 /**
