@@ -45,6 +45,10 @@ export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/breaker.ts";
 export type { LatencySummary } from "./src/core/histogram.ts";
 export type {
+  BlobDeleteResult,
+  BlobListOptions,
+  BlobListPage,
+  BlobObject,
   BlobStore,
   CallOptions,
   Compressor,

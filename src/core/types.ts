@@ -73,6 +73,48 @@ export interface BlobStore {
   get(key: string, options?: CallOptions): Promise<Uint8Array | null>;
   /** Removes the object; succeeds when it does not exist. */
   delete(key: string, options?: CallOptions): Promise<void>;
+  /**
+   * Optional: one page of the objects whose keys start with `prefix`, in key order, with the
+   * cursor of the next page (absent on the last). `cleanup()` needs it.
+   */
+  list?(prefix: string, options?: BlobListOptions): Promise<BlobListPage>;
+  /**
+   * Optional: removes up to 1000 objects in one call (missing ones count as removed). Resolves
+   * with the keys that could not be removed; rejects when the call as a whole failed.
+   */
+  deleteMany?(keys: readonly string[], options?: CallOptions): Promise<BlobDeleteResult>;
+}
+
+/** Options of {@link BlobStore.list}. */
+export interface BlobListOptions extends CallOptions {
+  /** Where to resume: the `cursor` of the previous page. */
+  readonly cursor?: string;
+  /** Objects per page at most (1–1000). @default 1000 */
+  readonly limit?: number;
+}
+
+/** One page of {@link BlobStore.list}. */
+export interface BlobListPage {
+  /** The objects of this page, in key order. */
+  readonly objects: readonly BlobObject[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  readonly cursor?: string;
+}
+
+/** An object as listed by {@link BlobStore.list}. */
+export interface BlobObject {
+  /** Object key. */
+  readonly key: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Last written, ms since the epoch (the store's clock; S3 lists it to the second). */
+  readonly lastModified: number;
+}
+
+/** The outcome of {@link BlobStore.deleteMany}. */
+export interface BlobDeleteResult {
+  /** The keys that are not known to be removed, each with the store's error code. */
+  readonly failed: readonly { readonly key: string; readonly code: string }[];
 }
 
 /** Turns values into bytes and back. */
