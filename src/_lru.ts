@@ -55,6 +55,16 @@ export class Lru<V> {
     return slot.value;
   }
 
+  /** The live value under `key` without changing its recency (a listing, not a use). */
+  peek(key: string, now: number): V | undefined {
+    return this.#live(key, now)?.value;
+  }
+
+  /** The keys held, oldest use first, expired ones included until they are dropped. */
+  keys(): IterableIterator<string> {
+    return this.#slots.keys();
+  }
+
   /** True when `key` holds a live value; does not change recency (like Redis `EXISTS`, a probe). */
   has(key: string, now: number): boolean {
     return this.#live(key, now) !== undefined;

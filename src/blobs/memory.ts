@@ -10,6 +10,7 @@
  * const blobs = memoryBlobStore({ maxBytes: 16 * 1024 * 1024 });
  * await blobs.put("reports/2024", new TextEncoder().encode("a large payload"));
  * console.log(new TextDecoder().decode((await blobs.get("reports/2024"))!)); // "a large payload"
+ * console.log((await blobs.list("reports/")).objects.map((o) => o.key)); // ["reports/2024"]
  * await blobs.delete("reports/2024");
  * console.log(await blobs.get("reports/2024")); // null
  * ```
@@ -17,9 +18,16 @@
  * @module
  */
 import { BlobError, TooLargeError } from "../core/errors.ts";
-import type { BlobStore, CallOptions } from "../core/types.ts";
+import type {
+  BlobDeleteResult,
+  BlobListOptions,
+  BlobListPage,
+  BlobObject,
+  BlobStore,
+  CallOptions,
+} from "../core/types.ts";
 import { Lru } from "../_lru.ts";
-import { checkOptionsObject, positiveInteger } from "../_validate.ts";
+import { checkOptionsObject, optionalFunction, positiveInteger } from "../_validate.ts";
 
 /** Options of {@link memoryBlobStore}. */
 export interface MemoryBlobStoreOptions {
@@ -28,7 +36,18 @@ export interface MemoryBlobStoreOptions {
    * key; past it the least recently used objects are evicted. @default 67108864 (64 MiB)
    */
   maxBytes?: number;
+  /** Clock in ms since the epoch that stamps each object's `lastModified`. @default Date.now */
+  now?: () => number;
 }
+
+/** One stored object. */
+interface Stored {
+  readonly bytes: Uint8Array;
+  readonly lastModified: number;
+}
+
+/** Objects per `list` page and keys per `deleteMany` at most, as in S3. */
+const MAX_BATCH = 1000;
 
 const WHERE = "memoryBlobStore";
 
@@ -37,7 +56,8 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
   checkOptionsObject(WHERE, options);
   const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 64 * 1024 * 1024);
   // Objects never expire and the byte bound already limits their number.
-  const objects = new Lru<Uint8Array>({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes });
+  const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
+  const objects = new Lru<Stored>({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes });
 
   return {
     name: "memory",
@@ -49,19 +69,68 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
       if (bytes > maxBytes) {
         throw new TooLargeError(`memory put: object of ${body.byteLength} bytes exceeds maxBytes ${maxBytes}`);
       }
-      objects.set(key, body.slice(), bytes, Infinity, 0);
+      objects.set(key, { bytes: body.slice(), lastModified: now() }, bytes, Infinity, 0);
     },
     async get(key: string, callOptions?: CallOptions): Promise<Uint8Array | null> {
       callOptions?.signal?.throwIfAborted();
       checkKey("get", key);
-      return objects.get(key, 0)?.slice() ?? null;
+      return objects.get(key, 0)?.bytes.slice() ?? null;
     },
     async delete(key: string, callOptions?: CallOptions): Promise<void> {
       callOptions?.signal?.throwIfAborted();
       checkKey("delete", key);
       objects.delete(key, 0);
     },
+    async list(prefix: string, listOptions?: BlobListOptions): Promise<BlobListPage> {
+      listOptions?.signal?.throwIfAborted();
+      if (typeof prefix !== "string") throw new BlobError("memory list: prefix must be a string");
+      const limit = listOptions?.limit ?? MAX_BATCH;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_BATCH) {
+        throw new BlobError(`memory list: limit must be an integer from 1 to ${MAX_BATCH}`);
+      }
+      const after = listOptions?.cursor;
+      if (after !== undefined && (typeof after !== "string" || after === "")) {
+        throw new BlobError("memory list: cursor must be a non-empty string from a previous page");
+      }
+      // Sorted the way S3 lists (UTF-8 byte order, which is code point order).
+      const keys = [...objects.keys()]
+        .filter((key) => key.startsWith(prefix) && (after === undefined || compareCodePoints(key, after) > 0))
+        .sort(compareCodePoints);
+      const page = keys.slice(0, limit).map((key): BlobObject => {
+        const stored = objects.peek(key, 0)!;
+        return { key, size: stored.bytes.byteLength, lastModified: stored.lastModified };
+      });
+      const last = page.at(-1);
+      return keys.length > limit && last ? { objects: page, cursor: last.key } : { objects: page };
+    },
+    async deleteMany(keys: readonly string[], callOptions?: CallOptions): Promise<BlobDeleteResult> {
+      callOptions?.signal?.throwIfAborted();
+      if (!Array.isArray(keys)) throw new BlobError("memory deleteMany: keys must be an array");
+      if (keys.length > MAX_BATCH) {
+        throw new BlobError(`memory deleteMany: at most ${MAX_BATCH} keys per call, got ${keys.length}`);
+      }
+      keys.forEach((key) => checkKey("deleteMany", key));
+      for (const key of keys) objects.delete(key, 0);
+      return { failed: [] };
+    },
   };
+}
+
+/** Orders strings by code point (UTF-16 order differs where surrogates meet U+E000–U+FFFF). */
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return rank(x) - rank(y);
+  }
+  return a.length - b.length;
+}
+
+function rank(unit: number): number {
+  // Surrogates (astral code points) sort after U+E000–U+FFFF.
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  return unit >= 0xe000 ? unit - 0x800 : unit;
 }
 
 function checkKey(operation: string, key: unknown): void {

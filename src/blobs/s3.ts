@@ -21,9 +21,10 @@
  */
 import { AwsClient } from "aws4fetch";
 import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
-import type { BlobStore, CallOptions } from "../core/types.ts";
+import type { BlobDeleteResult, BlobListOptions, BlobListPage, BlobStore, CallOptions } from "../core/types.ts";
 import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../_validate.ts";
 import { encodeKey, encodeSegment, errorCode, quoteKey, readBody } from "./_s3.ts";
+import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
 
 /** Options of {@link s3BlobStore}. */
 export interface S3BlobStoreOptions {
@@ -71,14 +72,23 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
   });
 
   async function send(operation: string, key: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    const url = config.base + encodeKey(operation, key);
+    return await sendTo(operation, config.base + encodeKey(operation, key), where(key), init, signal);
+  }
+
+  async function sendTo(
+    operation: string,
+    url: string,
+    target: string,
+    init: RequestInit,
+    signal?: AbortSignal,
+  ): Promise<Response> {
     signal?.throwIfAborted();
     try {
       const request = await client.sign(url, signal === undefined ? init : { ...init, signal });
       return await config.fetch(request);
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
-      throw new BlobError(`s3 ${operation} ${where(key)} failed: ${describeFailure(cause)}`, { cause });
+      throw new BlobError(`s3 ${operation} ${target} failed: ${describeFailure(cause)}`, { cause });
     }
   }
 
@@ -91,7 +101,20 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     return `${quoteKey(key)} (bucket ${config.bucket})`;
   }
 
-  return {
+  const bucketRequests: BucketRequests = {
+    send: (operation, query, init, signal) =>
+      sendTo(operation, `${config.bucketUrl}?${query}`, `(bucket ${config.bucket})`, init, signal),
+    async failure(operation: string, response: Response, known?: string): Promise<BlobError> {
+      const code = known ?? await errorCode(response);
+      return new BlobError(
+        `s3 ${operation} (bucket ${config.bucket}) failed: HTTP ${response.status}${code ? ` ${code}` : ""}`,
+      );
+    },
+    deleteOne: (key, signal) => store.delete(key, signal === undefined ? undefined : { signal }),
+    batchDeletes: true,
+  };
+
+  const store: BlobStore = {
     name: "s3",
     async put(key: string, body: Uint8Array, callOptions?: CallOptions): Promise<void> {
       if (!(body instanceof Uint8Array)) throw new BlobError("s3 put: body must be a Uint8Array");
@@ -133,7 +156,16 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       if (!response.ok) throw await failure("delete", key, response);
       await discard(response);
     },
+
+    list(prefix: string, listOptions?: BlobListOptions): Promise<BlobListPage> {
+      return listObjects(bucketRequests, prefix, listOptions);
+    },
+
+    deleteMany(keys: readonly string[], callOptions?: CallOptions): Promise<BlobDeleteResult> {
+      return deleteObjects(bucketRequests, keys, callOptions?.signal);
+    },
   };
+  return store;
 }
 
 /** Options after validation. */
@@ -145,6 +177,8 @@ interface Resolved {
   readonly region: string;
   /** Everything before the encoded key, ending in `/`. */
   readonly base: string;
+  /** The bucket's own URL, for bucket operations (list, batch delete); no query. */
+  readonly bucketUrl: string;
   readonly fetch: (request: Request) => Promise<Response>;
   readonly maxObjectBytes: number;
 }
@@ -185,6 +219,8 @@ function resolve(options: S3BlobStoreOptions): Resolved {
   const injected = optionalFunction(WHERE, "fetch", options.fetch);
   return {
     bucket,
+    // Path-style: `/bucket` (no slash, which some servers would read as an empty key); virtual-hosted: `/`.
+    bucketUrl: pathStyle ? base.slice(0, -1) : base,
     accessKeyId,
     secretAccessKey,
     sessionToken,

@@ -1,7 +1,8 @@
 /**
  * The conformance suite of the blob store role ({@link BlobStore}): every adapter runs it against
  * its real backend, so each one meets the same contract: bytes in, the same bytes out, `null`
- * for a missing object, idempotent deletes, any key the core may produce, aborts honoured.
+ * for a missing object, idempotent deletes, any key the core may produce, aborts honoured, and
+ * listing in pages and batch deletes (test/conformance/_blob-listing.ts).
  *
  * @example
  * ```ts
@@ -14,6 +15,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { BlobStore } from "../../src/core/types.ts";
 import { abortedSignal, expectAbortSettles, pseudoRandomBytes, randomPrefix, sameBytes } from "./_shared.ts";
+import { listingTests } from "./_blob-listing.ts";
 
 /** What `additionalTests` get: the suite's blob store and a per-test key namer. */
 export interface BlobTestContext {
@@ -186,6 +188,8 @@ export function describeBlobConformance(
         await blobs.delete(key("a"), { signal });
       });
     });
+
+    listingTests({ blobs: () => blobs, oddKeys: ODD_KEYS });
 
     options.additionalTests?.({ blobs: () => blobs, key });
   });
