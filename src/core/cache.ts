@@ -8,8 +8,10 @@ import { BackgroundQueue } from "./background.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import type { CacheContext } from "./context.ts";
 import { type Duration, toMs } from "./durations.ts";
+import { cleanup, type CleanupOptions, type CleanupSummary } from "./cleanup.ts";
 import { ConfigError } from "./errors.ts";
 import { guarded } from "./guard.ts";
+import { checkHash, type EntryInspection, inspectEntry } from "./inspect.ts";
 import { blobKey, checkName, keyHash, recordKey } from "./keys.ts";
 import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
@@ -59,6 +61,21 @@ export interface Cache {
   stats(): CacheStats;
   /** Resolves once every background write started so far has settled. */
   flush(): Promise<void>;
+  /**
+   * Deletes the blobs no record points to any more (expired or replaced entries), leaving alone
+   * those written within `grace` (1 h). Rejects when a backend fails. See `CleanupOptions`.
+   *
+   * @example
+   * ```ts
+   * const { deleted, deletedBytes } = await cache.cleanup({ grace: "2h" });
+   * ```
+   */
+  cleanup(options?: CleanupOptions): Promise<CleanupSummary>;
+  /**
+   * What is stored for `key` (or for a key hash, `{ hash }`): record fields, lease, blob, and
+   * whether the payload matches its checksum. Never decodes the value; rejects when a backend fails.
+   */
+  inspect(key: string | { readonly hash: string }, options?: KeyOptions): Promise<EntryInspection>;
 }
 
 /**
@@ -189,5 +206,8 @@ export function createCache(options?: CacheOptions): Cache {
 
     stats: () => stats.snapshot(ctx.background.size),
     flush: () => ctx.background.flush(),
+    cleanup: (cleanupOptions) => cleanup(ctx, cleanupOptions),
+    inspect: async (key, keyOptions) =>
+      inspectEntry(ctx, typeof key === "string" ? await hashOf(key, keyOptions, "inspect") : checkHash(key, "inspect")),
   };
 }
