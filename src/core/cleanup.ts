@@ -16,11 +16,8 @@
 import type { CacheContext } from "./context.ts";
 import { withDeadline } from "./deadline.ts";
 import { type Duration, toMs } from "./durations.ts";
-import { parseRecord } from "./entry.ts";
 import { ConfigError } from "./errors.ts";
-import { recordKey } from "./keys.ts";
-import { leaseKey } from "./lease.ts";
-import type { BlobObject, BlobStore, StoreOp, StoreResult } from "./types.ts";
+import { classify, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
 
 /** Options of `cache.cleanup()`. */
 export interface CleanupOptions {
@@ -88,26 +85,6 @@ export interface CleanupSummary extends CleanupCounts {
   readonly durationMs: number;
 }
 
-interface Settings {
-  readonly graceMs: number;
-  readonly dryRun: boolean;
-  readonly onProgress: CleanupOptions["onProgress"];
-  readonly signal: AbortSignal | undefined;
-  readonly pageSize: number;
-  readonly batchSize: number;
-  readonly timeoutMs: number;
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** A listed object that may be an orphan: older than the grace period and named `<prefix>/<hash>…`. */
-interface Candidate {
-  readonly object: BlobObject;
-  readonly hash: string;
-}
-
-const HASHED = /^([0-9a-f]{64})(?![0-9a-f])/;
-
 /** Runs a cleanup of `ctx`'s prefix; see the module documentation. */
 export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Promise<CleanupSummary> {
   const settings = resolve(options);
@@ -117,7 +94,7 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
     throw new ConfigError(`cleanup: blob store "${blobs.name}" cannot list objects (it has no list method)`);
   }
   const started = performance.now();
-  const counts: Mutable<CleanupCounts> = {
+  const counts: Counts = {
     pages: 0,
     scanned: 0,
     scannedBytes: 0,
@@ -164,125 +141,6 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
   } while (cursor !== undefined);
   await report("done");
   return { ...counts, dryRun: settings.dryRun, graceMs: settings.graceMs, durationMs: performance.now() - started };
-}
-
-/** Counts a page's objects and returns those old enough and named like Larder's blobs. */
-function classify(
-  ctx: CacheContext,
-  objects: readonly BlobObject[],
-  prefix: string,
-  graceMs: number,
-  counts: Mutable<CleanupCounts>,
-): Candidate[] {
-  const now = ctx.options.now();
-  const candidates: Candidate[] = [];
-  for (const object of objects) {
-    counts.scanned++;
-    counts.scannedBytes += object.size;
-    const hash = object.key.startsWith(prefix) ? HASHED.exec(object.key.slice(prefix.length))?.[1] : undefined;
-    if (hash === undefined) counts.foreign++;
-    else if (now - object.lastModified < graceMs) counts.recent++;
-    else candidates.push({ object, hash });
-  }
-  return candidates;
-}
-
-/**
- * The candidates no readable record points to, reading records `batchSize` at a time (one store
- * pipeline each). With `recheck`, a held lease also keeps an object (its entry is being written),
- * and kept objects are not counted again.
- */
-async function findOrphans(
-  ctx: CacheContext,
-  candidates: readonly Candidate[],
-  settings: Settings,
-  counts: Mutable<CleanupCounts>,
-  recheck: boolean,
-): Promise<Candidate[]> {
-  const { store, prefix } = ctx.options;
-  const orphans: Candidate[] = [];
-  for (let start = 0; start < candidates.length; start += settings.batchSize) {
-    const batch = candidates.slice(start, start + settings.batchSize);
-    const ops: StoreOp[] = batch.flatMap(({ hash }): StoreOp[] => {
-      const get: StoreOp = { type: "get", key: recordKey(prefix, hash) };
-      return recheck ? [get, { type: "exists", key: leaseKey(prefix, hash) }] : [get];
-    });
-    const results = await withDeadline({
-      backend: "store",
-      what: `${store.name} run [get × ${batch.length}]`,
-      timeoutMs: settings.timeoutMs,
-      signal: settings.signal,
-      call: (signal) => store.run(ops, { signal }),
-    });
-    const stride = recheck ? 2 : 1;
-    batch.forEach((candidate, i) => {
-      const leased = recheck && results[i * stride + 1] === true;
-      if (!leased && !pointsTo(results[i * stride], candidate.object.key)) orphans.push(candidate);
-      else if (!recheck) counts.live++;
-    });
-  }
-  return orphans;
-}
-
-/** Whether a stored record keeps the blob `key`: it points to it, or it cannot be read (another version). */
-function pointsTo(result: StoreResult | undefined, key: string): boolean {
-  if (typeof result !== "string") return false;
-  try {
-    return parseRecord(result).b === key;
-  } catch {
-    return true;
-  }
-}
-
-/** Deletes `objects` (at most a page) with the store's batch delete, or one by one without it. */
-async function remove(
-  ctx: CacheContext,
-  blobs: BlobStore,
-  objects: readonly BlobObject[],
-  settings: Settings,
-  counts: Mutable<CleanupCounts>,
-): Promise<void> {
-  if (objects.length === 0) return;
-  const failed = new Set<string>();
-  for (let start = 0; start < objects.length; start += 1000) {
-    const keys = objects.slice(start, start + 1000).map((o) => o.key);
-    if (typeof blobs.deleteMany === "function") {
-      const result = await withDeadline({
-        backend: "blob",
-        what: `${blobs.name} deleteMany [${keys.length} objects]`,
-        timeoutMs: settings.timeoutMs,
-        signal: settings.signal,
-        call: (signal) => blobs.deleteMany!(keys, { signal }),
-      });
-      for (const { key } of result.failed) failed.add(key);
-      continue;
-    }
-    for (const key of keys) {
-      await withDeadline({
-        backend: "blob",
-        what: `${blobs.name} delete`,
-        timeoutMs: settings.timeoutMs,
-        signal: settings.signal,
-        call: (signal) => blobs.delete(key, { signal }),
-      }).catch((error: unknown) => {
-        if (settings.signal?.aborted) throw error;
-        failed.add(key);
-      });
-    }
-  }
-  for (const object of objects) {
-    if (failed.has(object.key)) {
-      counts.failed++;
-    } else {
-      counts.deleted++;
-      counts.deletedBytes += object.size;
-    }
-  }
-  if (failed.size > 0) {
-    ctx.options.logger.warn(`larder: cleanup: ${blobs.name} could not delete ${failed.size} object(s)`, {
-      keys: [...failed].slice(0, 10),
-    });
-  }
 }
 
 const KNOWN = new Set(["grace", "dryRun", "onProgress", "signal", "pageSize", "batchSize", "timeout"]);
