@@ -3,7 +3,9 @@
  * the same version and licence, the same subpaths pointing at the same source files (npm's
  * `types`/`default` being that file's build output in `dist/`), and the same dependencies with
  * the same version ranges. The only subpaths allowed on one side are listed in
- * {@link NPM_ONLY}, each with its reason. Also checks that the vendored cbor-x is up to date.
+ * {@link NPM_ONLY} and {@link DENO_ONLY}, each with its reason. The operator CLI is the one
+ * entry shipped differently: the `larder` bin on npm (its Node entry, built into dist/) and the
+ * `./cli` export on JSR (its Deno entry); both entries must exist.
  *
  *   npx tsx scripts/check-manifests.ts
  *
@@ -18,6 +20,15 @@ const NPM_ONLY: Readonly<Record<string, string>> = {
     "imports zstd.wasm as a compiled module and `cloudflare:workers`, which only Workers bundlers (wrangler) resolve; Deno and JSR cannot",
 };
 
+/** Subpaths published on JSR only, and why. */
+const DENO_ONLY: Readonly<Record<string, string>> = {
+  "./cli":
+    "the operator CLI's Deno entry (`deno run -A jsr:@larder/larder/cli`); npm users run the `larder` bin, which is the Node entry",
+};
+
+/** The operator CLI: the npm bin's source, and the Deno entry that JSR exports as `./cli`. */
+const CLI = { bin: "larder", node: "./src/runtime/cli_node.ts", deno: "./src/runtime/cli_deno.ts" } as const;
+
 interface PackageJson {
   name: string;
   version: string;
@@ -28,6 +39,7 @@ interface PackageJson {
   peerDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
   exports: Record<string, Record<string, string>>;
+  bin?: Record<string, string>;
   files: string[];
 }
 
@@ -57,8 +69,11 @@ const built = (source: string): string => `./dist/${source.replace(/^\.\//, "").
 for (const [subpath, source] of Object.entries(deno.exports)) {
   if (!existsSync(source)) problem(`deno.json exports ${subpath}: ${source} does not exist`);
   const entry = pkg.exports[subpath];
+  if (entry === undefined && subpath in DENO_ONLY) continue;
   if (entry === undefined) {
-    problem(`subpath ${subpath} is in deno.json but not in package.json exports`);
+    problem(
+      `subpath ${subpath} is in deno.json but not in package.json exports (or list it in DENO_ONLY with a reason)`,
+    );
     continue;
   }
   const keys = Object.keys(entry);
@@ -90,6 +105,20 @@ for (const [subpath, entry] of Object.entries(pkg.exports)) {
 for (const subpath of Object.keys(NPM_ONLY)) {
   if (!(subpath in pkg.exports)) problem(`NPM_ONLY lists ${subpath}, which package.json does not export`);
 }
+for (const subpath of Object.keys(DENO_ONLY)) {
+  if (!(subpath in deno.exports)) problem(`DENO_ONLY lists ${subpath}, which deno.json does not export`);
+  if (subpath in pkg.exports) problem(`DENO_ONLY lists ${subpath}, which package.json exports too`);
+}
+
+// The CLI: JSR's ./cli is the Deno entry, npm's bin is the Node entry's build output.
+if (deno.exports["./cli"] !== CLI.deno) problem(`deno.json exports ./cli must be ${CLI.deno}`);
+for (const source of [CLI.node, CLI.deno]) if (!existsSync(source)) problem(`CLI entry ${source} does not exist`);
+if (pkg.bin?.[CLI.bin] !== `${built(CLI.node)}.js`) {
+  problem(`package.json bin.${CLI.bin} must be ${built(CLI.node)}.js (got ${pkg.bin?.[CLI.bin]})`);
+}
+if (!readFileSync(CLI.node, "utf8").startsWith("#!/usr/bin/env node\n")) {
+  problem(`${CLI.node} must start with a "#!/usr/bin/env node" line (it becomes the bin)`);
+}
 
 // Every runtime dependency is mapped in deno.json as npm:<name>@<same range>, and nothing else.
 const npmDeps: Record<string, string> = {
@@ -120,5 +149,7 @@ if (problems.length > 0) {
 console.log(
   `manifests: ${pkg.name}@${pkg.version} and ${deno.name}@${deno.version} agree on ${
     Object.keys(deno.exports).length
-  } subpaths (npm only: ${Object.keys(NPM_ONLY).join(", ")}) and ${Object.keys(npmDeps).length} dependencies`,
+  } subpaths (npm only: ${Object.keys(NPM_ONLY).join(", ")}; JSR only: ${
+    Object.keys(DENO_ONLY).join(", ")
+  }; bin: ${CLI.bin}) and ${Object.keys(npmDeps).length} dependencies`,
 );

@@ -3,7 +3,8 @@
  *
  * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, the vendored cbor-x, `zstd.wasm`),
  *   README, LICENSE and package.json; every export target is in it; no built module imports a
- *   `node:` module; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing.
+ *   `node:` module; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
+ *   the `larder` bin is in it and answers `--help` when run by plain `node`.
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
  *
@@ -37,7 +38,10 @@ console.log(`packed ${tarball}: ${files.length} files`);
 
 const ALLOWED = /^(dist\/.+\.(js|d\.ts|wasm)|README\.md|LICENSE|package\.json)$/;
 for (const file of files) if (!ALLOWED.test(file)) problems.push(`npm pack: unexpected file ${file}`);
-const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { exports: Record<string, Record<string, string>> };
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as {
+  exports: Record<string, Record<string, string>>;
+  bin?: Record<string, string>;
+};
 for (const [subpath, conditions] of Object.entries(pkg.exports)) {
   for (const condition of ["types", "default"]) {
     const target = conditions[condition]?.replace(/^\.\//, "");
@@ -50,6 +54,12 @@ for (const file of files.filter((f) => f.endsWith(".js"))) {
   if (/\bfrom\s*["']node:|import\(\s*["']node:/.test(readFileSync(join("dist", "..", file), "utf8"))) {
     problems.push(`npm pack: ${file} imports a node: module (the library must run on every runtime)`);
   }
+}
+
+for (const [name, target] of Object.entries(pkg.bin ?? {})) {
+  const file = target.replace(/^\.\//, "");
+  if (!files.includes(file)) problems.push(`npm pack: bin ${name} (${file}) is not in the tarball`);
+  else check(`bin ${name}`, "node", [file, "--help"]);
 }
 
 check("publint", "npx", ["publint", "run", tarball, "--strict"]);

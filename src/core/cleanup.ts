@@ -71,7 +71,7 @@ export interface CleanupCounts {
 
 /** What `onProgress` receives: the counters and the step just finished. */
 export interface CleanupProgress extends CleanupCounts {
-  /** `listed`, `checked` (orphans known) and `deleted` for each page, then `done`. */
+  /** For each page `listed`, `checked` (orphans known) and, unless a dry run, `deleted`; then `done`. */
   readonly phase: "listed" | "checked" | "deleted" | "done";
 }
 
@@ -131,11 +131,13 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
     counts.orphans += orphans.length;
     for (const { object } of orphans) counts.orphanBytes += object.size;
     await report("checked");
-    if (!settings.dryRun && orphans.length > 0) {
-      // Read again right before deleting: a record written since the first read keeps its blob.
-      const confirmed = await findOrphans(ctx, orphans, settings, counts, true);
-      counts.rescued += orphans.length - confirmed.length;
-      await remove(ctx, blobs, confirmed.map((c) => c.object), settings, counts);
+    if (!settings.dryRun) {
+      if (orphans.length > 0) {
+        // Read again right before deleting: a record written since the first read keeps its blob.
+        const confirmed = await findOrphans(ctx, orphans, settings, counts, true);
+        counts.rescued += orphans.length - confirmed.length;
+        await remove(ctx, blobs, confirmed.map((c) => c.object), settings, counts);
+      }
       await report("deleted");
     }
   } while (cursor !== undefined);

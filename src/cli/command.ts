@@ -1,0 +1,53 @@
+/**
+ * The shape of an operator CLI command, and its exit codes.
+ *
+ * @module
+ */
+import type { OptionSpec, ParsedArgs } from "./args.ts";
+import type { CliConfig } from "./config.ts";
+import type { CliIo } from "./io.ts";
+
+/** Done. */
+export const EXIT_OK = 0;
+/** A backend (Redis, S3) failed, or the command could not finish its work. */
+export const EXIT_FAILURE = 1;
+/** Unknown command or option, missing argument or configuration. */
+export const EXIT_USAGE = 2;
+/** Interrupted (Ctrl-C). */
+export const EXIT_INTERRUPTED = 130;
+
+/** What a command's `run` receives. */
+export interface CommandContext {
+  /** The runtime's capabilities. */
+  readonly io: CliIo;
+  /** Parsed options. */
+  readonly options: ParsedArgs["options"];
+  /** Arguments that are not options. */
+  readonly positionals: readonly string[];
+  /** The cache from the environment; called once the arguments are known to be valid. */
+  readonly config: (needs: { blobs: boolean }) => CliConfig;
+}
+
+/** An option with its help text. */
+export interface CommandOption extends OptionSpec {
+  /** One line for `--help`. */
+  readonly help: string;
+  /** Placeholder of the value in `--help`, e.g. `<duration>`. */
+  readonly value?: string;
+}
+
+/** One command. */
+export interface Command {
+  /** What follows `larder`. */
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The synopsis, e.g. `inspect <key|hash> [options]`. */
+  readonly usage: string;
+  /** Paragraphs for `--help`. */
+  readonly details: string;
+  /** Options besides `--help`. */
+  readonly options: Readonly<Record<string, CommandOption>>;
+  /** Runs it; resolves to the exit code. */
+  readonly run: (context: CommandContext) => Promise<number>;
+}

@@ -1,0 +1,85 @@
+/**
+ * The operator CLI, runtime-neutral: `larder <command> [options]` over injected arguments,
+ * environment and output streams (see {@link CliIo}). Runtime entry points: the `larder` bin on
+ * npm, `jsr:@larder/larder/cli` on Deno.
+ *
+ * Exit codes: 0 done; 1 a backend failed, or work was left undone; 2 a usage or configuration
+ * error; 130 interrupted. Errors are one line on standard error, scrubbed of the tokens and
+ * secrets found in the environment.
+ *
+ * @module
+ */
+import { isCacheError } from "../core/errors.ts";
+import type { Logger } from "../core/types.ts";
+import { parseArgs, UsageError } from "./args.ts";
+import { type Command, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
+import { type CliConfig, configure, secretsOf } from "./config.ts";
+import { commandHelp, mainHelp } from "./help.ts";
+import type { CliIo } from "./io.ts";
+
+export type { CliIo } from "./io.ts";
+
+/** Runs the CLI; resolves to the process' exit code. Never rejects. */
+export async function runCli(io: CliIo): Promise<number> {
+  const secrets = secretsOf(io.env);
+  const scrub = (text: string): string => secrets.reduce((out, secret) => out.split(secret).join("***"), text);
+  const fail = (text: string): void => io.stderr(`${scrub(text.replace(/\s*\n\s*/g, " "))}\n`);
+  const [name, ...rest] = io.args;
+  let command: Command | undefined;
+  try {
+    if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+      const topic = name === "help" ? rest[0] : undefined;
+      const found = topic === undefined ? undefined : COMMANDS.find((c) => c.name === topic);
+      if (topic !== undefined && found === undefined) throw new UsageError(`unknown command "${topic}"`);
+      if (name === undefined) {
+        io.stderr(mainHelp(COMMANDS));
+        return EXIT_USAGE;
+      }
+      io.stdout(found ? commandHelp(found) : mainHelp(COMMANDS));
+      return EXIT_OK;
+    }
+    command = COMMANDS.find((c) => c.name === name);
+    if (command === undefined) {
+      throw new UsageError(
+        name.startsWith("-") ? `unknown option ${name}; a command comes first` : `unknown command "${name}"`,
+      );
+    }
+    const parsed = parseArgs(rest, { ...command.options, help: { type: "boolean", short: "h" } }, command.name);
+    if (parsed.options.help === true) {
+      io.stdout(commandHelp(command));
+      return EXIT_OK;
+    }
+    const logger = stderrLogger((text) => io.stderr(`${scrub(text)}\n`));
+    return await command.run({
+      io,
+      options: parsed.options,
+      positionals: parsed.positionals,
+      config: (needs): CliConfig => configure(io.env, logger, needs),
+    });
+  } catch (error) {
+    if (error instanceof UsageError || (isCacheError(error) && error.code === "E_CONFIG")) {
+      const about = error instanceof UsageError ? error.command : command?.name;
+      fail(`larder: ${(error as Error).message}`);
+      io.stderr(`Run "larder ${about ? `${about} ` : ""}--help" for usage.\n`);
+      return EXIT_USAGE;
+    }
+    if (io.signal?.aborted) {
+      fail(`larder: ${command?.name ?? "command"} interrupted`);
+      return EXIT_INTERRUPTED;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    fail(`larder: ${command?.name ?? "command"} failed: ${message}`);
+    return EXIT_FAILURE;
+  }
+}
+
+/** The library's log lines, as one line each on standard error (warnings and errors only). */
+function stderrLogger(write: (text: string) => void): Logger {
+  return {
+    debug() {},
+    info() {},
+    warn: (message) => write(`warning: ${message}`),
+    error: (message) => write(`error: ${message}`),
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The `larder` bin end to end: the Node entry (src/runtime/cli_node.ts, run by tsx in a child
+ * process) against the real services, configured only through environment variables. Exit
+ * codes, output, and the effects in Redis and in the bucket are checked. The terminal display
+ * is exercised in-process (a child's stderr is never a terminal).
+ */
+import { describe, expect, it } from "vitest";
+import { createCache } from "../../mod.ts";
+import { s3BlobStore } from "../../src/blobs/s3.ts";
+import { toHex } from "../../src/core/bytes.ts";
+import { blobKey } from "../../src/core/keys.ts";
+import { upstashStore } from "../../src/stores/upstash.ts";
+import { cliEnv, runInProcess, spawnCli } from "../helpers/cli.ts";
+import { listObjects, putObject, requireServices, uniquePrefix } from "../helpers/services.ts";
+import { recordingLogger } from "../helpers/chaos.ts";
+
+const services = requireServices();
+const randomHash = (): string => toHex(crypto.getRandomValues(new Uint8Array(32)));
+
+function setup() {
+  const prefix = uniquePrefix("cli");
+  const cache = createCache({
+    store: upstashStore(services.upstash),
+    blobs: s3BlobStore(services.s3),
+    prefix,
+    maxInlineBytes: 64,
+    compression: "none",
+    logger: recordingLogger(),
+  });
+  return { prefix, cache, env: cliEnv(services, prefix) };
+}
+
+/** Two live blob entries and three orphans (objects no record points to). */
+async function liveAndOrphans(prefix: string, cache: ReturnType<typeof setup>["cache"]) {
+  for (const key of ["a", "b"]) expect(await cache.set(key, `${key}:${"x".repeat(300)}`)).toBe(true);
+  const live = await Promise.all(["a", "b"].map(async (k) => blobKey(prefix, (await cache.inspect(k)).hash)));
+  const orphans = Array.from({ length: 3 }, () => blobKey(prefix, randomHash()));
+  for (const key of orphans) await putObject(key, new Uint8Array(1000));
+  return { live, orphans };
+}
+
+describe("larder bin (Node) on the real services", () => {
+  it("cleanup --dry-run counts orphans and deletes nothing; cleanup deletes them; exit 0", async () => {
+    const { prefix, cache, env } = setup();
+    const { live, orphans } = await liveAndOrphans(prefix, cache);
+
+    // Just written: within the default grace period of an hour.
+    const recent = await spawnCli(["cleanup", "--dry-run"], env);
+    expect(recent.code, recent.stderr).toBe(0);
+    expect(recent.stdout).toMatch(/recent +5 \(younger than the grace period, kept\)/);
+
+    const dry = await spawnCli(["cleanup", "--dry-run", "--grace", "1ms"], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toMatch(/^Dry run \(nothing deleted\) of prefix "cli-[^"]+" \(grace 1ms\)/);
+    expect(dry.stdout).toMatch(/orphans +3, 3\.0 kB/);
+    expect(dry.stdout).not.toMatch(/^ +deleted/m);
+    // Not a terminal: plain progress lines on standard error.
+    expect(dry.stderr).toMatch(/^cleanup: 1 page, 5 objects scanned \([^)]+\), 3 orphans \(3\.0 kB\)\n$/);
+    expect(await listObjects(`${prefix}/`)).toHaveLength(5);
+
+    const real = await spawnCli(["cleanup", "--grace", "1ms", "--json"], env);
+    expect(real.code, real.stderr).toBe(0);
+    expect(JSON.parse(real.stdout)).toMatchObject({
+      prefix,
+      dryRun: false,
+      scanned: 5,
+      live: 2,
+      orphans: 3,
+      deleted: 3,
+      deletedBytes: 3000,
+      failed: 0,
+    });
+    expect(await listObjects(`${prefix}/`)).toStrictEqual([...live].sort());
+    expect(orphans.every((key) => !live.includes(key))).toBe(true);
+  });
+
+  it("inspect shows a blob entry by key and by hash, and a missing one; exit 0", async () => {
+    const { prefix, cache, env } = setup();
+    await cache.set("report:2024", { rows: "x".repeat(400) }, { ttl: "15m", namespace: "reports" });
+    const { hash } = await cache.inspect("report:2024", { namespace: "reports" });
+
+    const byKey = await spawnCli(["inspect", "report:2024", "--namespace", "reports"], env);
+    expect(byKey.code, byKey.stderr).toBe(0);
+    expect(byKey.stdout).toMatch(/^key +"report:2024" in namespace "reports"\n/);
+    expect(byKey.stdout).toMatch(new RegExp(`\nhash +${hash}\n`));
+    expect(byKey.stdout).toMatch(new RegExp(`  placement +blob ${prefix}/${hash}\n`));
+    expect(byKey.stdout).toMatch(/ {2}format +v1, codec cbor, compression none\n/);
+    expect(byKey.stdout).toMatch(/ {2}expires +\S+Z \(in 1[45]m/);
+    expect(byKey.stdout).toMatch(/ {2}payload +verified \(size and checksum match\)\n/);
+    expect(byKey.stdout).toMatch(/\nlease +none\n/);
+    expect(byKey.stdout).toMatch(new RegExp(`\nblob +${prefix}/${hash} {2}\\d+ B\n`));
+
+    const byHash = await spawnCli(["inspect", hash, "--json"], env);
+    expect(byHash.code, byHash.stderr).toBe(0);
+    expect(JSON.parse(byHash.stdout)).toMatchObject({
+      hash,
+      leased: false,
+      record: { placement: "blob", codec: "cbor", payloadVerified: true },
+      blob: { exists: true, referenced: true },
+    });
+
+    const missing = await spawnCli(["inspect", "never-set"], env);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toMatch(/\nrecord +\S+ {2}\(none\)\n/);
+    expect(missing.stdout).toMatch(/\nblob +\S+ {2}absent\n/);
+  });
+
+  it("exits 1 with one line, and no secret, when a backend fails", async () => {
+    const { env } = setup();
+    const noBucket = await spawnCli(["cleanup"], { ...env, LARDER_S3_BUCKET: "no-such-bucket-for-cli" });
+    expect(noBucket.code).toBe(1);
+    expect(noBucket.stderr).toBe(
+      "larder: cleanup failed: s3 list (bucket no-such-bucket-for-cli) failed: HTTP 404 NoSuchBucket\n",
+    );
+    const wrongToken = await spawnCli(["inspect", "k"], { ...env, UPSTASH_REDIS_REST_TOKEN: "not-the-token-1234" });
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toMatch(/^larder: inspect failed: upstash run \[get, exists\] failed: .*\n$/);
+    for (const run of [noBucket, wrongToken]) {
+      for (const secret of [services.upstash.token, "not-the-token-1234"]) {
+        expect(run.stdout + run.stderr).not.toContain(secret);
+      }
+    }
+  });
+
+  it("exits 2 on a usage error in the real process too", async () => {
+    const run = await spawnCli(["cleanup", "--force"], {});
+    expect(run).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: 'larder: unknown option --force for "cleanup"\nRun "larder cleanup --help" for usage.\n',
+    });
+  });
+
+  it("shows cleanup progress on a terminal as one line rewritten in place", async () => {
+    const { prefix, env } = setup();
+    for (let i = 0; i < 3; i++) await putObject(blobKey(prefix, randomHash()), new Uint8Array(10));
+    const run = await runInProcess(["cleanup", "--grace", "1ms"], env, { isTTY: true });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.startsWith("\r\x1b[2Kcleanup: 1 page, 3 objects scanned")).toBe(true);
+    expect(run.stderr.endsWith("3 orphans (30 B), 3 deleted\n")).toBe(true);
+    expect(run.stderr.split("\n")).toHaveLength(2);
+    expect(await listObjects(`${prefix}/`)).toStrictEqual([]);
+  });
+});
