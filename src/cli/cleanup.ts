@@ -39,7 +39,7 @@ export async function cleanupCommand(context: CommandContext): Promise<number> {
         table([
           [
             "scanned",
-            `${count(summary.scanned)} objects in ${count(summary.pages)} pages, ${bytes(summary.scannedBytes)}`,
+            `${count(summary.scanned)} objects in ${plural(summary.pages, "page")}, ${bytes(summary.scannedBytes)}`,
           ],
           ["live", `${count(summary.live)} (a record points to them)`],
           ["recent", `${count(summary.recent)} (younger than the grace period, kept)`],
@@ -58,4 +58,8 @@ export async function cleanupCommand(context: CommandContext): Promise<number> {
     return EXIT_FAILURE;
   }
   return EXIT_OK;
+}
+
+function plural(n: number, noun: string): string {
+  return `${count(n)} ${noun}${n === 1 ? "" : "s"}`;
 }
