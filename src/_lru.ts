@@ -78,6 +78,13 @@ export class Lru<V> {
     return live;
   }
 
+  /** The keys of live entries, oldest first (a snapshot: safe to modify the map meanwhile). */
+  keys(now: number): string[] {
+    const keys: string[] = [];
+    for (const [key, slot] of this.#slots) if (now <= slot.expiresAt) keys.push(key);
+    return keys;
+  }
+
   #live(key: string, now: number): Slot<V> | undefined {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
