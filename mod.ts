@@ -37,7 +37,14 @@
  *
  * @module
  */
-export { type Cache, createCache, type KeyOptions, type SetOptions } from "./src/core/cache.ts";
+export {
+  type Cache,
+  type ClearResult,
+  createCache,
+  type InvalidateOptions,
+  type KeyOptions,
+  type SetOptions,
+} from "./src/core/cache.ts";
 export type { CacheOptions } from "./src/core/options.ts";
 export type { CleanupCounts, CleanupOptions, CleanupProgress, CleanupSummary } from "./src/core/cleanup.ts";
 export type { BlobInspection, EntryInspection, RecordInspection } from "./src/core/inspect.ts";
@@ -54,12 +61,20 @@ export type {
   BlobStore,
   CallOptions,
   Compressor,
+  Generation,
+  GenerationStamp,
   Logger,
+  LruRef,
   MetadataStore,
+  ReadOp,
+  ReadResult,
+  ScanResult,
   StoreOp,
   StoreResult,
   ValueCodec,
   WaitUntil,
+  WriteOp,
+  WriteResult,
 } from "./src/core/types.ts";
 export {
   BlobError,

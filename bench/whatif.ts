@@ -5,8 +5,7 @@
  *
  * 1. 1 KB inline hit and in-process hit, as shipped, against the same hit with SHA-256
  *    computed synchronously (node:crypto behind `crypto.subtle.digest`: what a small sync
- *    SHA-256 in the core would give), and with a store adapter that is one bare `fetch` of
- *    `/pipeline` (`redirect: "error"`, no @upstash/redis) for reads, and both.
+ *    SHA-256 in the core would give).
  * 2. 1 MB S3 hit through `wrap` against the same steps written by hand (both GETs together,
  *    checksum, zstd, CBOR): what Larder adds beyond the work itself.
  * 3. CPU per request (process.cpuUsage) of a bare GET and of a 1 KB inline hit.
@@ -15,15 +14,11 @@
  */
 import { createHash } from "node:crypto";
 import process from "node:process";
-import { createCache } from "../mod.ts";
 import { sha256Hex } from "../src/core/bytes.ts";
-import type { MetadataStore, StoreOp, StoreResult } from "../src/core/types.ts";
 import { cborCodec } from "../src/codec/cbor.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
-import { upstashStore } from "../src/stores/upstash.ts";
-import type { ServicesEnv } from "../scripts/services/index.ts";
 import { makeRows } from "./_data.ts";
-import { baseOptions, entryKeys, tierCache, tierOptions } from "./_fixtures.ts";
+import { entryKeys, tierCache } from "./_fixtures.ts";
 import { floors } from "./_floors.ts";
 import { measure, ms, type Summary } from "./_measure.ts";
 import { startBenchServices } from "./_services.ts";
@@ -40,40 +35,6 @@ subtle.digest = (algorithm, data) => {
   return Promise.resolve(hash.buffer.slice(hash.byteOffset, hash.byteOffset + 32) as ArrayBuffer);
 };
 
-const GET_OR_LEASE = `local v = redis.call("GET", KEYS[1])
-if v then return v end
-if redis.call("SET", KEYS[2], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
-return 0`;
-
-/** Reads with one bare fetch; everything else through the shipped adapter. */
-function fetchStore(env: ServicesEnv): MetadataStore {
-  const shipped = upstashStore({ url: env.LARDER_TEST_UPSTASH_URL, token: env.LARDER_TEST_UPSTASH_TOKEN });
-  const url = `${env.LARDER_TEST_UPSTASH_URL}/pipeline`;
-  const headers = { authorization: `Bearer ${env.LARDER_TEST_UPSTASH_TOKEN}`, "content-type": "application/json" };
-  return {
-    name: "fetch",
-    async run(ops: readonly StoreOp[], options): Promise<StoreResult[]> {
-      const op = ops[0];
-      if (ops.length !== 1 || (op?.type !== "get" && op?.type !== "getOrLease")) return shipped.run(ops, options);
-      const command = op.type === "get"
-        ? ["GET", op.key]
-        : ["EVAL", GET_OR_LEASE, 2, op.key, op.leaseKey, op.token, op.ttlMs];
-      const response = await fetch(url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify([command]),
-        redirect: "error",
-        ...(options?.signal ? { signal: options.signal } : {}),
-      });
-      const [reply] = await response.json() as { result?: unknown; error?: string }[];
-      if (!response.ok || reply?.error !== undefined) throw new Error(`fetch store: ${response.status}`);
-      const result = reply?.result;
-      if (op.type === "getOrLease" && (result === 0 || result === 1)) return [result === 1];
-      return [result as string | null];
-    },
-  };
-}
-
 function line(name: string, s: Summary): string {
   return `  ${name.padEnd(44)} p50 ${ms(s.p50).padStart(9)}   p95 ${ms(s.p95).padStart(9)}   n ${s.n}`;
 }
@@ -86,8 +47,6 @@ try {
   const small = [{ label: "1 KB", jsonBytes: 1024, rows: makeRows(1024) }];
   const inline = tierCache(env, `${run}-in`, "inline", small);
   const memory = tierCache(env, `${run}-mem`, "memory", small);
-  const viaFetch = createCache({ ...baseOptions(env, `${run}-in`), ...tierOptions("inline"), store: fetchStore(env) });
-  const viaFetchRows = viaFetch.wrap(async (_l: string, _i: number) => small[0]!.rows, { name: "rows" });
   for (const t of [inline, memory]) {
     await t.rows("1 KB", 0);
     await t.cache.flush();
@@ -100,8 +59,6 @@ try {
     { name: "bare store GET", run: () => bare.storeGet(record), prepare: sha(false) },
     { name: "hit, as shipped", run: () => inline.rows("1 KB", 0), prepare: sha(false) },
     { name: "hit, sync SHA-256", run: () => inline.rows("1 KB", 0), prepare: sha(true) },
-    { name: "hit, bare-fetch store", run: () => viaFetchRows("1 KB", 0), prepare: sha(false) },
-    { name: "hit, sync SHA-256 + bare-fetch store", run: () => viaFetchRows("1 KB", 0), prepare: sha(true) },
   ], { warmup: 200, min: 1500, max: 1500, ms: 1e9 });
   for (const [name, s] of Object.entries(small1)) console.log(line(name, s));
 

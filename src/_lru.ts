@@ -60,11 +60,6 @@ export class Lru<V> {
     return this.#live(key, now)?.value;
   }
 
-  /** The keys held, oldest use first, expired ones included until they are dropped. */
-  keys(): IterableIterator<string> {
-    return this.#slots.keys();
-  }
-
   /** True when `key` holds a live value; does not change recency (like Redis `EXISTS`, a probe). */
   has(key: string, now: number): boolean {
     return this.#live(key, now) !== undefined;
@@ -86,6 +81,13 @@ export class Lru<V> {
     const live = this.#live(key, now) !== undefined;
     this.#remove(key);
     return live;
+  }
+
+  /** The keys of live entries, oldest first (a snapshot: safe to modify the map meanwhile). */
+  keys(now: number): string[] {
+    const keys: string[] = [];
+    for (const [key, slot] of this.#slots) if (now <= slot.expiresAt) keys.push(key);
+    return keys;
   }
 
   #live(key: string, now: number): Slot<V> | undefined {

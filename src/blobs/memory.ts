@@ -93,7 +93,7 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
         throw new BlobError("memory list: cursor must be a non-empty string from a previous page");
       }
       // Sorted the way S3 lists (UTF-8 byte order, which is code point order).
-      const keys = [...objects.keys()]
+      const keys = objects.keys(0)
         .filter((key) => key.startsWith(prefix) && (after === undefined || compareCodePoints(key, after) > 0))
         .sort(compareCodePoints);
       const page = keys.slice(0, limit).map((key): BlobObject => {

@@ -6,16 +6,19 @@
  */
 import { BackgroundQueue } from "./background.ts";
 import { CircuitBreaker } from "./breaker.ts";
-import type { CacheContext } from "./context.ts";
+import type { CacheContext, EntryRef } from "./context.ts";
 import { type Duration, toMs } from "./durations.ts";
 import { cleanup, type CleanupOptions, type CleanupSummary } from "./cleanup.ts";
 import { ConfigError } from "./errors.ts";
 import { guarded } from "./guard.ts";
+import { checkTags, generationKeys, namespaceGeneration, newToken, tagGeneration } from "./generations.ts";
 import { checkHash, type EntryInspection, inspectEntry } from "./inspect.ts";
-import { blobKey, checkName, keyHash, recordKey } from "./keys.ts";
+import { clearPrefix, invalidate, readGlobalStats } from "./invalidate.ts";
+import { blobKey, checkName, keyHash, lruKeys, recordKey, statsKey } from "./keys.ts";
 import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
 import { lookup } from "./read.ts";
+import { GlobalReporter, reportInBackground } from "./report.ts";
 import { type CacheStats, StatsRecorder } from "./stats.ts";
 import { MemoryTier } from "./tier.ts";
 import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
@@ -31,6 +34,24 @@ export interface KeyOptions {
 export interface SetOptions extends KeyOptions {
   /** Time to live. @default the cache's `ttl` */
   ttl?: Duration;
+  /** Tags of the entry, for {@link Cache.invalidateTag}. @default [] */
+  tags?: readonly string[];
+}
+
+/** Options of the invalidation methods. */
+export interface InvalidateOptions {
+  /**
+   * `"expire"`: entries miss from now on. `"stale"`: entries are served stale while one refresh
+   * per entry runs (by `wrap`; `get` treats them as misses), like Next.js' `revalidateTag`.
+   * @default "expire"
+   */
+  mode?: "expire" | "stale";
+}
+
+/** What {@link Cache.clear} removed. */
+export interface ClearResult {
+  /** Keys deleted from the store (records, leases, generations, eviction bookkeeping, counters). */
+  readonly keys: number;
 }
 
 /** A cache created by {@link createCache}. */
@@ -57,9 +78,32 @@ export interface Cache {
   has(key: string, options?: KeyOptions): Promise<boolean>;
   /** Removes the entry under `key`; resolves to whether a record was removed. */
   delete(key: string, options?: KeyOptions): Promise<boolean>;
+  /**
+   * Expires (or marks stale) every entry carrying `tag`, on every instance, with one store
+   * command whatever the number of entries. Rejects with a `StoreError` when the store could not
+   * be reached: an invalidation is never silently lost. This instance's in-process tier is
+   * emptied; other instances' tiers serve what they hold for at most their `memory.ttl`.
+   */
+  invalidateTag(tag: string, options?: InvalidateOptions): Promise<void>;
+  /** {@link invalidateTag} for several tags, in one round trip. */
+  invalidateTags(tags: readonly string[], options?: InvalidateOptions): Promise<void>;
+  /** Expires (or marks stale) every entry of `namespace`, like {@link invalidateTag}. */
+  invalidateNamespace(namespace: string, options?: InvalidateOptions): Promise<void>;
+  /**
+   * Invalidates everything under the prefix at once (one command), then deletes the prefix's
+   * keys from the store in batches (`SCAN`). Blobs are left to `cleanup()` or the bucket's
+   * lifecycle rule. Rejects with a `StoreError` when the store fails.
+   */
+  clear(): Promise<ClearResult>;
+  /**
+   * Counters added up over every instance sharing the prefix (see `globalStats` in the options),
+   * by name (`hits.inline`, `misses`, `writes.ok`…). Each instance's counts arrive at most one
+   * `globalStats.interval` late. Rejects with a `StoreError` when the store fails.
+   */
+  globalStats(): Promise<Record<string, number>>;
   /** A snapshot of this instance's counters. */
   stats(): CacheStats;
-  /** Resolves once every background write started so far has settled. */
+  /** Resolves once every background write started so far has settled (and a due report of this instance's counters). */
   flush(): Promise<void>;
   /**
    * Deletes the blobs no record points to any more (expired or replaced entries), leaving alone
@@ -107,17 +151,23 @@ export function createCache(options?: CacheOptions): Cache {
     background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
     tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
     refreshing: new Set(),
+    reporter: new GlobalReporter(stats, statsKey(resolved.prefix), resolved.globalStatsIntervalMs, resolved.now),
   };
   const inflight = new Map<string, Promise<unknown>>();
   const registry: Registry = new Map();
   const { prefix } = resolved;
 
-  const hashOf = (key: unknown, options: KeyOptions | undefined, what: string): Promise<string> => {
+  const refOf = async (key: unknown, options: SetOptions | undefined, what: string): Promise<EntryRef> => {
     if (typeof key !== "string" || key.length === 0) throw new ConfigError(`${what}: key must be a non-empty string`);
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new ConfigError(`${what}: options must be an object`);
+    }
     const namespace = options?.namespace === undefined
       ? resolved.namespace
       : checkName(options.namespace, `${what}: namespace`);
-    return keyHash(prefix, namespace, { kind: "key", key });
+    const tags = options?.tags === undefined ? [] : checkTags(options.tags, `${what}: tags`);
+    const hash = await keyHash(prefix, namespace, { kind: "key", key });
+    return { hash, namespace, gens: generationKeys(prefix, namespace, tags) };
   };
   const storeCall = <T>(operation: string, hash: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> =>
     guarded(ctx.guard, {
@@ -133,10 +183,11 @@ export function createCache(options?: CacheOptions): Cache {
     wrap: (fn, wrapOptions) => wrapFunction(ctx, inflight, registry, fn, wrapOptions),
 
     async get<T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> {
-      const hash = await hashOf(key, keyOptions, "get");
+      const ref = await refOf(key, keyOptions, "get");
       const started = performance.now();
-      const found = await lookup(ctx, { hash });
+      const found = await lookup(ctx, ref);
       const elapsed = performance.now() - started;
+      reportInBackground(ctx);
       if (found.kind !== "hit") {
         stats.miss(elapsed);
         return undefined;
@@ -147,11 +198,17 @@ export function createCache(options?: CacheOptions): Cache {
 
     async set(key, value, setOptions) {
       const ttlMs = setOptions?.ttl === undefined ? resolved.ttlMs : toMs(setOptions.ttl, "set: ttl");
-      const hash = await hashOf(key, setOptions, "set");
+      const ref = await refOf(key, setOptions, "set");
       try {
-        await writeEntry(ctx, { hash, value, ttlMs });
+        const written = await writeEntry(ctx, {
+          hash: ref.hash,
+          namespace: ref.namespace,
+          gens: ref.gens.map((gen) => ({ key: gen })),
+          value,
+          ttlMs,
+        });
         stats.writesOk++;
-        return true;
+        return written;
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === "E_CODEC" || code === "E_TOO_LARGE") throw error;
@@ -161,21 +218,27 @@ export function createCache(options?: CacheOptions): Cache {
     },
 
     async has(key, keyOptions) {
-      const hash = await hashOf(key, keyOptions, "has");
+      const ref = await refOf(key, keyOptions, "has");
       try {
-        const [exists] = await storeCall(
+        const [found] = await storeCall(
           "exists",
-          hash,
-          (signal) => resolved.store.run([{ type: "exists", key: recordKey(prefix, hash) }], { signal }),
+          ref.hash,
+          (signal) =>
+            resolved.store.run(
+              [{ type: "read", key: recordKey(prefix, ref.hash), gens: ref.gens, token: newToken() }],
+              {
+                signal,
+              },
+            ),
         );
-        return exists === true;
+        return typeof found === "object" && found !== null && "value" in found && found.value !== null;
       } catch {
         return false;
       }
     },
 
     async delete(key, keyOptions) {
-      const hash = await hashOf(key, keyOptions, "delete");
+      const { hash, namespace } = await refOf(key, keyOptions, "delete");
       ctx.hints.forget(hash);
       ctx.tier?.delete(hash);
       const blobs = resolved.blobs;
@@ -190,11 +253,13 @@ export function createCache(options?: CacheOptions): Cache {
           call: (signal) => blobs.delete(blobKey(prefix, hash), { signal }),
         }).catch(() => {})
         : undefined;
+      const lru = resolved.limits.has(namespace) ? { ...lruKeys(prefix, namespace), member: hash } : undefined;
       try {
         const [removed] = await storeCall(
           "del",
           hash,
-          (signal) => resolved.store.run([{ type: "del", key: recordKey(prefix, hash) }], { signal }),
+          (signal) =>
+            resolved.store.run([{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }], { signal }),
         );
         return removed === 1;
       } catch {
@@ -204,10 +269,33 @@ export function createCache(options?: CacheOptions): Cache {
       }
     },
 
+    async invalidateTag(tag, invalidateOptions) {
+      const keys = checkTags([tag], "invalidateTag: tag").map((t) => tagGeneration(prefix, t));
+      await invalidate(ctx, keys, invalidateOptions);
+    },
+    async invalidateTags(tags, invalidateOptions) {
+      const keys = checkTags(tags, "invalidateTags: tags").map((t) => tagGeneration(prefix, t));
+      await invalidate(ctx, keys, invalidateOptions);
+    },
+    async invalidateNamespace(namespace, invalidateOptions) {
+      const key = namespaceGeneration(prefix, checkName(namespace, "invalidateNamespace: namespace"));
+      await invalidate(ctx, [key], invalidateOptions);
+    },
+    clear: () => clearPrefix(ctx),
+    globalStats: () => readGlobalStats(ctx),
+
     stats: () => stats.snapshot(ctx.background.size),
-    flush: () => ctx.background.flush(),
+    async flush() {
+      await ctx.background.flush();
+      // After the writes, so that a due report includes them.
+      reportInBackground(ctx);
+      await ctx.background.flush();
+    },
     cleanup: (cleanupOptions) => cleanup(ctx, cleanupOptions),
     inspect: async (key, keyOptions) =>
-      inspectEntry(ctx, typeof key === "string" ? await hashOf(key, keyOptions, "inspect") : checkHash(key, "inspect")),
+      inspectEntry(
+        ctx,
+        typeof key === "string" ? (await refOf(key, keyOptions, "inspect")).hash : checkHash(key, "inspect"),
+      ),
   };
 }

@@ -8,6 +8,7 @@ import type { GuardContext } from "./guard.ts";
 import type { ResolvedOptions } from "./options.ts";
 import type { Placement, PlacementHints } from "./placement.ts";
 import type { StatsRecorder } from "./stats.ts";
+import type { GlobalReporter } from "./report.ts";
 import type { MemoryTier } from "./tier.ts";
 
 /** Everything the read and write paths need. */
@@ -26,12 +27,18 @@ export interface CacheContext {
   readonly tier: MemoryTier | undefined;
   /** Key hashes being refreshed in the background by this process. */
   readonly refreshing: Set<string>;
+  /** Publishes this instance's counters to the store. */
+  readonly reporter: GlobalReporter;
 }
 
-/** An entry's location: its key hash and its namespace. */
+/** An entry's location: its key hash, its namespace and its generation keys. */
 export interface EntryRef {
   /** Key hash. */
   readonly hash: string;
+  /** Namespace (for its eviction limits). */
+  readonly namespace: string;
+  /** Generation keys a new record of this entry is stamped with (prefix, namespace, tags). */
+  readonly gens: readonly string[];
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
 }

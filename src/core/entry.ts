@@ -1,19 +1,22 @@
 /**
  * The record format: one small JSON object per entry in the metadata store. It says how the
- * payload was encoded, how large it is, its checksum, its own key hash, and holds either the
- * payload itself (base64, when small) or the key of the blob that does.
+ * payload was encoded, how large it is, its checksum, its own key hash, the generations it was
+ * computed under (first, so store scripts find them without parsing the rest: see
+ * generations.ts), and holds either the payload itself (base64, when small) or the key of the
+ * blob that does.
  *
  * Parsing trusts nothing: a record with a missing or mistyped field is an `IntegrityError`.
  *
  * @module
  */
 import { IntegrityError } from "./errors.ts";
+import type { Stamp } from "./generations.ts";
 
 /** Version of the record layout; records of other versions are treated as misses. */
-export const RECORD_VERSION = 1;
+export const RECORD_VERSION = 2;
 
-/** One entry's record, as stored. Short field names keep hit responses small. */
-export interface EntryRecord {
+/** One entry's record as the writer gives it to the store, which stamps its generations in front. */
+export interface EntryFields {
   /** Record layout version. */
   readonly v: typeof RECORD_VERSION;
   /** Key hash of the entry this record belongs to. */
@@ -38,8 +41,14 @@ export interface EntryRecord {
   readonly b?: string;
 }
 
-/** Serializes a record for the store. */
-export function formatRecord(record: EntryRecord): string {
+/** One entry's record, as stored. Short field names keep hit responses small. */
+export interface EntryRecord extends EntryFields {
+  /** The generations the value was computed under: `[key, expire token, stale token]`. */
+  readonly g: readonly Stamp[];
+}
+
+/** Serializes a record's fields for the store's `write` operation (which adds `g`). */
+export function formatRecord(record: EntryFields): string {
   return JSON.stringify(record);
 }
 
@@ -62,9 +71,14 @@ export function parseRecord(text: string): EntryRecord {
     typeof r.c === "string" && NAME.test(r.c) &&
     typeof r.z === "string" && NAME.test(r.z) &&
     isCount(r.t) && isCount(r.e) && isCount(r.n) && isCount(r.s) &&
-    (typeof r.p === "string") !== (typeof r.b === "string");
+    (typeof r.p === "string") !== (typeof r.b === "string") &&
+    Array.isArray(r.g) && r.g.every(isStamp);
   if (!valid) throw new IntegrityError("record has missing or malformed fields");
   return r as unknown as EntryRecord;
+}
+
+function isStamp(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 3 && value.every((part) => typeof part === "string" && part !== "");
 }
 
 function isCount(value: unknown): value is number {

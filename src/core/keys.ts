@@ -39,6 +39,16 @@ export function blobKey(prefix: string, hash: string): string {
   return `${prefix}/${hash}`;
 }
 
+/** A namespace's eviction bookkeeping: entries by last use, and their payload sizes. */
+export function lruKeys(prefix: string, namespace: string): { key: string; sizes: string } {
+  return { key: `${prefix}:lru:${namespace}`, sizes: `${prefix}:lrs:${namespace}` };
+}
+
+/** The hash of counters every instance adds to (see `Cache.globalStats`). */
+export function statsKey(prefix: string): string {
+  return `${prefix}:stats`;
+}
+
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Validates a prefix or namespace: it becomes part of Redis keys and object keys. */

@@ -83,8 +83,29 @@ export interface CacheOptions {
    * @default { ttl: "15s", wait: "30s" }
    */
   lease?: boolean | { ttl?: Duration; wait?: Duration };
+  /**
+   * Bounds per namespace: past `maxEntries` entries or `maxBytes` of stored (compressed) payload,
+   * the namespace's least recently used entries are deleted, record and blob. Enforced on writes
+   * in the same store command, without scanning; a hit marks its entry used in its one round trip.
+   * @example { reports: { maxEntries: 10_000, maxBytes: 512 * 1024 * 1024 } }
+   * @default no limits
+   */
+  limits?: Record<string, { maxEntries?: number; maxBytes?: number }>;
+  /**
+   * Counters shared by every instance, kept in the store (read them with `cache.globalStats()` or
+   * `larder stats`): each instance adds its own once per `interval`, riding along with a write
+   * or as one background request after a lookup or at `flush()`. `false` turns this off.
+   * @default { interval: "30s" }
+   */
+  globalStats?: boolean | { interval?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
+}
+
+/** A namespace's bounds; 0 means no bound. */
+export interface NamespaceLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
 }
 
 /** Options after validation, with defaults filled in. */
@@ -107,6 +128,8 @@ export interface ResolvedOptions {
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
   readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+  readonly limits: ReadonlyMap<string, NamespaceLimits>;
+  readonly globalStatsIntervalMs: number | undefined;
   readonly now: () => number;
 }
 
@@ -130,6 +153,8 @@ const KNOWN = new Set([
   "staleWhileRevalidate",
   "staleIfError",
   "lease",
+  "limits",
+  "globalStats",
   "now",
 ]);
 
@@ -199,6 +224,8 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
       : toMs(o.staleWhileRevalidate, "createCache: staleWhileRevalidate"),
     staleIfErrorMs: o.staleIfError === undefined ? 0 : toMs(o.staleIfError, "createCache: staleIfError"),
     lease: resolveLease(o.lease),
+    limits: resolveLimits(o.limits),
+    globalStatsIntervalMs: resolveGlobalStats(o.globalStats),
     now: o.now ?? Date.now,
   };
 }
@@ -241,6 +268,40 @@ function resolveLease(value: unknown): ResolvedOptions["lease"] {
     ttlMs: toMs(lease.ttl ?? "15s", "createCache: lease.ttl"),
     waitMs: toMs(lease.wait ?? "30s", "createCache: lease.wait"),
   };
+}
+
+function resolveLimits(value: unknown): ResolvedOptions["limits"] {
+  const limits = new Map<string, NamespaceLimits>();
+  if (value === undefined) return limits;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError("createCache: limits must be an object of { [namespace]: { maxEntries?, maxBytes? } }");
+  }
+  for (const [namespace, bounds] of Object.entries(value)) {
+    checkName(namespace, "createCache: limits: namespace");
+    const what = `limits.${namespace}`;
+    if (typeof bounds !== "object" || bounds === null) {
+      throw new ConfigError(`createCache: ${what} must be { maxEntries?, maxBytes? }`);
+    }
+    for (const key of Object.keys(bounds)) {
+      if (key !== "maxEntries" && key !== "maxBytes") {
+        throw new ConfigError(`createCache: unknown option "${what}.${key}"`);
+      }
+    }
+    const { maxEntries, maxBytes } = bounds as { maxEntries?: unknown; maxBytes?: unknown };
+    if (maxEntries === undefined && maxBytes === undefined) {
+      throw new ConfigError(`createCache: ${what} needs maxEntries, maxBytes or both`);
+    }
+    limits.set(namespace, {
+      maxEntries: maxEntries === undefined ? 0 : positiveInt(maxEntries, `${what}.maxEntries`),
+      maxBytes: maxBytes === undefined ? 0 : positiveInt(maxBytes, `${what}.maxBytes`),
+    });
+  }
+  return limits;
+}
+
+function resolveGlobalStats(value: unknown): number | undefined {
+  const stats = group(value, "globalStats", ["interval"], true);
+  return stats && toMs(stats.interval ?? "30s", "createCache: globalStats.interval");
 }
 
 function resolveBreaker(value: unknown): ResolvedOptions["breaker"] {

@@ -26,9 +26,12 @@ export function persistInBackground(
 ): void {
   const scheduled = ctx.background.schedule(async () => {
     try {
-      await writeEntry(ctx, request);
-      ctx.stats.writesOk++;
-      hooks.onStored?.(ctx.hints.get(request.hash) ?? "inline");
+      if (await writeEntry(ctx, request)) {
+        ctx.stats.writesOk++;
+        hooks.onStored?.(ctx.hints.get(request.hash) ?? "inline");
+      } else {
+        ctx.stats.writesDiscarded++;
+      }
     } catch (error) {
       accountWriteFailure(ctx, error, label);
     } finally {

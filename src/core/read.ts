@@ -1,9 +1,11 @@
 /**
- * The hit path. One store request for the record (and, on a miss, the lease in the same
- * request); when the entry is expected to be a blob, the blob GET is issued at the same time (its
+ * The hit path. One store request (a script) reads the record with the current generations of
+ * its prefix, namespace and tags, takes the lease on a miss, and marks the entry used for
+ * eviction; when the entry is expected to be a blob, the blob GET is issued at the same time (its
  * key derives from the key hash, and the record's checksum decides whether the body is the right
  * one). Anything that does not verify — a malformed record, a record for another key, a size or
- * checksum mismatch, an undecodable payload — is a miss counted as an error, never a value.
+ * checksum mismatch, an undecodable payload — is a miss counted as an error, never a value. A
+ * record invalidated since it was written is a plain miss; one marked stale is `stale`.
  *
  * @module
  */
@@ -11,22 +13,36 @@ import { fromBase64 } from "./bytes.ts";
 import type { CacheContext, EntryRef } from "./context.ts";
 import { parseRecord } from "./entry.ts";
 import { IntegrityError, isCacheError } from "./errors.ts";
+import { newToken, standing } from "./generations.ts";
 import { guarded } from "./guard.ts";
-import { blobKey, recordKey } from "./keys.ts";
+import { blobKey, lruKeys, recordKey } from "./keys.ts";
 import type { Lease } from "./lease.ts";
 import { decodeValue, unpackPayload } from "./payload.ts";
 import type { Placement } from "./placement.ts";
 import type { ErrorSource, HitSource } from "./stats.ts";
-import type { StoreOp } from "./types.ts";
+import type { Generation, ReadOp, ReadResult } from "./types.ts";
 
-/** What a lookup found. */
+/** The current generations, by key; empty when the store could not be read. */
+export type Generations = Readonly<Record<string, Generation>>;
+
+/** What a lookup found. Every kind carries the generations a new record would be stamped with. */
 export type Lookup =
   /** A fresh, verified entry. */
-  | { readonly kind: "hit"; readonly value: unknown; readonly source: HitSource }
-  /** A verified entry past its TTL but still retained (for stale-while-revalidate / stale-if-error). */
-  | { readonly kind: "stale"; readonly value: unknown; readonly source: HitSource; readonly expiredAt: number }
+  | { readonly kind: "hit"; readonly value: unknown; readonly source: HitSource; readonly gens: Generations }
+  /**
+   * A verified entry past its TTL but still retained (for stale-while-revalidate / stale-if-error),
+   * or one marked stale by an invalidation (`marked`: served while one refresh runs).
+   */
+  | {
+    readonly kind: "stale";
+    readonly value: unknown;
+    readonly source: HitSource;
+    readonly expiredAt: number;
+    readonly marked: boolean;
+    readonly gens: Generations;
+  }
   /** Nothing usable. `lease` says whether this caller now holds the lease, another does, or neither. */
-  | { readonly kind: "miss"; readonly lease: "acquired" | "held" | "none" };
+  | { readonly kind: "miss"; readonly lease: "acquired" | "held" | "none"; readonly gens: Generations };
 
 /** Options of {@link lookup}. */
 export interface LookupOptions {
@@ -36,7 +52,7 @@ export interface LookupOptions {
   readonly retainMs?: number;
 }
 
-const MISS: Lookup = { kind: "miss", lease: "none" };
+const MISS: Lookup = { kind: "miss", lease: "none", gens: {} };
 
 /** Reads, verifies and decodes an entry. Never rejects: failures are counted and become misses. */
 export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOptions = {}): Promise<Lookup> {
@@ -52,20 +68,23 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
   const { options: config } = ctx;
   const { hash } = ref;
   const local = ctx.tier?.get(hash);
-  if (local) return { kind: "hit", value: decodeValue(local.codec, local.bytes, config.payload), source: "memory" };
+  if (local) {
+    return { kind: "hit", value: decodeValue(local.codec, local.bytes, config.payload), source: "memory", gens: {} };
+  }
 
   const blobs = config.blobs;
   const key = blobKey(config.prefix, hash);
   const expectBlob = blobs !== undefined && (ctx.hints.get(hash) ?? ref.fallbackHint) === "blob";
-  const op: StoreOp = options.lease
-    ? {
-      type: "getOrLease",
-      key: recordKey(config.prefix, hash),
-      leaseKey: options.lease.lease.key,
-      token: options.lease.lease.token,
-      ttlMs: options.lease.ttlMs,
-    }
-    : { type: "get", key: recordKey(config.prefix, hash) };
+  const limited = config.limits.has(ref.namespace);
+  const op: ReadOp = {
+    type: "read",
+    key: recordKey(config.prefix, hash),
+    gens: ref.gens,
+    token: newToken(),
+    ...options.lease &&
+      { lease: { key: options.lease.lease.key, token: options.lease.lease.token, ttlMs: options.lease.ttlMs } },
+    ...limited && { touch: { ...lruKeys(config.prefix, ref.namespace), member: hash, score: config.now() } },
+  };
   const recordRequest = guarded(ctx.guard, {
     backend: "store",
     adapter: config.store.name,
@@ -78,18 +97,19 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
   // If the record turns out inline or absent, nobody awaits the speculative GET.
   blobRequest?.catch(() => {});
 
-  const [text] = await recordRequest;
-  if (text === true) return { kind: "miss", lease: "acquired" };
-  if (text === false) return { kind: "miss", lease: "held" };
-  if (text === null || text === undefined) return MISS;
-  if (typeof text !== "string") throw new IntegrityError(`store returned a ${typeof text} for a record`);
-  const record = parseRecord(text);
+  const [reply] = await recordRequest;
+  if (!isReadResult(reply)) throw new IntegrityError(`store returned a ${typeof reply} for a read`);
+  const { gens } = reply;
+  if (reply.value === null) return { kind: "miss", lease: reply.lease, gens };
+  const record = parseRecord(reply.value);
   if (record.k !== hash) {
     throw new IntegrityError(`record belongs to key ${record.k.slice(0, 12)}, not ${hash.slice(0, 12)}`);
   }
+  const standsAs = standing(record.g, gens);
+  if (standsAs === "invalid") return { kind: "miss", lease: reply.lease, gens };
   const now = config.now();
-  const fresh = record.e > now;
-  if (!fresh && record.e + (options.retainMs ?? 0) <= now) return MISS;
+  const fresh = record.e > now && standsAs === "valid";
+  if (record.e + (options.retainMs ?? 0) <= now) return { ...MISS, gens };
 
   let bytes: Uint8Array | null;
   let source: Placement;
@@ -107,9 +127,16 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
   ctx.hints.set(hash, source);
   const raw = await unpackPayload(record, bytes, config.payload);
   const value = decodeValue(record.c, raw, config.payload);
-  if (!fresh) return { kind: "stale", value, source, expiredAt: record.e };
+  if (!fresh) {
+    const marked = standsAs === "stale";
+    return { kind: "stale", value, source, expiredAt: marked ? Math.min(record.e, now) : record.e, marked, gens };
+  }
   ctx.tier?.set(hash, record.c, raw, record.e);
-  return { kind: "hit", value, source };
+  return { kind: "hit", value, source, gens };
+}
+
+function isReadResult(value: unknown): value is ReadResult {
+  return typeof value === "object" && value !== null && "gens" in value && "value" in value;
 }
 
 function fetchBlob(ctx: CacheContext, hash: string, key: string): Promise<Uint8Array | null> {

@@ -2,20 +2,27 @@
  * Get-or-compute for one key, across instances: the policy behind `wrap`.
  *
  * - fresh entry → served;
- * - expired but within `staleWhileRevalidate` → served at once, and one refresh runs in the
- *   background (one per process, and one across instances when leases are on);
+ * - expired but within `staleWhileRevalidate`, or marked stale by an invalidation → served at
+ *   once, and one refresh runs in the background (one per process, and one across instances
+ *   when leases are on);
  * - miss → the lease comes with the lookup; its owner computes, renews while computing, and
  *   releases once the entry is written; other instances wait for the entry (bounded, then they
  *   compute themselves) and take the lease over if the owner dies;
  * - the function throws and an entry expired less than `staleIfError` ago exists → that is served.
  *
+ * Every write is stamped with the generations the lookup saw before the function ran, so a value
+ * computed across an invalidation is never stored as fresh.
+ *
  * @module
  */
 import type { CacheContext, EntryRef } from "./context.ts";
+import { stampsFor } from "./generations.ts";
 import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
 import { persistInBackground } from "./persist.ts";
 import type { Placement } from "./placement.ts";
-import { type Lookup, lookup } from "./read.ts";
+import { type Generations, type Lookup, lookup } from "./read.ts";
+import { reportInBackground } from "./report.ts";
+import type { WriteRequest } from "./write.ts";
 
 /** How one wrapped function's entries live. */
 export interface EntryPolicy {
@@ -53,15 +60,16 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
   const started = performance.now();
   let found = await withinBudget(ctx, hash, lease, lookup(ctx, ref, { lease: leaseSpec, retainMs }));
   const elapsed = performance.now() - started;
+  reportInBackground(ctx);
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, elapsed);
     if (found.source !== "memory") job.onPlacement(found.source);
     return found.value as T;
   }
-  if (found.kind === "stale" && ctx.options.now() < found.expiredAt + policy.staleWhileRevalidateMs) {
+  if (found.kind === "stale" && servable(ctx, found, policy.staleWhileRevalidateMs)) {
     ctx.stats.hit(found.source, elapsed);
     ctx.stats.stale++;
-    refreshInBackground(ctx, job);
+    refreshInBackground(ctx, job, found.gens);
     return found.value as T;
   }
   ctx.stats.miss(elapsed);
@@ -100,13 +108,31 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     }
     throw error;
   }
-  const computedAt = ctx.options.now();
-  persistInBackground(ctx, { hash, value, ttlMs: policy.ttlMs, retainMs, computedAt }, policy.label, {
+  persistInBackground(ctx, writeOf(ctx, job, value, found.gens), policy.label, {
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned ? () => release(ctx, hash, owned) : undefined,
   });
   return value;
+}
+
+/** Whether a stale lookup may be served while a refresh runs. */
+function servable(ctx: CacheContext, found: Lookup & { kind: "stale" }, staleWhileRevalidateMs: number): boolean {
+  return found.marked || ctx.options.now() < found.expiredAt + staleWhileRevalidateMs;
+}
+
+/** The write of a computed value, stamped with the generations seen before computing it. */
+function writeOf<T>(ctx: CacheContext, job: Resolution<T>, value: T, seen: Generations): WriteRequest {
+  const { ref, policy } = job;
+  return {
+    hash: ref.hash,
+    namespace: ref.namespace,
+    gens: stampsFor(ref.gens, seen),
+    value,
+    ttlMs: policy.ttlMs,
+    retainMs: Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs),
+    computedAt: ctx.options.now(),
+  };
 }
 
 /**
@@ -131,7 +157,7 @@ function withinBudget(
           ctx.background.schedule(() => release(ctx, hash, lease));
         }
       });
-      resolve({ kind: "miss", lease: "none" });
+      resolve({ kind: "miss", lease: "none", gens: {} });
     }, budgetMs);
   });
   return Promise.race([work, overBudget]).finally(() => clearTimeout(timer));
@@ -158,21 +184,20 @@ async function waitForOwner(
     const found = await lookup(ctx, ref, { lease: leaseSpec, retainMs });
     if (found.kind === "hit") return found;
     if (found.kind === "stale") {
-      if (ctx.options.now() < found.expiredAt + staleWhileRevalidateMs) return found;
+      if (servable(ctx, found, staleWhileRevalidateMs)) return found;
       continue; // too old to serve; the owner is writing a fresh one
     }
     if (found.lease !== "held") return found;
   }
-  return { kind: "miss", lease: "none" };
+  return { kind: "miss", lease: "none", gens: {} };
 }
 
 /** One background refresh per entry per process, and one across instances when leases are on. */
-function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>): void {
+function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>, seen: Generations): void {
   const { hash } = job.ref;
   if (ctx.refreshing.has(hash)) return;
   ctx.refreshing.add(hash);
   const leaseConfig = ctx.options.lease;
-  const retainMs = Math.max(job.policy.staleWhileRevalidateMs, job.policy.staleIfErrorMs);
   const scheduled = ctx.background.schedule(async () => {
     const lease = leaseConfig ? newLease(ctx.options.prefix, hash) : undefined;
     let owned = false;
@@ -191,8 +216,7 @@ function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>): void {
         ? await whileHolding(ctx, hash, lease, leaseConfig.ttlMs, job.compute)
         : await job.compute();
       handedOff = true;
-      const computedAt = ctx.options.now();
-      persistInBackground(ctx, { hash, value, ttlMs: job.policy.ttlMs, retainMs, computedAt }, job.policy.label, {
+      persistInBackground(ctx, writeOf(ctx, job, value, seen), job.policy.label, {
         onStored: job.onPlacement,
         after: done,
       });

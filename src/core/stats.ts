@@ -39,11 +39,15 @@ export interface CacheStats {
     readonly failed: number;
     /** Values not stored: unencodable, too large, or the pending set was full. */
     readonly skipped: number;
+    /** Values not stored because an invalidation came while they were computed. */
+    readonly discarded: number;
     /** Writes in flight now. */
     readonly pending: number;
   };
   /** How many calls to wrapped functions shared another call's in-flight work. */
   readonly coalesced: number;
+  /** Blobs deleted because their entries were evicted by a namespace's `limits`. */
+  readonly evictedBlobs: number;
   /** Expired entries served while a refresh ran (stale-while-revalidate); also counted in `hits`. */
   readonly stale: number;
   /** Expired entries served because the function failed (stale-if-error). */
@@ -77,6 +81,8 @@ export class StatsRecorder {
   writesOk = 0;
   writesFailed = 0;
   writesSkipped = 0;
+  writesDiscarded = 0;
+  evictedBlobs = 0;
   readonly errors: Record<ErrorSource, number> = { store: 0, blob: 0, codec: 0, integrity: 0, key: 0 };
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
@@ -123,8 +129,15 @@ export class StatsRecorder {
         ...e,
         byCode: { ...this.errorsByCode },
       },
-      writes: { ok: this.writesOk, failed: this.writesFailed, skipped: this.writesSkipped, pending },
+      writes: {
+        ok: this.writesOk,
+        failed: this.writesFailed,
+        skipped: this.writesSkipped,
+        discarded: this.writesDiscarded,
+        pending,
+      },
       coalesced: this.coalesced,
+      evictedBlobs: this.evictedBlobs,
       stale: this.stale,
       staleIfError: this.staleIfError,
       refreshesFailed: this.refreshesFailed,

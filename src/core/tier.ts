@@ -84,4 +84,10 @@ export class MemoryTier {
     this.#entries.delete(hash);
     this.#bytes -= entry.bytes.length + OVERHEAD_BYTES;
   }
+
+  /** Forgets everything (after an invalidation: the tier does not know entries' tags). */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
 }

@@ -15,11 +15,10 @@ export interface CallOptions {
 /**
  * One store operation, described as data so that a whole hit or write is one round trip.
  * Results, by `type`: `get` → `string | null`; `set` → `boolean` (false when `ifAbsent` and the key
- * existed); `del` → `number` of keys removed (0 or 1); `exists` → `boolean`;
- * `getOrLease` → the value of `key` when it exists, else `true` when the lease was acquired and
- * `false` when another owner holds it (atomically: never a lease while the value exists);
- * `renewLease` → `boolean` (still the owner; expiry reset); `releaseLease` → `boolean` (deleted,
- * only when `token` still owns it).
+ * existed); `del` → `number` of keys removed; `exists` → `boolean`; `read` → {@link ReadResult};
+ * `write` → {@link WriteResult}; `renewLease` → `boolean` (still the owner; expiry reset);
+ * `releaseLease` → `boolean` (deleted, only when `token` still owns it); `setGeneration` → `true`;
+ * `hincr` → `number` (the new value); `hgetall` → `Record<string, string>`; `scan` → {@link ScanResult}.
  */
 export type StoreOp =
   | { readonly type: "get"; readonly key: string }
@@ -32,24 +31,161 @@ export type StoreOp =
     /** Write only when the key does not exist (Redis `NX`). */
     readonly ifAbsent?: boolean;
   }
-  | { readonly type: "del"; readonly key: string }
-  | { readonly type: "exists"; readonly key: string }
   | {
-    readonly type: "getOrLease";
-    /** The value to read. */
+    readonly type: "del";
     readonly key: string;
-    /** The lease to take (`SET leaseKey token NX PX ttlMs`) when `key` does not exist. */
-    readonly leaseKey: string;
-    /** The owner token written to the lease. */
-    readonly token: string;
-    /** Lease expiry. Must be a positive integer. */
-    readonly ttlMs: number;
+    /** More keys to delete in the same command. */
+    readonly more?: readonly string[];
+    /** Also forget the entry in a namespace's eviction bookkeeping. */
+    readonly lru?: LruRef;
   }
+  | { readonly type: "exists"; readonly key: string }
+  | ReadOp
+  | WriteOp
   | { readonly type: "renewLease"; readonly key: string; readonly token: string; readonly ttlMs: number }
-  | { readonly type: "releaseLease"; readonly key: string; readonly token: string };
+  | { readonly type: "releaseLease"; readonly key: string; readonly token: string }
+  | {
+    readonly type: "setGeneration";
+    /** The generation key (a tag's, a namespace's or the prefix's). */
+    readonly key: string;
+    /** `x` replaces the expire token (entries miss), `s` the stale token (entries turn stale). */
+    readonly field: "x" | "s";
+    /** The new token: unique, never reused. */
+    readonly token: string;
+  }
+  | { readonly type: "hincr"; readonly key: string; readonly field: string; readonly by: number }
+  | { readonly type: "hgetall"; readonly key: string }
+  | { readonly type: "scan"; readonly cursor: string; readonly match: string; readonly count: number };
+
+/**
+ * A generation: the tokens an invalidation replaces. A record keeps the tokens of each of its
+ * generation keys as they were when its value was computed; a different `x` now means the
+ * entry is invalid, a different `s` that it is stale.
+ */
+export interface Generation {
+  /** Expire token. */
+  readonly x: string;
+  /** Stale token. */
+  readonly s: string;
+}
+
+/** An entry in a namespace's eviction bookkeeping: a sorted set by last use and a hash of sizes. */
+export interface LruRef {
+  /** Sorted set: member → last use, ms since the epoch. */
+  readonly key: string;
+  /** Hash: member → payload bytes, and the field `#` → their total. */
+  readonly sizes: string;
+  /** The entry's key hash. */
+  readonly member: string;
+}
+
+/**
+ * Reads a record and the generations that decide whether it is still valid, in one atomic step.
+ *
+ * Generation keys that do not exist are created with `token` for both fields, so a record never
+ * holds an empty token and a generation that disappears (evicted, cleared) can never make an
+ * invalidated record valid again. When one of the record's stored `x` tokens differs from the
+ * current one, the record is reported as absent (`invalidated: true`). When there is no valid
+ * record and `lease` is given, the lease is taken if free (`SET NX PX`). When the record is
+ * valid and `touch` is given, its last use is updated (only while it is still tracked).
+ */
+export interface ReadOp {
+  /** Operation name. */
+  readonly type: "read";
+  /** The record's key. */
+  readonly key: string;
+  /** Generation keys to report even when there is no record (the ones a new record would carry). */
+  readonly gens: readonly string[];
+  /** Token for generation keys that do not exist yet. */
+  readonly token: string;
+  /** The lease to take when there is no valid record. */
+  readonly lease?: { readonly key: string; readonly token: string; readonly ttlMs: number };
+  /** The eviction entry to mark as used now. */
+  readonly touch?: LruRef & { readonly score: number };
+}
+
+/** The result of a {@link ReadOp}. */
+export interface ReadResult {
+  /** The record, or null when absent or invalidated. */
+  readonly value: string | null;
+  /** Whether a record existed but one of its generations' expire token had changed. */
+  readonly invalidated: boolean;
+  /** The lease: taken by this call, held by another owner, or not asked for (or not needed). */
+  readonly lease: "acquired" | "held" | "none";
+  /** The current generation of every key in `gens` and in the record. */
+  readonly gens: Readonly<Record<string, Generation>>;
+}
+
+/** A generation a record is written under: with tokens (checked), or without (the current ones). */
+export interface GenerationStamp {
+  /** The generation key. */
+  readonly key: string;
+  /** The expire token seen before computing the value. */
+  readonly x?: string;
+  /** The stale token seen before computing the value. */
+  readonly s?: string;
+}
+
+/**
+ * Writes a record with its TTL, stamped with the generations it was computed under, and keeps a
+ * namespace's eviction limits, in one atomic step.
+ *
+ * The stored value is `{"g":[[key,x,s],…],` followed by `record` without its opening brace. A
+ * generation given with tokens is checked: when its current `x` differs, nothing is written
+ * (the value was computed before an invalidation). A generation given without tokens gets the
+ * current ones (created from `token` when missing). With `lru`, the entry is tracked with its
+ * size, and least recently used entries are deleted until both limits hold.
+ */
+export interface WriteOp {
+  /** Operation name. */
+  readonly type: "write";
+  /** The record's key. */
+  readonly key: string;
+  /** The record: a JSON object text, at least one field. */
+  readonly record: string;
+  /** Expiry. Must be a positive integer. */
+  readonly ttlMs: number;
+  /** The generations the value was computed under. */
+  readonly gens: readonly GenerationStamp[];
+  /** Token for generation keys that do not exist yet. */
+  readonly token: string;
+  /** Eviction bookkeeping and limits (0: no limit). */
+  readonly lru?: LruRef & {
+    readonly score: number;
+    readonly bytes: number;
+    readonly maxEntries: number;
+    readonly maxBytes: number;
+    /** Record key of a member: `recordPrefix + member`. */
+    readonly recordPrefix: string;
+  };
+}
+
+/** The result of a {@link WriteOp}. */
+export interface WriteResult {
+  /** False when a generation had changed since the value was computed. */
+  readonly written: boolean;
+  /** Evicted members whose records pointed to a blob (the caller deletes those blobs). */
+  readonly evicted: readonly string[];
+}
+
+/** The result of a `scan` operation: the next cursor (`"0"` when done) and the keys of this step. */
+export interface ScanResult {
+  /** Where the next step starts; `"0"` when the scan is complete. */
+  readonly cursor: string;
+  /** Keys found in this step (a key may appear in more than one step). */
+  readonly keys: readonly string[];
+}
 
 /** The result of one {@link StoreOp}; see its documentation for which type goes with which op. */
-export type StoreResult = string | null | number | boolean;
+export type StoreResult =
+  | string
+  | null
+  | number
+  | boolean
+  | ReadResult
+  | WriteResult
+  | ScanResult
+  | Readonly<Record<string, string>>;
 
 /**
  * A metadata store: string keys to string values with millisecond TTLs.

@@ -9,6 +9,7 @@ import { normalizeQueryText } from "./canonical.ts";
 import type { CacheContext } from "./context.ts";
 import { type Duration, toMs } from "./durations.ts";
 import { ConfigError } from "./errors.ts";
+import { checkTags, generationKeys } from "./generations.ts";
 import { checkName, keyHash } from "./keys.ts";
 import type { Placement } from "./placement.ts";
 import { type EntryPolicy, resolveEntry } from "./resolve.ts";
@@ -37,12 +38,29 @@ export interface WrapOptions<A extends unknown[]> {
   staleWhileRevalidate?: Duration;
   /** Serve this function's entries up to this long past their TTL when it throws. @default the cache's */
   staleIfError?: Duration;
+  /**
+   * Tags of this function's entries, or a function of the arguments that returns them;
+   * `cache.invalidateTag(tag)` then expires (or marks stale) every entry carrying the tag.
+   * @example ["orders"]
+   * @example (customerId) => ["orders", `customer:${customerId}`]
+   * @default []
+   */
+  tags?: readonly string[] | ((...args: A) => readonly string[]);
 }
 
 /** A wrapped function: same parameters, result always a Promise. */
 export type Wrapped<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
 
-const KNOWN = new Set(["name", "ttl", "namespace", "key", "normalizeQuery", "staleWhileRevalidate", "staleIfError"]);
+const KNOWN = new Set([
+  "name",
+  "ttl",
+  "namespace",
+  "key",
+  "normalizeQuery",
+  "staleWhileRevalidate",
+  "staleIfError",
+  "tags",
+]);
 const MAX_IDENTITY = 256;
 
 /** Identities already wrapped, by namespace and name, with the function's source text. */
@@ -80,6 +98,9 @@ export function wrapFunction<A extends unknown[], R>(
   }
   if (options.name === undefined) checkCollision(registry, namespace, name, fn);
   const { prefix } = ctx.options;
+  const tagsOf = options.tags;
+  if (tagsOf !== undefined && typeof tagsOf !== "function") checkTags(tagsOf, `wrap(${name}): tags`);
+  const staticGens = typeof tagsOf === "function" ? undefined : generationKeys(prefix, namespace, tagsOf ?? []);
   const toKey = options.key;
   const normalize = options.normalizeQuery === true;
   // The placement of this function's most recent entry: a fresh key of a function whose
@@ -97,8 +118,14 @@ export function wrapFunction<A extends unknown[], R>(
       ctx.stats.coalesced++;
       return running as Promise<Awaited<R>>;
     }
+    const gens = staticGens ??
+      generationKeys(
+        prefix,
+        namespace,
+        checkTags((tagsOf as (...args: A) => string[])(...args), `wrap(${name}): tags`),
+      );
     const work = resolveEntry<Awaited<R>>(ctx, {
-      ref: { hash, fallbackHint: lastPlacement },
+      ref: { hash, namespace, gens, fallbackHint: lastPlacement },
       policy,
       // A sync throw becomes a rejection like an async one.
       compute: async (): Promise<Awaited<R>> => {

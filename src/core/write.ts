@@ -1,22 +1,30 @@
 /**
  * The write path: encode, compress, checksum, upload the blob when the payload is large, then
- * write the record with its TTL in the same command. The blob always lands before the record
- * that points to it, so a reader never sees a record whose payload is not there yet.
+ * write the record with its TTL in the same command, stamped with the generations the value was
+ * computed under (refused when one was invalidated meanwhile), keeping the namespace's eviction
+ * limits. The blob always lands before the record that points to it, so a reader never sees a
+ * record whose payload is not there yet; blobs of evicted entries are deleted afterwards.
  *
  * @module
  */
 import { toBase64 } from "./bytes.ts";
 import type { CacheContext } from "./context.ts";
-import { type EntryRecord, formatRecord, RECORD_VERSION } from "./entry.ts";
-import { TooLargeError } from "./errors.ts";
+import { type EntryFields, formatRecord, RECORD_VERSION } from "./entry.ts";
+import { StoreError, TooLargeError } from "./errors.ts";
+import { newToken } from "./generations.ts";
 import { guarded } from "./guard.ts";
-import { blobKey, recordKey } from "./keys.ts";
+import { blobKey, lruKeys, recordKey } from "./keys.ts";
 import { encodePayload } from "./payload.ts";
+import type { GenerationStamp, WriteOp, WriteResult } from "./types.ts";
 
 /** What to write. */
 export interface WriteRequest {
   /** Entry key hash. */
   readonly hash: string;
+  /** The entry's namespace (for its eviction limits). */
+  readonly namespace: string;
+  /** The generations the value was computed under (without tokens: the current ones). */
+  readonly gens: readonly GenerationStamp[];
   /** The value. */
   readonly value: unknown;
   /** Time to live. */
@@ -28,10 +36,11 @@ export interface WriteRequest {
 }
 
 /**
- * Writes an entry. Rejects with a `CacheError`: `E_CODEC`/`E_TOO_LARGE` when the value cannot be
- * stored, a backend error when a backend failed (already counted and logged by the guard).
+ * Writes an entry; resolves to false when an invalidation came between computing the value and
+ * writing it (nothing stored). Rejects with a `CacheError`: `E_CODEC`/`E_TOO_LARGE` when the
+ * value cannot be stored, a backend error when a backend failed (already counted and logged).
  */
-export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<void> {
+export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<boolean> {
   const { options } = ctx;
   const { hash } = request;
   const payload = await encodePayload(request.value, options.payload);
@@ -49,7 +58,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   } as const;
   // Kept in this process' tier even if a backend write fails below: the value is right either way.
   ctx.tier?.set(hash, payload.codec, payload.raw, base.e);
-  let record: EntryRecord;
+  let record: EntryFields;
   if (payload.bytes.length <= options.maxInlineBytes) {
     record = { ...base, p: toBase64(payload.bytes) };
   } else {
@@ -70,21 +79,67 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     });
     record = { ...base, b: key };
   }
-  await guarded(ctx.guard, {
+  const limits = options.limits.get(request.namespace);
+  const op: WriteOp = {
+    type: "write",
+    key: recordKey(options.prefix, hash),
+    record: formatRecord(record),
+    ttlMs: request.ttlMs + (request.retainMs ?? 0),
+    gens: request.gens,
+    token: newToken(),
+    ...limits && {
+      lru: {
+        ...lruKeys(options.prefix, request.namespace),
+        member: hash,
+        score: options.now(),
+        bytes: payload.bytes.length,
+        maxEntries: limits.maxEntries,
+        maxBytes: limits.maxBytes,
+        recordPrefix: recordKey(options.prefix, ""),
+      },
+    },
+  };
+  // Counters shared across instances ride along when a report is due: no request of their own.
+  const report = ctx.reporter.take();
+  const [result] = await guarded(ctx.guard, {
     backend: "store",
     adapter: options.store.name,
     operation: "set",
     keyHash: hash,
     timeoutMs: options.storeTimeoutMs,
-    call: (signal) =>
-      options.store.run([{
-        type: "set",
-        key: recordKey(options.prefix, hash),
-        value: formatRecord(record),
-        ttlMs: request.ttlMs + (request.retainMs ?? 0),
-      }], {
-        signal,
-      }),
+    call: (signal) => options.store.run([op, ...report], { signal }),
+  }).catch((error: unknown) => {
+    if (report.length > 0) ctx.reporter.restore();
+    throw error;
   });
+  if (report.length > 0) ctx.reporter.sent();
+  if (!isWriteResult(result)) throw new StoreError(`${options.store.name} write returned ${typeof result}`);
+  if (!result.written) {
+    ctx.tier?.delete(hash);
+    return false;
+  }
   ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
+  if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
+  return true;
+}
+
+/** Deletes the blobs of evicted entries; a failure leaves orphans for `cleanup()`, never a wrong value. */
+async function deleteBlobs(ctx: CacheContext, hashes: readonly string[]): Promise<void> {
+  const blobs = ctx.options.blobs;
+  if (!blobs) return;
+  ctx.stats.evictedBlobs += hashes.length;
+  await Promise.all(hashes.map((hash) =>
+    guarded(ctx.guard, {
+      backend: "blob",
+      adapter: blobs.name,
+      operation: "delete",
+      keyHash: hash,
+      timeoutMs: ctx.options.blobTimeoutMs,
+      call: (signal) => blobs.delete(blobKey(ctx.options.prefix, hash), { signal }),
+    }).catch(() => {})
+  ));
+}
+
+function isWriteResult(value: unknown): value is WriteResult {
+  return typeof value === "object" && value !== null && "written" in value && "evicted" in value;
 }

@@ -1,8 +1,9 @@
 /**
  * An in-process metadata store with Redis semantics: `SET … PX` (with `NX` when `ifAbsent`),
- * `GET`, `DEL`, `EXISTS`, and expired keys that behave as absent. It is bounded by an entry
- * count and an estimate of memory use, evicting the least recently used entries, and needs no
- * timers. It is what `createCache()` uses when given no store, and a test double that behaves
+ * `GET`, `DEL`, `EXISTS`, expired keys that behave as absent, small hashes (generations,
+ * counters) and the atomic `read`/`write` operations exactly as the Upstash adapter's scripts run
+ * them. Its string keys are bounded by an entry count and an estimate of memory use, evicting the
+ * least recently used entries, and it needs no timers. It is what `createCache()` uses when given no store, and a test double that behaves
  * like the real thing.
  *
  * @example
@@ -21,7 +22,19 @@
  * @module
  */
 import { StoreError, TooLargeError } from "../core/errors.ts";
-import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
+import { type Stamp, stampRecord, storedStamps } from "../core/generations.ts";
+import type {
+  CallOptions,
+  Generation,
+  LruRef,
+  MetadataStore,
+  ReadOp,
+  ReadResult,
+  StoreOp,
+  StoreResult,
+  WriteOp,
+  WriteResult,
+} from "../core/types.ts";
 import { Lru } from "../_lru.ts";
 import { checkOptionsObject, describe, optionalFunction, positiveInteger } from "../_validate.ts";
 
@@ -47,6 +60,93 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
   const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 32 * 1024 * 1024);
   const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
   const entries = new Lru<string>({ maxEntries, maxBytes });
+  // Hashes (generations, eviction sizes, counters) and sorted sets (eviction order) have no
+  // expiry; their number is bounded by the tags and tracked entries in use.
+  const hashes = new Map<string, Map<string, string>>();
+  // A sorted set by last use; scores only grow, so Map order (oldest touch first) is score order.
+  const sets = new Map<string, Map<string, number>>();
+
+  const hash = (key: string): Map<string, string> => {
+    let found = hashes.get(key);
+    if (!found) hashes.set(key, found = new Map());
+    return found;
+  };
+  const generation = (key: string, token: string): Generation => {
+    const fields = hash(key);
+    if (!fields.has("x")) fields.set("x", token);
+    if (!fields.has("s")) fields.set("s", token);
+    return { x: fields.get("x")!, s: fields.get("s")! };
+  };
+  const forget = (ref: LruRef): void => {
+    sets.get(ref.key)?.delete(ref.member);
+    const sizes = hashes.get(ref.sizes);
+    const bytes = Number(sizes?.get(ref.member) ?? 0);
+    if (!sizes || !sizes.delete(ref.member)) return;
+    sizes.set("#", String(Number(sizes.get("#") ?? 0) - bytes));
+  };
+
+  function read(op: ReadOp, at: number): ReadResult {
+    const gens: Record<string, Generation> = {};
+    for (const key of op.gens) gens[key] = generation(key, op.token);
+    let value = entries.get(op.key, at) ?? null;
+    let invalidated = false;
+    if (value !== null) {
+      for (const [key, x] of storedStamps(value)) {
+        gens[key] = generation(key, op.token);
+        if (gens[key].x !== x) invalidated = true;
+      }
+      if (invalidated) value = null;
+    }
+    let lease: ReadResult["lease"] = "none";
+    if (value === null && op.lease) {
+      const { key, token, ttlMs } = op.lease;
+      if (entries.has(key, at)) lease = "held";
+      else {
+        entries.set(key, token, sizeOf(key, token), at + ttlMs, at);
+        lease = "acquired";
+      }
+    }
+    const touched = op.touch && sets.get(op.touch.key);
+    if (value !== null && op.touch && touched?.has(op.touch.member)) {
+      touched.delete(op.touch.member);
+      touched.set(op.touch.member, op.touch.score);
+    }
+    return { value, invalidated, lease, gens };
+  }
+
+  function write(op: WriteOp, at: number): WriteResult {
+    const stamps: Stamp[] = [];
+    for (const stamp of op.gens) {
+      const now = generation(stamp.key, op.token);
+      if (stamp.x !== undefined && stamp.x !== now.x) return { written: false, evicted: [] };
+      stamps.push([stamp.key, stamp.x ?? now.x, stamp.s ?? now.s]);
+    }
+    const value = stampRecord(stamps, op.record);
+    entries.set(op.key, value, sizeOf(op.key, value), at + op.ttlMs, at);
+    const evicted: string[] = [];
+    const lru = op.lru;
+    if (lru) {
+      forget(lru);
+      let order = sets.get(lru.key);
+      if (!order) sets.set(lru.key, order = new Map());
+      order.set(lru.member, lru.score);
+      const sizes = hash(lru.sizes);
+      sizes.set(lru.member, String(lru.bytes));
+      sizes.set("#", String(Number(sizes.get("#") ?? 0) + lru.bytes));
+      const over = (): boolean =>
+        (lru.maxEntries > 0 && order.size > lru.maxEntries) ||
+        (lru.maxBytes > 0 && Number(sizes.get("#")) > lru.maxBytes);
+      for (const member of order.keys()) {
+        if (!over()) break;
+        forget({ key: lru.key, sizes: lru.sizes, member });
+        const victim = lru.recordPrefix + member;
+        const record = entries.get(victim, at);
+        entries.delete(victim, at);
+        if (record?.includes('"b":"')) evicted.push(member);
+      }
+    }
+    return { written: true, evicted };
+  }
 
   function apply(op: StoreOp, at: number): StoreResult {
     switch (op.type) {
@@ -56,23 +156,43 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
         if (op.ifAbsent && entries.has(op.key, at)) return false;
         entries.set(op.key, op.value, sizeOf(op.key, op.value), at + op.ttlMs, at);
         return true;
-      case "del":
-        return entries.delete(op.key, at) ? 1 : 0;
-      case "exists":
-        return entries.has(op.key, at);
-      case "getOrLease": {
-        const value = entries.get(op.key, at);
-        if (value !== undefined) return value;
-        if (entries.has(op.leaseKey, at)) return false;
-        entries.set(op.leaseKey, op.token, sizeOf(op.leaseKey, op.token), at + op.ttlMs, at);
-        return true;
+      case "del": {
+        let removed = 0;
+        for (const key of [op.key, ...op.more ?? []]) {
+          if (entries.delete(key, at) || hashes.delete(key) || sets.delete(key)) removed++;
+        }
+        if (op.lru) forget(op.lru);
+        return removed;
       }
+      case "exists":
+        return entries.has(op.key, at) || hashes.has(op.key) || sets.has(op.key);
+      case "read":
+        return read(op, at);
+      case "write":
+        return write(op, at);
       case "renewLease":
         if (entries.get(op.key, at) !== op.token) return false;
         entries.set(op.key, op.token, sizeOf(op.key, op.token), at + op.ttlMs, at);
         return true;
       case "releaseLease":
         return entries.get(op.key, at) === op.token && entries.delete(op.key, at);
+      case "setGeneration":
+        hash(op.key).set(op.field, op.token);
+        return true;
+      case "hincr": {
+        const fields = hash(op.key);
+        const value = Number(fields.get(op.field) ?? 0) + op.by;
+        fields.set(op.field, String(value));
+        return value;
+      }
+      case "hgetall":
+        return Object.fromEntries(hashes.get(op.key) ?? []);
+      case "scan": {
+        // One step returns everything: the cursor protocol is kept, the batching is not needed.
+        const pattern = globPattern(op.match);
+        const keys = [...entries.keys(at), ...hashes.keys(), ...sets.keys()].filter((key) => pattern.test(key));
+        return { cursor: "0", keys };
+      }
     }
   }
 
@@ -96,36 +216,79 @@ function sizeOf(key: string, value: string): number {
 function checkOp(op: StoreOp, index: number, maxBytes: number): void {
   const where = `memory run: ops[${index}]`;
   if (typeof op !== "object" || op === null) throw new StoreError(`${where} must be an object`);
-  if (typeof op.key !== "string") throw new StoreError(`${where}.key must be a string`);
+  if (op.type !== "scan" && typeof op.key !== "string") throw new StoreError(`${where}.key must be a string`);
+  const token = (value: unknown, name: string): void => {
+    if (typeof value !== "string" || value === "") throw new StoreError(`${where}.${name} must be a non-empty string`);
+  };
+  const ttl = (value: unknown, name: string): void => {
+    // Redis answers "ERR invalid expire time" for these; the store refuses them the same way.
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+      throw new StoreError(`${where}.${name} must be a positive integer, got ${describe(value)}`);
+    }
+  };
+  const fits = (key: string, value: string): void => {
+    if (sizeOf(key, value) > maxBytes) {
+      throw new TooLargeError(`${where}: entry of ~${sizeOf(key, value)} bytes exceeds maxBytes ${maxBytes}`);
+    }
+  };
   switch (op.type) {
     case "get":
-    case "del":
     case "exists":
+    case "hgetall":
       return;
-    case "getOrLease":
+    case "del":
+      if (op.more !== undefined && !(Array.isArray(op.more) && op.more.every((k) => typeof k === "string"))) {
+        throw new StoreError(`${where}.more must be an array of strings`);
+      }
+      return;
     case "renewLease":
     case "releaseLease":
-      if (op.type === "getOrLease" && typeof op.leaseKey !== "string") {
-        throw new StoreError(`${where}.leaseKey must be a string`);
+      token(op.token, "token");
+      if (op.type === "renewLease") ttl(op.ttlMs, "ttlMs");
+      return;
+    case "read":
+      token(op.token, "token");
+      if (!Array.isArray(op.gens)) throw new StoreError(`${where}.gens must be an array`);
+      if (op.lease) {
+        token(op.lease.token, "lease.token");
+        ttl(op.lease.ttlMs, "lease.ttlMs");
       }
-      if (typeof op.token !== "string" || op.token === "") {
-        throw new StoreError(`${where}.token must be a non-empty string`);
+      return;
+    case "write":
+      token(op.token, "token");
+      ttl(op.ttlMs, "ttlMs");
+      if (typeof op.record !== "string" || !op.record.startsWith("{") || op.record.length < 3) {
+        throw new StoreError(`${where}.record must be a JSON object text with at least one field`);
       }
-      if (op.type !== "releaseLease" && (!Number.isSafeInteger(op.ttlMs) || op.ttlMs <= 0)) {
-        throw new StoreError(`${where}.ttlMs must be a positive integer, got ${describe(op.ttlMs)}`);
-      }
+      if (!Array.isArray(op.gens)) throw new StoreError(`${where}.gens must be an array`);
+      fits(op.key, op.record);
       return;
     case "set":
       if (typeof op.value !== "string") throw new StoreError(`${where}.value must be a string`);
-      // Redis answers "ERR invalid expire time" for these; the store refuses them the same way.
-      if (typeof op.ttlMs !== "number" || !Number.isSafeInteger(op.ttlMs) || op.ttlMs <= 0) {
-        throw new StoreError(`${where}.ttlMs must be a positive integer, got ${describe(op.ttlMs)}`);
-      }
-      if (sizeOf(op.key, op.value) > maxBytes) {
-        throw new TooLargeError(`${where}: entry of ~${sizeOf(op.key, op.value)} bytes exceeds maxBytes ${maxBytes}`);
+      ttl(op.ttlMs, "ttlMs");
+      fits(op.key, op.value);
+      return;
+    case "setGeneration":
+      token(op.token, "token");
+      if (op.field !== "x" && op.field !== "s") throw new StoreError(`${where}.field must be "x" or "s"`);
+      return;
+    case "hincr":
+      token(op.field, "field");
+      if (!Number.isSafeInteger(op.by)) throw new StoreError(`${where}.by must be an integer`);
+      return;
+    case "scan":
+      if (typeof op.match !== "string" || typeof op.cursor !== "string") {
+        throw new StoreError(`${where}: scan needs a string cursor and match`);
       }
       return;
     default:
       throw new StoreError(`${where}.type ${JSON.stringify((op as { type: unknown }).type)} is not a store operation`);
   }
+}
+
+/** A Redis glob (`*`, `?`; everything else literal) as a regular expression. */
+function globPattern(glob: string): RegExp {
+  const body = [...glob].map((c) => c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))
+    .join("");
+  return new RegExp(`^${body}$`, "s");
 }

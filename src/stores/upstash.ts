@@ -27,6 +27,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import { ConfigError, StoreError } from "../core/errors.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
+import { decodeReply, enqueue, type Pipeline } from "./_upstash_ops.ts";
 
 /** Options of {@link upstashStore}. */
 export interface UpstashStoreOptions {
@@ -83,16 +84,7 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
       const redis = client(signal);
       if (readYourWrites) redis.readYourWritesSyncToken = syncToken;
       const pipeline = redis.pipeline();
-      for (const op of ops) {
-        if (op.type === "get") pipeline.get(op.key);
-        else if (op.type === "set") {
-          pipeline.set(op.key, op.value, op.ifAbsent ? { nx: true, px: op.ttlMs } : { px: op.ttlMs });
-        } else if (op.type === "del") pipeline.del(op.key);
-        else if (op.type === "exists") pipeline.exists(op.key);
-        else if (op.type === "getOrLease") pipeline.eval(GET_OR_LEASE, [op.key, op.leaseKey], [op.token, op.ttlMs]);
-        else if (op.type === "renewLease") pipeline.eval(RENEW_LEASE, [op.key], [op.token, op.ttlMs]);
-        else pipeline.eval(RELEASE_LEASE, [op.key], [op.token]);
-      }
+      for (const op of ops) enqueue(pipeline as unknown as Pipeline, op);
       let replies: PipelineReply[];
       try {
         replies = await pipeline.exec<unknown[]>({ keepErrors: true }) as PipelineReply[];
@@ -110,21 +102,6 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
     },
   };
 }
-
-// Lease scripts: each runs atomically in Redis, so "read, else lease" and "only the owner renews
-// or releases" cannot interleave with another client. EVAL (not EVALSHA) keeps every call one
-// round trip even on a server that has never seen the script.
-const GET_OR_LEASE = `local v = redis.call("GET", KEYS[1])
-if v then return v end
-if redis.call("SET", KEYS[2], ARGV[1], "NX", "PX", ARGV[2]) then return 1 end
-return 0`;
-const RENEW_LEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then
-  redis.call("PEXPIRE", KEYS[1], ARGV[2])
-  return 1
-end
-return 0`;
-const RELEASE_LEASE = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
-return 0`;
 
 function validate(options: UpstashStoreOptions): { url: string; token: string } {
   if (typeof options !== "object" || options === null) throw new ConfigError("upstashStore: options are required");
@@ -182,29 +159,7 @@ function decode(op: StoreOp, reply: PipelineReply | undefined, token: string): S
   const fail = (detail: string): StoreError => new StoreError(`upstash ${op.type} failed: ${message(detail, token)}`);
   if (reply === undefined) throw fail("no reply");
   if (reply.error !== undefined && reply.error !== null) throw fail(String(reply.error));
-  const result = reply.result;
-  switch (op.type) {
-    case "get":
-      if (result === null || typeof result === "string") return result;
-      break;
-    case "set":
-      if (result === "OK") return true;
-      if (result === null && op.ifAbsent) return false;
-      break;
-    case "del":
-      if (typeof result === "number") return result;
-      break;
-    case "exists":
-      if (typeof result === "number") return result > 0;
-      break;
-    case "getOrLease":
-      if (typeof result === "string") return result;
-      if (result === 1 || result === 0) return result === 1;
-      break;
-    case "renewLease":
-    case "releaseLease":
-      if (result === 1 || result === 0) return result === 1;
-      break;
-  }
-  throw fail(`unexpected reply ${JSON.stringify(result)?.slice(0, 80)}`);
+  const result = decodeReply(op, reply.result);
+  if (result === undefined) throw fail(`unexpected reply ${JSON.stringify(reply.result)?.slice(0, 80)}`);
+  return result;
 }

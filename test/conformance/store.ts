@@ -12,7 +12,7 @@
  * @module
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { MetadataStore, StoreOp, StoreResult } from "../../src/core/types.ts";
+import type { MetadataStore, StoreOp, StoreResult, WriteOp } from "../../src/core/types.ts";
 import { abortedSignal, expectAbortSettles, type ManualClock, pollUntil, randomPrefix } from "./_shared.ts";
 
 export { type ManualClock, manualClock } from "./_shared.ts";
@@ -230,35 +230,44 @@ export function describeStoreConformance(
     });
 
     describe("leases", () => {
-      it("getOrLease returns the value when it exists, and takes no lease then", async () => {
+      const read = (k: string, l: string, token: string, ttlMs = 60_000): StoreOp => ({
+        type: "read",
+        key: k,
+        gens: [],
+        token: "g1",
+        lease: { key: l, token, ttlMs },
+      });
+
+      it("read returns the record when it exists, and takes no lease then", async () => {
         const [k, l] = [key("v"), key("lease")];
         await run([{ type: "set", key: k, value: "record", ttlMs: 60_000 }]);
-        expect(await run([{ type: "getOrLease", key: k, leaseKey: l, token: "a", ttlMs: 60_000 }]))
-          .toStrictEqual(["record"]);
+        expect(await run([read(k, l, "a")])).toStrictEqual([
+          { value: "record", invalidated: false, lease: "none", gens: {} },
+        ]);
         expect(await run([{ type: "exists", key: l }])).toStrictEqual([false]);
       });
 
-      it("getOrLease acquires (true) when absent, then answers false to any other caller", async () => {
+      it("read acquires the lease when the record is absent, then answers held to any other caller", async () => {
         const [k, l] = [key("v"), key("lease")];
-        const op = (token: string): StoreOp => ({ type: "getOrLease", key: k, leaseKey: l, token, ttlMs: 60_000 });
-        expect(await run([op("a")])).toStrictEqual([true]);
-        expect(await run([op("b"), op("a"), { type: "get", key: l }])).toStrictEqual([false, false, "a"]);
+        const lease = async (ops: StoreOp[]): Promise<unknown[]> =>
+          (await run(ops)).map((r) => typeof r === "object" && r !== null && "lease" in r ? r.lease : r);
+        expect(await lease([read(k, l, "a")])).toStrictEqual(["acquired"]);
+        expect(await lease([read(k, l, "b"), read(k, l, "a"), { type: "get", key: l }])).toStrictEqual([
+          "held",
+          "held",
+          "a",
+        ]);
       });
 
-      it("lets exactly one of many concurrent getOrLease callers win", async () => {
+      it("lets exactly one of many concurrent readers take the lease", async () => {
         const [k, l] = [key("v"), key("lease")];
-        const results = await Promise.all(
-          Array.from(
-            { length: 20 },
-            (_, i) => run([{ type: "getOrLease", key: k, leaseKey: l, token: `t${i}`, ttlMs: 60_000 }]),
-          ),
-        );
-        expect(results.flat().filter((r) => r === true)).toHaveLength(1);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run([read(k, l, `t${i}`)])));
+        expect(results.flat().filter((r) => (r as { lease?: string }).lease === "acquired")).toHaveLength(1);
       });
 
       it("renews and releases only for the owner", async () => {
         const [k, l] = [key("v"), key("lease")];
-        await run([{ type: "getOrLease", key: k, leaseKey: l, token: "owner", ttlMs: 60_000 }]);
+        await run([read(k, l, "owner")]);
         expect(
           await run([
             { type: "renewLease", key: l, token: "intruder", ttlMs: 60_000 },
@@ -275,14 +284,168 @@ export function describeStoreConformance(
 
       it("hands the lease over once it expires", async () => {
         const [k, l] = [key("v"), key("lease")];
-        expect(await run([{ type: "getOrLease", key: k, leaseKey: l, token: "dead", ttlMs: 100 }])).toStrictEqual([
-          true,
-        ]);
+        expect((await run([read(k, l, "dead", 100)]))[0]).toMatchObject({ lease: "acquired" });
         if (clock) clock.advance(101);
         else await new Promise((r) => setTimeout(r, 250));
-        expect(await run([{ type: "getOrLease", key: k, leaseKey: l, token: "next", ttlMs: 60_000 }]))
-          .toStrictEqual([true]);
+        expect((await run([read(k, l, "next")]))[0]).toMatchObject({ lease: "acquired" });
         expect(await run([{ type: "get", key: l }])).toStrictEqual(["next"]);
+      });
+    });
+
+    describe("generations", () => {
+      const write = (k: string, gens: WriteOp["gens"], record = '{"v":1}'): WriteOp => ({
+        type: "write",
+        key: k,
+        record,
+        ttlMs: 60_000,
+        gens,
+        token: "fresh",
+      });
+      const read = (k: string, gens: string[] = []): StoreOp => ({ type: "read", key: k, gens, token: "fresh" });
+
+      it("creates missing generations with the given token and reports them even without a record", async () => {
+        const [k, g] = [key("r"), key("gen")];
+        expect(await run([read(k, [g])])).toStrictEqual([
+          { value: null, invalidated: false, lease: "none", gens: { [g]: { x: "fresh", s: "fresh" } } },
+        ]);
+        expect(await run([{ type: "hgetall", key: g }])).toStrictEqual([{ x: "fresh", s: "fresh" }]);
+      });
+
+      it("stamps a written record with the current generations in front, and reads them back", async () => {
+        const [k, a, b] = [key("r"), key("a"), key("b")];
+        await run([{ type: "setGeneration", key: b, field: "x", token: "bx" }]);
+        expect(await run([write(k, [{ key: a }, { key: b }])])).toStrictEqual([{ written: true, evicted: [] }]);
+        const [got] = await run([read(k)]);
+        const stored = `{"g":[["${a}","fresh","fresh"],["${b}","bx","fresh"]],"v":1}`;
+        expect(got).toStrictEqual({
+          value: stored,
+          invalidated: false,
+          lease: "none",
+          gens: { [a]: { x: "fresh", s: "fresh" }, [b]: { x: "bx", s: "fresh" } },
+        });
+      });
+
+      it("refuses a write computed under an expire token that has since changed", async () => {
+        const [k, g] = [key("r"), key("gen")];
+        await run([{ type: "setGeneration", key: g, field: "x", token: "new" }]);
+        expect(await run([write(k, [{ key: g, x: "old", s: "fresh" }])])).toStrictEqual([
+          { written: false, evicted: [] },
+        ]);
+        expect(await run([{ type: "exists", key: k }])).toStrictEqual([false]);
+        // A changed stale token is written as given: the record reads as stale.
+        await run([{ type: "setGeneration", key: g, field: "s", token: "s2" }]);
+        expect(await run([write(k, [{ key: g, x: "new", s: "s1" }])])).toStrictEqual([{ written: true, evicted: [] }]);
+      });
+
+      it("reports a record whose expire token changed as invalidated, and takes the lease for it", async () => {
+        const [k, g, l] = [key("r"), key("gen"), key("lease")];
+        await run([write(k, [{ key: g }])]);
+        await run([{ type: "setGeneration", key: g, field: "s", token: "s2" }]);
+        const [stale] = await run([read(k)]);
+        expect(stale).toMatchObject({ invalidated: false, gens: { [g]: { x: "fresh", s: "s2" } } });
+        expect((stale as { value: string }).value).toContain('"fresh","fresh"');
+        await run([{ type: "setGeneration", key: g, field: "x", token: "x2" }]);
+        expect(
+          await run([{ type: "read", key: k, gens: [], token: "t", lease: { key: l, token: "me", ttlMs: 60_000 } }]),
+        ).toStrictEqual([{ value: null, invalidated: true, lease: "acquired", gens: { [g]: { x: "x2", s: "s2" } } }]);
+      });
+
+      it("never revives an invalidated record when its generation disappears", async () => {
+        const [k, g] = [key("r"), key("gen")];
+        await run([write(k, [{ key: g }])]);
+        await run([{ type: "del", key: g }]);
+        expect(await run([{ type: "read", key: k, gens: [], token: "other" }])).toMatchObject([
+          { value: null, invalidated: true },
+        ]);
+      });
+    });
+
+    describe("eviction bookkeeping", () => {
+      const lru = (member: string, bytes: number, score: number, limits = { maxEntries: 2, maxBytes: 0 }) => ({
+        key: key("lru"),
+        sizes: key("sizes"),
+        member,
+        bytes,
+        score,
+        recordPrefix: key("rec:"),
+        ...limits,
+      });
+      const write = (member: string, bytes: number, score: number, limits?: { maxEntries: number; maxBytes: number }) =>
+        run([{
+          type: "write",
+          key: key(`rec:${member}`),
+          record: member.startsWith("blob") ? `{"b":"x/${member}"}` : `{"p":"AA=="}`,
+          ttlMs: 60_000,
+          gens: [],
+          token: "t",
+          lru: lru(member, bytes, score, limits),
+        }]);
+      const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
+
+      it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
+        expect(await write("blob-a", 10, 1)).toStrictEqual([{ written: true, evicted: [] }]);
+        expect(await write("inline-b", 10, 2)).toStrictEqual([{ written: true, evicted: [] }]);
+        // A hit on blob-a makes inline-b the least recently used.
+        await run([{
+          type: "read",
+          key: key("rec:blob-a"),
+          gens: [],
+          token: "t",
+          touch: { key: key("lru"), sizes: key("sizes"), member: "blob-a", score: 3 },
+        }]);
+        expect(await write("blob-c", 10, 4)).toStrictEqual([{ written: true, evicted: [] }]);
+        expect(await exists("inline-b")).toStrictEqual([false]);
+        expect(await write("blob-d", 10, 5)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+        expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([
+          { "#": "20", "blob-c": "10", "blob-d": "10" },
+        ]);
+      });
+
+      it("evicts past maxBytes, and forgets a deleted entry's size", async () => {
+        const limits = { maxEntries: 0, maxBytes: 100 };
+        await write("blob-a", 60, 1, limits);
+        await write("blob-b", 30, 2, limits);
+        expect(await write("blob-c", 30, 3, limits)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+        expect(
+          await run([{
+            type: "del",
+            key: key("rec:blob-b"),
+            lru: { key: key("lru"), sizes: key("sizes"), member: "blob-b" },
+          }]),
+        ).toStrictEqual([1]);
+        expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
+      });
+    });
+
+    describe("counters and scans", () => {
+      it("adds to hash fields and reads the hash back", async () => {
+        const h = key("stats");
+        expect(
+          await run([
+            { type: "hincr", key: h, field: "hits", by: 3 },
+            { type: "hincr", key: h, field: "hits", by: 2 },
+            { type: "hincr", key: h, field: "misses", by: 1 },
+            { type: "hgetall", key: h },
+            { type: "hgetall", key: key("none") },
+          ]),
+        ).toStrictEqual([3, 5, 1, { hits: "5", misses: "1" }, {}]);
+      });
+
+      it("scans every key matching a pattern, and deletes several keys in one op", async () => {
+        const names = Array.from({ length: 30 }, (_, i) => key(`scan:${i}`));
+        await run(names.map((k): StoreOp => ({ type: "set", key: k, value: "v", ttlMs: 60_000 })));
+        await run([{ type: "hincr", key: key("scan:hash"), field: "f", by: 1 }]);
+        const found = new Set<string>();
+        let cursor = "0";
+        do {
+          const [step] = await run([{ type: "scan", cursor, match: key("scan:*"), count: 10 }]);
+          const { cursor: next, keys } = step as { cursor: string; keys: string[] };
+          keys.forEach((k) => found.add(k));
+          cursor = next;
+        } while (cursor !== "0");
+        expect([...found].sort()).toStrictEqual([...names, key("scan:hash")].sort());
+        const [first, ...more] = [...found];
+        expect(await run([{ type: "del", key: first!, more }])).toStrictEqual([31]);
       });
     });
 

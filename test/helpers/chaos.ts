@@ -36,9 +36,19 @@ export class ChaosStore implements MetadataStore {
     if (this.fault === "hang") return stall(options, true);
     if (this.fault === "deaf") return stall(options, false);
     const results = await this.inner.run(ops, options);
-    if (this.fault === "corrupt") return results.map((r) => (typeof r === "string" ? `${r.slice(0, -7)}garbage` : r));
+    if (this.fault === "corrupt") return results.map(corrupt);
     return results;
   }
+}
+
+/** A reply with its record text (plain or inside a `read` result) cut and garbled. */
+function corrupt(result: StoreResult): StoreResult {
+  const garble = (text: string): string => `${text.slice(0, -7)}garbage`;
+  if (typeof result === "string") return garble(result);
+  if (typeof result === "object" && result !== null && "value" in result && typeof result.value === "string") {
+    return { ...result, value: garble(result.value) };
+  }
+  return result;
 }
 
 /** A blob store wrapper whose behaviour the test switches with `fault`. */

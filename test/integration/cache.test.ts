@@ -92,7 +92,7 @@ describe("miss → hit on the real services", () => {
         expect(await report(3000)).toEqual(large);
         expect(runs).toBe(2);
         expect(cache.stats().hits).toEqual({ total: 2, memory: 0, inline: 1, blob: 1 });
-        const records = await rawRedisKeys(`${prefix}:*`);
+        const records = await rawRedisKeys(`${prefix}:e:*`);
         expect(records).toHaveLength(2);
         for (const key of records) expect(parseRecord((await rawRedisGet(key))!).c).toBe(codec);
         expect(await listObjects(`${prefix}/`)).toHaveLength(1);
@@ -128,7 +128,7 @@ describe("miss → hit on the real services", () => {
     const b = cache.wrap(async (x: number) => ({ from: "b", x }), { name: "b" });
     await Promise.all([a(1), b(1)]);
     await cache.flush();
-    expect(await rawRedisKeys(`${prefix}:*`)).toHaveLength(2);
+    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(2);
     expect(await a(1)).toEqual({ from: "a", x: 1 });
     expect(await b(1)).toEqual({ from: "b", x: 1 });
   });
@@ -146,8 +146,10 @@ describe("miss → hit on the real services", () => {
     expect(results.every((r) => r === results[0])).toBe(true);
     await cache.flush();
     const { store } = await traffic(prefix);
-    // The lookup (record, else lease: one script), the record's SET, then the lease's release.
-    expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "SET", "EVAL"]);
+    // The lookup (record, else lease: one script), the record's write (one script), then the
+    // lease's release (one script, on the lease key).
+    expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "EVAL", "EVAL"]);
+    expect(store.map((e) => e.keys[0]!.split(":")[1])).toEqual(["e", "e", "l"]);
   });
 });
 
@@ -174,8 +176,8 @@ describe("placement", () => {
       expect(pttl).toBeLessThanOrEqual(10 * 60_000);
     }
     const { store, s3 } = await traffic(prefix);
-    // One SET per record, carrying its expiry: no separate EXPIRE ever.
-    expect(store.map((e) => e.commands.join(","))).toEqual(["SET", "SET"]);
+    // One write script per record, whose SET carries its expiry (checked above): no EXPIRE ever.
+    expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "EVAL"]);
     // The blob PUT arrived before the record that points to it.
     const put = s3.find((e) => e.method === "PUT")!;
     expect(put.endMs).not.toBeNull();
@@ -189,7 +191,7 @@ describe("placement", () => {
     await w();
     await cache.flush();
     expect(await w()).toBe(1);
-    const key = (await rawRedisKeys(`${prefix}:*`))[0]!;
+    const key = (await rawRedisKeys(`${prefix}:e:*`))[0]!;
     const deadline = Date.now() + 5_000;
     while ((await rawRedisGet(key)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await rawRedisGet(key)).toBeNull();
@@ -255,7 +257,7 @@ describe("integrity on the real services", () => {
     const w = cache.wrap(async () => ({ run: ++runs }), { name: "w" });
     await w();
     await cache.flush();
-    const key = (await rawRedisKeys(`${prefix}:*`))[0]!;
+    const key = (await rawRedisKeys(`${prefix}:e:*`))[0]!;
     const record = JSON.parse((await rawRedisGet(key))!);
     // Same length, one payload byte changed: only the checksum can tell.
     const bytes = Uint8Array.from(atob(record.p), (c) => c.charCodeAt(0));
@@ -333,6 +335,6 @@ describe("fail-open on the real services", () => {
     expect(runs).toBe(3);
     expect(cache.stats().writes.failed).toBe(2); // both misses of the large entry tried to upload
     expect(cache.stats().errors.blob).toBeGreaterThanOrEqual(1);
-    expect(await rawRedisKeys(`${prefix}:*`)).toHaveLength(1); // no record points to a missing blob
+    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(1); // no record points to a missing blob
   });
 });

@@ -11,7 +11,7 @@ import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import type { CleanupProgress } from "../../src/core/cleanup.ts";
-import { formatRecord } from "../../src/core/entry.ts";
+import { formatRecord, RECORD_VERSION } from "../../src/core/entry.ts";
 import { blobKey, recordKey } from "../../src/core/keys.ts";
 import { leaseKey } from "../../src/core/lease.ts";
 import type { CacheOptions } from "../../src/core/options.ts";
@@ -48,11 +48,11 @@ function setup(cleanupOptions: CacheOptions = {}) {
 const randomHash = (): string => toHex(crypto.getRandomValues(new Uint8Array(32)));
 const big = (label: string): string => `${label}:${"x".repeat(500)}`;
 
-/** Writes a record for `hash` directly (uncounted), pointing to `b` or inline. */
+/** Writes a record for `hash` directly (uncounted), pointing to `b` or inline, stamped as the store's write does. */
 async function plantRecord(prefix: string, hash: string, b?: string): Promise<void> {
   const now = Date.now();
   const fields = {
-    v: 1,
+    v: RECORD_VERSION,
     k: hash,
     c: "bytes",
     z: "none",
@@ -63,7 +63,7 @@ async function plantRecord(prefix: string, hash: string, b?: string): Promise<vo
     h: "0".repeat(64),
   } as const;
   const text = formatRecord(b === undefined ? { ...fields, p: "AA==" } : { ...fields, b });
-  await redisCommand(["SET", recordKey(prefix, hash), text, "PX", HOUR]);
+  await redisCommand(["SET", recordKey(prefix, hash), `{"g":[],${text.slice(1)}`, "PX", HOUR]);
 }
 
 /** Puts `keys` directly into the bucket (uncounted), 16 at a time. */
@@ -215,7 +215,13 @@ describe("cache.cleanup() on the real services", () => {
     const { prefix, cleaner } = setup();
     const [future, inline, elsewhere] = [randomHash(), randomHash(), randomHash()];
     await plantObjects([future, inline, elsewhere].map((h) => blobKey(prefix, h)));
-    await redisCommand(["SET", recordKey(prefix, future), JSON.stringify({ v: 2, b: "?" }), "PX", HOUR]);
+    await redisCommand([
+      "SET",
+      recordKey(prefix, future),
+      JSON.stringify({ v: RECORD_VERSION + 1, b: "?" }),
+      "PX",
+      HOUR,
+    ]);
     await plantRecord(prefix, inline);
     await plantRecord(prefix, elsewhere, `${prefix}/${elsewhere}.v2`);
     const summary = await cleaner.cleanup();

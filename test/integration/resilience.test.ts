@@ -310,7 +310,7 @@ describe("store breaker against the real services", () => {
     // The probe (lookup), the write, and the lease release all reached Redis and succeeded.
     expect(after.slice(before).map((e) => [e.commands.join(","), e.status])).toEqual([
       ["EVAL", 200],
-      ["SET", 200],
+      ["EVAL", 200],
       ["EVAL", 200],
     ]);
     // And the entry written after the recovery is served.

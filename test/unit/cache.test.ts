@@ -423,7 +423,7 @@ describe("background writes", () => {
     expect(cache.stats().writes.pending).toBe(2);
     await cache.flush();
     const stats = cache.stats();
-    expect(stats.writes).toEqual({ ok: 2, failed: 0, skipped: 2, pending: 0 });
+    expect(stats.writes).toEqual({ ok: 2, failed: 0, skipped: 2, discarded: 0, pending: 0 });
   });
 
   it("stores nothing for a non-serializable result, returns it, and says why", async () => {

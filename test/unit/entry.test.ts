@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { formatRecord, parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
+import { stampRecord, storedStamps } from "../../src/core/generations.ts";
 import { IntegrityError } from "../../src/core/errors.ts";
 import { Histogram } from "../../src/core/histogram.ts";
 
@@ -17,21 +18,31 @@ const record = {
   p: "AAAA",
 } as const;
 
+const stamps = [["p:v:all", "x1", "s1"], ["p:v:ns:default", "x2", "s2"]] as const;
+const stored = (fields: object): string => stampRecord(stamps, JSON.stringify(fields));
+
 describe("record format", () => {
-  it("round-trips", () => {
-    expect(parseRecord(formatRecord(record))).toEqual(record);
+  it("round-trips, with the generation stamps in front where store scripts find them", () => {
+    const text = stampRecord(stamps, formatRecord(record));
+    expect(text.startsWith('{"g":[["p:v:all","x1","s1"],["p:v:ns:default","x2","s2"]],"v":')).toBe(true);
+    expect(parseRecord(text)).toEqual({ g: stamps, ...record });
+    expect(storedStamps(text)).toEqual(stamps);
+    expect(storedStamps(formatRecord(record))).toEqual([]);
   });
 
   it.each([
     ["not JSON", "{"],
     ["not an object", "42"],
-    ["another version", JSON.stringify({ ...record, v: 2 })],
-    ["a short key hash", JSON.stringify({ ...record, k: "abc" })],
-    ["a negative size", JSON.stringify({ ...record, n: -1 })],
-    ["a fractional expiry", JSON.stringify({ ...record, e: 1.5 })],
-    ["both payload and blob", JSON.stringify({ ...record, b: "x/y" })],
-    ["neither payload nor blob", JSON.stringify({ ...record, p: undefined })],
-    ["an odd codec name", JSON.stringify({ ...record, c: "../x" })],
+    ["another version", stored({ ...record, v: 1 })],
+    ["no generation stamps", JSON.stringify(record)],
+    ["a malformed stamp", JSON.stringify({ g: [["k", "x"]], ...record })],
+    ["an empty token", JSON.stringify({ g: [["k", "", "s"]], ...record })],
+    ["a short key hash", stored({ ...record, k: "abc" })],
+    ["a negative size", stored({ ...record, n: -1 })],
+    ["a fractional expiry", stored({ ...record, e: 1.5 })],
+    ["both payload and blob", stored({ ...record, b: "x/y" })],
+    ["neither payload nor blob", stored({ ...record, p: undefined })],
+    ["an odd codec name", stored({ ...record, c: "../x" })],
   ])("rejects %s", (_, text) => {
     expect(() => parseRecord(text)).toThrow(IntegrityError);
   });

@@ -8,7 +8,7 @@ import { memoryBlobStore } from "../../src/blobs/memory.ts";
 import { leaseKey } from "../../src/core/lease.ts";
 import { keyHash } from "../../src/core/keys.ts";
 import type { CacheOptions } from "../../src/core/options.ts";
-import type { MetadataStore } from "../../src/core/types.ts";
+import type { MetadataStore, StoreOp } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { ChaosStore, recordingLogger } from "../helpers/chaos.ts";
 
@@ -123,15 +123,16 @@ describe("cross-instance lease", () => {
     expect(await waiting).toBe("fresh");
   });
 
-  it("is a plain GET with lease: false", async () => {
+  it("takes no lease with lease: false", async () => {
     const store = new ChaosStore(memoryStore());
-    const seen: string[] = [];
     const inner = store.run.bind(store);
-    store.run = (ops, options) => (seen.push(...ops.map((op) => op.type)), inner(ops, options));
+    const ops: StoreOp[] = [];
+    store.run = (batch, options) => (ops.push(...batch), inner(batch, options));
     const [a] = instances(1, { lease: false }, store);
     await a!.wrap(async () => 1, { name: "w" })();
     await a!.flush();
-    expect(seen).toEqual(["get", "set"]);
+    expect(ops.map((op) => op.type)).toEqual(["read", "write"]);
+    expect(ops[0]).not.toHaveProperty("lease");
     expect(() => createCache({ lease: { ttl: 0 } })).toThrow(/lease\.ttl/);
     expect(() => createCache({ lease: { wait: "x" as never } })).toThrow(/lease\.wait/);
     expect(() => createCache({ lease: { owner: 1 } as never })).toThrow(/unknown option "lease\.owner"/);

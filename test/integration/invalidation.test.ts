@@ -1,0 +1,319 @@
+/**
+ * Invalidation and lifecycle against the real services (redis-server behind the Upstash bridge,
+ * S3), plus the embedded default where the behaviour must be the same: tags and namespaces
+ * invalidated in O(1) (commands counted at the bridge), expire vs mark-stale, values computed
+ * across an invalidation never stored, LRU eviction per namespace (records and blobs), clear(),
+ * and counters shared by every instance.
+ */
+import { describe, expect, it } from "vitest";
+import { type Cache, createCache } from "../../mod.ts";
+import { s3BlobStore } from "../../src/blobs/s3.ts";
+import { blobKey, keyHash } from "../../src/core/keys.ts";
+import type { CacheOptions } from "../../src/core/options.ts";
+import { upstashStore } from "../../src/stores/upstash.ts";
+import { recordingLogger } from "../helpers/chaos.ts";
+import {
+  listObjects,
+  rawRedisKeys,
+  type RequestLogEntry,
+  requestLogSnapshot,
+  requireServices,
+  uniquePrefix,
+} from "../helpers/services.ts";
+
+const services = requireServices();
+
+function servicesCache(prefix: string, options: CacheOptions = {}): Cache {
+  return createCache({
+    store: upstashStore(services.upstash),
+    blobs: s3BlobStore(services.s3),
+    prefix,
+    logger: recordingLogger(),
+    ...options,
+  });
+}
+
+/** Bridge requests touching `prefix`, after the sequence number `after`. */
+async function bridgeTraffic(prefix: string, after = 0): Promise<{ requests: RequestLogEntry[]; mark: number }> {
+  const log = await requestLogSnapshot(services.upstash.url, services.upstash.token);
+  return {
+    requests: log.requests.filter((e) => e.seq > after && e.keys.some((k) => k.startsWith(`${prefix}:`))),
+    mark: log.requests.at(-1)?.seq ?? 0,
+  };
+}
+
+/** Runs `task` over `items` with at most `width` in flight. */
+async function inParallel<T>(items: readonly T[], width: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  }));
+}
+
+/** Incompressible bytes, so stored sizes are known. */
+const noise = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n));
+
+describe("tags on the real services", () => {
+  it("a tag invalidation makes 10,000 tagged entries miss with one Redis command", async () => {
+    const prefix = uniquePrefix("tags10k");
+    const cache = servicesCache(prefix);
+    const keys = Array.from({ length: 10_000 }, (_, i) => `order-${i}`);
+    await inParallel(keys, 64, async (key) => {
+      expect(await cache.set(key, { key }, { tags: ["orders"] })).toBe(true);
+    });
+    await cache.set("untagged", "stays");
+    expect(await cache.get("order-1234")).toEqual({ key: "order-1234" });
+
+    const before = await bridgeTraffic(prefix);
+    await cache.invalidateTag("orders");
+    const { requests } = await bridgeTraffic(prefix, before.mark);
+    // One request, one command, whatever the number of entries carrying the tag.
+    expect(requests.map((e) => e.commands)).toEqual([["HSET"]]);
+
+    let served = 0;
+    await inParallel(keys, 64, async (key) => {
+      if (await cache.get(key) !== undefined) served++;
+    });
+    expect(served).toBe(0);
+    expect(await cache.get("untagged")).toBe("stays");
+    // The same invalidation with ten entries costs the same: one command.
+    const small = uniquePrefix("tags10");
+    const few = servicesCache(small);
+    for (let i = 0; i < 10; i++) await few.set(`k${i}`, i, { tags: ["orders"] });
+    const mark = (await bridgeTraffic(small)).mark;
+    await few.invalidateTag("orders");
+    expect((await bridgeTraffic(small, mark)).requests.map((e) => e.commands)).toEqual([["HSET"]]);
+  }, 120_000);
+
+  it("a hit is still one store request, entry and its tags' generations read together", async () => {
+    const prefix = uniquePrefix("tagshit");
+    const cache = servicesCache(prefix);
+    const report = cache.wrap(async (id: number) => ({ id }), { name: "report", tags: ["orders", "customers"] });
+    await report(1);
+    await cache.flush();
+    const { mark } = await bridgeTraffic(prefix);
+    expect(await report(1)).toEqual({ id: 1 });
+    expect(cache.stats().hits.inline).toBe(1);
+    expect((await bridgeTraffic(prefix, mark)).requests.map((e) => e.commands)).toEqual([["EVAL"]]);
+  });
+});
+
+for (const where of ["services", "embedded"] as const) {
+  const make = (options: CacheOptions = {}): Cache =>
+    where === "services"
+      ? servicesCache(uniquePrefix(`inv-${where}`), options)
+      : createCache({ prefix: "embedded", logger: recordingLogger(), ...options });
+
+  describe(`invalidation (${where})`, () => {
+    it("expire: every entry with the tag misses at once; others are untouched", async () => {
+      const cache = make();
+      let version = 1;
+      const orders = cache.wrap(async (id: number) => ({ id, version }), { name: "orders", tags: ["orders"] });
+      const other = cache.wrap(async (id: number) => ({ id, version }), { name: "other", tags: ["products"] });
+      await Promise.all([orders(1), orders(2), other(1)]);
+      await cache.flush();
+      version = 2;
+      expect(await orders(1)).toEqual({ id: 1, version: 1 });
+      await cache.invalidateTag("orders");
+      expect(await orders(1)).toEqual({ id: 1, version: 2 });
+      expect(await orders(2)).toEqual({ id: 2, version: 2 });
+      expect(await other(1)).toEqual({ id: 1, version: 1 });
+    });
+
+    it("tags computed from the arguments; invalidateTags takes several", async () => {
+      const cache = make();
+      let version = 1;
+      const byCustomer = cache.wrap(async (customer: string) => ({ customer, version }), {
+        name: "byCustomer",
+        tags: (customer) => [`customer:${customer}`],
+      });
+      await Promise.all([byCustomer("a"), byCustomer("b"), byCustomer("c")]);
+      await cache.flush();
+      version = 2;
+      await cache.invalidateTags(["customer:a", "customer:b"]);
+      expect(await byCustomer("a")).toEqual({ customer: "a", version: 2 });
+      expect(await byCustomer("b")).toEqual({ customer: "b", version: 2 });
+      expect(await byCustomer("c")).toEqual({ customer: "c", version: 1 });
+    });
+
+    it("mark stale: the old value is served at once while one refresh runs, then the new one", async () => {
+      const cache = make();
+      let version = 1;
+      let runs = 0;
+      const report = cache.wrap(async () => {
+        runs++;
+        return { version };
+      }, { name: "report", tags: ["orders"] });
+      await report();
+      await cache.flush();
+      version = 2;
+      await cache.invalidateTag("orders", { mode: "stale" });
+      const served = await Promise.all([report(), report(), report()]);
+      expect(served).toEqual([{ version: 1 }, { version: 1 }, { version: 1 }]);
+      await cache.flush();
+      expect(runs).toBe(2); // the first computation and exactly one refresh
+      expect(cache.stats()).toMatchObject({ stale: 1, coalesced: 2 });
+      expect(await report()).toEqual({ version: 2 });
+      expect(runs).toBe(2);
+      // get() has no function to refresh with: a stale entry is a miss there.
+      await cache.set("k", "old", { tags: ["orders"] });
+      await cache.invalidateTag("orders", { mode: "stale" });
+      expect(await cache.get("k")).toBeUndefined();
+    });
+
+    it("a value computed across an invalidation is not stored", async () => {
+      const cache = make();
+      let version = 1;
+      const report = cache.wrap(async () => {
+        const seen = version;
+        // The data changes and is invalidated while this computation is under way.
+        if (seen === 1) {
+          version = 2;
+          await cache.invalidateTag("orders");
+        }
+        return { version: seen };
+      }, { name: "report", tags: ["orders"] });
+      expect(await report()).toEqual({ version: 1 });
+      await cache.flush();
+      expect(cache.stats().writes).toMatchObject({ ok: 0, discarded: 1 });
+      expect(await report()).toEqual({ version: 2 });
+    });
+
+    it("namespaces: invalidating one leaves the others untouched", async () => {
+      const cache = make();
+      await cache.set("k", "in reports", { namespace: "reports" });
+      await cache.set("k", "in users", { namespace: "users" });
+      await cache.set("k", "in default");
+      await cache.invalidateNamespace("reports");
+      expect(await cache.get("k", { namespace: "reports" })).toBeUndefined();
+      expect(await cache.has("k", { namespace: "reports" })).toBe(false);
+      expect(await cache.get("k", { namespace: "users" })).toBe("in users");
+      expect(await cache.get("k")).toBe("in default");
+      // New entries of the invalidated namespace are served again.
+      await cache.set("k", "again", { namespace: "reports" });
+      expect(await cache.get("k", { namespace: "reports" })).toBe("again");
+    });
+
+    it("set() with tags, get() and has() follow the record's own tags", async () => {
+      const cache = make();
+      await cache.set("a", 1, { tags: ["t1"] });
+      await cache.set("b", 2, { tags: ["t2"] });
+      expect(await cache.has("a")).toBe(true);
+      await cache.invalidateTag("t1");
+      expect(await cache.get("a")).toBeUndefined();
+      expect(await cache.has("a")).toBe(false);
+      expect(await cache.get("b")).toBe(2);
+    });
+
+    it("clear() invalidates and removes everything under the prefix", async () => {
+      const cache = make();
+      await cache.set("a", 1, { tags: ["t"] });
+      await cache.set("b", 2, { namespace: "other" });
+      const result = await cache.clear();
+      expect(result.keys).toBeGreaterThanOrEqual(2);
+      expect(await cache.get("a")).toBeUndefined();
+      expect(await cache.get("b", { namespace: "other" })).toBeUndefined();
+      await cache.set("a", 3);
+      expect(await cache.get("a")).toBe(3);
+    });
+
+    it("rejects bad input with a clear error", async () => {
+      const cache = make();
+      await expect(cache.invalidateTag("has space")).rejects.toThrow(/tag is 1-128 printable ASCII/);
+      await expect(cache.invalidateTag("")).rejects.toThrow(/tag/);
+      await expect(cache.invalidateTags("orders" as never)).rejects.toThrow(/must be an array/);
+      await expect(cache.invalidateNamespace("no/slash")).rejects.toThrow(/namespace/);
+      await expect(cache.invalidateTag("x", { mode: "later" as never })).rejects.toThrow(/mode/);
+      await expect(cache.set("k", 1, { tags: ['a"b'] })).rejects.toThrow(/quotes/);
+      expect(() => cache.wrap(async () => 1, { name: "w", tags: [1 as never] })).toThrow(/tag/);
+      expect(() => createCache({ limits: { reports: {} } })).toThrow(/maxEntries, maxBytes or both/);
+      expect(() => createCache({ limits: { reports: { maxEntries: -1 } } })).toThrow(/maxEntries/);
+      expect(() => createCache({ limits: { reports: { maxRows: 1 } as never } })).toThrow(/unknown option/);
+    });
+  });
+}
+
+describe("invalidation fails loudly", () => {
+  it("rejects when the store is down: an invalidation is never silently lost", async () => {
+    const cache = createCache({
+      store: upstashStore({ url: "http://127.0.0.1:9", token: "dead" }),
+      logger: recordingLogger(),
+      timeout: { store: "2s" },
+    });
+    await expect(cache.invalidateTag("orders")).rejects.toMatchObject({ code: "E_STORE" });
+    await expect(cache.clear()).rejects.toMatchObject({ code: "E_STORE" });
+  });
+});
+
+describe("eviction per namespace (real services)", () => {
+  it("keeps maxEntries, least recently used first, removing records and S3 objects", async () => {
+    const prefix = uniquePrefix("evict-count");
+    const cache = servicesCache(prefix, { maxInlineBytes: 1024, limits: { reports: { maxEntries: 3 } } });
+    const hashes: string[] = [];
+    for (const key of ["a", "b", "c"]) {
+      await cache.set(key, noise(4096), { namespace: "reports" });
+      hashes.push(await keyHash(prefix, "reports", { kind: "key", key }));
+    }
+    await cache.set("elsewhere", noise(4096)); // another namespace: no limit
+    expect(await cache.get("a", { namespace: "reports" })).toBeInstanceOf(Uint8Array); // a is now the most recent
+    await cache.set("d", noise(4096), { namespace: "reports" }); // evicts b
+    await cache.set("e", noise(4096), { namespace: "reports" }); // evicts c
+
+    expect(await cache.get("b", { namespace: "reports" })).toBeUndefined();
+    expect(await cache.get("c", { namespace: "reports" })).toBeUndefined();
+    for (const key of ["a", "d", "e"]) expect(await cache.get(key, { namespace: "reports" })).toBeDefined();
+    expect(await cache.get("elsewhere")).toBeDefined();
+    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(4);
+    const objects = await listObjects(`${prefix}/`);
+    expect(objects).toHaveLength(4);
+    expect(objects).not.toContain(blobKey(prefix, hashes[1]!));
+    expect(objects).not.toContain(blobKey(prefix, hashes[2]!));
+    expect(cache.stats().evictedBlobs).toBe(2);
+  });
+
+  it("keeps maxBytes of stored payload, and a delete frees its share", async () => {
+    const prefix = uniquePrefix("evict-bytes");
+    const cache = servicesCache(prefix, {
+      maxInlineBytes: 1024,
+      compression: "none",
+      limits: { big: { maxBytes: 25_000 } },
+    });
+    for (const key of ["a", "b"]) await cache.set(key, noise(10_000), { namespace: "big" });
+    await cache.delete("a", { namespace: "big" });
+    await cache.set("c", noise(10_000), { namespace: "big" }); // 20 KB: within the limit
+    expect(await listObjects(`${prefix}/`)).toHaveLength(2);
+    await cache.set("d", noise(10_000), { namespace: "big" }); // 30 KB: evicts b
+    expect(await cache.get("b", { namespace: "big" })).toBeUndefined();
+    expect(await cache.get("c", { namespace: "big" })).toBeDefined();
+    expect(await listObjects(`${prefix}/`)).toHaveLength(2);
+    const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
+    expect(sizes).toEqual([`${prefix}:lrs:big`]);
+  });
+});
+
+describe("counters shared by every instance", () => {
+  it("adds up what each instance counted, through the store", async () => {
+    const prefix = uniquePrefix("global");
+    let clock = 1_000_000;
+    const options: CacheOptions = { globalStats: { interval: "1s" }, now: () => clock };
+    const a = servicesCache(prefix, options);
+    const b = servicesCache(prefix, options);
+    const w = (cache: Cache) => cache.wrap(async (n: number) => n * 2, { name: "double" });
+    await w(a)(1); // miss
+    await a.flush();
+    await w(b)(1); // hit
+    await w(b)(2); // miss
+    await b.flush();
+    // Nothing reported yet (interval not elapsed); now it is, and flush() reports.
+    expect(await a.globalStats()).toEqual({});
+    clock += 1_000;
+    await a.flush();
+    await b.flush();
+    expect(await a.globalStats()).toMatchObject({ misses: 2, "hits.inline": 1, "writes.ok": 2 });
+    // Nothing is counted twice: with nothing new, the next reports add nothing.
+    clock += 1_000;
+    await a.flush();
+    await b.flush();
+    expect(await b.globalStats()).toMatchObject({ misses: 2, "hits.inline": 1, "writes.ok": 2 });
+  });
+});
