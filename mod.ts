@@ -47,7 +47,7 @@ export {
 } from "./src/core/cache.ts";
 export type { CacheOptions } from "./src/core/options.ts";
 export type { CleanupCounts, CleanupOptions, CleanupProgress, CleanupSummary } from "./src/core/cleanup.ts";
-export type { BlobInspection, EntryInspection, RecordInspection } from "./src/core/inspect.ts";
+export type { BlobInspection, EntryInspection, GenerationInspection, RecordInspection } from "./src/core/inspect.ts";
 export type { WrapOptions, Wrapped } from "./src/core/wrap.ts";
 export type { Duration } from "./src/core/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats.ts";

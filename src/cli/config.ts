@@ -116,6 +116,8 @@ export function configure(env: Env, logger: Logger, needs: { blobs: boolean }): 
     // An operator's command should fail loudly, not be skipped by a breaker or wait on leases.
     breaker: false,
     lease: false,
+    // It reads the shared counters; it has nothing of its own to add to them.
+    globalStats: false,
   });
   return { cache, prefix, namespace, hasBlobs: blobs !== undefined, timeoutMs };
 }

@@ -51,6 +51,15 @@ function render(
       ["  created", instant(r.createdAt, now)],
       ["  expires", `${instant(r.expiresAt, now)}${r.ttlLeftMs <= 0 ? ", kept for stale serving" : ""}`],
     );
+    rows.push([
+      "  standing",
+      r.standing === "valid"
+        ? "valid"
+        : r.standing === "stale"
+        ? "stale (served while one refresh runs)"
+        : "INVALIDATED (readers miss)",
+    ]);
+    for (const generation of r.generations) rows.push(["  generation", `${generation.key}  ${generation.state}`]);
     for (const [name, value] of Object.entries(r.otherFields)) rows.push([`  ${name}`, JSON.stringify(value)]);
     if (r.payloadVerified !== undefined) {
       rows.push(["  payload", r.payloadVerified ? "verified (size and checksum match)" : "DOES NOT MATCH the record"]);

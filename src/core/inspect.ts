@@ -11,6 +11,7 @@ import { fromBase64, sha256Hex } from "./bytes.ts";
 import type { CacheContext } from "./context.ts";
 import { withDeadline } from "./deadline.ts";
 import { parseRecord } from "./entry.ts";
+import type { Stamp } from "./generations.ts";
 import { ConfigError } from "./errors.ts";
 import { blobKey, recordKey } from "./keys.ts";
 import { leaseKey } from "./lease.ts";
@@ -59,8 +60,23 @@ export interface RecordInspection {
   readonly blobKey?: string;
   /** Whether the stored payload has the recorded size and checksum (undefined: not found). */
   readonly payloadVerified?: boolean;
+  /**
+   * How the entry stands against invalidations: `valid`, `stale` (served while one refresh runs)
+   * or `invalid` (readers miss; the record stays until it expires or is rewritten).
+   */
+  readonly standing: "valid" | "stale" | "invalid";
+  /** The generations it was computed under (the prefix, its namespace, its tags), each as it stands now. */
+  readonly generations: readonly GenerationInspection[];
   /** Record fields this version does not know (e.g. written by a newer one). */
   readonly otherFields: Readonly<Record<string, unknown>>;
+}
+
+/** One generation of an entry and how it stands now. */
+export interface GenerationInspection {
+  /** The generation key, e.g. `<prefix>:v:tag:<tag>`. */
+  readonly key: string;
+  /** `current`, `stale` (its stale token was replaced) or `invalidated` (its expire token was, or it was cleared). */
+  readonly state: "current" | "stale" | "invalidated";
 }
 
 /** The object at an entry's blob key. */
@@ -75,7 +91,7 @@ export interface BlobInspection {
   readonly referenced: boolean;
 }
 
-const KNOWN_FIELDS = new Set(["v", "k", "c", "z", "t", "e", "n", "s", "h", "p", "b"]);
+const KNOWN_FIELDS = new Set(["v", "k", "c", "z", "t", "e", "n", "s", "h", "p", "b", "g"]);
 
 /** The hash of `{ hash }`, validated: 64 lower-case hex characters, as `inspect`'s output and logs show it. */
 export function checkHash(target: { readonly hash: string }, what: string): string {
@@ -117,6 +133,16 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
     };
   }
   const problems: string[] = [];
+  const generations = await generationsOf(ctx, record.g, timeoutMs);
+  const standing = generations.some((g) => g.state === "invalidated")
+    ? "invalid"
+    : generations.some((g) => g.state === "stale")
+    ? "stale"
+    : "valid";
+  if (standing === "invalid") {
+    const by = generations.filter((g) => g.state === "invalidated").map((g) => g.key).join(", ");
+    problems.push(`the entry was invalidated (${by}): readers miss`);
+  }
   if (record.k !== hash) problems.push(`the record belongs to key hash ${record.k.slice(0, 12)}`);
   let payload: Uint8Array | null = null;
   let blob: BlobInspection | undefined;
@@ -163,6 +189,8 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
       checksum: record.h,
       ...(record.b !== undefined ? { blobKey: record.b } : {}),
       ...(payloadVerified !== undefined ? { payloadVerified } : {}),
+      standing,
+      generations,
       otherFields,
     },
     ...(problems.length > 0 ? { problem: problems.join("; ") } : {}),
@@ -191,4 +219,26 @@ async function sizeOf(ctx: CacheContext, key: string, referenced: boolean): Prom
     call: (signal) => blobs.get(key, { signal }),
   });
   return { key, exists: bytes !== null, referenced, ...(bytes ? { size: bytes.length } : {}) };
+}
+
+/** How each stamp of a record stands against the current generations (read-only: HGETALL, one pipeline). */
+async function generationsOf(
+  ctx: CacheContext,
+  stamps: readonly Stamp[],
+  timeoutMs: number,
+): Promise<GenerationInspection[]> {
+  if (stamps.length === 0) return [];
+  const { store } = ctx.options;
+  const current = await withDeadline({
+    backend: "store",
+    what: `${store.name} run [hgetall × ${stamps.length}]`,
+    timeoutMs,
+    call: (signal) => store.run(stamps.map(([key]) => ({ type: "hgetall", key })), { signal }),
+  });
+  return stamps.map(([key, x, s], i) => {
+    const now = current[i] as Readonly<Record<string, string>> | null | undefined;
+    // A generation key that is gone (cleared, evicted) comes back with a new token: invalid too.
+    const state = now?.x !== x ? "invalidated" : now?.s !== s ? "stale" : "current";
+    return { key, state };
+  });
 }

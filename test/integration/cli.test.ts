@@ -11,7 +11,7 @@ import { toHex } from "../../src/core/bytes.ts";
 import { blobKey } from "../../src/core/keys.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { cliEnv, runInProcess, spawnCli } from "../helpers/cli.ts";
-import { listObjects, putObject, requireServices, uniquePrefix } from "../helpers/services.ts";
+import { listObjects, putObject, rawRedisKeys, requireServices, uniquePrefix } from "../helpers/services.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 
 const services = requireServices();
@@ -84,7 +84,9 @@ describe("larder bin (Node) on the real services", () => {
     expect(byKey.stdout).toMatch(/^key +"report:2024" in namespace "reports"\n/);
     expect(byKey.stdout).toMatch(new RegExp(`\nhash +${hash}\n`));
     expect(byKey.stdout).toMatch(new RegExp(`  placement +blob ${prefix}/${hash}\n`));
-    expect(byKey.stdout).toMatch(/ {2}format +v1, codec cbor, compression none\n/);
+    expect(byKey.stdout).toMatch(/ {2}format +v2, codec cbor, compression none\n/);
+    expect(byKey.stdout).toMatch(/ {2}standing +valid\n/);
+    expect(byKey.stdout).toMatch(new RegExp(` {2}generation +${prefix}:v:ns:reports {2}current\n`));
     expect(byKey.stdout).toMatch(/ {2}expires +\S+Z \(in 1[45]m/);
     expect(byKey.stdout).toMatch(/ {2}payload +verified \(size and checksum match\)\n/);
     expect(byKey.stdout).toMatch(/\nlease +none\n/);
@@ -103,6 +105,92 @@ describe("larder bin (Node) on the real services", () => {
     expect(missing.code).toBe(0);
     expect(missing.stdout).toMatch(/\nrecord +\S+ {2}\(none\)\n/);
     expect(missing.stdout).toMatch(/\nblob +\S+ {2}absent\n/);
+  });
+
+  it("invalidate --tag / --namespace [--stale] reach every instance's reads; inspect shows the standing", async () => {
+    const { prefix, cache, env } = setup();
+    const other = createCache({ store: upstashStore(services.upstash), prefix, logger: recordingLogger() });
+    const fill = async (): Promise<void> => {
+      expect(await cache.set("eu", "v-eu", { tags: ["region:eu", "2024"] })).toBe(true);
+      expect(await cache.set("us", "v-us", { tags: ["region:us", "2024"] })).toBe(true);
+      expect(await cache.set("r", "v-r", { namespace: "reports" })).toBe(true);
+    };
+    await fill();
+    const byTag = await spawnCli(["invalidate", "--tag", "region:eu"], env);
+    expect(byTag.code, byTag.stderr).toBe(0);
+    expect(byTag.stdout).toBe(
+      `Invalidated tag "region:eu" under prefix "${prefix}": entries miss from now on ` +
+        "(in-process tiers of running instances within their memory.ttl).\n",
+    );
+    expect(await other.get("eu")).toBeUndefined();
+    expect(await other.get("us")).toBe("v-us");
+    expect(JSON.parse((await spawnCli(["inspect", "eu", "--json"], env)).stdout)).toMatchObject({
+      record: { standing: "invalid" },
+      problem: `the entry was invalidated (${prefix}:v:tag:region:eu): readers miss`,
+    });
+
+    const stale = await spawnCli(["invalidate", "--tag", "2024", "--tag", "region:us", "--stale"], env);
+    expect(stale.code, stale.stderr).toBe(0);
+    expect(stale.stdout).toMatch(/^Invalidated tags "2024", "region:us" under prefix .*: entries are served stale/);
+    expect(JSON.parse((await spawnCli(["inspect", "us", "--json"], env)).stdout).record.standing).toBe("stale");
+
+    const byNamespace = await spawnCli(["invalidate", "--namespace", "reports"], env);
+    expect(byNamespace.code, byNamespace.stderr).toBe(0);
+    expect(await other.get("r", { namespace: "reports" })).toBeUndefined();
+
+    const badTag = await spawnCli(["invalidate", "--tag", 'quo"te'], env);
+    expect(badTag.code).toBe(2);
+    expect(badTag.stderr).toMatch(/^larder: invalidateTags: tags: a tag is 1-128 printable ASCII/);
+  });
+
+  it("clear --yes removes every key of the prefix from Redis and leaves blobs to cleanup", async () => {
+    const { prefix, cache, env } = setup();
+    for (const key of ["a", "b", "c"]) expect(await cache.set(key, `${key}:${"x".repeat(300)}`)).toBe(true);
+    expect((await rawRedisKeys(`${prefix}:*`)).length).toBeGreaterThanOrEqual(3);
+    const refused = await spawnCli(["clear"], env);
+    expect(refused.code).toBe(2);
+    expect((await rawRedisKeys(`${prefix}:e:*`)).length).toBe(3);
+
+    const cleared = await spawnCli(["clear", "--yes"], env);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(new RegExp(`^Cleared prefix "${prefix}": \\d+ keys deleted from Redis\\.\n`));
+    expect(await rawRedisKeys(`${prefix}:*`)).toStrictEqual([]);
+    expect(await cache.get("a")).toBeUndefined();
+    // The blobs stay until a cleanup finds them orphaned.
+    expect(await listObjects(`${prefix}/`)).toHaveLength(3);
+    const cleanup = await spawnCli(["cleanup", "--grace", "1ms", "--json"], env);
+    expect(JSON.parse(cleanup.stdout)).toMatchObject({ orphans: 3, deleted: 3 });
+  });
+
+  it("stats shows the counters every instance reported", async () => {
+    const { prefix, env } = setup();
+    const instances = [0, 1].map(() =>
+      createCache({
+        store: upstashStore(services.upstash),
+        prefix,
+        logger: recordingLogger(),
+        globalStats: { interval: 1 },
+      })
+    );
+    for (const instance of instances) {
+      const square = instance.wrap(async (n: number) => n * n, { name: "square" });
+      await square(3); // a miss on the first instance, a hit on the second
+      await instance.flush();
+      await square(3); // a hit
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await instance.flush();
+    }
+    const json = await spawnCli(["stats", "--json"], env);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      prefix,
+      counters: { "hits.inline": 3, misses: 1, "writes.ok": 1 },
+    });
+    const text = await spawnCli(["stats"], env);
+    expect(text.stdout).toMatch(new RegExp(`^Counters of every instance using prefix "${prefix}":\n`));
+    expect(text.stdout).toMatch(/\n {2}hits\.inline +3\n/);
+    const empty = await spawnCli(["stats"], { ...env, LARDER_PREFIX: `${prefix}-unused` });
+    expect(empty.stdout).toMatch(/\(none reported yet\)/);
   });
 
   it("exits 1 with one line, and no secret, when a backend fails", async () => {

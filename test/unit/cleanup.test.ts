@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
 import { toHex } from "../../src/core/bytes.ts";
+import { RECORD_VERSION } from "../../src/core/entry.ts";
 import { blobKey, recordKey } from "../../src/core/keys.ts";
 import type { BlobStore, MetadataStore } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
@@ -139,7 +140,7 @@ describe("inspect", () => {
       blobKey: blobKey("t", hash),
       leased: false,
       record: {
-        version: 1,
+        version: RECORD_VERSION,
         codec: "cbor",
         compression: "none",
         placement: "inline",
@@ -176,9 +177,33 @@ describe("inspect", () => {
 
     // Fields of a newer writer are shown, not refused.
     const [text] = await store.run([{ type: "get", key: recordKey("t", hash) }]);
-    const withGeneration = JSON.stringify({ ...JSON.parse(text as string), g: [3, 7] });
-    await store.run([{ type: "set", key: recordKey("t", hash), value: withGeneration, ttlMs: HOUR }]);
-    expect((await cache.inspect("k")).record!.otherFields).toStrictEqual({ g: [3, 7] });
+    const withMore = JSON.stringify({ ...JSON.parse(text as string), q: [3, 7] });
+    await store.run([{ type: "set", key: recordKey("t", hash), value: withMore, ttlMs: HOUR }]);
+    expect((await cache.inspect("k")).record!.otherFields).toStrictEqual({ q: [3, 7] });
+  });
+
+  it("shows the entry's generations and how it stands after invalidations", async () => {
+    const { cache } = setup();
+    await cache.set("k", "v", { namespace: "reports", tags: ["eu", "2024"] });
+    const fresh = await cache.inspect("k", { namespace: "reports" });
+    expect(fresh.record).toMatchObject({
+      standing: "valid",
+      generations: [
+        { key: "t:v:all", state: "current" },
+        { key: "t:v:ns:reports", state: "current" },
+        { key: "t:v:tag:eu", state: "current" },
+        { key: "t:v:tag:2024", state: "current" },
+      ],
+    });
+    await cache.invalidateTag("2024", { mode: "stale" });
+    expect((await cache.inspect("k", { namespace: "reports" })).record).toMatchObject({
+      standing: "stale",
+      generations: [{ state: "current" }, { state: "current" }, { state: "current" }, { state: "stale" }],
+    });
+    await cache.invalidateTag("eu");
+    const invalid = await cache.inspect("k", { namespace: "reports" });
+    expect(invalid.record!.standing).toBe("invalid");
+    expect(invalid.problem).toBe("the entry was invalidated (t:v:tag:eu): readers miss");
   });
 
   it("reports a missing entry, an unreadable record and a held lease; refuses a malformed hash", async () => {
