@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `larder` command on Node and Bun: the npm package's `bin` (`npx larder --help`). It hands
+ * The `larder` command on Node: the npm package's `bin` (`npx larder --help`). It hands
  * the process' arguments, environment and output streams to the runtime-neutral CLI
  * (src/cli/main.ts) and exits with its code. Ctrl-C stops a running command; a second Ctrl-C
  * exits at once.
