@@ -10,6 +10,7 @@ import type { CacheContext } from "./context.ts";
 import { type Duration, toMs } from "./durations.ts";
 import { ConfigError } from "./errors.ts";
 import { guarded } from "./guard.ts";
+import { attachContext } from "./internals.ts";
 import { blobKey, checkName, keyHash, recordKey } from "./keys.ts";
 import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
@@ -112,7 +113,7 @@ export function createCache(options?: CacheOptions): Cache {
       call,
     });
 
-  return {
+  const cache: Cache = {
     wrap: (fn, wrapOptions) => wrapFunction(ctx, inflight, registry, fn, wrapOptions),
 
     async get<T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> {
@@ -190,4 +191,7 @@ export function createCache(options?: CacheOptions): Cache {
     stats: () => stats.snapshot(ctx.background.size),
     flush: () => ctx.background.flush(),
   };
+  // For the response cache (larder/http, larder/hono), which runs on the same machinery.
+  attachContext(cache, ctx);
+  return cache;
 }

@@ -28,10 +28,15 @@ export interface CacheContext {
   readonly refreshing: Set<string>;
 }
 
-/** An entry's location: its key hash and its namespace. */
+/** An entry's location: its key hash, and how to read it. */
 export interface EntryRef {
   /** Key hash. */
   readonly hash: string;
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
+  /**
+   * Read the stored payload as it is (verified, neither decompressed nor decoded) with the
+   * record's metadata: a hit's value is then a `StoredPayload` (raw.ts). Skips the in-process tier.
+   */
+  readonly raw?: boolean;
 }

@@ -36,6 +36,8 @@ export interface EntryRecord {
   readonly p?: string;
   /** The blob's object key, for entries whose payload lives in the blob store. */
   readonly b?: string;
+  /** Opaque metadata stored beside the payload (e.g. a cached response's status and headers). */
+  readonly m?: string;
 }
 
 /** Serializes a record for the store. */
@@ -62,7 +64,8 @@ export function parseRecord(text: string): EntryRecord {
     typeof r.c === "string" && NAME.test(r.c) &&
     typeof r.z === "string" && NAME.test(r.z) &&
     isCount(r.t) && isCount(r.e) && isCount(r.n) && isCount(r.s) &&
-    (typeof r.p === "string") !== (typeof r.b === "string");
+    (typeof r.p === "string") !== (typeof r.b === "string") &&
+    (r.m === undefined || typeof r.m === "string");
   if (!valid) throw new IntegrityError("record has missing or malformed fields");
   return r as unknown as EntryRecord;
 }

@@ -16,6 +16,7 @@ import { blobKey, recordKey } from "./keys.ts";
 import type { Lease } from "./lease.ts";
 import { decodeValue, unpackPayload } from "./payload.ts";
 import type { Placement } from "./placement.ts";
+import { rawLookup } from "./raw.ts";
 import type { ErrorSource, HitSource } from "./stats.ts";
 import type { StoreOp } from "./types.ts";
 
@@ -51,7 +52,7 @@ export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOp
 async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): Promise<Lookup> {
   const { options: config } = ctx;
   const { hash } = ref;
-  const local = ctx.tier?.get(hash);
+  const local = ref.raw ? undefined : ctx.tier?.get(hash);
   if (local) return { kind: "hit", value: decodeValue(local.codec, local.bytes, config.payload), source: "memory" };
 
   const blobs = config.blobs;
@@ -105,6 +106,7 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
     if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
   }
   ctx.hints.set(hash, source);
+  if (ref.raw) return await rawLookup(record, bytes, source, fresh);
   const raw = await unpackPayload(record, bytes, config.payload);
   const value = decodeValue(record.c, raw, config.payload);
   if (!fresh) return { kind: "stale", value, source, expiredAt: record.e };

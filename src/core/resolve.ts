@@ -16,6 +16,7 @@ import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding
 import { persistInBackground } from "./persist.ts";
 import type { Placement } from "./placement.ts";
 import { type Lookup, lookup } from "./read.ts";
+import type { WriteRequest } from "./write.ts";
 
 /** How one wrapped function's entries live. */
 export interface EntryPolicy {
@@ -39,6 +40,22 @@ export interface Resolution<T> {
   readonly compute: () => Promise<T>;
   /** Learns where the entry ended up (for the next call's blob-GET speculation). */
   readonly onPlacement: (placement: Placement) => void;
+  /**
+   * What to store for a computed value, when it is not the value itself with the policy's TTL
+   * (e.g. a response: its body, still arriving, with its own TTL and its status and headers as
+   * metadata). `undefined`: store nothing (a lease held is released at once).
+   */
+  readonly persistAs?: (value: T) => PersistPlan | undefined;
+}
+
+/** What {@link Resolution.persistAs} asks to store. */
+export type PersistPlan = Pick<WriteRequest, "value" | "ttlMs" | "meta">;
+
+/** The write for a computed value: the job's own plan, else the value with the policy's TTL. */
+function writeFor<T>(ctx: CacheContext, job: Resolution<T>, value: T, retainMs: number): WriteRequest | undefined {
+  const computedAt = ctx.options.now();
+  const plan = job.persistAs ? job.persistAs(value) : { value, ttlMs: job.policy.ttlMs };
+  return plan && { ...plan, hash: job.ref.hash, retainMs, computedAt };
 }
 
 /** Serves the entry, or computes it, following the policy described in the module doc. */
@@ -100,8 +117,7 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     }
     throw error;
   }
-  const computedAt = ctx.options.now();
-  persistInBackground(ctx, { hash, value, ttlMs: policy.ttlMs, retainMs, computedAt }, policy.label, {
+  persistInBackground(ctx, writeFor(ctx, job, value, retainMs), policy.label, {
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned ? () => release(ctx, hash, owned) : undefined,
@@ -191,8 +207,7 @@ function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>): void {
         ? await whileHolding(ctx, hash, lease, leaseConfig.ttlMs, job.compute)
         : await job.compute();
       handedOff = true;
-      const computedAt = ctx.options.now();
-      persistInBackground(ctx, { hash, value, ttlMs: job.policy.ttlMs, retainMs, computedAt }, job.policy.label, {
+      persistInBackground(ctx, writeFor(ctx, job, value, retainMs), job.policy.label, {
         onStored: job.onPlacement,
         after: done,
       });
