@@ -25,13 +25,30 @@
  *
  * @module
  */
-import type { Context, MiddlewareHandler } from "hono";
 import type { Cache } from "../core/cache.ts";
 import type { WaitUntil } from "../core/types.ts";
 import { createEngine, respond } from "../http/_engine.ts";
 import type { ResponseCacheOptions } from "../http/_options.ts";
 
 export type { ResponseCacheOptions } from "../http/_options.ts";
+
+/**
+ * What the middleware uses of Hono's `Context` (declared here rather than imported, so that the
+ * middleware fits Hono from npm and from JSR alike, and loads nothing of Hono itself).
+ */
+export interface HonoContext {
+  /** The request. */
+  readonly req: { readonly raw: Request };
+  /** The response; Hono's getter always returns one, and assigning `undefined` clears it. */
+  res: Response | undefined;
+  /** Whether a response was set. */
+  finalized: boolean;
+  /** The Workers execution context; its getter throws where there is none. */
+  readonly executionCtx: { waitUntil(promise: Promise<unknown>): void };
+}
+
+/** A Hono middleware (assignable to Hono's `MiddlewareHandler`). */
+export type ResponseCacheMiddleware = (c: HonoContext, next: () => Promise<void>) => Promise<void>;
 export { responseKey, type ResponseKeyOptions } from "../http/_key.ts";
 
 /**
@@ -43,7 +60,7 @@ export { responseKey, type ResponseKeyOptions } from "../http/_key.ts";
  * app.get("/report/:id", cacheResponses(cache, { ttl: "5m", vary: ["accept-language"] }), handler);
  * ```
  */
-export function cacheResponses(cache: Cache, options?: ResponseCacheOptions): MiddlewareHandler {
+export function cacheResponses(cache: Cache, options?: ResponseCacheOptions): ResponseCacheMiddleware {
   const engine = createEngine(cache, options, "cacheResponses");
   return async function larderCacheResponses(c, next): Promise<void> {
     const response = await respond(engine, {
@@ -56,7 +73,7 @@ export function cacheResponses(cache: Cache, options?: ResponseCacheOptions): Mi
           c.finalized = false;
         }
         await next();
-        return c.res;
+        return c.res as Response;
       },
       waitUntil: waitUntilOf(c),
       // Hono answers HEAD by running the GET route and dropping the body itself.
@@ -68,7 +85,7 @@ export function cacheResponses(cache: Cache, options?: ResponseCacheOptions): Mi
   };
 }
 
-function waitUntilOf(c: Context): WaitUntil | undefined {
+function waitUntilOf(c: HonoContext): WaitUntil | undefined {
   try {
     const ctx = c.executionCtx;
     return (task) => ctx.waitUntil(task);
