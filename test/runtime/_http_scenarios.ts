@@ -55,7 +55,8 @@ async function bytesOf(response: Response): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+/** Byte equality (fast: test libraries walk typed arrays element by element, seconds for megabytes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
