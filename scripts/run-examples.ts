@@ -186,7 +186,8 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
         etag: response.headers.get("etag"),
       };
     };
-    const stats = async (): Promise<{ runs: number }> => await (await mf.dispatchFetch("http://example/stats")).json();
+    const stats = async (): Promise<{ runs: number }> =>
+      await (await mf.dispatchFetch("http://example/stats")).json() as { runs: number };
     try {
       const miss = await report();
       console.log(`  hono-worker first request: ${miss.status}`);
