@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { Lru } from "../_lru.ts";
 import type { Cache } from "../core/cache.ts";
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
@@ -30,7 +31,16 @@ export interface ResponseEngine {
   readonly config: ResolvedResponseOptions;
   /** Where this engine's last entry was stored (its next lookup of an unseen key assumes the same). */
   lastPlacement: Placement | undefined;
+  /**
+   * Keys whose last response could not be stored, for {@link PASS_MS}: their requests go straight
+   * to the handler, without a lookup or a lease (else concurrent requests for a key that is never
+   * stored would wait for each other's lease, one handler run at a time).
+   */
+  readonly passes: Lru<true>;
 }
+
+/** How long a key whose response could not be stored skips the cache in this process. */
+export const PASS_MS = 10_000;
 
 /** One request to answer. */
 export interface Exchange {
@@ -50,7 +60,12 @@ export interface Exchange {
 /** Validates options against `cache` (a `ConfigError` naming `what`). */
 export function createEngine(cache: Cache, options: ResponseCacheOptions | undefined, what: string): ResponseEngine {
   const ctx = contextOf(cache, what);
-  return { ctx, config: resolveResponseOptions(ctx, options, what), lastPlacement: undefined };
+  return {
+    ctx,
+    config: resolveResponseOptions(ctx, options, what),
+    lastPlacement: undefined,
+    passes: new Lru({ maxEntries: 10_000, maxBytes: Infinity }),
+  };
 }
 
 /** A response the handler just produced, and what to do with it. */
@@ -81,9 +96,19 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
     return annotate(response, response.body, exchange, status, timing("bypass", elapsed()));
   }
   const hash = await keyHash(ctx.options.prefix, config.namespace, { kind: "key", key: await config.key(request) });
+  const forward = request.method === "GET" ? request : new Request(request, { method: "GET" });
+  if (engine.passes.has(hash, ctx.options.now())) {
+    const response = await exchange.run(forward);
+    return annotate(
+      response,
+      response.body,
+      exchange,
+      "fwd=bypass; detail=recently-uncacheable",
+      timing("bypass", elapsed()),
+    );
+  }
   // The request's own waitUntil covers the writes it starts (on top of the cache's, if any).
   const scoped = exchange.waitUntil ? { ...ctx, background: ctx.background.alongside(exchange.waitUntil) } : ctx;
-  const forward = request.method === "GET" ? request : new Request(request, { method: "GET" });
   const maxBytes = ctx.options.payload.maxValueBytes;
   let lookupMs: number | undefined;
   let answered = false;
@@ -109,8 +134,14 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
         engine.lastPlacement = placement;
       },
       persistAs: (value) => {
-        if (!(value instanceof Computed) || !value.decision.store) return undefined;
+        if (!(value instanceof Computed)) return undefined;
+        const pass = (): void => engine.passes.set(hash, true, 0, ctx.options.now() + PASS_MS, ctx.options.now());
+        if (!value.decision.store) {
+          pass();
+          return undefined;
+        }
         const split = splitBody(value.response.body, maxBytes, !value.background && !exchange.headOnly);
+        split.stored.catch((error) => isCacheError(error) && error.code === "E_TOO_LARGE" && pass());
         value.client = split.client;
         return { value: split.stored, ttlMs: value.decision.ttlMs, meta: encodeHead(value.response) };
       },

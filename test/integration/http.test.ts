@@ -121,6 +121,28 @@ describe("policy", () => {
     expect(cache.stats().leases.waited).toBe(7);
   });
 
+  it("a key whose response is not storable skips the lookup and the lease for a while (no queueing behind the lease)", async () => {
+    const { cache, prefix } = setup();
+    let runs = 0;
+    const handler = cacheHandler(cache, async () => {
+      runs++;
+      await new Promise((done) => setTimeout(done, 100));
+      return new Response("personal", { headers: { "cache-control": "private" } });
+    });
+    const first = await handler(new Request("https://app.example/me"));
+    expect(first.headers.get("cache-status")).toBe("Larder; fwd=uri-miss; detail=private");
+    await cache.flush();
+    const { mark } = await requestsOf(prefix);
+    const started = performance.now();
+    const next = await Promise.all(Array.from({ length: 5 }, () => handler(new Request("https://app.example/me"))));
+    expect(performance.now() - started).toBeLessThan(400); // 5 × 100 ms if they queued behind one another
+    expect(next.map((r) => r.headers.get("cache-status"))).toEqual(
+      Array(5).fill("Larder; fwd=bypass; detail=recently-uncacheable"),
+    );
+    expect((await requestsOf(prefix, mark)).store).toHaveLength(0);
+    expect(runs).toBe(6);
+  });
+
   it("stale-while-revalidate in Hono: the stale response at once, one background run, then the fresh one", async () => {
     const { cache } = setup({ staleWhileRevalidate: "1m" });
     let version = 0;
@@ -176,13 +198,15 @@ describe("policy", () => {
       runs++;
       return new Response(new Blob([body as Uint8Array<ArrayBuffer>]).stream());
     });
-    for (let i = 0; i < 2; i++) {
+    // Then the key skips the cache for a while, like any response that cannot be stored.
+    for (const status of ["fwd=uri-miss; stored", "fwd=bypass; detail=recently-uncacheable"]) {
       const response = await handler(new Request("https://app.example/large"));
+      expect(response.headers.get("cache-status")).toBe(`Larder; ${status}`);
       expect(sameBytes(new Uint8Array(await response.arrayBuffer()), body)).toBe(true);
       await cache.flush();
     }
     expect(runs).toBe(2);
-    expect(cache.stats().writes).toMatchObject({ ok: 0, skipped: 2 });
+    expect(cache.stats().writes).toMatchObject({ ok: 0, skipped: 1 });
     expect(logger.lines.some((l) => l.message.includes("over maxValueBytes"))).toBe(true);
     const declared = cacheHandler(
       cache,
