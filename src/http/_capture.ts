@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import { TooLargeError } from "../core/errors.ts";
 
 /** The two uses of one body: the client's stream and the cache's bytes. */
@@ -43,11 +44,7 @@ export async function readBounded(body: ReadableStream<Uint8Array> | null, maxBy
     }
     chunks.push(value);
   }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  // A plain Uint8Array even for one chunk (a runtime may hand out a subclass, e.g. Node's Buffer):
+  // encodePayload stores exactly those as raw bytes.
+  return chunks.length === 1 ? new Uint8Array(chunks[0]!) : concatBytes(chunks, total);
 }
