@@ -14,14 +14,7 @@ import { cacheResponses } from "../../src/hono/middleware.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
-import {
-  addFaults,
-  removeFaults,
-  type RequestLogEntry,
-  requestLogSnapshot,
-  requireServices,
-  uniquePrefix,
-} from "../helpers/services.ts";
+import { addFaults, removeFaults, requireServices, trafficOf, uniquePrefix } from "../helpers/services.ts";
 import { largeBody, sameBytes } from "../runtime/_http_scenarios.ts";
 
 const services = requireServices();
@@ -39,19 +32,7 @@ function setup(options: CacheOptions = {}) {
   return { cache, prefix, logger };
 }
 
-/** This prefix's requests at the bridge and the S3 proxy since `since` (sequence numbers). */
-async function requestsOf(prefix: string, since = { store: 0, s3: 0 }) {
-  const [store, s3] = await Promise.all([
-    requestLogSnapshot(services.upstash.url, services.upstash.token),
-    requestLogSnapshot(services.s3.endpoint),
-  ]);
-  const after = (entries: RequestLogEntry[], seq: number) => entries.filter((e) => e.seq > seq);
-  return {
-    store: after(store.requests, since.store).filter((e) => e.keys.some((k) => k.startsWith(`${prefix}:`))),
-    s3: after(s3.requests, since.s3).filter((e) => e.path.includes(`/${prefix}/`)),
-    mark: { store: store.requests.at(-1)?.seq ?? 0, s3: s3.requests.at(-1)?.seq ?? 0 },
-  };
-}
+const requestsOf = trafficOf;
 
 describe("round trips", () => {
   it("miss: one store request before the handler runs, the write after the answer; inline hit: one store request", async () => {

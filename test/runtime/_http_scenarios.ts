@@ -10,7 +10,7 @@ import type { Hono as HonoClass } from "hono";
 import type { Cache } from "../../mod.ts";
 import type { cacheHandler as CacheHandler } from "../../src/http/handler.ts";
 import type { cacheResponses as CacheResponses } from "../../src/hono/middleware.ts";
-import { assert, type Library, type ScenarioContext, servicesCache } from "./_scenarios.ts";
+import { assert, deadBackendsCache, type Library, type ScenarioContext, servicesCache } from "./_scenarios.ts";
 
 /** What the HTTP scenarios need on top of the core library. */
 export interface HttpLibrary extends Library {
@@ -268,14 +268,7 @@ const honoLargeZstd: HttpScenario = {
 const honoFailOpen: HttpScenario = {
   name: "hono: fail-open with a dead store (the handler's response comes back)",
   async run(ctx) {
-    const cache = ctx.lib.createCache({
-      store: ctx.lib.upstashStore({ url: "http://127.0.0.1:9", token: "dead" }),
-      blobs: ctx.lib.s3BlobStore({ ...ctx.services.s3, endpoint: "http://127.0.0.1:9" }),
-      prefix: prefixFor(ctx, "dead"),
-      timeout: { store: "2s", blob: "2s" },
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-      ...ctx.cacheOptions,
-    });
+    const cache = deadBackendsCache(ctx, "http-dead");
     const runs = new Map<string, number>();
     const app = reportApp(ctx, cache, runs);
     for (let i = 0; i < 2; i++) {
