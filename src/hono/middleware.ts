@@ -76,8 +76,9 @@ export function cacheResponses(cache: Cache, options?: ResponseCacheOptions): Re
         return c.res as Response;
       },
       waitUntil: waitUntilOf(c),
-      // Hono answers HEAD by running the GET route and dropping the body itself.
-      headOnly: false,
+      // Hono runs the GET route for a HEAD and drops the body itself; answering without one
+      // spares the copy the cache would otherwise keep for nobody.
+      headOnly: c.req.raw.method === "HEAD",
     });
     // Cleared first: assigning over a response merges the old one's headers into the new one.
     c.res = undefined;
