@@ -4,6 +4,8 @@
  *
  * - `cloudflare-worker`: the packed tarball installed into the example, bundled by wrangler
  *   (`wrangler deploy --dry-run`), run in workerd by Miniflare; two requests.
+ * - `hono-worker`: likewise, a Hono app with `cacheResponses`: a miss, then the same response
+ *   (bytes and headers) as a hit, then an invalidation and a miss again.
  * - `deno`: the packed tarball installed with npm into the example's node_modules, then `deno run`
  *   with `nodeModulesDir: "manual"` (Deno's own npm resolution of cbor-x fails: see the README).
  * - `bun`: the packed tarball installed into the example; the server started with `bun run`;
@@ -28,7 +30,11 @@ const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
 function exampleEnv(name: string): Record<string, string> {
   const get = (variable: string): string => {
     const value = process.env[variable];
-    if (!value) throw new Error(`${variable} is not set: run through \`npm test\` or \`npm run services -- …\``);
+    if (!value) {
+      throw new Error(
+        `${variable} is not set: run through \`npm test\` or \`npm run services -- …\``,
+      );
+    }
     return value;
   };
   return {
@@ -43,13 +49,22 @@ function exampleEnv(name: string): Record<string, string> {
   };
 }
 
-function run(command: string, args: readonly string[], cwd: string, env?: Record<string, string>): void {
+function run(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env?: Record<string, string>,
+): void {
   const result = spawnSync(command, args, {
     cwd,
     stdio: "inherit",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...env },
   });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} (in ${cwd}) exited ${result.status}`);
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(" ")} (in ${cwd}) exited ${result.status}`,
+    );
+  }
 }
 
 /** Installs the packed tarball into an example, as `npm install larder` would (without saving). */
@@ -59,7 +74,16 @@ function install(dir: string, tarball: string): void {
   // (the last that runs on Node 20) builds it here.
   run(
     "npm",
-    ["install", "--no-save", "--omit=dev", "--no-package-lock", "--prefer-offline", "--no-audit", "--no-fund", tarball],
+    [
+      "install",
+      "--no-save",
+      "--omit=dev",
+      "--no-package-lock",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      tarball,
+    ],
     dir,
   );
 }
@@ -71,7 +95,10 @@ interface Counters {
 }
 
 /** Asserts the first answer was a miss and that a hit follows (the write lands in the background). */
-async function missThenHit(label: string, get: () => Promise<Counters>): Promise<void> {
+async function missThenHit(
+  label: string,
+  get: () => Promise<Counters>,
+): Promise<void> {
   const first = await get();
   console.log(`  ${label} first request: ${JSON.stringify(first)}`);
   if (first.runs !== 1 || first.misses !== 1 || first.hits !== 0) {
@@ -81,7 +108,9 @@ async function missThenHit(label: string, get: () => Promise<Counters>): Promise
     const next = await get();
     if (next.hits >= 1) {
       console.log(`  ${label} next request:  ${JSON.stringify(next)}`);
-      if (next.runs !== 1) throw new Error(`${label}: the hit ran the function again`);
+      if (next.runs !== 1) {
+        throw new Error(`${label}: the hit ran the function again`);
+      }
       return;
     }
     await new Promise((done) => setTimeout(done, 100));
@@ -89,32 +118,120 @@ async function missThenHit(label: string, get: () => Promise<Counters>): Promise
   throw new Error(`${label}: no hit after 5 s`);
 }
 
+/** Installs the tarball into a Worker example, bundles it with wrangler, and starts it in Miniflare. */
+function startWorker(name: string, tarball: string): Miniflare {
+  const dir = join(ROOT, "examples", name);
+  const out = join(dir, ".build");
+  install(dir, tarball);
+  rmSync(out, { recursive: true, force: true });
+  run(
+    process.execPath,
+    [
+      join(ROOT, "node_modules/wrangler/bin/wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      out,
+    ],
+    dir,
+  );
+  if (!readdirSync(out).some((file) => file.endsWith(".wasm"))) {
+    throw new Error("wrangler did not emit zstd.wasm");
+  }
+  const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
+  return new Miniflare({
+    scriptPath: join(out, "index.js"),
+    modules: true,
+    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
+    compatibilityDate: /compatibility_date\s*=\s*"([^"]+)"/.exec(toml)?.[1] ??
+      "2026-04-01",
+    bindings: exampleEnv(name),
+  });
+}
+
 const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
   async "cloudflare-worker"(tarball) {
-    const dir = join(ROOT, "examples/cloudflare-worker");
-    const out = join(dir, ".build");
-    install(dir, tarball);
-    rmSync(out, { recursive: true, force: true });
-    run(
-      process.execPath,
-      [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out],
-      dir,
-    );
-    if (!readdirSync(out).some((file) => file.endsWith(".wasm"))) throw new Error("wrangler did not emit zstd.wasm");
-    const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
-    const mf = new Miniflare({
-      scriptPath: join(out, "index.js"),
-      modules: true,
-      modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-      compatibilityDate: /compatibility_date\s*=\s*"([^"]+)"/.exec(toml)?.[1] ?? "2026-04-01",
-      bindings: exampleEnv("worker"),
-    });
+    const mf = startWorker("cloudflare-worker", tarball);
     try {
       await missThenHit("worker", async () => {
-        const response = await mf.dispatchFetch("http://example/forecast?city=paris");
-        if (!response.ok) throw new Error(`worker answered ${response.status}: ${await response.text()}`);
+        const response = await mf.dispatchFetch(
+          "http://example/forecast?city=paris",
+        );
+        if (!response.ok) {
+          throw new Error(
+            `worker answered ${response.status}: ${await response.text()}`,
+          );
+        }
         return await response.json() as Counters;
       });
+    } finally {
+      await mf.dispose();
+    }
+  },
+
+  async "hono-worker"(tarball) {
+    const mf = startWorker("hono-worker", tarball);
+    const report = async (): Promise<
+      { status: string | null; body: string; etag: string | null }
+    > => {
+      const response = await mf.dispatchFetch("http://example/report/weekly");
+      if (!response.ok) {
+        throw new Error(
+          `hono worker answered ${response.status}: ${await response.text()}`,
+        );
+      }
+      return {
+        status: response.headers.get("cache-status"),
+        body: await response.text(),
+        etag: response.headers.get("etag"),
+      };
+    };
+    const stats = async (): Promise<{ runs: number }> =>
+      await (await mf.dispatchFetch("http://example/stats")).json() as { runs: number };
+    try {
+      const miss = await report();
+      console.log(`  hono-worker first request: ${miss.status}`);
+      if (miss.status !== "Larder; fwd=uri-miss; stored") {
+        throw new Error(`hono-worker: first request was not a miss`);
+      }
+      let hit = await report();
+      for (
+        let attempt = 0;
+        attempt < 50 && !hit.status?.startsWith("Larder; hit");
+        attempt++
+      ) {
+        await new Promise((done) => setTimeout(done, 100));
+        hit = await report();
+      }
+      console.log(
+        `  hono-worker next request:  ${hit.status} (ETag ${hit.etag})`,
+      );
+      if (!hit.status?.startsWith("Larder; hit")) {
+        throw new Error("hono-worker: no hit after 5 s");
+      }
+      if (hit.body !== miss.body) {
+        throw new Error("hono-worker: the hit's body differs from the miss's");
+      }
+      if ((await stats()).runs !== 1) {
+        throw new Error("hono-worker: the hit ran the report again");
+      }
+      const refreshed = await mf.dispatchFetch(
+        "http://example/report/weekly/refresh",
+        { method: "POST" },
+      );
+      if (!(await refreshed.json() as { deleted: boolean }).deleted) {
+        throw new Error("hono-worker: nothing deleted");
+      }
+      const again = await report();
+      console.log(`  hono-worker after refresh: ${again.status}`);
+      if (
+        !again.status?.startsWith("Larder; fwd=uri-miss") ||
+        (await stats()).runs !== 2
+      ) {
+        throw new Error(
+          "hono-worker: the invalidated report was not recomputed",
+        );
+      }
     } finally {
       await mf.dispose();
     }
@@ -142,7 +259,10 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
     try {
       const base = await new Promise<string>((found, fail) => {
         let output = "";
-        const timer = setTimeout(() => fail(new Error(`bun server did not start: ${output}`)), 20_000);
+        const timer = setTimeout(
+          () => fail(new Error(`bun server did not start: ${output}`)),
+          20_000,
+        );
         server.stdout.on("data", (chunk: Buffer) => {
           output += chunk.toString();
           const match = /listening on (\S+)/.exec(output);
@@ -151,11 +271,18 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
             found(match[1].replace(/\/$/, ""));
           }
         });
-        server.once("exit", (code) => fail(new Error(`bun server exited ${code}: ${output}`)));
+        server.once(
+          "exit",
+          (code) => fail(new Error(`bun server exited ${code}: ${output}`)),
+        );
       });
       await missThenHit("bun", async () => {
         const response = await fetch(`${base}/top?region=emea`);
-        if (!response.ok) throw new Error(`bun server answered ${response.status}: ${await response.text()}`);
+        if (!response.ok) {
+          throw new Error(
+            `bun server answered ${response.status}: ${await response.text()}`,
+          );
+        }
         return await response.json() as Counters;
       });
     } finally {
@@ -174,7 +301,9 @@ async function main(): Promise<number> {
   const wanted = process.argv.slice(2);
   const names = wanted.length > 0 ? wanted : Object.keys(EXAMPLES);
   const unknown = names.filter((name) => !(name in EXAMPLES));
-  if (unknown.length > 0) throw new Error(`unknown example(s) ${unknown.join(", ")}`);
+  if (unknown.length > 0) {
+    throw new Error(`unknown example(s) ${unknown.join(", ")}`);
+  }
   const { tarball } = buildAndPack();
   let failed = 0;
   for (const name of names) {
@@ -182,10 +311,14 @@ async function main(): Promise<number> {
     console.log(`\n● example ${name}`);
     try {
       await EXAMPLES[name]?.(tarball);
-      console.log(`  PASS ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `  PASS ${name} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
     } catch (error) {
       failed++;
-      console.error(`  FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `  FAIL ${name}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
   console.log(`\nexamples: ${names.length - failed} passed, ${failed} failed`);

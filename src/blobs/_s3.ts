@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import { BlobError, TooLargeError } from "../core/errors.ts";
 
 /**
@@ -97,20 +98,9 @@ export async function readBody(response: Response, maxBytes: number, truncate = 
     chunks.push(value);
     total += value.byteLength;
   }
-  return concat(chunks, total);
+  return concatBytes(chunks, total);
 }
 
 function tooLarge(bytes: number, maxBytes: number): TooLargeError {
   return new TooLargeError(`s3 get: object of at least ${bytes} bytes exceeds maxObjectBytes ${maxBytes}`);
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]!.byteLength === total) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }

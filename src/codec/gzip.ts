@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { concatBytes } from "../core/bytes.ts";
 import { CodecError, isCacheError, TooLargeError } from "../core/errors.ts";
 import type { Compressor } from "../core/types.ts";
 import { checkMaxBytes } from "./_limits.ts";
@@ -74,16 +75,5 @@ async function pump(
     await writer.abort(error).catch(() => {});
     throw error;
   }
-  return concat(chunks, total);
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks, total);
 }

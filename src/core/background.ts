@@ -10,13 +10,29 @@ import type { WaitUntil } from "./types.ts";
 
 /** Runs tasks after the current call has returned its value. */
 export class BackgroundQueue {
-  readonly #pending = new Set<Promise<void>>();
+  readonly #pending: Set<Promise<void>>;
   readonly #maxPending: number;
   readonly #waitUntil: WaitUntil | undefined;
 
-  constructor(maxPending: number, waitUntil: WaitUntil | undefined) {
+  constructor(maxPending: number, waitUntil: WaitUntil | undefined, pending: Set<Promise<void>> = new Set()) {
     this.#maxPending = maxPending;
     this.#waitUntil = waitUntil;
+    this.#pending = pending;
+  }
+
+  /**
+   * A view of this queue (same pending set, same bound, same `flush()`) whose tasks are also
+   * registered with `waitUntil`: a request's own `ctx.waitUntil`, for the work that request starts.
+   */
+  alongside(waitUntil: WaitUntil): BackgroundQueue {
+    const own = this.#waitUntil;
+    const both: WaitUntil = own
+      ? (task) => {
+        own(task);
+        waitUntil(task);
+      }
+      : waitUntil;
+    return new BackgroundQueue(this.#maxPending, both, this.#pending);
   }
 
   /** Tasks in flight. */

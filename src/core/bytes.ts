@@ -1,6 +1,6 @@
 /**
  * Byte helpers on web-standard APIs only: SHA-256 (in JS for short inputs, WebCrypto for long
- * ones), base64 without `Buffer`.
+ * ones), base64 without `Buffer`, concatenation.
  *
  * @module
  */
@@ -42,5 +42,17 @@ export function fromBase64(text: string): Uint8Array {
   const binary = atob(text);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** `chunks` joined into one array of `total` bytes (the only chunk itself when there is one). */
+export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteLength === total) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   return out;
 }

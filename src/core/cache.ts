@@ -15,6 +15,7 @@ import { checkTags, generationKeys, namespaceGeneration, newToken, tagGeneration
 import { checkHash, type EntryInspection, inspectEntry } from "./inspect.ts";
 import { clearPrefix, invalidate, readGlobalStats } from "./invalidate.ts";
 import { blobKey, checkName, keyHash, lruKeys, recordKey, statsKey } from "./keys.ts";
+import { attachContext } from "./internals.ts";
 import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
 import { lookup } from "./read.ts";
@@ -179,7 +180,7 @@ export function createCache(options?: CacheOptions): Cache {
       call,
     });
 
-  return {
+  const cache: Cache = {
     wrap: (fn, wrapOptions) => wrapFunction(ctx, inflight, registry, fn, wrapOptions),
 
     async get<T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> {
@@ -298,4 +299,7 @@ export function createCache(options?: CacheOptions): Cache {
         typeof key === "string" ? (await refOf(key, keyOptions, "inspect")).hash : checkHash(key, "inspect"),
       ),
   };
+  // For the response cache (larder/http, larder/hono), which runs on the same machinery.
+  attachContext(cache, ctx);
+  return cache;
 }

@@ -31,7 +31,7 @@ export interface CacheContext {
   readonly reporter: GlobalReporter;
 }
 
-/** An entry's location: its key hash, its namespace and its generation keys. */
+/** An entry's location: its key hash, its namespace, its generation keys, and how to read it. */
 export interface EntryRef {
   /** Key hash. */
   readonly hash: string;
@@ -41,4 +41,9 @@ export interface EntryRef {
   readonly gens: readonly string[];
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
+  /**
+   * Read the stored payload as it is (verified, neither decompressed nor decoded) with the
+   * record's metadata: a hit's value is then a `StoredPayload` (raw.ts). Skips the in-process tier.
+   */
+  readonly raw?: boolean;
 }

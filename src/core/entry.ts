@@ -39,6 +39,8 @@ export interface EntryFields {
   readonly p?: string;
   /** The blob's object key, for entries whose payload lives in the blob store. */
   readonly b?: string;
+  /** Opaque metadata stored beside the payload (e.g. a cached response's status and headers). */
+  readonly m?: string;
 }
 
 /** One entry's record, as stored. Short field names keep hit responses small. */
@@ -72,7 +74,8 @@ export function parseRecord(text: string): EntryRecord {
     typeof r.z === "string" && NAME.test(r.z) &&
     isCount(r.t) && isCount(r.e) && isCount(r.n) && isCount(r.s) &&
     (typeof r.p === "string") !== (typeof r.b === "string") &&
-    Array.isArray(r.g) && r.g.every(isStamp);
+    Array.isArray(r.g) && r.g.every(isStamp) &&
+    (r.m === undefined || typeof r.m === "string");
   if (!valid) throw new IntegrityError("record has missing or malformed fields");
   return r as unknown as EntryRecord;
 }

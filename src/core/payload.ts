@@ -74,10 +74,24 @@ export async function unpackPayload(
   bytes: Uint8Array,
   config: PayloadConfig,
 ): Promise<Uint8Array> {
+  await verifyPayload(record, bytes);
+  return await inflatePayload(record, bytes, config);
+}
+
+/** Throws `IntegrityError` unless `bytes` have the size and checksum that `record` names. */
+export async function verifyPayload(record: Pick<EntryRecord, "s" | "h">, bytes: Uint8Array): Promise<void> {
   if (bytes.length !== record.s) {
     throw new IntegrityError(`payload is ${bytes.length} bytes, record says ${record.s}`);
   }
   if (await sha256Hex(bytes) !== record.h) throw new IntegrityError("payload checksum does not match the record");
+}
+
+/** Decompresses verified `bytes` into the encoded value, capped by `maxValueBytes` and by the size `record` names. */
+export async function inflatePayload(
+  record: Pick<EntryRecord, "n" | "z">,
+  bytes: Uint8Array,
+  config: PayloadConfig,
+): Promise<Uint8Array> {
   if (record.n > config.maxValueBytes) {
     throw new TooLargeError(`stored value is ${record.n} bytes, over maxValueBytes (${config.maxValueBytes})`);
   }

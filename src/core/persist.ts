@@ -17,16 +17,26 @@ export interface PersistHooks {
   readonly after?: (() => Promise<void>) | undefined;
 }
 
-/** Schedules `request` as a background write. `label` names the function in log lines. */
+/**
+ * Schedules `request` as a background write. `label` names the function in log lines. Its value
+ * may be a promise (a response body still arriving): it is awaited in the background, and a
+ * rejection is accounted like a failed encoding. With no request there is nothing to store and
+ * only `hooks.after` runs (in the background).
+ */
 export function persistInBackground(
   ctx: CacheContext,
-  request: WriteRequest,
+  request: WriteRequest | undefined,
   label: string,
   hooks: PersistHooks = {},
 ): void {
+  if (request === undefined) {
+    const after = hooks.after;
+    if (after && !ctx.background.schedule(after)) void after();
+    return;
+  }
   const scheduled = ctx.background.schedule(async () => {
     try {
-      if (await writeEntry(ctx, request)) {
+      if (await writeEntry(ctx, { ...request, value: await request.value })) {
         ctx.stats.writesOk++;
         hooks.onStored?.(ctx.hints.get(request.hash) ?? "inline");
       } else {

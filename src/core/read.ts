@@ -19,6 +19,7 @@ import { blobKey, lruKeys, recordKey } from "./keys.ts";
 import type { Lease } from "./lease.ts";
 import { decodeValue, unpackPayload } from "./payload.ts";
 import type { Placement } from "./placement.ts";
+import { rawLookup } from "./raw.ts";
 import type { ErrorSource, HitSource } from "./stats.ts";
 import type { Generation, ReadOp, ReadResult } from "./types.ts";
 
@@ -67,7 +68,7 @@ export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOp
 async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): Promise<Lookup> {
   const { options: config } = ctx;
   const { hash } = ref;
-  const local = ctx.tier?.get(hash);
+  const local = ref.raw ? undefined : ctx.tier?.get(hash);
   if (local) {
     return { kind: "hit", value: decodeValue(local.codec, local.bytes, config.payload), source: "memory", gens: {} };
   }
@@ -125,10 +126,11 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
     if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
   }
   ctx.hints.set(hash, source);
+  const marked = standsAs === "stale";
+  if (ref.raw) return await rawLookup(record, bytes, source, { fresh, marked, now, gens });
   const raw = await unpackPayload(record, bytes, config.payload);
   const value = decodeValue(record.c, raw, config.payload);
   if (!fresh) {
-    const marked = standsAs === "stale";
     return { kind: "stale", value, source, expiredAt: marked ? Math.min(record.e, now) : record.e, marked, gens };
   }
   ctx.tier?.set(hash, record.c, raw, record.e);

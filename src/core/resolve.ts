@@ -46,7 +46,16 @@ export interface Resolution<T> {
   readonly compute: () => Promise<T>;
   /** Learns where the entry ended up (for the next call's blob-GET speculation). */
   readonly onPlacement: (placement: Placement) => void;
+  /**
+   * What to store for a computed value, when it is not the value itself with the policy's TTL
+   * (e.g. a response: its body, still arriving, with its own TTL and its status and headers as
+   * metadata). `undefined`: store nothing (a lease held is released at once).
+   */
+  readonly persistAs?: (value: T) => PersistPlan | undefined;
 }
+
+/** What {@link Resolution.persistAs} asks to store. */
+export type PersistPlan = Pick<WriteRequest, "value" | "ttlMs" | "meta">;
 
 /** Serves the entry, or computes it, following the policy described in the module doc. */
 export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Promise<T> {
@@ -108,7 +117,7 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     }
     throw error;
   }
-  persistInBackground(ctx, writeOf(ctx, job, value, found.gens), policy.label, {
+  persistInBackground(ctx, writeFor(ctx, job, value, found.gens), policy.label, {
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned ? () => release(ctx, hash, owned) : undefined,
@@ -121,15 +130,18 @@ function servable(ctx: CacheContext, found: Lookup & { kind: "stale" }, staleWhi
   return found.marked || ctx.options.now() < found.expiredAt + staleWhileRevalidateMs;
 }
 
-/** The write of a computed value, stamped with the generations seen before computing it. */
-function writeOf<T>(ctx: CacheContext, job: Resolution<T>, value: T, seen: Generations): WriteRequest {
+/**
+ * The write of a computed value: the job's own plan (or the value with the policy's TTL), stamped
+ * with the generations seen before computing it. `undefined` when the job stores nothing.
+ */
+function writeFor<T>(ctx: CacheContext, job: Resolution<T>, value: T, seen: Generations): WriteRequest | undefined {
   const { ref, policy } = job;
-  return {
+  const plan = job.persistAs ? job.persistAs(value) : { value, ttlMs: policy.ttlMs };
+  return plan && {
+    ...plan,
     hash: ref.hash,
     namespace: ref.namespace,
     gens: stampsFor(ref.gens, seen),
-    value,
-    ttlMs: policy.ttlMs,
     retainMs: Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs),
     computedAt: ctx.options.now(),
   };
@@ -216,7 +228,7 @@ function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>, seen: Gen
         ? await whileHolding(ctx, hash, lease, leaseConfig.ttlMs, job.compute)
         : await job.compute();
       handedOff = true;
-      persistInBackground(ctx, writeOf(ctx, job, value, seen), job.policy.label, {
+      persistInBackground(ctx, writeFor(ctx, job, value, seen), job.policy.label, {
         onStored: job.onPlacement,
         after: done,
       });

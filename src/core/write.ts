@@ -33,6 +33,8 @@ export interface WriteRequest {
   readonly retainMs?: number;
   /** When the value was computed: its TTL counts from here, not from the end of encoding. @default now */
   readonly computedAt?: number;
+  /** Opaque metadata kept in the record beside the payload (read back by raw reads only). */
+  readonly meta?: string;
 }
 
 /**
@@ -55,9 +57,11 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     n: payload.raw.length,
     s: payload.bytes.length,
     h: payload.checksum,
+    ...(request.meta === undefined ? {} : { m: request.meta }),
   } as const;
   // Kept in this process' tier even if a backend write fails below: the value is right either way.
-  ctx.tier?.set(hash, payload.codec, payload.raw, base.e);
+  // (Not entries with metadata: only raw reads use them, and those skip the tier.)
+  if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, base.e);
   let record: EntryFields;
   if (payload.bytes.length <= options.maxInlineBytes) {
     record = { ...base, p: toBase64(payload.bytes) };

@@ -116,6 +116,34 @@ export async function requestLogSnapshot(baseUrl: string, token?: string): Promi
   return await control(baseUrl, "GET", "requests", token) as RequestLogSnapshot;
 }
 
+/** Sequence numbers of the last logged requests: where {@link trafficOf} starts counting. */
+export interface TrafficMark {
+  readonly store: number;
+  readonly s3: number;
+}
+
+/**
+ * The requests for `prefix` at the Upstash bridge (commands on `<prefix>:…` keys) and at the S3
+ * proxy (`/<prefix>/` paths) logged after `since`, and the mark to count from next.
+ */
+export async function trafficOf(
+  prefix: string,
+  since?: TrafficMark,
+): Promise<{ store: RequestLogEntry[]; s3: RequestLogEntry[]; mark: TrafficMark }> {
+  const { upstash, s3: s3Service } = requireServices();
+  const [store, s3] = await Promise.all([
+    requestLogSnapshot(upstash.url, upstash.token),
+    requestLogSnapshot(s3Service.endpoint),
+  ]);
+  const mine = (entries: RequestLogEntry[], after: number, test: (e: RequestLogEntry) => boolean) =>
+    entries.filter((e) => e.seq > after && test(e));
+  return {
+    store: mine(store.requests, since?.store ?? 0, (e) => e.keys.some((k) => k.startsWith(`${prefix}:`))),
+    s3: mine(s3.requests, since?.s3 ?? 0, (e) => e.path.includes(`/${prefix}/`)),
+    mark: { store: store.requests.at(-1)?.seq ?? 0, s3: s3.requests.at(-1)?.seq ?? 0 },
+  };
+}
+
 /**
  * Empties a service's request log. The services are shared by every suite and test files run in
  * parallel: a reset can erase entries another suite is about to count. Prefer filtering the log

@@ -20,11 +20,10 @@ import {
   rawRedisPttl,
   redisCommand,
   removeFaults,
-  requestLogSnapshot,
   requireServices,
+  trafficOf,
   uniquePrefix,
 } from "../helpers/services.ts";
-import type { RequestLogEntry } from "../helpers/services.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 
 const services = requireServices();
@@ -43,22 +42,7 @@ function setup(options: CacheOptions = {}) {
 }
 
 /** Requests for `prefix` at the bridge and at the S3 proxy, after sequence numbers noted by `mark`. */
-async function traffic(prefix: string, since?: { store: number; s3: number }) {
-  const [store, s3] = await Promise.all([
-    requestLogSnapshot(services.upstash.url, services.upstash.token),
-    requestLogSnapshot(services.s3.endpoint),
-  ]);
-  const mine = (entries: RequestLogEntry[], after: number, test: (e: RequestLogEntry) => boolean) =>
-    entries.filter((e) => e.seq > after && test(e));
-  return {
-    store: mine(store.requests, since?.store ?? 0, (e) => e.keys.some((k) => k.startsWith(`${prefix}:`))),
-    s3: mine(s3.requests, since?.s3 ?? 0, (e) => e.path.includes(`/${prefix}/`)),
-    mark: {
-      store: store.requests.at(-1)?.seq ?? 0,
-      s3: s3.requests.at(-1)?.seq ?? 0,
-    },
-  };
-}
+const traffic = trafficOf;
 
 const rows = (n: number) =>
   Array.from({ length: n }, (_, i) => ({

@@ -203,19 +203,24 @@ function missThenHit(
   };
 }
 
+/** A cache whose store and S3 are dead (nothing listens), logging nothing. */
+export function deadBackendsCache(ctx: ScenarioContext, label: string): Cache {
+  return ctx.lib.createCache({
+    // Port 9 (discard) on loopback: nothing listens there, connections are refused at once.
+    store: ctx.lib.upstashStore({ url: "http://127.0.0.1:9", token: "dead" }),
+    blobs: ctx.lib.s3BlobStore({ ...ctx.services.s3, endpoint: "http://127.0.0.1:9" }),
+    prefix: prefixFor(ctx, label),
+    timeout: { store: "2s", blob: "2s" },
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+    ...ctx.cacheOptions,
+  });
+}
+
 /** Dead backends: every call runs the function and returns its value; nothing throws. */
 const failOpen: Scenario = {
   name: "fail-open: dead store and dead S3",
   async run(ctx) {
-    const cache = ctx.lib.createCache({
-      // Port 9 (discard) on loopback: nothing listens there, connections are refused at once.
-      store: ctx.lib.upstashStore({ url: "http://127.0.0.1:9", token: "dead" }),
-      blobs: ctx.lib.s3BlobStore({ ...ctx.services.s3, endpoint: "http://127.0.0.1:9" }),
-      prefix: prefixFor(ctx, "dead"),
-      timeout: { store: "2s", blob: "2s" },
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-      ...ctx.cacheOptions,
-    });
+    const cache = deadBackendsCache(ctx, "dead");
     let calls = 0;
     const report = cache.wrap(async (id: string) => {
       calls++;

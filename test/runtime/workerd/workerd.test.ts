@@ -19,6 +19,7 @@ import { upstashStore } from "larder/stores/upstash";
 import { s3BlobStore } from "larder/blobs/s3";
 import { buildAndPack } from "../../../scripts/_pack.ts";
 import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
+import { httpScenarios, largeBody, sameBytes } from "../_http_scenarios.ts";
 
 const WORKER = resolve("test/runtime/workerd/worker");
 const OUT = join(WORKER, ".build");
@@ -127,6 +128,77 @@ describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () =
     const { status, body } = await call(`/get?prefix=${prefix}&key=from-node`);
     expect(body).toMatchObject({ ok: true, stats: { total: 1, inline: 1 } });
     expect(status).toBe(200);
+  });
+
+  it("serves every shared response-cache scenario", async () => {
+    const { body } = await call("/http-scenarios");
+    expect(body).toEqual(httpScenarios.map((s) => s.name));
+  });
+
+  for (const scenario of httpScenarios) {
+    it(`response cache, inside the Worker: ${scenario.name}`, async () => {
+      const { status, body } = await call(`/http-scenario?name=${encodeURIComponent(scenario.name)}`);
+      expect(body).toEqual({ ok: true });
+      expect(status).toBe(200);
+    });
+  }
+
+  /** Requests `path` until the answer is a hit (the write is kept alive only by the request's waitUntil). */
+  async function untilHit(path: string, init?: RequestInit): Promise<Response> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const response = await mf!.dispatchFetch(`http://worker${path}`, init as never) as unknown as Response;
+      if (response.headers.get("cache-status")?.startsWith("Larder; hit")) return response;
+      await response.arrayBuffer();
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    throw new Error(`${path}: no hit after 5 s`);
+  }
+
+  it("a Hono app as the Worker: miss, then a hit written through c.executionCtx.waitUntil", async () => {
+    const path = `/app/report/7?prefix=wd-hono-${crypto.randomUUID()}`;
+    const miss = await mf!.dispatchFetch(`http://worker${path}`);
+    expect(miss.headers.get("cache-status")).toBe("Larder; fwd=uri-miss; stored");
+    const missBody = await miss.text();
+    const hit = await untilHit(path);
+    expect(hit.headers.get("x-runs")).toBe(miss.headers.get("x-runs"));
+    expect(hit.headers.get("content-type")).toBe(miss.headers.get("content-type"));
+    expect(await hit.text()).toBe(missBody);
+  });
+
+  // workerd, like Cloudflare's edge, rewrites an incoming Accept-Encoding to "br, gzip": a zstd
+  // entry is decoded for every client there, and a gzip entry is sent as stored.
+  it("a Hono app as the Worker: 1 MB from S3, a gzip entry's bytes sent as stored (encodeBody manual)", async () => {
+    const path = `/app/big?prefix=wd-big-gzip-${crypto.randomUUID()}`;
+    const hit = await untilHit(path, { headers: { "accept-encoding": "gzip" } });
+    expect(hit.headers.get("cache-status")).toMatch(/detail=blob$/);
+    // Miniflare's dispatchFetch renames the header and its client inflates the body: what was on
+    // the wire is told by Content-Length, the stored gzip payload's size.
+    expect(hit.headers.get("content-encoding") ?? hit.headers.get("mf-content-encoding")).toBe("gzip");
+    expect(Number(hit.headers.get("content-length"))).toBeLessThan(1024 * 1024 / 2);
+    let received = new Uint8Array(await hit.arrayBuffer());
+    if (String(received.length) === hit.headers.get("content-length")) {
+      received = new Uint8Array(
+        await new Response(new Blob([received]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer(),
+      );
+    }
+    expect(sameBytes(received, largeBody(1024 * 1024))).toBe(true);
+  });
+
+  it("a Hono app as the Worker: a zstd entry is decoded (the runtime's Accept-Encoding has no zstd)", async () => {
+    const path = `/app/big?prefix=wd-big-zstd-${crypto.randomUUID()}`;
+    const hit = await untilHit(path, { headers: { "accept-encoding": "zstd" } });
+    expect(hit.headers.get("content-encoding")).toBeNull();
+    expect(hit.headers.get("content-length")).toBe(String(1024 * 1024));
+    expect(sameBytes(new Uint8Array(await hit.arrayBuffer()), largeBody(1024 * 1024))).toBe(true);
+  });
+
+  it("cacheHandler as the Worker's fetch: miss, then a hit written through ctx.waitUntil", async () => {
+    const path = `/plain/page?prefix=wd-plain-${crypto.randomUUID()}`;
+    const miss = await mf!.dispatchFetch(`http://worker${path}`);
+    expect(miss.headers.get("cache-status")).toBe("Larder; fwd=uri-miss; stored");
+    const missBody = await miss.text();
+    const hit = await untilHit(path);
+    expect(await hit.text()).toBe(missBody);
   });
 
   it("reads, in Node, an entry workerd wrote", async () => {

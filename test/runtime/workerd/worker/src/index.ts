@@ -10,6 +10,8 @@
  * - `GET /get?prefix=…&key=…` and `POST /set?prefix=…&key=…`: entries shared with Node, to show
  *   that records cross runtimes both ways.
  *
+ * - the response-cache routes of ./http.ts (`/http-scenario…`, `/app/…`, `/plain/…`).
+ *
  * Every answer is JSON; a failed assertion is a 500 with the error's stack.
  */
 import { createCache } from "larder/workers";
@@ -25,6 +27,7 @@ import {
   servicesFromEnv,
   writeInBackground,
 } from "../../../_scenarios.ts";
+import { handleHttp } from "./http.ts";
 
 interface ExecutionContext {
   waitUntil(promise: Promise<unknown>): void;
@@ -89,7 +92,7 @@ async function handle(request: Request, env: Record<string, string>, ctx: Execut
 export default {
   async fetch(request: Request, env: Record<string, string>, ctx: ExecutionContext): Promise<Response> {
     try {
-      return await handle(request, env, ctx);
+      return await handleHttp(request, env, ctx) ?? await handle(request, env, ctx);
     } catch (error) {
       return json({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 500);
     }

@@ -1,0 +1,97 @@
+/**
+ * Answers from a stored response: its status and headers, the body as stored when the client
+ * accepts its compression (`Content-Encoding: zstd` or `gzip`, no decompression) or decoded
+ * otherwise, a strong `ETag` derived from the stored payload's checksum (unless the handler set
+ * its own), `304 Not Modified` on a matching `If-None-Match`, `Age`, and the cache's
+ * `Cache-Status` and `Server-Timing` entries.
+ *
+ * @module
+ */
+import type { PayloadConfig } from "../core/payload.ts";
+import { inflateStored, type StoredPayload } from "../core/raw.ts";
+import type { StoredHead } from "./_meta.ts";
+
+/** How to answer from a stored response. */
+export interface StoredAnswer {
+  /** The stored payload. */
+  readonly stored: StoredPayload;
+  /** Its status and headers. */
+  readonly head: StoredHead;
+  /** The request being answered. */
+  readonly request: Request;
+  /** Payload settings, to decode for clients that do not accept the stored compression. */
+  readonly payload: PayloadConfig;
+  /** Request headers the key varies on (added to `Vary`). */
+  readonly vary: readonly string[];
+  /** Send headers only (HEAD). */
+  readonly headOnly: boolean;
+  /** Now, ms since the epoch. */
+  readonly now: number;
+  /** The `Cache-Status` parameters of this answer, e.g. `hit; ttl=60; detail=inline`. */
+  readonly cacheStatus: string;
+  /** The `Server-Timing` entry of this answer. */
+  readonly serverTiming: string;
+}
+
+/** Headers a 304 carries (RFC 9110 §15.4.5), besides the cache's own. */
+const NOT_MODIFIED_HEADERS = new Set(["cache-control", "content-location", "date", "etag", "expires", "vary"]);
+
+/** The response for a stored entry. Rejects only when decoding a stored body fails. */
+export async function answerFromStore(answer: StoredAnswer): Promise<Response> {
+  const { stored, head, request } = answer;
+  const headers = new Headers();
+  for (const [name, value] of head.headers) headers.append(name, value);
+  const compression = stored.compression;
+  const passThrough = compression === "none" || accepts(request.headers.get("accept-encoding"), compression);
+  const etag = headers.get("etag") ?? `"${stored.checksum.slice(0, 32)}"`;
+  const encodedEtag = compression === "none" ? etag : suffixed(etag, compression);
+  headers.set("etag", passThrough ? encodedEtag : etag);
+  const varyOn = [...answer.vary, ...(compression === "none" ? [] : ["accept-encoding"])];
+  const vary = new Set((headers.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase()).filter(Boolean));
+  for (const name of varyOn) vary.add(name);
+  if (vary.size > 0) headers.set("vary", [...vary].join(", "));
+  headers.set("age", String(Math.max(0, Math.floor((answer.now - stored.createdAt) / 1000))));
+  headers.append("cache-status", `Larder; ${answer.cacheStatus}`);
+  headers.append("server-timing", answer.serverTiming);
+
+  if (matches(request.headers.get("if-none-match"), [etag, encodedEtag])) {
+    for (const [name] of [...headers]) {
+      if (!NOT_MODIFIED_HEADERS.has(name) && !["age", "cache-status", "server-timing"].includes(name)) {
+        headers.delete(name);
+      }
+    }
+    return new Response(null, { status: 304, headers });
+  }
+  const body = passThrough ? stored.bytes : await inflateStored(stored, answer.payload);
+  if (passThrough && compression !== "none") headers.set("content-encoding", compression);
+  headers.set("content-length", String(body.byteLength));
+  // workerd compresses a body itself when Content-Encoding is set, unless told it already is.
+  const init = { status: head.status, headers, encodeBody: "manual" } as ResponseInit;
+  return new Response(answer.headOnly ? null : body as Uint8Array<ArrayBuffer>, init);
+}
+
+/** Whether an `Accept-Encoding` value accepts `coding` (q > 0, by name or by `*`). */
+export function accepts(acceptEncoding: string | null, coding: string): boolean {
+  let wildcard = false;
+  for (const part of (acceptEncoding ?? "").split(",")) {
+    const [name = "", ...params] = part.split(";").map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith("q="));
+    const acceptable = q === undefined || Number(q.slice(2)) > 0;
+    if (name === coding) return acceptable;
+    if (name === "*") wildcard = acceptable;
+  }
+  return wildcard;
+}
+
+/** `"abc"` → `"abc-zstd"` (`W/` kept): the validator of the encoded representation. */
+function suffixed(etag: string, suffix: string): string {
+  return etag.endsWith('"') ? `${etag.slice(0, -1)}-${suffix}"` : `${etag}-${suffix}`;
+}
+
+/** Weak comparison (RFC 9110 §13.1.2): any listed tag, or `*`, matches one of `etags`. */
+function matches(ifNoneMatch: string | null, etags: readonly string[]): boolean {
+  if (ifNoneMatch === null) return false;
+  const opaque = (tag: string): string => tag.trim().replace(/^W\//, "");
+  const mine = new Set(etags.map(opaque));
+  return ifNoneMatch.split(",").some((tag) => tag.trim() === "*" || mine.has(opaque(tag)));
+}

@@ -1,0 +1,96 @@
+/**
+ * The response cache's pure parts (keys, Cache-Control, Accept-Encoding, stored heads) and its
+ * behaviour on the embedded default (in-process store and blobs).
+ */
+import { describe, expect, it } from "vitest";
+import { createCache } from "../../mod.ts";
+import { parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
+import { decodeHead, encodeHead } from "../../src/http/_meta.ts";
+import { parseCacheControl } from "../../src/http/_policy.ts";
+import { accepts } from "../../src/http/_serve.ts";
+import { cacheHandler, responseKey } from "../../src/http/handler.ts";
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+describe("keys", () => {
+  it("sorts the query (stable for repeated names), filters it, drops the fragment, adds vary lines", () => {
+    expect(responseKey("https://Example.com/r?b=2&a=1&a=0#top")).toBe("GET https://example.com/r?a=1&a=0&b=2");
+    expect(responseKey("https://example.com/r?utm=x", { query: ["id"] })).toBe("GET https://example.com/r");
+    const request = new Request("https://example.com/r", { headers: { "Accept-Language": " fr " } });
+    expect(responseKey(request, { vary: ["Accept-Language", "x-missing"] })).toBe(
+      "GET https://example.com/r\naccept-language: fr\nx-missing: ",
+    );
+  });
+});
+
+describe("headers", () => {
+  it("parses Cache-Control directives", () => {
+    const directives = parseCacheControl('Public, MAX-AGE=60, s-maxage="30", no-transform');
+    expect([...directives]).toEqual([["public", true], ["max-age", "60"], ["s-maxage", "30"], ["no-transform", true]]);
+  });
+
+  it("reads Accept-Encoding with q-values and wildcards", () => {
+    expect(accepts("gzip, zstd", "zstd")).toBe(true);
+    expect(accepts("zstd;q=0, *", "zstd")).toBe(false);
+    expect(accepts("br, *;q=0.1", "zstd")).toBe(true);
+    expect(accepts("gzip", "zstd")).toBe(false);
+    expect(accepts(null, "gzip")).toBe(false);
+  });
+
+  it("stores a head without per-answer and hop-by-hop headers, and refuses malformed metadata", () => {
+    const response = new Response("x", {
+      status: 201,
+      headers: { "content-type": "text/plain", "content-length": "1", age: "3", connection: "close", "x-a": "1" },
+    });
+    expect(decodeHead(encodeHead(response))).toEqual({
+      status: 201,
+      headers: [["content-type", "text/plain"], ["x-a", "1"]],
+    });
+    for (
+      const bad of [undefined, "{", '{"v":1,"s":99,"h":[]}', '{"v":1,"s":200,"h":[["a"]]}', '{"v":2,"s":200,"h":[]}']
+    ) {
+      expect(() => decodeHead(bad)).toThrow(expect.objectContaining({ code: "E_INTEGRITY" }));
+    }
+  });
+
+  it("records accept opaque metadata as a string only", () => {
+    const record = {
+      g: [["p:v:all", "x", "s"]],
+      v: RECORD_VERSION,
+      k: "a".repeat(64),
+      c: "bytes",
+      z: "none",
+      t: 1,
+      e: 2,
+      n: 1,
+      s: 1,
+      h: "b".repeat(64),
+      p: "AA==",
+    };
+    expect(parseRecord(JSON.stringify({ ...record, m: "{}" })).m).toBe("{}");
+    expect(() => parseRecord(JSON.stringify({ ...record, m: { s: 200 } }))).toThrow(/malformed/);
+  });
+});
+
+describe("on the embedded default", () => {
+  it("an entry without a stored head (written by cache.set) is not answered from: the handler answers, an integrity error is counted", async () => {
+    const cache = createCache({ logger: quiet });
+    const handler = cacheHandler(cache, () => new Response("from the handler"));
+    await cache.set(responseKey("https://app.example/x"), new Uint8Array([1, 2, 3]));
+    const response = await handler(new Request("https://app.example/x"));
+    expect(await response.text()).toBe("from the handler");
+    expect(response.headers.get("cache-status")).toBe("Larder; fwd=miss; detail=unusable-entry");
+    expect(cache.stats().errors.integrity).toBe(1);
+  });
+
+  it("responses skip the in-process tier; a stored response is still readable as bytes with cache.get", async () => {
+    const cache = createCache({ memory: true });
+    const handler = cacheHandler(cache, () => new Response("body"));
+    await handler(new Request("https://app.example/t"));
+    await cache.flush();
+    const hit = await handler(new Request("https://app.example/t"));
+    expect(hit.headers.get("cache-status")).toMatch(/^Larder; hit; ttl=(3599|3600); detail=inline$/);
+    expect(cache.stats().hits.memory).toBe(0);
+    expect(new TextDecoder().decode(await cache.get<Uint8Array>(responseKey("https://app.example/t")))).toBe("body");
+  });
+});
