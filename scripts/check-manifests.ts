@@ -3,7 +3,8 @@
  * the same version and licence, the same subpaths pointing at the same source files (npm's
  * `types`/`default` being that file's build output in `dist/`), and the same dependencies with
  * the same version ranges. The only subpaths allowed on one side are listed in
- * {@link NPM_ONLY}, each with its reason. Also checks that the vendored cbor-x is up to date.
+ * {@link NPM_ONLY}, each with its reason. Packages in {@link NOT_AT_RUN_TIME} must not be runtime
+ * dependencies at all.
  *
  *   npx tsx scripts/check-manifests.ts
  *
@@ -16,6 +17,13 @@ import process from "node:process";
 const NPM_ONLY: Readonly<Record<string, string>> = {
   "./workers":
     "imports zstd.wasm as a compiled module and `cloudflare:workers`, which only Workers bundlers (wrangler) resolve; Deno and JSR cannot",
+};
+
+/** Packages that must never be runtime dependencies, and why. */
+const NOT_AT_RUN_TIME: Readonly<Record<string, string>> = {
+  "cbor-x":
+    "its optional cbor-extract@^2.2.3 names platform packages that were never published, so Deno's npm resolver (JSR installs) fails; src/codec has its own CBOR code, and cbor-x is a devDependency for the cross-tests",
+  "cbor-extract": "see cbor-x",
 };
 
 interface PackageJson {
@@ -105,6 +113,11 @@ for (const [name, range] of Object.entries(npmDeps)) {
 }
 for (const [name, target] of Object.entries(deno.imports)) {
   if (!(name in npmDeps)) problem(`deno.json imports ${name} (${target}) is not a dependency in package.json`);
+}
+for (const [name, reason] of Object.entries(NOT_AT_RUN_TIME)) {
+  if (name in npmDeps || Object.values(deno.imports).some((target) => target.startsWith(`npm:${name}@`))) {
+    problem(`${name} is a runtime dependency: ${reason}`);
+  }
 }
 
 for (const file of ["README.md", "LICENSE"]) {
