@@ -1,12 +1,13 @@
 /**
  * UTF-8 text for the CBOR decoder: short ASCII strings are built in JavaScript (a `TextDecoder`
- * call costs more than the loop), map keys are shared through a small cache (a table of rows
- * repeats the same few keys, and one string per key also makes property stores cheaper), and
- * everything else goes through a fatal `TextDecoder`, so invalid UTF-8 is an error, never
- * replacement characters.
+ * call costs more), map keys are shared through a small cache (a table of rows repeats the same
+ * few keys, and one string per key also makes property stores cheaper), and everything else goes
+ * through a fatal `TextDecoder`, so invalid UTF-8 is an error, never replacement characters.
  *
  * @module
  */
+
+import { asciiString } from "./_cbor_ascii.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const fromCharCode = String.fromCharCode;
@@ -54,40 +55,10 @@ export function decodeKey(src: Uint8Array, start: number, length: number): strin
 
 /** The text of `length` ASCII bytes, or `undefined` if one of them is not ASCII. */
 function asciiText(src: Uint8Array, start: number, length: number): string | undefined {
-  switch (length) {
-    case 0:
-      return "";
-    case 1: {
-      const a = src[start] as number;
-      return a < 0x80 ? fromCharCode(a) : undefined;
-    }
-    case 2: {
-      const a = src[start] as number, b = src[start + 1] as number;
-      return (a | b) < 0x80 ? fromCharCode(a, b) : undefined;
-    }
-    case 3: {
-      const a = src[start] as number, b = src[start + 1] as number, c = src[start + 2] as number;
-      return (a | b | c) < 0x80 ? fromCharCode(a, b, c) : undefined;
-    }
-    case 4: {
-      const a = src[start] as number, b = src[start + 1] as number, c = src[start + 2] as number;
-      const d = src[start + 3] as number;
-      return (a | b | c | d) < 0x80 ? fromCharCode(a, b, c, d) : undefined;
-    }
-  }
-  let text = "";
-  let i = start;
-  const stop = start + length;
-  for (; i + 8 <= stop; i += 8) {
-    const a = src[i] as number, b = src[i + 1] as number, c = src[i + 2] as number, d = src[i + 3] as number;
-    const e = src[i + 4] as number, f = src[i + 5] as number, g = src[i + 6] as number, h = src[i + 7] as number;
-    if ((a | b | c | d | e | f | g | h) >= 0x80) return undefined;
-    text += fromCharCode(a, b, c, d, e, f, g, h);
-  }
-  for (; i < stop; i++) {
-    const a = src[i] as number;
-    if (a >= 0x80) return undefined;
-    text += fromCharCode(a);
-  }
-  return text;
+  let bits = 0;
+  for (let i = start, stop = start + length; i < stop; i++) bits |= src[i] as number;
+  if (bits >= 0x80) return undefined;
+  return length <= SHORT_TEXT
+    ? asciiString(src, start, length)
+    : fromCharCode.apply(null, src.subarray(start, start + length) as unknown as number[]);
 }
