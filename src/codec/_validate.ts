@@ -22,7 +22,7 @@ export interface ValuePolicy {
   readonly bigintBits: number;
   /** `NaN`, `Infinity`, `-Infinity`. */
   readonly nonFinite: boolean;
-  /** An own property named `__proto__` (JSON.parse keeps it; cbor-x, which decodes entries of earlier versions, renames it). */
+  /** An own property named `__proto__` (JSON.parse keeps it; cbor-x, in earlier versions of Larder reading the same entries, renames it). */
   readonly protoKey: boolean;
   /** Strings (values and keys) must be well-formed UTF-16, because the codec writes raw UTF-8. */
   readonly wellFormedStrings: boolean;
