@@ -6,8 +6,9 @@
  *
  * Three rows are there to inform choices, not what Larder does by default: JSON+zstd (the `json`
  * codec with zstd, which Larder offers), CBOR+zstd through cbor-x 1.6 (the codec Larder used
- * before its own, same bytes; a devDependency only) and CBOR+zstd with cbor-x's record extension
- * on (not offered: records are a cbor-x extension, not plain CBOR).
+ * before its own, same bytes; a devDependency only; its write is cbor-x's encode alone, without the
+ * validation walk the cbor codec does first) and CBOR+zstd with cbor-x's record extension on (not
+ * offered: records are a cbor-x extension, not plain CBOR).
  *
  * @module
  */
