@@ -4,21 +4,24 @@
  * JSON as a second reference (what a Node service would do by hand). Rates are in MB of the
  * value's JSON text per second, so every column measures the same work.
  *
- * Two rows are there to inform choices, not what Larder does by default: JSON+zstd (the `json`
- * codec with zstd, which Larder offers), and CBOR+zstd with cbor-x's record extension on (not
+ * Three rows are there to inform choices, not what Larder does by default: JSON+zstd (the `json`
+ * codec with zstd, which Larder offers), CBOR+zstd through cbor-x 1.6 (the codec Larder used
+ * before its own, same bytes; a devDependency only; its write is cbor-x's encode alone, without the
+ * validation walk the cbor codec does first) and CBOR+zstd with cbor-x's record extension on (not
  * offered: records are a cbor-x extension, not plain CBOR).
  *
  * @module
  */
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Decoder, Encoder } from "cbor-x/index-no-eval";
-import { CBOR_OPTIONS, cborCodec } from "../src/codec/cbor.ts";
+import { cborCodec } from "../src/codec/cbor.ts";
 import { gzipCompressor } from "../src/codec/gzip.ts";
 import { jsonCodec } from "../src/codec/json.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
 import type { Dataset } from "./_fixtures.ts";
 import { toJsonRows } from "./_data.ts";
 import { type Budget, measure, type Summary } from "./_measure.ts";
+import { CBOR_X_OPTIONS as CBOR_OPTIONS } from "../test/helpers/cbor-x.ts";
 
 /** One format's figures at one size. */
 export interface CodecFigures {
@@ -37,6 +40,7 @@ export const FORMATS = [
   "json+gzip",
   "json+gzip (node:zlib)",
   "json+zstd",
+  "cbor+zstd through cbor-x (earlier codec)",
   "cbor+zstd, cbor-x records on (not shipped)",
 ] as const;
 
@@ -63,6 +67,8 @@ export async function runCodecs(
     const jsonZ = await gzip.compress(jsonRaw);
     const nodeZ = gzipSync(JSON.stringify(strings));
     const jsonZstd = await zstd.compress(jsonRaw);
+    const cborxEncoder = new Encoder({ ...CBOR_OPTIONS });
+    const cborxDecoder = new Decoder({ ...CBOR_OPTIONS });
     const recordsEncoder = new Encoder({ ...CBOR_OPTIONS, useRecords: true });
     const recordsDecoder = new Decoder({ ...CBOR_OPTIONS, useRecords: true });
     const recordsRaw = recordsEncoder.encode(rows);
@@ -81,6 +87,14 @@ export async function runCodecs(
       { name: "json+gzip (node:zlib) read", run: async () => JSON.parse(gunzipSync(nodeZ).toString("utf8")) },
       { name: "json+zstd write", run: () => zstd.compress(json.encode(strings)) },
       { name: "json+zstd read", run: async () => json.decode(await zstd.decompress(jsonZstd, jsonRaw.length)) },
+      {
+        name: "cbor+zstd through cbor-x (earlier codec) write",
+        run: () => zstd.compress(new Uint8Array(cborxEncoder.encode(rows))),
+      },
+      {
+        name: "cbor+zstd through cbor-x (earlier codec) read",
+        run: async () => cborxDecoder.decode(await zstd.decompress(cborZ, cborRaw.length)),
+      },
       {
         name: "cbor+zstd, cbor-x records on (not shipped) write",
         run: () => zstd.compress(new Uint8Array(recordsEncoder.encode(rows))),
@@ -102,6 +116,11 @@ export async function runCodecs(
       "json+gzip": figures("json+gzip", jsonZ.length, jsonRaw.length),
       "json+gzip (node:zlib)": figures("json+gzip (node:zlib)", nodeZ.length, jsonRaw.length),
       "json+zstd": figures("json+zstd", jsonZstd.length, jsonRaw.length),
+      "cbor+zstd through cbor-x (earlier codec)": figures(
+        "cbor+zstd through cbor-x (earlier codec)",
+        cborZ.length,
+        cborRaw.length,
+      ),
       "cbor+zstd, cbor-x records on (not shipped)": figures(
         "cbor+zstd, cbor-x records on (not shipped)",
         recordsZ.length,

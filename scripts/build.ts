@@ -1,8 +1,8 @@
 /**
  * `npm run build`: the npm package's contents in `dist/`. tsc compiles the entry points and what
  * they import (tsconfig.build.json: `.ts` imports rewritten to `.js`, one `.d.ts` per module),
- * then the files tsc does not emit are copied next to their importers: the vendored cbor-x
- * modules and their types, and `zstd.wasm` for `larder/workers`.
+ * then the one file tsc does not emit is copied next to its importer: `zstd.wasm` for
+ * `larder/workers`.
  *
  * @module
  */

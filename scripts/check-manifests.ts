@@ -3,9 +3,10 @@
  * the same version and licence, the same subpaths pointing at the same source files (npm's
  * `types`/`default` being that file's build output in `dist/`), and the same dependencies with
  * the same version ranges. The only subpaths allowed on one side are listed in
- * {@link NPM_ONLY} and {@link DENO_ONLY}, each with its reason. The operator CLI is the one
- * entry shipped differently: the `larder` bin on npm (its Node entry, built into dist/) and the
- * `./cli` export on JSR (its Deno entry); both entries must exist.
+ * {@link NPM_ONLY} and {@link DENO_ONLY}, each with its reason. Packages in {@link NOT_AT_RUN_TIME}
+ * must not be runtime dependencies at all. The operator CLI is the one entry shipped differently:
+ * the `larder` bin on npm (its Node entry, built into dist/) and the `./cli` export on JSR (its Deno
+ * entry); both entries must exist.
  *
  *   npx tsx scripts/check-manifests.ts
  *
@@ -28,6 +29,13 @@ const DENO_ONLY: Readonly<Record<string, string>> = {
 
 /** The operator CLI: the npm bin's source, and the Deno entry that JSR exports as `./cli`. */
 const CLI = { bin: "larder", node: "./src/runtime/cli_node.ts", deno: "./src/runtime/cli_deno.ts" } as const;
+
+/** Packages that must never be runtime dependencies, and why. */
+const NOT_AT_RUN_TIME: Readonly<Record<string, string>> = {
+  "cbor-x":
+    "its optional cbor-extract@^2.2.3 names platform packages that were never published, so Deno's npm resolver (JSR installs) fails; src/codec has its own CBOR code, and cbor-x is a devDependency for the cross-tests",
+  "cbor-extract": "see cbor-x",
+};
 
 interface PackageJson {
   name: string;
@@ -134,6 +142,11 @@ for (const [name, range] of Object.entries(npmDeps)) {
 }
 for (const [name, target] of Object.entries(deno.imports)) {
   if (!(name in npmDeps)) problem(`deno.json imports ${name} (${target}) is not a dependency in package.json`);
+}
+for (const [name, reason] of Object.entries(NOT_AT_RUN_TIME)) {
+  if (name in npmDeps || Object.values(deno.imports).some((target) => target.startsWith(`npm:${name}@`))) {
+    problem(`${name} is a runtime dependency: ${reason}`);
+  }
 }
 
 for (const file of ["README.md", "LICENSE"]) {

@@ -1,7 +1,7 @@
 /**
  * The packages as users receive them, checked the way registries and type checkers will see them:
  *
- * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, the vendored cbor-x, `zstd.wasm`),
+ * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, `zstd.wasm`),
  *   README, LICENSE and package.json; every export target is in it; no built module imports a
  *   `node:` module; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
  *   the `larder` bin is in it and answers `--help` when run by plain `node`.

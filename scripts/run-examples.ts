@@ -6,8 +6,10 @@
  *   (`wrangler deploy --dry-run`), run in workerd by Miniflare; two requests.
  * - `hono-worker`: likewise, a Hono app with `cacheResponses`: a miss, then the same response
  *   (bytes and headers) as a hit, then an invalidation and a miss again.
- * - `deno`: the packed tarball installed with npm into the example's node_modules, then `deno run`
- *   with `nodeModulesDir: "manual"` (Deno's own npm resolution of cbor-x fails: see the README).
+ * - `deno`: `deno run` with the example's deno.json, which imports `jsr:@larder/larder` as a JSR
+ *   user would and resolves it to this repository through `links` (its deno.json exports and npm:
+ *   imports); Deno fetches the npm dependencies into its own cache: no node_modules (checked), no
+ *   npm install, no overrides.
  * - `bun`: the packed tarball installed into the example; the server started with `bun run`;
  *   two requests.
  * - `node-script`: the packed tarball installed into the example; `node main.js`.
@@ -18,8 +20,9 @@
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { Miniflare } from "miniflare";
 import { buildAndPack } from "./_pack.ts";
@@ -149,6 +152,40 @@ function startWorker(name: string, tarball: string): Miniflare {
   });
 }
 
+/**
+ * Proves how the Deno example gets Larder, from `deno info --json`: its `@larder/larder` imports
+ * resolve to the files this repository's deno.json exports (the JSR package), and every npm
+ * package comes from Deno's own cache (none from a node_modules folder), cbor-x not among them.
+ */
+function checkDenoResolution(dir: string): void {
+  const info = spawnSync(join(ROOT, "node_modules/.bin/deno"), ["info", "--json", "main.ts"], {
+    cwd: dir,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (info.status !== 0) throw new Error(`deno info exited ${info.status}`);
+  const graph = JSON.parse(info.stdout) as {
+    modules: { specifier: string; dependencies?: { specifier: string; code?: { specifier: string } }[] }[];
+    npmPackages: Record<string, unknown>;
+  };
+  const exports = (JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { exports: Record<string, string> })
+    .exports;
+  const main = graph.modules.find((module) => module.specifier.endsWith("/examples/deno/main.ts"));
+  for (const subpath of [".", "./stores/upstash", "./blobs/s3"]) {
+    const specifier = `@larder/larder${subpath.slice(1)}`;
+    const resolved = main?.dependencies?.find((dependency) => dependency.specifier === specifier)?.code?.specifier;
+    const expected = pathToFileURL(join(ROOT, exports[subpath] as string)).href;
+    if (resolved !== expected) throw new Error(`deno example: ${specifier} resolved to ${resolved}, not ${expected}`);
+  }
+  const fromNodeModules = graph.modules.filter((module) => module.specifier.includes("/node_modules/"));
+  if (fromNodeModules.length > 0) throw new Error(`deno example loads ${fromNodeModules[0]?.specifier}`);
+  const packages = Object.keys(graph.npmPackages);
+  if (packages.some((name) => name.startsWith("cbor-"))) throw new Error(`deno example needs ${packages.join(", ")}`);
+  console.log(
+    `  deno: @larder/larder resolved through links to ${ROOT}; npm packages from Deno's cache: ${packages.join(", ")}`,
+  );
+}
+
 const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
   async "cloudflare-worker"(tarball) {
     const mf = startWorker("cloudflare-worker", tarball);
@@ -237,15 +274,19 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
     }
   },
 
-  async deno(tarball) {
+  async deno() {
     const dir = join(ROOT, "examples/deno");
-    install(dir, tarball);
+    // Left by runs of an older version of this script (which installed the tarball with npm).
+    rmSync(join(dir, "node_modules"), { recursive: true, force: true });
+    checkDenoResolution(dir);
+    // main.ts asserts a miss then a hit, counted by its own function and by cache.stats().
     run(
       join(ROOT, "node_modules/.bin/deno"),
       ["run", "--allow-env", "--allow-net", "main.ts"],
       dir,
       exampleEnv("deno"),
     );
+    if (existsSync(join(dir, "node_modules"))) throw new Error("deno created a node_modules folder in the example");
   },
 
   async bun(tarball) {

@@ -1,13 +1,13 @@
 /**
- * Larder on Deno (installed with npm; see the README): a slow query cached in Upstash Redis (and S3 for large
- * results). Run it twice in a row and the second call is served from the cache.
+ * Larder on Deno, imported from JSR (`deno add jsr:@larder/larder`): a slow query cached in Upstash Redis (and S3
+ * for large results). The second call is served from the cache.
  *
  *   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_BUCKET=… \
  *   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… deno run --allow-env --allow-net main.ts
  */
-import { createCache } from "larder";
-import { upstashStore } from "larder/stores/upstash";
-import { s3BlobStore } from "larder/blobs/s3";
+import { createCache } from "@larder/larder";
+import { upstashStore } from "@larder/larder/stores/upstash";
+import { s3BlobStore } from "@larder/larder/blobs/s3";
 
 const env = (name: string): string => {
   const value = Deno.env.get(name);
@@ -40,6 +40,9 @@ const cachedTopProducts = cache.wrap(topProducts, { namespace: "reports", ttl: "
 let started = performance.now();
 const first = await cachedTopProducts("emea", 2024);
 console.log(`first call:  ${(performance.now() - started).toFixed(1)} ms (runs: ${runs})`);
+if (runs !== 1 || cache.stats().misses !== 1 || cache.stats().hits.total !== 0) {
+  throw new Error("the first call was not a miss");
+}
 await cache.flush(); // the write runs in the background; a server would not wait for it
 
 started = performance.now();

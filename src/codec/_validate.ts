@@ -22,7 +22,7 @@ export interface ValuePolicy {
   readonly bigintBits: number;
   /** `NaN`, `Infinity`, `-Infinity`. */
   readonly nonFinite: boolean;
-  /** An own property named `__proto__` (JSON.parse keeps it; cbor-x renames it). */
+  /** An own property named `__proto__` (JSON.parse keeps it; cbor-x, in earlier versions of Larder reading the same entries, renames it). */
   readonly protoKey: boolean;
   /** Strings (values and keys) must be well-formed UTF-16, because the codec writes raw UTF-8. */
   readonly wellFormedStrings: boolean;
@@ -154,8 +154,9 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
       case "leaf":
         return;
       case "date": {
-        // cbor-x writes seconds as a float64 and reads back Math.round(seconds * 1000): exact for
-        // every date of the next few millennia, not for all of Date's ±8.64e15 ms range.
+        // The cbor codec (like cbor-x before it) writes seconds as a float64 and reads back
+        // Math.round(seconds * 1000): exact for every date of the next few millennia, not for all
+        // of Date's ±8.64e15 ms range.
         const ms = (object as Date).getTime();
         if (ms === ms && Math.round((ms / 1000) * 1000) !== ms) {
           fail(depth, `a Date (${ms} ms) too far from 1970 to be stored exactly`, false);

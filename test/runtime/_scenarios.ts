@@ -89,7 +89,7 @@ export function sampleValue(id: string): Record<string, unknown> {
     floats: new Float64Array([0.1, 1e300, -2.5]),
     ints: new Int32Array([-1, 0, 2 ** 31 - 1]),
     missing: undefined,
-    list: [null, undefined, true, "text ✓", 3.25, -Infinity, NaN],
+    list: [null, undefined, true, "text ✓", 3.25, -Infinity, NaN, -0, 2 ** 40, -(2 ** 32)],
     pattern: /lard+er/gi,
   };
 }

@@ -6,10 +6,11 @@
  */
 import { Decoder as DefaultDecoder, Encoder as DefaultEncoder } from "cbor-x";
 import { describe, expect, it } from "vitest";
-import { CBOR_OPTIONS, cborCodec } from "../../src/codec/cbor.ts";
+import { cborCodec } from "../../src/codec/cbor.ts";
 import { codecByName, codecs } from "../../src/codec/index.ts";
 import { jsonCodec } from "../../src/codec/json.ts";
 import { CodecError } from "../../src/core/errors.ts";
+import { CBOR_X_OPTIONS as CBOR_OPTIONS } from "../helpers/cbor-x.ts";
 
 const cbor = cborCodec();
 const json = jsonCodec();
@@ -53,8 +54,10 @@ describe("cbor codec: round trips", () => {
     expect(roundTrip(undefined)).toBeUndefined();
   });
 
-  it("stores -0 as 0 (the one documented normalisation)", () => {
-    expect(Object.is(roundTrip(-0), 0)).toBe(true);
+  it("keeps -0, at the top level and inside values", () => {
+    expect(Object.is(roundTrip(-0), -0)).toBe(true);
+    expect(Object.is((roundTrip({ a: [-0] }) as { a: number[] }).a[0], -0)).toBe(true);
+    expect(Object.is(roundTrip(0), 0)).toBe(true);
   });
 
   it("keeps undefined in arrays and as an own key of objects", () => {
