@@ -54,7 +54,7 @@ export async function rawLookup(
   };
   const { fresh, marked, now, gens } = state;
   if (fresh) return { kind: "hit", value, source, gens };
-  return { kind: "stale", value, source, expiredAt: marked ? Math.min(record.e, now) : record.e, marked, gens };
+  return { kind: "stale", value, source, expiredAt: marked ? now : record.e, marked, gens };
 }
 
 /** Decompresses a stored payload into its encoded value (bounded like every read). */

@@ -126,12 +126,14 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
     if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
   }
   ctx.hints.set(hash, source);
-  const marked = standsAs === "stale";
+  // Marked stale by an invalidation while still within its TTL: served while one refresh runs.
+  // Past its TTL, a marked entry follows the usual stale windows.
+  const marked = standsAs === "stale" && record.e > now;
   if (ref.raw) return await rawLookup(record, bytes, source, { fresh, marked, now, gens });
   const raw = await unpackPayload(record, bytes, config.payload);
   const value = decodeValue(record.c, raw, config.payload);
   if (!fresh) {
-    return { kind: "stale", value, source, expiredAt: marked ? Math.min(record.e, now) : record.e, marked, gens };
+    return { kind: "stale", value, source, expiredAt: marked ? now : record.e, marked, gens };
   }
   ctx.tier?.set(hash, record.c, raw, record.e);
   return { kind: "hit", value, source, gens };

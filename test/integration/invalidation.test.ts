@@ -161,6 +161,20 @@ for (const where of ["services", "embedded"] as const) {
       expect(await cache.get("k")).toBeUndefined();
     });
 
+    it("mark stale does not stretch an entry past its TTL: an expired one follows the usual stale windows", async () => {
+      let clock = Date.now();
+      const cache = make({ now: () => clock, staleIfError: "10s" });
+      let version = 1;
+      const report = cache.wrap(async () => ({ version }), { name: "report", ttl: 1_000, tags: ["orders"] });
+      await report();
+      await cache.flush();
+      version = 2;
+      clock += 1_500; // past the TTL, still retained for stale-if-error
+      await cache.invalidateTag("orders", { mode: "stale" });
+      expect(await report()).toEqual({ version: 2 });
+      expect(cache.stats().stale).toBe(0);
+    });
+
     it("a value computed across an invalidation is not stored", async () => {
       const cache = make();
       let version = 1;

@@ -255,11 +255,15 @@ describe("S3 faults, through the cache", () => {
 describe("store breaker against the real services", () => {
   it("opens after the threshold of 5xx, sends nothing while open, half-opens after the cooldown, closes on success", async () => {
     const prefix = uniquePrefix("res-breaker");
+    // The breaker's cooldown runs on the cache's clock: moved by hand, so a slow machine cannot
+    // let it lapse while the test is still counting what the open breaker refused.
+    let clock = Date.now();
     const cache = createCache({
       store: upstashStore(services.upstash),
       prefix,
       logger: recordingLogger(),
       breaker: { threshold: 3, cooldown: 400 },
+      now: () => clock,
     });
     let runs = 0;
     const w = cache.wrap(async (n: number) => (runs++, { n }), { name: "w" });
@@ -289,7 +293,7 @@ describe("store breaker against the real services", () => {
       expect(state()).toMatchObject({ state: "open", rejected: 21 });
 
       // After the cooldown: half-open; the probe fails (the fault is still there) and it opens again.
-      await sleep(450);
+      clock += 450;
       expect(state().state).toBe("half-open");
       expect(await w(13)).toEqual({ n: 13 });
       await cache.flush();
@@ -300,7 +304,7 @@ describe("store breaker against the real services", () => {
     }
 
     // The store is healthy again: after the cooldown the probe succeeds and the breaker closes.
-    await sleep(450);
+    clock += 450;
     expect(state().state).toBe("half-open");
     const before = (await bridgeRequests()).length;
     expect(await w(14)).toEqual({ n: 14 });
