@@ -113,12 +113,19 @@ export function standing(
 
 /**
  * The stamps of a new record: each key with the tokens seen by the lookup that preceded the
- * computation (so an invalidation during it makes the write a no-op), or without tokens when that
- * lookup could not read them (then the store stamps the current ones).
+ * computation, so that an invalidation during it makes the write a no-op. `undefined` when that
+ * lookup could not read them (the store failed): stamping the current tokens instead could store
+ * a value computed before an invalidation as valid after it, so such a value is not stored.
  */
-export function stampsFor(keys: readonly string[], seen: Readonly<Record<string, Generation>>): GenerationStamp[] {
-  return keys.map((key) => {
+export function stampsFor(
+  keys: readonly string[],
+  seen: Readonly<Record<string, Generation>>,
+): GenerationStamp[] | undefined {
+  const stamps: GenerationStamp[] = [];
+  for (const key of keys) {
     const gen = seen[key];
-    return gen ? { key, x: gen.x, s: gen.s } : { key };
-  });
+    if (!gen) return undefined;
+    stamps.push({ key, x: gen.x, s: gen.s });
+  }
+  return stamps;
 }

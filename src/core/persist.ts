@@ -18,24 +18,27 @@ export interface PersistHooks {
 }
 
 /**
- * Schedules `request` as a background write. `label` names the function in log lines. Its value
- * may be a promise (a response body still arriving): it is awaited in the background, and a
- * rejection is accounted like a failed encoding. With no request there is nothing to store and
- * only `hooks.after` runs (in the background).
+ * Schedules a background write. `label` names the function in log lines. The request may be a
+ * promise (it waits for a lookup that outlived `timeout.total`), and so may its value (a response
+ * body still arriving): both are awaited in the background, and a rejected value is accounted
+ * like a failed encoding. With no request there is nothing to store and only `hooks.after` runs
+ * (in the background).
  */
 export function persistInBackground(
   ctx: CacheContext,
-  request: WriteRequest | undefined,
+  pending: WriteRequest | undefined | Promise<WriteRequest | undefined>,
   label: string,
   hooks: PersistHooks = {},
 ): void {
-  if (request === undefined) {
+  if (pending === undefined) {
     const after = hooks.after;
     if (after && !ctx.background.schedule(after)) void after();
     return;
   }
   const scheduled = ctx.background.schedule(async () => {
     try {
+      const request = await pending;
+      if (request === undefined) return;
       if (await writeEntry(ctx, { ...request, value: await request.value })) {
         ctx.stats.writesOk++;
         hooks.onStored?.(ctx.hints.get(request.hash) ?? "inline");

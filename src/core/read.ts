@@ -57,15 +57,23 @@ const MISS: Lookup = { kind: "miss", lease: "none", gens: {} };
 
 /** Reads, verifies and decodes an entry. Never rejects: failures are counted and become misses. */
 export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOptions = {}): Promise<Lookup> {
+  // The generations, once the store has answered: an entry that then fails verification is a
+  // miss whose recomputed value can still be written (and so replace the bad entry).
+  const answered: { gens: Generations } = { gens: {} };
   try {
-    return await read(ctx, ref, options);
+    return await read(ctx, ref, options, answered);
   } catch (error) {
     countReadError(ctx, error);
-    return MISS;
+    return { ...MISS, gens: answered.gens };
   }
 }
 
-async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): Promise<Lookup> {
+async function read(
+  ctx: CacheContext,
+  ref: EntryRef,
+  options: LookupOptions,
+  answered: { gens: Generations },
+): Promise<Lookup> {
   const { options: config } = ctx;
   const { hash } = ref;
   const local = ref.raw ? undefined : ctx.tier?.get(hash);
@@ -101,6 +109,7 @@ async function read(ctx: CacheContext, ref: EntryRef, options: LookupOptions): P
   const [reply] = await recordRequest;
   if (!isReadResult(reply)) throw new IntegrityError(`store returned a ${typeof reply} for a read`);
   const { gens } = reply;
+  answered.gens = gens;
   if (reply.value === null) return { kind: "miss", lease: reply.lease, gens };
   const record = parseRecord(reply.value);
   if (record.k !== hash) {

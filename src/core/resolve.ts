@@ -11,7 +11,8 @@
  * - the function throws and an entry expired less than `staleIfError` ago exists → that is served.
  *
  * Every write is stamped with the generations the lookup saw before the function ran, so a value
- * computed across an invalidation is never stored as fresh.
+ * computed across an invalidation is never stored as fresh; when the lookup could not read them
+ * (the store failed), the value is not stored at all.
  *
  * @module
  */
@@ -67,7 +68,11 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
   const leaseSpec = lease && leaseConfig ? { lease, ttlMs: leaseConfig.ttlMs } : undefined;
 
   const started = performance.now();
-  let found = await withinBudget(ctx, hash, lease, lookup(ctx, ref, { lease: leaseSpec, retainMs }));
+  // A lookup that outlives `timeout.total` still brings the generations the write needs.
+  let late: Promise<Lookup> | undefined;
+  let found = await withinBudget(ctx, hash, lease, lookup(ctx, ref, { lease: leaseSpec, retainMs }), (work) => {
+    late = work;
+  });
   const elapsed = performance.now() - started;
   reportInBackground(ctx);
   if (found.kind === "hit") {
@@ -91,7 +96,15 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     // The record exists (expired), so the lookup took no lease: one more round trip, only here.
     owned = await tryAcquire(ctx, hash, lease, leaseConfig.ttlMs) ? lease : undefined;
   } else if (found.kind === "miss" && found.lease === "held" && leaseSpec && leaseConfig) {
-    found = await waitForOwner(ctx, ref, leaseSpec, retainMs, leaseConfig.waitMs, policy.staleWhileRevalidateMs);
+    found = await waitForOwner(
+      ctx,
+      ref,
+      leaseSpec,
+      retainMs,
+      leaseConfig.waitMs,
+      policy.staleWhileRevalidateMs,
+      found.gens,
+    );
     if (found.kind === "hit" || found.kind === "stale") {
       ctx.stats.leasesWaited++;
       return found.value as T;
@@ -117,7 +130,8 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     }
     throw error;
   }
-  persistInBackground(ctx, writeFor(ctx, job, value, found.gens), policy.label, {
+  const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
+  persistInBackground(ctx, writeFor(ctx, job, value, seen), policy.label, {
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned ? () => release(ctx, hash, owned) : undefined,
@@ -134,17 +148,33 @@ function servable(ctx: CacheContext, found: Lookup & { kind: "stale" }, staleWhi
  * The write of a computed value: the job's own plan (or the value with the policy's TTL), stamped
  * with the generations seen before computing it. `undefined` when the job stores nothing.
  */
-function writeFor<T>(ctx: CacheContext, job: Resolution<T>, value: T, seen: Generations): WriteRequest | undefined {
+function writeFor<T>(
+  ctx: CacheContext,
+  job: Resolution<T>,
+  value: T,
+  seen: Generations | Promise<Generations>,
+): WriteRequest | undefined | Promise<WriteRequest | undefined> {
   const { ref, policy } = job;
+  // The plan now (a response's body is being read meanwhile); the stamps once they are known.
   const plan = job.persistAs ? job.persistAs(value) : { value, ttlMs: policy.ttlMs };
-  return plan && {
-    ...plan,
-    hash: ref.hash,
-    namespace: ref.namespace,
-    gens: stampsFor(ref.gens, seen),
-    retainMs: Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs),
-    computedAt: ctx.options.now(),
+  if (!plan) return undefined;
+  const computedAt = ctx.options.now();
+  const stamped = (known: Generations): WriteRequest | undefined => {
+    const gens = stampsFor(ref.gens, known);
+    if (!gens) {
+      ctx.stats.writesDiscarded++;
+      return undefined;
+    }
+    return {
+      ...plan,
+      hash: ref.hash,
+      namespace: ref.namespace,
+      gens,
+      retainMs: Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs),
+      computedAt,
+    };
   };
+  return seen instanceof Promise ? seen.then(stamped) : stamped(seen);
 }
 
 /**
@@ -157,6 +187,7 @@ function withinBudget(
   hash: string,
   lease: Lease | undefined,
   work: Promise<Lookup>,
+  onLate: (work: Promise<Lookup>) => void,
 ): Promise<Lookup> {
   const budgetMs = ctx.options.totalTimeoutMs;
   if (budgetMs === undefined) return work;
@@ -164,6 +195,7 @@ function withinBudget(
   const overBudget = new Promise<Lookup>((resolve) => {
     timer = setTimeout(() => {
       ctx.stats.budgetExceeded++;
+      onLate(work);
       void work.then((late) => {
         if (late.kind === "miss" && late.lease === "acquired" && lease) {
           ctx.background.schedule(() => release(ctx, hash, lease));
@@ -187,21 +219,26 @@ async function waitForOwner(
   retainMs: number,
   waitMs: number,
   staleWhileRevalidateMs: number,
+  seen: Generations,
 ): Promise<Lookup> {
   const deadline = performance.now() + waitMs;
+  // The generations of the latest lookup that read them: the ones a computation after the wait
+  // stamps its write with.
+  let gens = seen;
   for (const delay of backoff()) {
     const remaining = deadline - performance.now();
     if (remaining <= 0) break;
     await sleep(Math.min(delay, remaining));
     const found = await lookup(ctx, ref, { lease: leaseSpec, retainMs });
+    if (Object.keys(found.gens).length > 0) gens = found.gens;
     if (found.kind === "hit") return found;
     if (found.kind === "stale") {
       if (servable(ctx, found, staleWhileRevalidateMs)) return found;
       continue; // too old to serve; the owner is writing a fresh one
     }
-    if (found.lease !== "held") return found;
+    if (found.lease !== "held") return { ...found, gens };
   }
-  return { kind: "miss", lease: "none", gens: {} };
+  return { kind: "miss", lease: "none", gens };
 }
 
 /** One background refresh per entry per process, and one across instances when leases are on. */

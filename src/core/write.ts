@@ -47,7 +47,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   const { hash } = request;
   const payload = await encodePayload(request.value, options.payload);
   const createdAt = request.computedAt ?? options.now();
-  const base = {
+  const fields = {
     v: RECORD_VERSION,
     k: hash,
     c: payload.codec,
@@ -59,34 +59,66 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     h: payload.checksum,
     ...(request.meta === undefined ? {} : { m: request.meta }),
   } as const;
-  // Kept in this process' tier even if a backend write fails below: the value is right either way.
-  // (Not entries with metadata: only raw reads use them, and those skip the tier.)
-  if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, base.e);
+  // This process' tier keeps the value once the store took it, and also when a backend failed
+  // (the value is right either way); never when the store refused it as computed before an
+  // invalidation. (Not entries with metadata: only raw reads use them, and those skip the tier.)
+  const keep = (): void => {
+    if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, fields.e);
+  };
   let record: EntryFields;
-  if (payload.bytes.length <= options.maxInlineBytes) {
-    record = { ...base, p: toBase64(payload.bytes) };
-  } else {
-    const blobs = options.blobs;
-    if (!blobs) {
-      throw new TooLargeError(
-        `stored payload is ${payload.bytes.length} bytes, over maxInlineBytes (${options.maxInlineBytes}), and no blob store is configured`,
-      );
-    }
-    const key = blobKey(options.prefix, hash);
-    await guarded(ctx.guard, {
-      backend: "blob",
-      adapter: blobs.name,
-      operation: "put",
-      keyHash: hash,
-      timeoutMs: options.blobTimeoutMs,
-      call: (signal) => blobs.put(key, payload.bytes, { signal }),
-    });
-    record = { ...base, b: key };
+  let result: WriteResult;
+  try {
+    record = payload.bytes.length <= options.maxInlineBytes
+      ? { ...fields, p: toBase64(payload.bytes) }
+      : { ...fields, b: await putBlob(ctx, hash, payload.bytes) };
+    result = await writeRecord(ctx, request, record, payload.bytes.length);
+  } catch (error) {
+    keep();
+    throw error;
   }
+  if (!result.written) {
+    ctx.tier?.delete(hash);
+    return false;
+  }
+  keep();
+  ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
+  if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
+  return true;
+}
+
+/** Uploads a payload too large for the record; resolves to its object key. */
+async function putBlob(ctx: CacheContext, hash: string, bytes: Uint8Array): Promise<string> {
+  const { options } = ctx;
+  const blobs = options.blobs;
+  if (!blobs) {
+    throw new TooLargeError(
+      `stored payload is ${bytes.length} bytes, over maxInlineBytes (${options.maxInlineBytes}), and no blob store is configured`,
+    );
+  }
+  const key = blobKey(options.prefix, hash);
+  await guarded(ctx.guard, {
+    backend: "blob",
+    adapter: blobs.name,
+    operation: "put",
+    keyHash: hash,
+    timeoutMs: options.blobTimeoutMs,
+    call: (signal) => blobs.put(key, bytes, { signal }),
+  });
+  return key;
+}
+
+/** The record's write: one store command (a script), with a due report of shared counters riding along. */
+async function writeRecord(
+  ctx: CacheContext,
+  request: WriteRequest,
+  record: EntryFields,
+  storedBytes: number,
+): Promise<WriteResult> {
+  const { options } = ctx;
   const limits = options.limits.get(request.namespace);
   const op: WriteOp = {
     type: "write",
-    key: recordKey(options.prefix, hash),
+    key: recordKey(options.prefix, request.hash),
     record: formatRecord(record),
     ttlMs: request.ttlMs + (request.retainMs ?? 0),
     gens: request.gens,
@@ -94,22 +126,21 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     ...limits && {
       lru: {
         ...lruKeys(options.prefix, request.namespace),
-        member: hash,
+        member: request.hash,
         score: options.now(),
-        bytes: payload.bytes.length,
+        bytes: storedBytes,
         maxEntries: limits.maxEntries,
         maxBytes: limits.maxBytes,
         recordPrefix: recordKey(options.prefix, ""),
       },
     },
   };
-  // Counters shared across instances ride along when a report is due: no request of their own.
   const report = ctx.reporter.take();
   const [result] = await guarded(ctx.guard, {
     backend: "store",
     adapter: options.store.name,
     operation: "set",
-    keyHash: hash,
+    keyHash: request.hash,
     timeoutMs: options.storeTimeoutMs,
     call: (signal) => options.store.run([op, ...report], { signal }),
   }).catch((error: unknown) => {
@@ -118,13 +149,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   });
   if (report.length > 0) ctx.reporter.sent();
   if (!isWriteResult(result)) throw new StoreError(`${options.store.name} write returned ${typeof result}`);
-  if (!result.written) {
-    ctx.tier?.delete(hash);
-    return false;
-  }
-  ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
-  if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
-  return true;
+  return result;
 }
 
 /** Deletes the blobs of evicted entries; a failure leaves orphans for `cleanup()`, never a wrong value. */

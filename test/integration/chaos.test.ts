@@ -1,14 +1,17 @@
 /**
  * Randomized chaos against the real services. Several cache instances (separate `createCache`s
  * sharing one prefix, as separate instances of an application would) make thousands of calls —
- * wrapped functions over a small key space with short TTLs, `set`, `get`, `delete` — while fault
+ * wrapped functions over a small key space with short TTLs, `set`, `get`, `delete`, and
+ * invalidations of the functions' tags — while fault
  * rules (latency below and beyond the timeouts, 5xx, resets, truncated and corrupted answers)
  * come and go at random on the Upstash bridge and the S3 proxy.
  *
  * The oracle: every value returned is one the function (or a `set`) actually produced for those
  * arguments, byte for byte, and not older than its TTL allows (plus the stale windows, and
  * stale-if-error only when the function failed during that call); `get` never resurrects a value
- * a completed `delete` removed; every call returns within the timeouts, the lease wait, the
+ * a completed `delete` removed; a wrapped call that starts after an invalidation of its function's
+ * tag has completed never gets a value produced before that invalidation began (client 0, with
+ * the in-process tier, after that tier's TTL); every call returns within the timeouts, the lease wait, the
  * function's time and a margin; errors reaching callers are only the function's own; and no
  * promise rejection goes unhandled.
  *
@@ -114,11 +117,23 @@ describe("chaos", () => {
     const inflight = new Map<string, Set<number>>();
     const sets = new Map<string, { version: number; start: number; end: number; ok: boolean }[]>();
     const deletes = new Map<string, { start: number; end: number; removed: boolean }[]>();
+    /** Per function: invalidations of its tag that completed (start and end times). */
+    const invalidations = new Map<FnName, { start: number; end: number }[]>();
     /** What the oracle found, by kind: wrong values, values too old, slow calls, callers broken by the cache. */
-    const found = { wrong: 0, tooOld: 0, slow: 0, broken: 0 };
+    const found = { wrong: 0, tooOld: 0, invalidated: 0, slow: 0, broken: 0 };
     const violations: string[] = [];
-    const ops = { wrap: 0, get: 0, set: 0, delete: 0, fnErrors: 0, values: 0, undefinedGets: 0 };
-    const maxMs = { wrap: 0, get: 0, set: 0, delete: 0 };
+    const ops = {
+      wrap: 0,
+      get: 0,
+      set: 0,
+      delete: 0,
+      invalidate: 0,
+      invalidateFailed: 0,
+      fnErrors: 0,
+      values: 0,
+      undefinedGets: 0,
+    };
+    const maxMs = { wrap: 0, get: 0, set: 0, delete: 0, invalidate: 0 };
     const deferredGets: { client: number; key: string; value: Produced; start: number }[] = [];
     const violation = (kind: keyof typeof found, text: string) => {
       found[kind]++;
@@ -169,6 +184,7 @@ describe("chaos", () => {
         }, {
           name,
           ttl: spec.ttl,
+          tags: [`fn:${name}`],
           ...(spec.swr ? { staleWhileRevalidate: spec.swr } : {}),
           ...(spec.sie ? { staleIfError: spec.sie } : {}),
         });
@@ -239,6 +255,19 @@ describe("chaos", () => {
       const failed = (throws.get(slot) ?? []).some((t) => t >= since && t <= end);
       const allowed = spec.ttl + (failed ? Math.max(spec.swr, spec.sie) : spec.swr) + writeLagMs();
       const age = since - original.producedAt;
+      // Invalidations: the latest one of this function's tag that had completed when the call
+      // started (client 0's tier may keep a value written just before it for its TTL).
+      const slack = c === 0 ? MEMORY_TTL_MS + STORE_TIMEOUT_MS + writeLagMs() : 0;
+      const before = (invalidations.get(name) ?? []).filter((i) => i.end + slack < since);
+      const last = before.reduce((latest, i) => Math.max(latest, i.start), -Infinity);
+      if (original.producedAt < last) {
+        violation(
+          "invalidated",
+          `wrap ${name}(${key}) by ${c}: served version ${original.version}, produced ${
+            last - original.producedAt
+          } ms before an invalidation that completed before the call`,
+        );
+      }
       if (age > allowed) {
         violation(
           "tooOld",
@@ -319,6 +348,24 @@ describe("chaos", () => {
       timely("delete", performance.now() - t0, deleteBound, `delete ${key} by ${c}`);
     }
 
+    async function doInvalidate(c: number, name: FnName): Promise<void> {
+      const start = Date.now();
+      const t0 = performance.now();
+      try {
+        await clients[c]!.invalidateTag(`fn:${name}`);
+        const list = invalidations.get(name) ?? [];
+        list.push({ start, end: Date.now() });
+        invalidations.set(name, list);
+      } catch (error) {
+        // Invalidation does not fail open: a store failure rejects (it may or may not have
+        // happened, which can only make entries miss more).
+        if ((error as { code?: string }).code === "E_STORE" || (error as { code?: string }).code === "E_TIMEOUT") {
+          ops.invalidateFailed++;
+        } else violation("broken", `invalidate fn:${name} by ${c} threw ${String(error)}`);
+      }
+      timely("invalidate", performance.now() - t0, deleteBound, `invalidate fn:${name} by ${c}`);
+    }
+
     /**
      * An entry's TTL counts from when its background write has encoded the value, which is after
      * the function returned: by a macrotask hop and the encoding (the compressor is warmed up
@@ -344,6 +391,9 @@ describe("chaos", () => {
         } else if (roll < 0.93) {
           ops.set++;
           await doSet(c, `s${key}`, random() < 0.4);
+        } else if (roll < 0.95) {
+          ops.invalidate++;
+          await doInvalidate(c, FN_NAMES[Math.floor(random() * FN_NAMES.length)]!);
         } else {
           ops.delete++;
           await doDelete(c, `s${key}`);
@@ -356,7 +406,7 @@ describe("chaos", () => {
     const bridge = { base: services.upstash.url, token: services.upstash.token };
     const s3 = { base: services.s3.endpoint, token: undefined };
     const scopes = {
-      store: [prefix, `${prefix}:e:`, `${prefix}:l:`],
+      store: [prefix, `${prefix}:e:`, `${prefix}:l:`, `${prefix}:v:`],
       s3: [`/${prefix}/`],
     };
     const faultRandom = mulberry32(SEED ^ 0x5eed);
@@ -495,6 +545,7 @@ describe("chaos", () => {
           ok: sum((s) => s.writes.ok),
           failed: sum((s) => s.writes.failed),
           skipped: sum((s) => s.writes.skipped),
+          discarded: sum((s) => s.writes.discarded),
         },
         refreshesFailed: sum((s) => s.refreshesFailed),
         leases: {
@@ -506,7 +557,13 @@ describe("chaos", () => {
       },
       maxCallMs: Object.fromEntries(Object.entries(maxMs).map(([k, v]) => [k, Math.round(v)])),
       eventLoopDelayMaxMs: Math.round(loop.max / 1e6),
-      oracle: { wrongValues: found.wrong, tooOld: found.tooOld, slowCalls: found.slow, brokenCalls: found.broken },
+      oracle: {
+        wrongValues: found.wrong,
+        tooOld: found.tooOld,
+        servedAfterInvalidation: found.invalidated,
+        slowCalls: found.slow,
+        brokenCalls: found.broken,
+      },
       unhandledRejections: unhandled.length,
     };
     console.log(`chaos figures: ${JSON.stringify(figures)}`);
@@ -525,5 +582,6 @@ describe("chaos", () => {
     }
     expect(figures.cache.hits, context).toBeGreaterThan(0);
     expect(figures.operations.values, context).toBeGreaterThan(0);
+    if (OPS >= 2_000) expect(ops.invalidate - ops.invalidateFailed, context).toBeGreaterThan(0);
   }, 120_000);
 });

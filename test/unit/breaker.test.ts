@@ -33,8 +33,11 @@ describe("circuit breaker", () => {
     for (let i = 0; i < 20; i++) expect(await w(i)).toBe(i);
     await cache.flush();
     expect(runs).toBe(20);
+    // Lookups refused: their values are not written (the generations were not read).
+    expect(cache.stats().writes).toMatchObject({ ok: 0, failed: 0, discarded: 20 });
+    expect(await cache.set("k", 1)).toBe(false); // a write refused too
     expect(store.calls).toBe(3); // no round trip while open: reads and writes alike
-    expect(cache.stats().breakers.store?.rejected).toBe(40);
+    expect(cache.stats().breakers.store?.rejected).toBe(21);
     expect(cache.stats().errors.store).toBe(3); // refusals are not backend errors
   });
 

@@ -334,8 +334,8 @@ describe("fail-open", () => {
     await cache.flush();
     const stats = cache.stats();
     expect(stats.misses).toBe(5);
-    expect(stats.errors.store).toBe(10); // 5 reads + 5 writes
-    expect(stats.writes.failed).toBe(5);
+    expect(stats.errors.store).toBe(5); // the reads; their values are not written (see below)
+    expect(stats.writes).toMatchObject({ ok: 0, failed: 0, discarded: 5 });
     expect(logger.lines.filter((l) => l.level === "warn")).toHaveLength(1);
     expect(logger.lines[0]?.message).toMatch(/store unavailable.*chaos-store get/);
   });
@@ -368,6 +368,36 @@ describe("fail-open", () => {
     expect(() => createCache({ timeout: { total: "soon" as never } })).toThrow(/timeout\.total/);
     expect(() => createCache({ timeout: { overall: 1 } as never })).toThrow(/unknown option "timeout\.overall"/);
     blobs.fault = "none";
+  });
+
+  it("a lookup that outlives timeout.total still brings the generations: the value is stored", async () => {
+    const { cache, store } = setup({ timeout: { store: "5s", total: 30 } });
+    let runs = 0;
+    const w = cache.wrap(async () => ++runs, { name: "w" });
+    const inner = store.run.bind(store);
+    let delayMs = 150; // each store call within its own limit; the lookup beyond the budget
+    store.run = async (ops, options) => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return inner(ops, options);
+    };
+    expect(await w()).toBe(1);
+    await cache.flush();
+    expect(cache.stats()).toMatchObject({ budgetExceeded: 1, writes: { ok: 1, discarded: 0 } });
+    delayMs = 0;
+    expect(await w()).toBe(1);
+    expect(cache.stats().hits.total).toBe(1);
+  });
+
+  it("a value whose lookup failed is returned but not stored: it may predate an invalidation", async () => {
+    const { cache, store } = setup();
+    let runs = 0;
+    const w = cache.wrap(async () => ++runs, { name: "w" });
+    store.fault = "throw";
+    expect(await w()).toBe(1);
+    store.fault = "none";
+    await cache.flush();
+    expect(cache.stats().writes).toMatchObject({ ok: 0, discarded: 1 });
+    expect(await w()).toBe(2);
   });
 
   it("returns the function's result when the blob store fails on read or write", async () => {
