@@ -39,7 +39,7 @@ export interface CacheStats {
     readonly failed: number;
     /** Values not stored: unencodable, too large, or the pending set was full. */
     readonly skipped: number;
-    /** Values not stored because an invalidation came while they were computed. */
+    /** Values not stored because an invalidation came, or could not be ruled out (the lookup failed), while they were computed. */
     readonly discarded: number;
     /** Writes in flight now. */
     readonly pending: number;
