@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { mulberry32 as seeded } from "../scripts/_random.ts";
 
 /** One row, as a query driver returns it (dates as `Date`). */
 export interface Row {
@@ -25,18 +26,6 @@ export const SIZES: readonly { readonly label: string; readonly bytes: number }[
   { label: "1 MB", bytes: 1024 * 1024 },
   { label: "10 MB", bytes: 10 * 1024 * 1024 },
 ];
-
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Leslie", "Niklaus"];
 const LAST = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Perlman", "Lamport"];

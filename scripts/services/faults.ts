@@ -22,6 +22,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { mulberry32 } from "../_random.ts";
 
 /** A fault rule, as set through `/__larder/faults`. Every field is optional. */
 export interface FaultRule {
@@ -249,18 +250,6 @@ const KNOWN = new Set([
   "seed",
   "count",
 ]);
-
-/** A small seeded generator of floats in [0, 1) (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;

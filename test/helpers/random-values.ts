@@ -6,18 +6,9 @@
  *
  * @module
  */
+import { mulberry32 as prng } from "../../scripts/_random.ts";
 
-/** A random generator in [0, 1) (mulberry32). */
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** A generated value, and whether it holds a `-0` somewhere (cbor-x writes it as `0`). */
 export interface Generated {

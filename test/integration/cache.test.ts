@@ -24,22 +24,12 @@ import {
   trafficOf,
   uniquePrefix,
 } from "../helpers/services.ts";
+import { servicesCache } from "../helpers/cache.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 
 const services = requireServices();
 
-function setup(options: CacheOptions = {}) {
-  const prefix = uniquePrefix("cache");
-  const logger = recordingLogger();
-  const cache = createCache({
-    store: upstashStore(services.upstash),
-    blobs: s3BlobStore(services.s3),
-    prefix,
-    logger,
-    ...options,
-  });
-  return { cache, prefix, logger };
-}
+const setup = (options: CacheOptions = {}) => servicesCache("cache", options);
 
 /** Requests for `prefix` at the bridge and at the S3 proxy, after sequence numbers noted by `mark`. */
 const traffic = trafficOf;

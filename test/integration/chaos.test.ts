@@ -23,7 +23,7 @@ import process from "node:process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
-import { mulberry32 } from "../../scripts/services/faults.ts";
+import { mulberry32 } from "../../scripts/_random.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "../helpers/chaos.ts";

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { AwsClient } from "aws4fetch";
 import { describe, expect, it } from "vitest";
-import { mulberry32 } from "../../scripts/services/faults.ts";
+import { mulberry32 } from "../../scripts/_random.ts";
 import {
   addFaults,
   type FaultRule,

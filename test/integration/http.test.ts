@@ -7,30 +7,16 @@
  */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { createCache } from "../../mod.ts";
-import { s3BlobStore } from "../../src/blobs/s3.ts";
 import type { CacheOptions } from "../../src/core/options.ts";
 import { cacheResponses } from "../../src/hono/middleware.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
-import { upstashStore } from "../../src/stores/upstash.ts";
-import { recordingLogger } from "../helpers/chaos.ts";
-import { addFaults, removeFaults, requireServices, trafficOf, uniquePrefix } from "../helpers/services.ts";
+import { servicesCache } from "../helpers/cache.ts";
+import { addFaults, removeFaults, requireServices, trafficOf } from "../helpers/services.ts";
 import { largeBody, sameBytes } from "../runtime/_http_scenarios.ts";
 
 const services = requireServices();
 
-function setup(options: CacheOptions = {}) {
-  const prefix = uniquePrefix("http");
-  const logger = recordingLogger();
-  const cache = createCache({
-    store: upstashStore(services.upstash),
-    blobs: s3BlobStore(services.s3),
-    prefix,
-    logger,
-    ...options,
-  });
-  return { cache, prefix, logger };
-}
+const setup = (options: CacheOptions = {}) => servicesCache("http", options);
 
 const requestsOf = trafficOf;
 

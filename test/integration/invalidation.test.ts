@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
-import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { blobKey, keyHash } from "../../src/core/keys.ts";
 import type { CacheOptions } from "../../src/core/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
+import { servicesCache } from "../helpers/cache.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 import {
   listObjects,
@@ -23,15 +23,9 @@ import {
 
 const services = requireServices();
 
-function servicesCache(prefix: string, options: CacheOptions = {}): Cache {
-  return createCache({
-    store: upstashStore(services.upstash),
-    blobs: s3BlobStore(services.s3),
-    prefix,
-    logger: recordingLogger(),
-    ...options,
-  });
-}
+/** A cache on the services under `prefix`. */
+const onServices = (prefix: string, options: CacheOptions = {}): Cache =>
+  servicesCache("", { ...options, prefix }).cache;
 
 /** Bridge requests touching `prefix`, after the sequence number `after`. */
 async function bridgeTraffic(prefix: string, after = 0): Promise<{ requests: RequestLogEntry[]; mark: number }> {
@@ -56,7 +50,7 @@ const noise = (n: number): Uint8Array => crypto.getRandomValues(new Uint8Array(n
 describe("tags on the real services", () => {
   it("a tag invalidation makes 10,000 tagged entries miss with one Redis command", async () => {
     const prefix = uniquePrefix("tags10k");
-    const cache = servicesCache(prefix);
+    const cache = onServices(prefix);
     const keys = Array.from({ length: 10_000 }, (_, i) => `order-${i}`);
     await inParallel(keys, 64, async (key) => {
       expect(await cache.set(key, { key }, { tags: ["orders"] })).toBe(true);
@@ -78,7 +72,7 @@ describe("tags on the real services", () => {
     expect(await cache.get("untagged")).toBe("stays");
     // The same invalidation with ten entries costs the same: one command.
     const small = uniquePrefix("tags10");
-    const few = servicesCache(small);
+    const few = onServices(small);
     for (let i = 0; i < 10; i++) await few.set(`k${i}`, i, { tags: ["orders"] });
     const mark = (await bridgeTraffic(small)).mark;
     await few.invalidateTag("orders");
@@ -87,7 +81,7 @@ describe("tags on the real services", () => {
 
   it("a hit is still one store request, entry and its tags' generations read together", async () => {
     const prefix = uniquePrefix("tagshit");
-    const cache = servicesCache(prefix);
+    const cache = onServices(prefix);
     const report = cache.wrap(async (id: number) => ({ id }), { name: "report", tags: ["orders", "customers"] });
     await report(1);
     await cache.flush();
@@ -101,7 +95,7 @@ describe("tags on the real services", () => {
 for (const where of ["services", "embedded"] as const) {
   const make = (options: CacheOptions = {}): Cache =>
     where === "services"
-      ? servicesCache(uniquePrefix(`inv-${where}`), options)
+      ? onServices(uniquePrefix(`inv-${where}`), options)
       : createCache({ prefix: "embedded", logger: recordingLogger(), ...options });
 
   describe(`invalidation (${where})`, () => {
@@ -262,7 +256,7 @@ describe("invalidation fails loudly", () => {
 describe("eviction per namespace (real services)", () => {
   it("keeps maxEntries, least recently used first, removing records and S3 objects", async () => {
     const prefix = uniquePrefix("evict-count");
-    const cache = servicesCache(prefix, { maxInlineBytes: 1024, limits: { reports: { maxEntries: 3 } } });
+    const cache = onServices(prefix, { maxInlineBytes: 1024, limits: { reports: { maxEntries: 3 } } });
     const hashes: string[] = [];
     for (const key of ["a", "b", "c"]) {
       await cache.set(key, noise(4096), { namespace: "reports" });
@@ -287,7 +281,7 @@ describe("eviction per namespace (real services)", () => {
 
   it("keeps maxBytes of stored payload, and a delete frees its share", async () => {
     const prefix = uniquePrefix("evict-bytes");
-    const cache = servicesCache(prefix, {
+    const cache = onServices(prefix, {
       maxInlineBytes: 1024,
       compression: "none",
       limits: { big: { maxBytes: 25_000 } },
@@ -310,8 +304,8 @@ describe("counters shared by every instance", () => {
     const prefix = uniquePrefix("global");
     let clock = 1_000_000;
     const options: CacheOptions = { globalStats: { interval: "1s" }, now: () => clock };
-    const a = servicesCache(prefix, options);
-    const b = servicesCache(prefix, options);
+    const a = onServices(prefix, options);
+    const b = onServices(prefix, options);
     const w = (cache: Cache) => cache.wrap(async (n: number) => n * 2, { name: "double" });
     await w(a)(1); // miss
     await a.flush();
