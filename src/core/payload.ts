@@ -43,6 +43,14 @@ export interface PayloadConfig {
   readonly maxValueBytes: number;
 }
 
+/** Encoded values from this size on give the event loop a turn between encoding and compressing. */
+const YIELD_BYTES = 1024 * 1024;
+
+/** Resolves in a later task (a macrotask: timers and I/O callbacks run first). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Encodes, compresses and checksums `value`. Throws `CodecError` or `TooLargeError`. */
 export async function encodePayload(value: unknown, config: PayloadConfig): Promise<Payload> {
   const isBytes = value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype;
@@ -53,6 +61,9 @@ export async function encodePayload(value: unknown, config: PayloadConfig): Prom
   let bytes = raw;
   let compression = "none";
   if (config.compressor.name !== "none" && raw.length >= config.minCompressBytes) {
+    // Encoding and compressing a large value each hold the thread for tens of milliseconds:
+    // between the two, let the process' other work (its requests) run.
+    if (raw.length >= YIELD_BYTES) await nextTask();
     const compressed = await config.compressor.compress(raw);
     if (compressed.length < raw.length) {
       bytes = compressed;
