@@ -8,8 +8,10 @@
  *
  * The WASM is loaded on first use, once per process. By default the package's `init()` finds and
  * compiles `zstd.wasm` (Node, Deno, Bun). Where WASM cannot be compiled from bytes at run time
- * (Cloudflare Workers), pass the compiled module as `wasm`: wrangler turns a `.wasm` import into a
- * `WebAssembly.Module` by default.
+ * (Cloudflare Workers), import `createCache` from `larder/workers` instead: that entry imports the
+ * `zstd.wasm` shipped with Larder as a module (wrangler turns it into a `WebAssembly.Module`) and
+ * passes it as `wasm`, with no setup of yours. Other bundlers for such runtimes can pass the
+ * compiled module themselves.
  *
  * Memory: the WASM heap grows to the largest job ever run and never shrinks. Compressing N bytes
  * needs about 2·N plus zstd's context (a few MB at level 3, tens of MB at 19); decompressing
@@ -17,10 +19,14 @@
  * `maxValueBytes` at or below about 32 MiB.
  *
  * @example On Cloudflare Workers
- * ```ts
- * // zstd.wasm copied from node_modules/@bokuweb/zstd-wasm/dist/web/zstd.wasm (the package's
- * // export map does not expose it, so import it by relative path or copy it next to your code)
- * import zstdWasm from "./zstd.wasm";
+ * ```ts ignore
+ * import { createCache } from "larder/workers"; // brings its own compiled zstd.wasm
+ * const cache = createCache({ store, blobs });
+ * ```
+ *
+ * @example A compiled module from elsewhere
+ * ```ts ignore
+ * import zstdWasm from "./zstd.wasm"; // @bokuweb/zstd-wasm 0.0.27's dist/web/zstd.wasm
  * const cache = createCache({ store, blobs, zstd: { wasm: zstdWasm } });
  * ```
  *
