@@ -4,7 +4,8 @@
  * such step, and stop at the end). Every step runs even when an earlier one failed, then a
  * summary is printed and the exit code is non-zero if any step failed.
  *
- * `npm test -- <step names…>` runs only those steps, e.g. `npm test -- vitest`.
+ * `npm test -- <step names…>` runs only those steps, e.g. `npm test -- vitest`; a step that uses
+ * the built package (dist/) builds it first when no earlier step of the run did.
  *
  * To add a suite (deno, bun, workerd, lint…), add a step below.
  *
@@ -23,6 +24,8 @@ interface Step {
   readonly command: readonly [string, ...string[]];
   /** Whether it needs the local services (their variables are added to its environment). */
   readonly services?: boolean;
+  /** Whether it uses the built package (dist/): built first when no earlier step of this run built it. */
+  readonly dist?: boolean;
   /** Killed (by PID) after this long. */
   readonly timeoutMs: number;
 }
@@ -43,6 +46,7 @@ const STEPS: readonly Step[] = [
     name: "node",
     command: ["npx", "vitest", "run", "--config", "test/runtime/vitest.config.ts", "test/runtime/node"],
     services: true,
+    dist: true,
     timeoutMs: 5 * 60_000,
   },
   { name: "deno", command: ["npx", "deno", "test", "-A", "test/runtime/deno/"], services: true, timeoutMs: 5 * 60_000 },
@@ -57,11 +61,18 @@ const STEPS: readonly Step[] = [
     name: "workerd",
     command: ["npx", "vitest", "run", "--config", "test/runtime/vitest.config.ts", "test/runtime/workerd"],
     services: true,
+    dist: true,
     timeoutMs: 10 * 60_000,
   },
   // examples/: a Worker (wrangler + Miniflare), a Deno script (as from JSR), a Bun server and a
   // Node script, each using the package as its users install it, each asserting a miss then a hit.
-  { name: "examples", command: ["npx", "tsx", "scripts/run-examples.ts"], services: true, timeoutMs: 10 * 60_000 },
+  {
+    name: "examples",
+    command: ["npx", "tsx", "scripts/run-examples.ts"],
+    services: true,
+    dist: true,
+    timeoutMs: 10 * 60_000,
+  },
   // The README's first command must keep working on the embedded default, with no services.
   { name: "demo", command: ["npm", "run", "--silent", "demo"], timeoutMs: 2 * 60_000 },
 ];
@@ -162,6 +173,7 @@ async function main(): Promise<number> {
 
   const outcomes: Outcome[] = [];
   let services: Services | null = null;
+  let built = false;
   try {
     for (const step of steps) {
       if (interrupted) break;
@@ -188,7 +200,20 @@ async function main(): Promise<number> {
         env = services.env;
         if (interrupted) break;
       }
+      if (step.dist && !built) {
+        // `npm test -- node` alone: nothing has built dist/ yet (the package step does, via npm pack).
+        const build = await run(
+          { name: "build", command: ["npm", "run", "--silent", "build"], timeoutMs: 5 * 60_000 },
+          {},
+        );
+        if (build.code !== 0) {
+          outcomes.push({ step, code: build.code, ms: performance.now() - started, note: "the build of dist/ failed" });
+          continue;
+        }
+        built = true;
+      }
       const { code, note } = await run(step, env);
+      if (step.name === "package" && code === 0) built = true;
       outcomes.push({ step, code, ms: performance.now() - started, ...(note ? { note } : {}) });
     }
   } finally {
