@@ -39,6 +39,7 @@
  */
 export {
   type Cache,
+  type ClearOptions,
   type ClearResult,
   createCache,
   type InvalidateOptions,

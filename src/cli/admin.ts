@@ -63,11 +63,14 @@ export async function clearCommand(context: CommandContext): Promise<number> {
   if (options.yes !== true) {
     throw new UsageError(`clear removes every entry under prefix "${prefix}"; run it again with --yes`, "clear");
   }
-  const config = context.config({ blobs: false });
-  const { keys } = await config.cache.clear();
+  const withBlobs = options.blobs === true;
+  const config = context.config({ blobs: withBlobs });
+  const { keys, blobs } = await config.cache.clear({ blobs: withBlobs });
   io.stdout(
     `Cleared prefix "${config.prefix}": ${count(keys)} keys deleted from Redis.\n` +
-      `Payload blobs are left in the bucket: "larder cleanup" deletes them once older than its grace period.\n`,
+      (withBlobs
+        ? `${count(blobs)} payload blobs deleted from the bucket.\n`
+        : `Payload blobs are left in the bucket: "larder cleanup" (or "clear --blobs") deletes them.\n`),
   );
   return EXIT_OK;
 }

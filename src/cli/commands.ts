@@ -69,10 +69,13 @@ export const COMMANDS: readonly Command[] = [
   {
     name: "clear",
     summary: "remove every entry under the prefix",
-    usage: "clear --yes",
+    usage: "clear --yes [--blobs]",
     details: "Invalidates everything under the prefix at once, then deletes its keys from Redis. Blobs are\n" +
-      "left for `larder cleanup`. Refuses to run without --yes.",
-    options: { yes: { type: "boolean", help: "confirm" } },
+      "left for `larder cleanup` unless --blobs. Refuses to run without --yes.",
+    options: {
+      yes: { type: "boolean", help: "confirm" },
+      blobs: { type: "boolean", help: "also delete the prefix's payload blobs now (lists the whole prefix)" },
+    },
     run: clearCommand,
   },
 ];

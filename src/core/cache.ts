@@ -49,10 +49,22 @@ export interface InvalidateOptions {
   mode?: "expire" | "stale";
 }
 
+/** Options of {@link Cache.clear}. */
+export interface ClearOptions {
+  /**
+   * Also delete the prefix's payload blobs now (a cleanup with no grace period: it lists the
+   * whole prefix), instead of leaving them to `cleanup()` or the bucket's lifecycle rule.
+   * @default false
+   */
+  blobs?: boolean;
+}
+
 /** What {@link Cache.clear} removed. */
 export interface ClearResult {
   /** Keys deleted from the store (records, leases, generations, eviction bookkeeping, counters). */
   readonly keys: number;
+  /** Blobs deleted (0 unless `blobs: true`). */
+  readonly blobs: number;
 }
 
 /** A cache created by {@link createCache}. */
@@ -93,9 +105,9 @@ export interface Cache {
   /**
    * Invalidates everything under the prefix at once (one command), then deletes the prefix's
    * keys from the store in batches (`SCAN`). Blobs are left to `cleanup()` or the bucket's
-   * lifecycle rule. Rejects with a `StoreError` when the store fails.
+   * lifecycle rule unless `blobs: true`. Rejects with a `StoreError` when the store fails.
    */
-  clear(): Promise<ClearResult>;
+  clear(options?: ClearOptions): Promise<ClearResult>;
   /**
    * Counters added up over every instance sharing the prefix (see `globalStats` in the options),
    * by name (`hits.inline`, `misses`, `writes.ok`…). Each instance's counts arrive at most one
@@ -282,7 +294,22 @@ export function createCache(options?: CacheOptions): Cache {
       const key = namespaceGeneration(prefix, checkName(namespace, "invalidateNamespace: namespace"));
       await invalidate(ctx, [key], invalidateOptions);
     },
-    clear: () => clearPrefix(ctx),
+    async clear(clearOptions) {
+      if (clearOptions !== undefined && (typeof clearOptions !== "object" || clearOptions === null)) {
+        throw new ConfigError("clear: options must be an object");
+      }
+      for (const name of Object.keys(clearOptions ?? {})) {
+        if (name !== "blobs") throw new ConfigError(`clear: unknown option "${name}"`);
+      }
+      if (clearOptions?.blobs !== undefined && typeof clearOptions.blobs !== "boolean") {
+        throw new ConfigError("clear: blobs must be a boolean");
+      }
+      const { keys } = await clearPrefix(ctx);
+      // Every record is gone: the blobs are all orphans. A cleanup with (almost) no grace period
+      // still re-reads each object's record and lease right before deleting it.
+      const blobs = clearOptions?.blobs ? (await cleanup(ctx, { grace: 1 })).deleted : 0;
+      return { keys, blobs };
+    },
     globalStats: () => readGlobalStats(ctx),
 
     stats: () => stats.snapshot(ctx.background.size),

@@ -162,6 +162,17 @@ describe("larder bin (Node) on the real services", () => {
     expect(JSON.parse(cleanup.stdout)).toMatchObject({ orphans: 3, deleted: 3 });
   });
 
+  it("clear --yes --blobs also deletes the prefix's blobs", async () => {
+    const { prefix, cache, env } = setup();
+    for (const key of ["a", "b"]) expect(await cache.set(key, `${key}:${"x".repeat(300)}`)).toBe(true);
+    expect(await listObjects(`${prefix}/`)).toHaveLength(2);
+    const cleared = await spawnCli(["clear", "--yes", "--blobs"], env);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/\n2 payload blobs deleted from the bucket\.\n$/);
+    expect(await rawRedisKeys(`${prefix}:*`)).toStrictEqual([]);
+    expect(await listObjects(`${prefix}/`)).toStrictEqual([]);
+  });
+
   it("stats shows the counters every instance reported", async () => {
     const { prefix, env } = setup();
     const instances = [0, 1].map(() =>

@@ -225,6 +225,15 @@ for (const where of ["services", "embedded"] as const) {
       expect(await cache.get("a")).toBe(3);
     });
 
+    it("clear({ blobs: true }) deletes the prefix's blobs too", async () => {
+      const cache = make({ maxInlineBytes: 1024 });
+      await cache.set("large", noise(4096));
+      await cache.set("small", 1);
+      expect(await cache.clear({ blobs: true })).toMatchObject({ blobs: 1 });
+      expect(await cache.clear({ blobs: true })).toEqual({ keys: expect.any(Number), blobs: 0 });
+      await expect(cache.clear({ blob: true } as never)).rejects.toThrow(/unknown option "blob"/);
+    });
+
     it("rejects bad input with a clear error", async () => {
       const cache = make();
       await expect(cache.invalidateTag("has space")).rejects.toThrow(/tag is 1-128 printable ASCII/);
