@@ -305,9 +305,9 @@ export function createCache(options?: CacheOptions): Cache {
         throw new ConfigError("clear: blobs must be a boolean");
       }
       const { keys } = await clearPrefix(ctx);
-      // Every record is gone: the blobs are all orphans. A cleanup with (almost) no grace period
-      // still re-reads each object's record and lease right before deleting it.
-      const blobs = clearOptions?.blobs ? (await cleanup(ctx, { grace: 1 })).deleted : 0;
+      // Every record is gone: the blobs are all orphans. A cleanup with no grace period still
+      // re-reads each object's record and lease right before deleting it.
+      const blobs = clearOptions?.blobs ? (await cleanup(ctx, { grace: 0 })).deleted : 0;
       return { keys, blobs };
     },
     globalStats: () => readGlobalStats(ctx),

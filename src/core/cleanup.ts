@@ -24,6 +24,7 @@ export interface CleanupOptions {
   /**
    * Objects written less than this long ago are left alone, whatever their record says: an
    * entry's blob is uploaded before its record is written. Keep it well above the longest write.
+   * `0` turns it off (each orphan's record and lease are still read again right before deleting).
    * @default "1h"
    */
   grace?: Duration;
@@ -164,7 +165,8 @@ function resolve(options: CleanupOptions | undefined): Settings {
     throw new ConfigError("cleanup: signal must be an AbortSignal");
   }
   return {
-    graceMs: toMs(o.grace ?? "1h", "cleanup: grace"),
+    // 0: no grace period at all (what `clear({ blobs: true })` uses, once every record is gone).
+    graceMs: o.grace === 0 ? 0 : toMs(o.grace ?? "1h", "cleanup: grace"),
     dryRun: o.dryRun ?? false,
     onProgress: o.onProgress,
     signal,

@@ -49,7 +49,7 @@ export function classify(
     counts.scannedBytes += object.size;
     const hash = object.key.startsWith(prefix) ? HASHED.exec(object.key.slice(prefix.length))?.[1] : undefined;
     if (hash === undefined) counts.foreign++;
-    else if (now - object.lastModified < graceMs) counts.recent++;
+    else if (graceMs > 0 && now - object.lastModified < graceMs) counts.recent++;
     else candidates.push({ object, hash });
   }
   return candidates;

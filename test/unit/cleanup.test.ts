@@ -49,6 +49,13 @@ async function orphanAndLive(context: ReturnType<typeof setup>): Promise<{ orpha
 const keysOf = async (blobs: BlobStore): Promise<string[]> => (await blobs.list!("t/")).objects.map((o) => o.key);
 
 describe("cleanup on in-process adapters", () => {
+  it("grace: 0 turns the grace period off: an orphan written this very moment goes", async () => {
+    const context = setup();
+    const { live } = await orphanAndLive(context);
+    expect(await context.cache.cleanup({ grace: 0 })).toMatchObject({ recent: 0, live: 1, orphans: 1, deleted: 1 });
+    expect(await keysOf(context.blobs)).toStrictEqual([live]);
+  });
+
   it("deletes orphans once they are older than the grace period", async () => {
     const context = setup();
     const { orphan, live } = await orphanAndLive(context);
@@ -104,7 +111,7 @@ describe("cleanup on in-process adapters", () => {
     for (
       const bad of [
         { graceMs: 5 },
-        { grace: 0 },
+        { grace: -5 },
         { grace: "soon" },
         { dryRun: "yes" },
         { onProgress: "print" },
