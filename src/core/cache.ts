@@ -6,24 +6,21 @@
  */
 import { BackgroundQueue } from "./background.ts";
 import { CircuitBreaker } from "./breaker.ts";
-import type { CacheContext, EntryRef } from "./context.ts";
-import { type Duration, toMs } from "./durations.ts";
 import { cleanup, type CleanupOptions, type CleanupSummary } from "./cleanup.ts";
-import { ConfigError } from "./errors.ts";
-import { guarded } from "./guard.ts";
-import { checkTags, generationKeys, namespaceGeneration, newToken, tagGeneration } from "./generations.ts";
+import type { CacheContext } from "./context.ts";
+import type { Duration } from "./durations.ts";
+import { deleteEntry, entryRef, getEntry, hasEntry, setEntry } from "./entries.ts";
+import { checkTags, namespaceGeneration, tagGeneration } from "./generations.ts";
 import { checkHash, type EntryInspection, inspectEntry } from "./inspect.ts";
-import { clearPrefix, invalidate, readGlobalStats } from "./invalidate.ts";
-import { blobKey, checkName, keyHash, lruKeys, recordKey, statsKey } from "./keys.ts";
 import { attachContext } from "./internals.ts";
+import { clearAll, invalidate, readGlobalStats } from "./invalidate.ts";
+import { checkName, statsKey } from "./keys.ts";
 import { type CacheOptions, resolveOptions } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
-import { lookup } from "./read.ts";
 import { GlobalReporter, reportInBackground } from "./report.ts";
 import { type CacheStats, StatsRecorder } from "./stats.ts";
 import { MemoryTier } from "./tier.ts";
 import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
-import { writeEntry } from "./write.ts";
 
 /** Options of {@link Cache.get}, {@link Cache.has} and {@link Cache.delete}. */
 export interface KeyOptions {
@@ -170,117 +167,14 @@ export function createCache(options?: CacheOptions): Cache {
   const registry: Registry = new Map();
   const { prefix } = resolved;
 
-  const refOf = async (key: unknown, options: SetOptions | undefined, what: string): Promise<EntryRef> => {
-    if (typeof key !== "string" || key.length === 0) throw new ConfigError(`${what}: key must be a non-empty string`);
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new ConfigError(`${what}: options must be an object`);
-    }
-    const namespace = options?.namespace === undefined
-      ? resolved.namespace
-      : checkName(options.namespace, `${what}: namespace`);
-    const tags = options?.tags === undefined ? [] : checkTags(options.tags, `${what}: tags`);
-    const hash = await keyHash(prefix, namespace, { kind: "key", key });
-    return { hash, namespace, gens: generationKeys(prefix, namespace, tags) };
-  };
-  const storeCall = <T>(operation: string, hash: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> =>
-    guarded(ctx.guard, {
-      backend: "store",
-      adapter: resolved.store.name,
-      operation,
-      keyHash: hash,
-      timeoutMs: resolved.storeTimeoutMs,
-      call,
-    });
-
   const cache: Cache = {
     wrap: (fn, wrapOptions) => wrapFunction(ctx, inflight, registry, fn, wrapOptions),
-
-    async get<T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> {
-      const ref = await refOf(key, keyOptions, "get");
-      const started = performance.now();
-      const found = await lookup(ctx, ref);
-      const elapsed = performance.now() - started;
-      reportInBackground(ctx);
-      if (found.kind !== "hit") {
-        stats.miss(elapsed);
-        return undefined;
-      }
-      stats.hit(found.source, elapsed);
-      return found.value as T;
-    },
-
-    async set(key, value, setOptions) {
-      const ttlMs = setOptions?.ttl === undefined ? resolved.ttlMs : toMs(setOptions.ttl, "set: ttl");
-      const ref = await refOf(key, setOptions, "set");
-      try {
-        const written = await writeEntry(ctx, {
-          hash: ref.hash,
-          namespace: ref.namespace,
-          gens: ref.gens.map((gen) => ({ key: gen })),
-          value,
-          ttlMs,
-        });
-        stats.writesOk++;
-        return written;
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === "E_CODEC" || code === "E_TOO_LARGE") throw error;
-        stats.writesFailed++;
-        return false;
-      }
-    },
-
-    async has(key, keyOptions) {
-      const ref = await refOf(key, keyOptions, "has");
-      try {
-        const [found] = await storeCall(
-          "exists",
-          ref.hash,
-          (signal) =>
-            resolved.store.run(
-              [{ type: "read", key: recordKey(prefix, ref.hash), gens: ref.gens, token: newToken() }],
-              {
-                signal,
-              },
-            ),
-        );
-        return typeof found === "object" && found !== null && "value" in found && found.value !== null;
-      } catch {
-        return false;
-      }
-    },
-
-    async delete(key, keyOptions) {
-      const { hash, namespace } = await refOf(key, keyOptions, "delete");
-      ctx.hints.forget(hash);
-      ctx.tier?.delete(hash);
-      const blobs = resolved.blobs;
-      // The blob goes too, in parallel; a failure there leaves an orphan for cleanup, not a wrong value.
-      const blobDelete = blobs
-        ? guarded(ctx.guard, {
-          backend: "blob",
-          adapter: blobs.name,
-          operation: "delete",
-          keyHash: hash,
-          timeoutMs: resolved.blobTimeoutMs,
-          call: (signal) => blobs.delete(blobKey(prefix, hash), { signal }),
-        }).catch(() => {})
-        : undefined;
-      const lru = resolved.limits.has(namespace) ? { ...lruKeys(prefix, namespace), member: hash } : undefined;
-      try {
-        const [removed] = await storeCall(
-          "del",
-          hash,
-          (signal) =>
-            resolved.store.run([{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }], { signal }),
-        );
-        return removed === 1;
-      } catch {
-        return false;
-      } finally {
-        await blobDelete;
-      }
-    },
+    get: async <T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> =>
+      await getEntry(ctx, await entryRef(ctx, key, keyOptions, "get")) as T | undefined,
+    set: async (key, value, setOptions) =>
+      setEntry(ctx, await entryRef(ctx, key, setOptions, "set"), value, setOptions),
+    has: async (key, keyOptions) => hasEntry(ctx, await entryRef(ctx, key, keyOptions, "has")),
+    delete: async (key, keyOptions) => deleteEntry(ctx, await entryRef(ctx, key, keyOptions, "delete")),
 
     async invalidateTag(tag, invalidateOptions) {
       const keys = checkTags([tag], "invalidateTag: tag").map((t) => tagGeneration(prefix, t));
@@ -294,22 +188,7 @@ export function createCache(options?: CacheOptions): Cache {
       const key = namespaceGeneration(prefix, checkName(namespace, "invalidateNamespace: namespace"));
       await invalidate(ctx, [key], invalidateOptions);
     },
-    async clear(clearOptions) {
-      if (clearOptions !== undefined && (typeof clearOptions !== "object" || clearOptions === null)) {
-        throw new ConfigError("clear: options must be an object");
-      }
-      for (const name of Object.keys(clearOptions ?? {})) {
-        if (name !== "blobs") throw new ConfigError(`clear: unknown option "${name}"`);
-      }
-      if (clearOptions?.blobs !== undefined && typeof clearOptions.blobs !== "boolean") {
-        throw new ConfigError("clear: blobs must be a boolean");
-      }
-      const { keys } = await clearPrefix(ctx);
-      // Every record is gone: the blobs are all orphans. A cleanup with no grace period still
-      // re-reads each object's record and lease right before deleting it.
-      const blobs = clearOptions?.blobs ? (await cleanup(ctx, { grace: 0 })).deleted : 0;
-      return { keys, blobs };
-    },
+    clear: (clearOptions) => clearAll(ctx, clearOptions),
     globalStats: () => readGlobalStats(ctx),
 
     stats: () => stats.snapshot(ctx.background.size),
@@ -323,7 +202,7 @@ export function createCache(options?: CacheOptions): Cache {
     inspect: async (key, keyOptions) =>
       inspectEntry(
         ctx,
-        typeof key === "string" ? (await refOf(key, keyOptions, "inspect")).hash : checkHash(key, "inspect"),
+        typeof key === "string" ? (await entryRef(ctx, key, keyOptions, "inspect")).hash : checkHash(key, "inspect"),
       ),
   };
   // For the response cache (larder/http, larder/hono), which runs on the same machinery.

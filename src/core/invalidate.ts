@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { InvalidateOptions } from "./cache.ts";
+import type { ClearOptions, ClearResult, InvalidateOptions } from "./cache.ts";
+import { cleanup } from "./cleanup.ts";
 import type { CacheContext } from "./context.ts";
 import { ConfigError, StoreError } from "./errors.ts";
 import { newToken, prefixGeneration } from "./generations.ts";
@@ -32,6 +33,24 @@ export async function invalidate(
   await run(ctx, "invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
   // This process' tier does not know entries' generations: everything in it may be affected.
   ctx.tier?.clear();
+}
+
+/** `cache.clear()`: the prefix's keys, and with `blobs: true` its blobs (a cleanup with no grace period). */
+export async function clearAll(ctx: CacheContext, options: ClearOptions | undefined): Promise<ClearResult> {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new ConfigError("clear: options must be an object");
+  }
+  for (const name of Object.keys(options ?? {})) {
+    if (name !== "blobs") throw new ConfigError(`clear: unknown option "${name}"`);
+  }
+  if (options?.blobs !== undefined && typeof options.blobs !== "boolean") {
+    throw new ConfigError("clear: blobs must be a boolean");
+  }
+  const { keys } = await clearPrefix(ctx);
+  // Every record is gone: the blobs are all orphans. A cleanup with no grace period still
+  // re-reads each object's record and lease right before deleting it.
+  const blobs = options?.blobs ? (await cleanup(ctx, { grace: 0 })).deleted : 0;
+  return { keys, blobs };
 }
 
 /** Invalidates the whole prefix, then deletes its keys from the store in batches. */
