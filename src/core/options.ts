@@ -11,6 +11,16 @@ import { jsonCodec } from "../codec/json.ts";
 import { noCompression } from "../codec/none.ts";
 import { zstdCompressor } from "../codec/zstd.ts";
 import { memoryStore } from "../stores/memory.ts";
+import {
+  consoleLogger,
+  pick,
+  positiveInt,
+  resolveBreaker,
+  resolveGlobalStats,
+  resolveLease,
+  resolveLimits,
+  resolveMemory,
+} from "./_option_groups.ts";
 import { type Duration, toMs } from "./durations.ts";
 import { ConfigError } from "./errors.ts";
 import { checkName } from "./keys.ts";
@@ -229,111 +239,3 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
     now: o.now ?? Date.now,
   };
 }
-
-/**
- * A switchable group of options: `false` turns it off, `true` or an object turns it on, and
- * `undefined` gives the group's default. Unknown keys are refused like unknown options.
- */
-function group<K extends string>(
-  value: unknown,
-  name: string,
-  keys: readonly K[],
-  onByDefault: boolean,
-): Partial<Record<K, unknown>> | undefined {
-  if (value === undefined) value = onByDefault;
-  if (value === false) return undefined;
-  if (value === true) return {};
-  if (typeof value !== "object" || value === null) {
-    throw new ConfigError(`createCache: ${name} must be true, false or { ${keys.map((k) => `${k}?`).join(", ")} }`);
-  }
-  for (const key of Object.keys(value)) {
-    if (!(keys as readonly string[]).includes(key)) {
-      throw new ConfigError(`createCache: unknown option "${name}.${key}"`);
-    }
-  }
-  return value as Partial<Record<K, unknown>>;
-}
-
-function resolveMemory(value: unknown): ResolvedOptions["memory"] {
-  const memory = group(value, "memory", ["maxBytes", "ttl"], false);
-  return memory && {
-    maxBytes: positiveInt(memory.maxBytes ?? 32 * 1024 * 1024, "memory.maxBytes"),
-    ttlMs: toMs(memory.ttl ?? "5s", "createCache: memory.ttl"),
-  };
-}
-
-function resolveLease(value: unknown): ResolvedOptions["lease"] {
-  const lease = group(value, "lease", ["ttl", "wait"], true);
-  return lease && {
-    ttlMs: toMs(lease.ttl ?? "15s", "createCache: lease.ttl"),
-    waitMs: toMs(lease.wait ?? "30s", "createCache: lease.wait"),
-  };
-}
-
-function resolveLimits(value: unknown): ResolvedOptions["limits"] {
-  const limits = new Map<string, NamespaceLimits>();
-  if (value === undefined) return limits;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError("createCache: limits must be an object of { [namespace]: { maxEntries?, maxBytes? } }");
-  }
-  for (const [namespace, bounds] of Object.entries(value)) {
-    checkName(namespace, "createCache: limits: namespace");
-    const what = `limits.${namespace}`;
-    if (typeof bounds !== "object" || bounds === null) {
-      throw new ConfigError(`createCache: ${what} must be { maxEntries?, maxBytes? }`);
-    }
-    for (const key of Object.keys(bounds)) {
-      if (key !== "maxEntries" && key !== "maxBytes") {
-        throw new ConfigError(`createCache: unknown option "${what}.${key}"`);
-      }
-    }
-    const { maxEntries, maxBytes } = bounds as { maxEntries?: unknown; maxBytes?: unknown };
-    if (maxEntries === undefined && maxBytes === undefined) {
-      throw new ConfigError(`createCache: ${what} needs maxEntries, maxBytes or both`);
-    }
-    limits.set(namespace, {
-      maxEntries: maxEntries === undefined ? 0 : positiveInt(maxEntries, `${what}.maxEntries`),
-      maxBytes: maxBytes === undefined ? 0 : positiveInt(maxBytes, `${what}.maxBytes`),
-    });
-  }
-  return limits;
-}
-
-function resolveGlobalStats(value: unknown): number | undefined {
-  const stats = group(value, "globalStats", ["interval"], true);
-  return stats && toMs(stats.interval ?? "30s", "createCache: globalStats.interval");
-}
-
-function resolveBreaker(value: unknown): ResolvedOptions["breaker"] {
-  const breaker = group(value, "breaker", ["threshold", "cooldown"], true);
-  return breaker && {
-    threshold: positiveInt(breaker.threshold ?? 5, "breaker.threshold"),
-    cooldownMs: toMs(breaker.cooldown ?? "10s", "createCache: breaker.cooldown"),
-  };
-}
-
-function pick<T>(table: Record<string, T>, name: unknown, what: string): T {
-  const found = typeof name === "string" && Object.hasOwn(table, name) ? table[name] : undefined;
-  if (found === undefined) {
-    throw new ConfigError(
-      `createCache: ${what} must be one of ${Object.keys(table).map((k) => `"${k}"`).join(", ")}; got ${
-        JSON.stringify(name)
-      }`,
-    );
-  }
-  return found;
-}
-
-function positiveInt(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ConfigError(`createCache: ${what} must be a positive integer, got ${String(value)}`);
-  }
-  return value;
-}
-
-const consoleLogger: Logger = {
-  debug() {},
-  info() {},
-  warn: (message, fields) => console.warn(message, fields ?? ""),
-  error: (message, fields) => console.error(message, fields ?? ""),
-};
