@@ -182,6 +182,8 @@ function renderItem(reply: Reply, base64: boolean, out: string[]): void {
 }
 
 function send(res: ServerResponse, entry: RequestLogEntry | null, status: number, parts: string[]): void {
+  // The client may be gone (it timed out while a fault delayed the answer): nothing to send.
+  if (res.headersSent || res.destroyed) return;
   let length = 0;
   for (const part of parts) length += Buffer.byteLength(part);
   if (entry) entry.responseBytes = length;
@@ -200,6 +202,7 @@ function sendFaulty(
   parts: string[],
   plan: FaultPlan,
 ): void {
+  if (res.headersSent || res.destroyed) return;
   const full = Buffer.from(parts.join(""), "utf8");
   const { body, cut } = applyBodyFaults(full, plan);
   entry.responseBytes = body.length;

@@ -88,6 +88,7 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
       answer.on("data", (chunk: Buffer) => (entry.responseBytes += chunk.length));
       answer.on("error", () => res.destroy());
       if (plan.truncate === undefined && plan.corrupt === undefined) {
+        if (answered(res)) return void answer.resume();
         res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
         answer.pipe(res);
         return;
@@ -96,6 +97,9 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
       const chunks: Buffer[] = [];
       answer.on("data", (chunk: Buffer) => chunks.push(chunk));
       answer.on("end", () => {
+        // The upstream request may have failed after its answer arrived (an error answer went
+        // out then), or the client may be gone: nothing more to send.
+        if (answered(res)) return;
         const full = Buffer.concat(chunks);
         const { body, cut } = applyBodyFaults(full, plan);
         if (cut && full.length === 0) {
@@ -110,7 +114,7 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
       });
     });
     upstream.on("error", (error) => {
-      if (res.headersSent) {
+      if (answered(res)) {
         res.destroy();
         return;
       }
@@ -146,8 +150,14 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
   };
 }
 
+/** Whether `res` can no longer take a status line: headers already out, or the client gone. */
+function answered(res: ServerResponse): boolean {
+  return res.headersSent || res.destroyed;
+}
+
 /** An injected S3 error answer, shaped like S3's own (`503` is S3's `SlowDown`). */
 function sendS3Error(res: ServerResponse, status: number): void {
+  if (answered(res)) return;
   const code = status === 503 ? "SlowDown" : status >= 500 ? "InternalError" : "InjectedFault";
   const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
     `<Message>injected fault: HTTP ${status}</Message></Error>`;

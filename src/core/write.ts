@@ -59,28 +59,18 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     h: payload.checksum,
     ...(request.meta === undefined ? {} : { m: request.meta }),
   } as const;
-  // This process' tier keeps the value once the store took it, and also when a backend failed
-  // (the value is right either way); never when the store refused it as computed before an
-  // invalidation. (Not entries with metadata: only raw reads use them, and those skip the tier.)
-  const keep = (): void => {
-    if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, fields.e);
-  };
-  let record: EntryFields;
-  let result: WriteResult;
-  try {
-    record = payload.bytes.length <= options.maxInlineBytes
-      ? { ...fields, p: toBase64(payload.bytes) }
-      : { ...fields, b: await putBlob(ctx, hash, payload.bytes) };
-    result = await writeRecord(ctx, request, record, payload.bytes.length);
-  } catch (error) {
-    keep();
-    throw error;
-  }
+  const record: EntryFields = payload.bytes.length <= options.maxInlineBytes
+    ? { ...fields, p: toBase64(payload.bytes) }
+    : { ...fields, b: await putBlob(ctx, hash, payload.bytes) };
+  const result = await writeRecord(ctx, request, record, payload.bytes.length);
   if (!result.written) {
     ctx.tier?.delete(hash);
     return false;
   }
-  keep();
+  // This process' tier keeps only what the store accepted: a value the store refused, or could
+  // not be asked about, may predate an invalidation. (Not entries with metadata: only raw reads
+  // use them, and those skip the tier.)
+  if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, fields.e);
   ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
   return true;
