@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { runStore } from "./store_call.ts";
 import type { SetOptions } from "./cache.ts";
 import type { CacheContext, EntryRef } from "./context.ts";
 import { toMs } from "./durations.ts";
@@ -77,14 +78,13 @@ export async function setEntry(
 
 /** Whether a valid record exists (invalidations honoured); false on failure. */
 export async function hasEntry(ctx: CacheContext, ref: EntryRef): Promise<boolean> {
-  const { store, prefix } = ctx.options;
+  const { prefix } = ctx.options;
   try {
-    const [found] = await storeCall(
+    const [found] = await runStore(
       ctx,
       "exists",
+      [{ type: "read", key: recordKey(prefix, ref.hash), gens: ref.gens, token: newToken() }],
       ref.hash,
-      (signal) =>
-        store.run([{ type: "read", key: recordKey(prefix, ref.hash), gens: ref.gens, token: newToken() }], { signal }),
     );
     return typeof found === "object" && found !== null && "value" in found && found.value !== null;
   } catch {
@@ -95,7 +95,7 @@ export async function hasEntry(ctx: CacheContext, ref: EntryRef): Promise<boolea
 /** Removes the record (and its eviction bookkeeping) and the blob; resolves to whether a record was removed. */
 export async function deleteEntry(ctx: CacheContext, ref: EntryRef): Promise<boolean> {
   const { hash, namespace } = ref;
-  const { store, blobs, prefix } = ctx.options;
+  const { blobs, prefix } = ctx.options;
   ctx.hints.forget(hash);
   ctx.tier?.delete(hash);
   // The blob goes too, in parallel; a failure there leaves an orphan for cleanup, not a wrong value.
@@ -111,11 +111,11 @@ export async function deleteEntry(ctx: CacheContext, ref: EntryRef): Promise<boo
     : undefined;
   const lru = ctx.options.limits.has(namespace) ? { ...lruKeys(prefix, namespace), member: hash } : undefined;
   try {
-    const [removed] = await storeCall(
+    const [removed] = await runStore(
       ctx,
       "del",
+      [{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }],
       hash,
-      (signal) => store.run([{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }], { signal }),
     );
     return removed === 1;
   } catch {
@@ -123,20 +123,4 @@ export async function deleteEntry(ctx: CacheContext, ref: EntryRef): Promise<boo
   } finally {
     await blobDelete;
   }
-}
-
-function storeCall<T>(
-  ctx: CacheContext,
-  operation: string,
-  hash: string,
-  call: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  return guarded(ctx.guard, {
-    backend: "store",
-    adapter: ctx.options.store.name,
-    operation,
-    keyHash: hash,
-    timeoutMs: ctx.options.storeTimeoutMs,
-    call,
-  });
 }

@@ -5,14 +5,14 @@
  *
  * @module
  */
+import { runStore } from "./store_call.ts";
 import type { ClearOptions, ClearResult, InvalidateOptions } from "./cache.ts";
 import { cleanup } from "./cleanup.ts";
 import type { CacheContext } from "./context.ts";
 import { ConfigError, StoreError } from "./errors.ts";
 import { newToken, prefixGeneration } from "./generations.ts";
-import { guarded } from "./guard.ts";
 import { statsKey } from "./keys.ts";
-import type { StoreOp, StoreResult } from "./types.ts";
+import type { StoreOp } from "./types.ts";
 
 /** Keys deleted per store request while clearing. */
 const CLEAR_BATCH = 500;
@@ -30,7 +30,7 @@ export async function invalidate(
   if (keys.length === 0) return;
   const field = mode === "expire" ? "x" : "s";
   const token = newToken();
-  await run(ctx, "invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
+  await runStore(ctx, "invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
   // This process' tier does not know entries' generations: everything in it may be affected.
   ctx.tier?.clear();
 }
@@ -60,14 +60,14 @@ export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> 
   let cursor = "0";
   let deleted = 0;
   do {
-    const [step] = await run(ctx, "scan", [{ type: "scan", cursor, match, count: CLEAR_BATCH }]);
+    const [step] = await runStore(ctx, "scan", [{ type: "scan", cursor, match, count: CLEAR_BATCH }]);
     if (typeof step !== "object" || step === null || !("cursor" in step) || !Array.isArray(step.keys)) {
       throw new StoreError(`${ctx.options.store.name} scan returned an unexpected result`);
     }
     cursor = String(step.cursor);
     const [first, ...more] = step.keys as string[];
     if (first !== undefined) {
-      const [removed] = await run(ctx, "del", [{ type: "del", key: first, more }]);
+      const [removed] = await runStore(ctx, "del", [{ type: "del", key: first, more }]);
       deleted += typeof removed === "number" ? removed : 0;
     }
   } while (cursor !== "0");
@@ -76,7 +76,7 @@ export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> 
 
 /** The shared counters, as numbers. */
 export async function readGlobalStats(ctx: CacheContext): Promise<Record<string, number>> {
-  const [fields] = await run(ctx, "stats", [{ type: "hgetall", key: statsKey(ctx.options.prefix) }]);
+  const [fields] = await runStore(ctx, "stats", [{ type: "hgetall", key: statsKey(ctx.options.prefix) }]);
   if (typeof fields !== "object" || fields === null) {
     throw new StoreError(`${ctx.options.store.name} hgetall returned an unexpected result`);
   }
@@ -86,15 +86,4 @@ export async function readGlobalStats(ctx: CacheContext): Promise<Record<string,
     if (Number.isFinite(count)) counters[name] = count;
   }
   return counters;
-}
-
-function run(ctx: CacheContext, operation: string, ops: readonly StoreOp[]): Promise<StoreResult[]> {
-  const store = ctx.options.store;
-  return guarded(ctx.guard, {
-    backend: "store",
-    adapter: store.name,
-    operation,
-    timeoutMs: ctx.options.storeTimeoutMs,
-    call: (signal) => store.run(ops, { signal }),
-  });
 }

@@ -7,8 +7,8 @@
  *
  * @module
  */
+import { runStore } from "./store_call.ts";
 import type { CacheContext } from "./context.ts";
-import { guarded } from "./guard.ts";
 
 /** A lease this process holds. */
 export interface Lease {
@@ -28,31 +28,14 @@ export function newLease(prefix: string, hash: string): Lease {
   return { key: leaseKey(prefix, hash), token: crypto.randomUUID() };
 }
 
-function storeCall<T extends unknown[]>(
-  ctx: CacheContext,
-  hash: string,
-  operation: string,
-  call: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  return guarded(ctx.guard, {
-    backend: "store",
-    adapter: ctx.options.store.name,
-    operation,
-    keyHash: hash,
-    timeoutMs: ctx.options.storeTimeoutMs,
-    call,
-  });
-}
-
 /** Takes the lease if nobody holds it (used to elect one refresher); false when held or on failure. */
 export async function tryAcquire(ctx: CacheContext, hash: string, lease: Lease, ttlMs: number): Promise<boolean> {
   try {
-    const [acquired] = await storeCall(
+    const [acquired] = await runStore(
       ctx,
-      hash,
       "lease",
-      (signal) =>
-        ctx.options.store.run([{ type: "set", key: lease.key, value: lease.token, ttlMs, ifAbsent: true }], { signal }),
+      [{ type: "set", key: lease.key, value: lease.token, ttlMs, ifAbsent: true }],
+      hash,
     );
     return acquired === true;
   } catch {
@@ -72,13 +55,8 @@ export async function whileHolding<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const timer = setInterval(() => {
-    storeCall(
-      ctx,
-      hash,
-      "renew lease",
-      (signal) =>
-        ctx.options.store.run([{ type: "renewLease", key: lease.key, token: lease.token, ttlMs }], { signal }),
-    ).catch(() => {});
+    runStore(ctx, "renew lease", [{ type: "renewLease", key: lease.key, token: lease.token, ttlMs }], hash)
+      .catch(() => {});
   }, Math.max(10, Math.floor(ttlMs / 3)));
   try {
     return await work();
@@ -89,12 +67,8 @@ export async function whileHolding<T>(
 
 /** Releases `lease` if this owner still holds it. Never rejects. */
 export async function release(ctx: CacheContext, hash: string, lease: Lease): Promise<void> {
-  await storeCall(
-    ctx,
-    hash,
-    "release lease",
-    (signal) => ctx.options.store.run([{ type: "releaseLease", key: lease.key, token: lease.token }], { signal }),
-  ).catch(() => {});
+  await runStore(ctx, "release lease", [{ type: "releaseLease", key: lease.key, token: lease.token }], hash)
+    .catch(() => {});
 }
 
 /** Polling delays of a waiter: 20 ms growing by half each time, at most 500 ms. */
