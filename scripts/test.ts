@@ -40,6 +40,8 @@ const STEPS: readonly Step[] = [
   { name: "manifests", command: ["npx", "tsx", "scripts/check-manifests.ts"], timeoutMs: 2 * 60_000 },
   // The npm tarball (contents, publint, attw) and the JSR dry run (slow types, deno doc --lint).
   { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },
+  // The release workflow (actionlint, what it publishes), versions against CHANGELOG.md, npm publish --dry-run.
+  { name: "release", command: ["npx", "tsx", "scripts/check-release.ts"], timeoutMs: 5 * 60_000 },
   { name: "vitest", command: ["npx", "vitest", "run"], services: true, timeoutMs: 20 * 60_000 },
   // The shared runtime scenarios (test/runtime/_scenarios.ts) on each runtime, against the services.
   {
