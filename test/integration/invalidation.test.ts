@@ -15,6 +15,7 @@ import { recordingLogger } from "../helpers/chaos.ts";
 import {
   listObjects,
   rawRedisKeys,
+  redisCommand,
   type RequestLogEntry,
   requestLogSnapshot,
   requireServices,
@@ -305,6 +306,56 @@ describe("eviction per namespace (real services)", () => {
     expect(await listObjects(`${prefix}/`)).toHaveLength(2);
     const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
     expect(sizes).toEqual([`${prefix}:lrs:big`]);
+  });
+
+  it("expired entries do not count against maxEntries: no live entry is evicted for them", async () => {
+    const prefix = uniquePrefix("evict-expired");
+    let now = Date.now();
+    const cache = onServices(prefix, { maxInlineBytes: 1024, now: () => now, limits: { reports: { maxEntries: 3 } } });
+    const ns = { namespace: "reports" } as const;
+    await cache.set("a", noise(4096), ns);
+    await cache.set("b", noise(4096), { ...ns, ttl: "1s" });
+    await cache.set("c", noise(4096), ns);
+    now += 2_000; // b has expired; three live entries are within the bound of 3
+    await cache.set("d", noise(4096), ns);
+    for (const key of ["a", "c", "d"]) expect(await cache.get(key, ns), key).toBeInstanceOf(Uint8Array);
+    expect(cache.stats().evictedBlobs).toBe(0);
+    const live = await Promise.all(["a", "c", "d"].map(async (k) => blobKey(prefix, await keyHash(prefix, "reports", { kind: "key", key: k }))));
+    const objects = await listObjects(`${prefix}/`);
+    for (const key of live) expect(objects).toContain(key);
+  });
+
+  it("expired entries' bytes do not count against maxBytes", async () => {
+    const prefix = uniquePrefix("evict-expired-bytes");
+    let now = Date.now();
+    const cache = onServices(prefix, {
+      maxInlineBytes: 1024,
+      compression: "none",
+      now: () => now,
+      limits: { big: { maxBytes: 25_000 } },
+    });
+    const ns = { namespace: "big" } as const;
+    await cache.set("a", noise(10_000), ns);
+    await cache.set("b", noise(10_000), { ...ns, ttl: "1s" });
+    now += 2_000;
+    await cache.set("c", noise(10_000), ns); // 20 KB live: within the bound
+    expect(await cache.get("a", ns)).toBeInstanceOf(Uint8Array);
+    expect(await cache.get("c", ns)).toBeInstanceOf(Uint8Array);
+    expect(cache.stats().evictedBlobs).toBe(0);
+    const total = await redisCommand(["HGET", `${prefix}:lrs:big`, "#"]);
+    expect(Number(total)).toBeLessThan(25_000);
+    expect(Number(total)).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it("clear() removes the eviction bookkeeping too", async () => {
+    const prefix = uniquePrefix("evict-clear");
+    const cache = onServices(prefix, { limits: { reports: { maxEntries: 3 } } });
+    await cache.set("a", "v", { namespace: "reports" });
+    expect((await rawRedisKeys(`${prefix}:lr*`)).sort()).toStrictEqual(
+      [`${prefix}:lrs:reports`, `${prefix}:lru:reports`, `${prefix}:lrx:reports`],
+    );
+    await cache.clear();
+    expect(await rawRedisKeys(`${prefix}:lr*`)).toStrictEqual([]);
   });
 });
 
