@@ -12,7 +12,7 @@
  * @module
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { MetadataStore, StoreOp, StoreResult, WriteOp } from "../../src/core/types.ts";
+import type { MetadataStore, StoreOp, StoreResult, WriteOp, WriteResult } from "../../src/core/types.ts";
 import { abortedSignal, expectAbortSettles, type ManualClock, pollUntil, randomPrefix } from "./_shared.ts";
 
 export { type ManualClock, manualClock } from "./_shared.ts";
@@ -382,7 +382,8 @@ export function describeStoreConformance(
       const write = (member: string, bytes: number, score: number, limits?: Limits, ttlMs?: number) =>
         run([writeOp(member, bytes, score, limits, ttlMs)]);
       const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
-      const sizes = async (): Promise<StoreResult | undefined> => (await run([{ type: "hgetall", key: key("sizes") }]))[0];
+      const sizes = async (): Promise<StoreResult | undefined> =>
+        (await run([{ type: "hgetall", key: key("sizes") }]))[0];
 
       it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
         expect(await write("blob-a", 10, 1)).toStrictEqual([{ written: true, evicted: [] }]);
@@ -457,7 +458,10 @@ export function describeStoreConformance(
       it("drops at most 100 expired members per write, earliest expiry first", async () => {
         const limits = { maxEntries: 0, maxBytes: 1_000_000 };
         // 150 members expiring at 1_010 + i (written in one batch, latest expiry first).
-        const ops = Array.from({ length: 150 }, (_, i) => writeOp(`m${String(149 - i).padStart(3, "0")}`, 1, 1_000, limits, 159 - i));
+        const ops = Array.from(
+          { length: 150 },
+          (_, i) => writeOp(`m${String(149 - i).padStart(3, "0")}`, 1, 1_000, limits, 159 - i),
+        );
         await run(ops);
         await write("inline-x", 1, 5_000, limits);
         const left = await sizes() as Record<string, string>;
@@ -493,7 +497,7 @@ export function describeStoreConformance(
         const limits = { maxEntries: 0, maxBytes: 100 };
         await write("blob-a", 40, 1_000, limits);
         const [result] = await write("blob-big", 150, 2_000, limits);
-        expect((result as { evicted: string[] }).evicted).not.toContain("blob-big");
+        expect((result as WriteResult).evicted).not.toContain("blob-big");
         expect(await exists("blob-big")).toStrictEqual([true]);
         expect((await sizes() as Record<string, string>)["blob-big"]).toBe("150");
       });

@@ -320,7 +320,9 @@ describe("eviction per namespace (real services)", () => {
     await cache.set("d", noise(4096), ns);
     for (const key of ["a", "c", "d"]) expect(await cache.get(key, ns), key).toBeInstanceOf(Uint8Array);
     expect(cache.stats().evictedBlobs).toBe(0);
-    const live = await Promise.all(["a", "c", "d"].map(async (k) => blobKey(prefix, await keyHash(prefix, "reports", { kind: "key", key: k }))));
+    const live = await Promise.all(
+      ["a", "c", "d"].map(async (k) => blobKey(prefix, await keyHash(prefix, "reports", { kind: "key", key: k }))),
+    );
     const objects = await listObjects(`${prefix}/`);
     for (const key of live) expect(objects).toContain(key);
   });
