@@ -19,6 +19,7 @@ import {
   type RequestLogEntry,
   requestLogSnapshot,
   requireServices,
+  trafficOf,
   uniquePrefix,
 } from "../helpers/services.ts";
 
@@ -306,6 +307,41 @@ describe("eviction per namespace (real services)", () => {
     expect(await listObjects(`${prefix}/`)).toHaveLength(2);
     const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
     expect(sizes).toEqual([`${prefix}:lrs:big`]);
+  });
+
+  it("refuses a value over the namespace's maxBytes up front: nothing uploaded, nothing evicted", async () => {
+    const { cache, prefix, logger } = servicesCache("evict-too-big", {
+      maxInlineBytes: 1024,
+      compression: "none",
+      limits: { big: { maxBytes: 25_000 } },
+    });
+    const ns = { namespace: "big" } as const;
+    for (const key of ["a", "b"]) expect(await cache.set(key, noise(10_000), ns)).toBe(true);
+    const { mark } = await trafficOf(prefix);
+
+    const refused = cache.set("huge", noise(30_000), ns);
+    await expect(refused).rejects.toMatchObject({ code: "E_TOO_LARGE" });
+    await expect(refused).rejects.toThrow(
+      /^stored payload is 300\d\d bytes, over limits\.big\.maxBytes \(25000\): namespace "big" cannot hold it \(key [0-9a-f]{12}\)$/,
+    );
+
+    // From wrap: the caller gets its value; the write is skipped, counted and logged once.
+    const value = noise(30_000);
+    const wrapped = cache.wrap(async (_n: number) => value, { name: "huge", namespace: "big" });
+    expect(await wrapped(1)).toBe(value);
+    expect(await wrapped(2)).toBe(value);
+    await cache.flush();
+    const stats = cache.stats();
+    expect(stats.writes).toMatchObject({ ok: 2, skipped: 2, failed: 0 });
+    expect(stats.evictedBlobs).toBe(0);
+    expect(logger.lines.filter((l) => /maxBytes/.test(l.message))).toHaveLength(1);
+
+    // The namespace is as it was: both entries, and no PUT for the refused values.
+    for (const key of ["a", "b"]) expect(await cache.get(key, ns), key).toBeInstanceOf(Uint8Array);
+    const { s3 } = await trafficOf(prefix, mark);
+    expect(s3.filter((r) => r.method === "PUT")).toStrictEqual([]);
+    expect(await listObjects(`${prefix}/`)).toHaveLength(2);
+    expect(await cache.has("huge", ns)).toBe(false);
   });
 
   it("expired entries do not count against maxEntries: no live entry is evicted for them", async () => {
