@@ -5,6 +5,7 @@
  */
 import type { OptionSpec, ParsedArgs } from "./args.ts";
 import type { CliConfig } from "./config.ts";
+import type { FailureActions } from "./failure.ts";
 import type { CliIo } from "./io.ts";
 
 /** Done. */
@@ -48,6 +49,8 @@ export interface Command {
   readonly details: string;
   /** Options besides `--help`. */
   readonly options: Readonly<Record<string, CommandOption>>;
+  /** What it could not do when a backend fails, for the error line ("cannot <action> the store at …"). */
+  readonly failure: FailureActions;
   /** Runs it; resolves to the exit code. */
   readonly run: (context: CommandContext) => Promise<number>;
 }

@@ -18,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
     usage: "stats [--json]",
     details: "Reads the counters that instances report to Redis (hits, misses, writes, errors…).",
     options: { json },
+    failure: { store: "read stats from" },
     run: statsCommand,
   },
   {
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
       key: { type: "boolean", help: "take the argument as a key even when it looks like a hash" },
       json,
     },
+    failure: { store: "read the entry from", blob: "read the entry's blob from" },
     run: inspectCommand,
   },
   {
@@ -46,6 +48,7 @@ export const COMMANDS: readonly Command[] = [
       namespace: { type: "string", value: "<ns>", help: "a namespace to invalidate" },
       stale: { type: "boolean", help: "serve the entries stale while they are refreshed, instead of expiring them" },
     },
+    failure: { store: "write the invalidation to" },
     run: invalidateCommand,
   },
   {
@@ -64,6 +67,7 @@ export const COMMANDS: readonly Command[] = [
       },
       json,
     },
+    failure: { store: "check records in", blob: "clean up" },
     run: cleanupCommand,
   },
   {
@@ -76,6 +80,7 @@ export const COMMANDS: readonly Command[] = [
       yes: { type: "boolean", help: "confirm" },
       blobs: { type: "boolean", help: "also delete the prefix's payload blobs now (lists the whole prefix)" },
     },
+    failure: { store: "clear the prefix in", blob: "delete the blobs in" },
     run: clearCommand,
   },
 ];

@@ -5,7 +5,8 @@
  *
  * Exit codes: 0 done; 1 a backend failed, or work was left undone; 2 a usage or configuration
  * error; 130 interrupted. Errors are one line on standard error, scrubbed of the tokens and
- * secrets found in the environment.
+ * secrets found in the environment. A failing backend is reported by that line alone (what could
+ * not be done, where, and what to check): the library's fail-open warnings about it are dropped.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import type { Logger } from "../core/types.ts";
 import { parseArgs, UsageError } from "./args.ts";
 import { type Command, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
+import { backendFailureLine } from "./failure.ts";
 import { type CliConfig, configure, secretsOf } from "./config.ts";
 import { commandHelp, mainHelp } from "./help.ts";
 import type { CliIo } from "./io.ts";
@@ -50,13 +52,18 @@ export async function runCli(io: CliIo): Promise<number> {
       io.stdout(commandHelp(command));
       return EXIT_OK;
     }
-    const logger = stderrLogger((text) => io.stderr(`${scrub(text)}\n`));
-    return await command.run({
+    const write = (text: string): void => io.stderr(`${scrub(text)}\n`);
+    const held: string[] = [];
+    const logger = stderrLogger(write, held);
+    const code = await command.run({
       io,
       options: parsed.options,
       positionals: parsed.positionals,
       config: (needs): CliConfig => configure(io.env, logger, needs),
     });
+    // The command finished despite them: they are worth seeing.
+    for (const line of held) write(line);
+    return code;
   } catch (error) {
     if (error instanceof UsageError || (isCacheError(error) && error.code === "E_CONFIG")) {
       const about = error instanceof UsageError ? error.command : command?.name;
@@ -68,18 +75,30 @@ export async function runCli(io: CliIo): Promise<number> {
       fail(`larder: ${command?.name ?? "command"} interrupted`);
       return EXIT_INTERRUPTED;
     }
+    const line = backendFailureLine(error, command?.failure, io.env);
+    if (line !== undefined) {
+      fail(line);
+      return EXIT_FAILURE;
+    }
     const message = error instanceof Error ? error.message : String(error);
     fail(`larder: ${command?.name ?? "command"} failed: ${message}`);
     return EXIT_FAILURE;
   }
 }
 
-/** The library's log lines, as one line each on standard error (warnings and errors only). */
-function stderrLogger(write: (text: string) => void): Logger {
+/**
+ * The library's log lines, as one line each on standard error (warnings and errors only). A
+ * backend's fail-open warning ("serving without cache") is held in `held`: when the command then
+ * fails, its own error line says it better; when it finishes anyway, the warning is shown.
+ */
+function stderrLogger(write: (text: string) => void, held: string[]): Logger {
   return {
     debug() {},
     info() {},
-    warn: (message) => write(`warning: ${message}`),
+    warn: (message, fields) => {
+      if (typeof fields?.backend === "string") held.push(`warning: ${message}`);
+      else write(`warning: ${message}`);
+    },
     error: (message) => write(`error: ${message}`),
   };
 }

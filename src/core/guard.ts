@@ -42,6 +42,15 @@ export interface GuardedCall<T> {
   readonly call: (signal: AbortSignal) => Promise<T>;
 }
 
+// Errors this facade has counted: a caller that accounts for a failed read or write skips them,
+// so one failure is one count (a blob over a size limit is a blob error, not also a codec one).
+const counted = new WeakSet<object>();
+
+/** Whether `error` came out of a guarded call and was counted there. */
+export function countedByGuard(error: unknown): boolean {
+  return typeof error === "object" && error !== null && counted.has(error);
+}
+
 /** Runs a backend call under a timeout; failures are counted, logged once and rethrown as `CacheError`s. */
 export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promise<T> {
   const where = `${spec.adapter} ${spec.operation}${spec.keyHash ? ` (key ${spec.keyHash.slice(0, 12)})` : ""}`;
@@ -71,6 +80,7 @@ export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promi
     if (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT") breaker?.failure();
     else breaker?.success();
     ctx.stats.error(spec.backend, error.code);
+    counted.add(error);
     logOnce(ctx, spec.backend, error);
     throw error;
   } finally {

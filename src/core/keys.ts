@@ -39,9 +39,13 @@ export function blobKey(prefix: string, hash: string): string {
   return `${prefix}/${hash}`;
 }
 
-/** A namespace's eviction bookkeeping: entries by last use, and their payload sizes. */
-export function lruKeys(prefix: string, namespace: string): { key: string; sizes: string } {
-  return { key: `${prefix}:lru:${namespace}`, sizes: `${prefix}:lrs:${namespace}` };
+/** A namespace's eviction bookkeeping: entries by last use, their payload sizes, and entries by expiry. */
+export function lruKeys(prefix: string, namespace: string): { key: string; sizes: string; expiries: string } {
+  return {
+    key: `${prefix}:lru:${namespace}`,
+    sizes: `${prefix}:lrs:${namespace}`,
+    expiries: `${prefix}:lrx:${namespace}`,
+  };
 }
 
 /** The hash of counters every instance adds to (see `Cache.globalStats`). */

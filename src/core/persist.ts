@@ -6,6 +6,7 @@
  */
 import type { CacheContext } from "./context.ts";
 import { isCacheError } from "./errors.ts";
+import { countedByGuard } from "./guard.ts";
 import type { Placement } from "./placement.ts";
 import { writeEntry, type WriteRequest } from "./write.ts";
 
@@ -62,12 +63,15 @@ export function persistInBackground(
   }
 }
 
-/** Counts and logs a failed write: skipped for bad values, failed for backend errors. */
+/**
+ * Counts and logs a failed write: skipped for bad values (a value a backend refused as too large
+ * included), failed for backend errors. An error the guard counted is not counted again.
+ */
 export function accountWriteFailure(ctx: CacheContext, error: unknown, label: string): void {
   const code = isCacheError(error) ? error.code : undefined;
   if (code === "E_CODEC" || code === "E_TOO_LARGE" || code === "E_KEY") {
     ctx.stats.writesSkipped++;
-    ctx.stats.error("codec", code);
+    if (!countedByGuard(error)) ctx.stats.error("codec", code);
     logOnce(ctx, `value:${label}:${code}`, `larder: ${label}: result not cached: ${(error as Error).message}`);
     return;
   }

@@ -14,7 +14,7 @@ import type { CacheContext, EntryRef } from "./context.ts";
 import { parseRecord } from "./entry.ts";
 import { IntegrityError, isCacheError } from "./errors.ts";
 import { newToken, standing } from "./generations.ts";
-import { guarded } from "./guard.ts";
+import { countedByGuard, guarded } from "./guard.ts";
 import { blobKey, lruKeys, recordKey } from "./keys.ts";
 import type { Lease } from "./lease.ts";
 import { decodeValue, unpackPayload } from "./payload.ts";
@@ -172,8 +172,9 @@ function decodeInline(base64: string): Uint8Array {
   }
 }
 
-/** Counts a failed read. Backend failures were already counted by the guard. */
+/** Counts a failed read, unless the guard counted it already (a backend failure, a blob over its size limit). */
 function countReadError(ctx: CacheContext, error: unknown): void {
+  if (countedByGuard(error)) return;
   if (!isCacheError(error)) {
     ctx.stats.error("codec", "E_CODEC");
     return;

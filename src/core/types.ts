@@ -69,12 +69,17 @@ export interface Generation {
   readonly s: string;
 }
 
-/** An entry in a namespace's eviction bookkeeping: a sorted set by last use and a hash of sizes. */
+/**
+ * An entry in a namespace's eviction bookkeeping: a sorted set by last use, a hash of sizes and a
+ * sorted set by expiry (so expired entries stop counting against the limits).
+ */
 export interface LruRef {
   /** Sorted set: member → last use, ms since the epoch. */
   readonly key: string;
   /** Hash: member → payload bytes, and the field `#` → their total. */
   readonly sizes: string;
+  /** Sorted set: member → when its record expires (TTL and retention), ms since the epoch, the writer's clock. */
+  readonly expiries: string;
   /** The entry's key hash. */
   readonly member: string;
 }
@@ -134,7 +139,10 @@ export interface GenerationStamp {
  * generation given with tokens is checked: when its current `x` differs, nothing is written
  * (the value was computed before an invalidation). A generation given without tokens gets the
  * current ones (created from `token` when missing). With `lru`, the entry is tracked with its
- * size, and least recently used entries are deleted until both limits hold.
+ * size and expiry (`score + ttlMs`); first, up to 100 members whose expiry is before `score` are
+ * forgotten (their records expire on their own: not deleted, not reported), then least recently
+ * used entries other than this one are deleted until both limits hold (or this one is alone).
+ * Expiry is the writer's clock (`score`), never the server's, so every instance agrees.
  */
 export interface WriteOp {
   /** Operation name. */
@@ -151,6 +159,7 @@ export interface WriteOp {
   readonly token: string;
   /** Eviction bookkeeping and limits (0: no limit). */
   readonly lru?: LruRef & {
+    /** Now, on the writer's clock: the entry's last use, and the instant expired members are dropped before. */
     readonly score: number;
     readonly bytes: number;
     readonly maxEntries: number;

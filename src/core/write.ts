@@ -46,6 +46,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   const { options } = ctx;
   const { hash } = request;
   const payload = await encodePayload(request.value, options.payload);
+  checkNamespaceBound(ctx, request, payload.bytes.length);
   const createdAt = request.computedAt ?? options.now();
   const fields = {
     v: RECORD_VERSION,
@@ -74,6 +75,21 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
   return true;
+}
+
+/**
+ * Refuses, before any upload, a payload the namespace's `maxBytes` cannot hold: stored, it would
+ * evict every other entry and still be over the bound.
+ */
+function checkNamespaceBound(ctx: CacheContext, request: WriteRequest, storedBytes: number): void {
+  const maxBytes = ctx.options.limits.get(request.namespace)?.maxBytes ?? 0;
+  if (maxBytes === 0 || storedBytes <= maxBytes) return;
+  const ns = request.namespace;
+  throw new TooLargeError(
+    `stored payload is ${storedBytes} bytes, over limits.${ns}.maxBytes (${maxBytes}): namespace "${ns}" cannot hold it (key ${
+      request.hash.slice(0, 12)
+    })`,
+  );
 }
 
 /** Uploads a payload too large for the record; resolves to its object key. */

@@ -66,14 +66,16 @@ for _, k in ipairs(order) do
 end
 return {v, invalidated, lease, flat}`;
 
-// KEYS: record, sorted set (or record), sizes hash (or record), generation keys…
-// ARGV: token, record, ttl, lru?, member, score, bytes, max entries, max bytes, record prefix,
-// then the expected x and s of each generation key ("" when not given).
+// KEYS: record, last-use sorted set, sizes hash, expiry sorted set (each the record without lru),
+// generation keys… ARGV: token, record, ttl, lru?, member, score (the writer's now), bytes,
+// max entries, max bytes, record prefix, then the expected x and s of each generation key ("" when
+// not given). Expiry is the writer's clock, not Redis TIME, so instances (and tests moving their
+// clock) agree with each other and with the memory store.
 const WRITE = `${GENERATION}
 local token, parts = ARGV[1], {}
-for i = 4, #KEYS do
+for i = 5, #KEYS do
   local x, s = generation(KEYS[i], token)
-  local j = 2 * (i - 3)
+  local j = 2 * (i - 4)
   local wx, ws = ARGV[9 + j], ARGV[10 + j]
   if wx ~= "" and wx ~= x then return {0, {}} end
   if wx == "" then wx = x end
@@ -83,20 +85,35 @@ end
 redis.call("SET", KEYS[1], '{"g":[' .. table.concat(parts, ",") .. '],' .. string.sub(ARGV[2], 2), "PX", ARGV[3])
 local evicted = {}
 if ARGV[4] == "1" then
-  local lru, sizes, member = KEYS[2], KEYS[3], ARGV[5]
+  local lru, sizes, expiries, member = KEYS[2], KEYS[3], KEYS[4], ARGV[5]
+  local function forget(m)
+    redis.call("ZREM", lru, m)
+    redis.call("ZREM", expiries, m)
+    local b = redis.call("HGET", sizes, m)
+    if b then
+      redis.call("HDEL", sizes, m)
+      redis.call("HINCRBY", sizes, "#", -tonumber(b))
+    end
+  end
+  -- Expired members stop counting; their records go on their own (not deleted, not reported).
+  -- At most 100 per write: the rest go with the next writes.
+  for _, m in ipairs(redis.call("ZRANGEBYSCORE", expiries, "-inf", "(" .. ARGV[6], "LIMIT", 0, 100)) do
+    forget(m)
+  end
   local old = tonumber(redis.call("HGET", sizes, member) or "0")
   redis.call("ZADD", lru, ARGV[6], member)
+  redis.call("ZADD", expiries, tonumber(ARGV[6]) + tonumber(ARGV[3]), member)
   redis.call("HSET", sizes, member, ARGV[7])
   redis.call("HINCRBY", sizes, "#", tonumber(ARGV[7]) - old)
   local maxEntries, maxBytes = tonumber(ARGV[8]), tonumber(ARGV[9])
   while (maxEntries > 0 and redis.call("ZCARD", lru) > maxEntries) or
       (maxBytes > 0 and tonumber(redis.call("HGET", sizes, "#") or "0") > maxBytes) do
-    local popped = redis.call("ZPOPMIN", lru)
-    if #popped == 0 then break end
-    local m = popped[1]
-    local b = tonumber(redis.call("HGET", sizes, m) or "0")
-    redis.call("HDEL", sizes, m)
-    redis.call("HINCRBY", sizes, "#", -b)
+    -- The least recently used member other than this one: a write never evicts itself.
+    local first = redis.call("ZRANGE", lru, 0, 1)
+    local m = first[1]
+    if m == member then m = first[2] end
+    if not m then break end
+    forget(m)
     local rec = redis.call("GET", ARGV[10] .. m)
     if rec then
       redis.call("DEL", ARGV[10] .. m)
@@ -106,10 +123,11 @@ if ARGV[4] == "1" then
 end
 return {1, evicted}`;
 
-// KEYS: sorted set, sizes hash, keys to delete… ARGV: member.
+// KEYS: last-use sorted set, sizes hash, expiry sorted set, keys to delete… ARGV: member.
 const FORGET = `local n = 0
-for i = 3, #KEYS do n = n + redis.call("DEL", KEYS[i]) end
+for i = 4, #KEYS do n = n + redis.call("DEL", KEYS[i]) end
 redis.call("ZREM", KEYS[1], ARGV[1])
+redis.call("ZREM", KEYS[3], ARGV[1])
 local b = redis.call("HGET", KEYS[2], ARGV[1])
 if b then
   redis.call("HDEL", KEYS[2], ARGV[1])
@@ -134,7 +152,8 @@ export function enqueue(pipeline: Pipeline, op: StoreOp): void {
       return void pipeline.set(op.key, op.value, op.ifAbsent ? { nx: true, px: op.ttlMs } : { px: op.ttlMs });
     case "del":
       if (op.lru) {
-        return void pipeline.eval(FORGET, [op.lru.key, op.lru.sizes, op.key, ...op.more ?? []], [op.lru.member]);
+        const { lru } = op;
+        return void pipeline.eval(FORGET, [lru.key, lru.sizes, lru.expiries, op.key, ...op.more ?? []], [lru.member]);
       }
       return void pipeline.del(op.key, ...op.more ?? []);
     case "exists":
@@ -173,7 +192,8 @@ function enqueueRead(pipeline: Pipeline, op: ReadOp): void {
 
 function enqueueWrite(pipeline: Pipeline, op: WriteOp): void {
   const { lru } = op;
-  pipeline.eval(WRITE, [op.key, lru?.key ?? op.key, lru?.sizes ?? op.key, ...op.gens.map((g) => g.key)], [
+  const keys = [op.key, lru?.key ?? op.key, lru?.sizes ?? op.key, lru?.expiries ?? op.key];
+  pipeline.eval(WRITE, [...keys, ...op.gens.map((g) => g.key)], [
     op.token,
     op.record,
     op.ttlMs,

@@ -36,6 +36,7 @@ import type {
   WriteResult,
 } from "../core/types.ts";
 import { Lru } from "../_lru.ts";
+import { SortedSet } from "./_sorted_set.ts";
 import { checkOptionsObject, describe, optionalFunction, positiveInteger } from "../_validate.ts";
 
 /** Options of {@link memoryStore}. */
@@ -60,11 +61,11 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
   const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 32 * 1024 * 1024);
   const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
   const entries = new Lru<string>({ maxEntries, maxBytes });
-  // Hashes (generations, eviction sizes, counters) and sorted sets (eviction order) have no
-  // expiry; their number is bounded by the tags and tracked entries in use.
+  // Hashes (generations, eviction sizes, counters) and sorted sets (eviction order, expiries)
+  // have no expiry; their number is bounded by the tags and tracked entries in use. An emptied
+  // sorted set is removed, as Redis removes it.
   const hashes = new Map<string, Map<string, string>>();
-  // A sorted set by last use; scores only grow, so Map order (oldest touch first) is score order.
-  const sets = new Map<string, Map<string, number>>();
+  const sets = new Map<string, SortedSet>();
 
   const hash = (key: string): Map<string, string> => {
     let found = hashes.get(key);
@@ -77,8 +78,18 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
     if (!fields.has("s")) fields.set("s", token);
     return { x: fields.get("x")!, s: fields.get("s")! };
   };
+  const sortedSet = (key: string): SortedSet => {
+    let found = sets.get(key);
+    if (!found) sets.set(key, found = new SortedSet());
+    return found;
+  };
+  const removeFrom = (key: string, member: string): void => {
+    const set = sets.get(key);
+    if (set?.remove(member) && set.size === 0) sets.delete(key);
+  };
   const forget = (ref: LruRef): void => {
-    sets.get(ref.key)?.delete(ref.member);
+    removeFrom(ref.key, ref.member);
+    removeFrom(ref.expiries, ref.member);
     const sizes = hashes.get(ref.sizes);
     const bytes = Number(sizes?.get(ref.member) ?? 0);
     if (!sizes || !sizes.delete(ref.member)) return;
@@ -107,10 +118,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
       }
     }
     const touched = op.touch && sets.get(op.touch.key);
-    if (value !== null && op.touch && touched?.has(op.touch.member)) {
-      touched.delete(op.touch.member);
-      touched.set(op.touch.member, op.touch.score);
-    }
+    if (value !== null && op.touch && touched?.has(op.touch.member)) touched.add(op.touch.member, op.touch.score);
     return { value, invalidated, lease, gens };
   }
 
@@ -126,19 +134,25 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
     const evicted: string[] = [];
     const lru = op.lru;
     if (lru) {
+      const other = (member: string): LruRef => ({ ...lru, member });
+      // Expired members (the writer's clock, as the script does) stop counting; at most 100 per write.
+      for (const member of sets.get(lru.expiries)?.below(lru.score, 100) ?? []) forget(other(member));
       forget(lru);
-      let order = sets.get(lru.key);
-      if (!order) sets.set(lru.key, order = new Map());
-      order.set(lru.member, lru.score);
+      const order = sortedSet(lru.key);
+      order.add(lru.member, lru.score);
+      sortedSet(lru.expiries).add(lru.member, lru.score + op.ttlMs);
       const sizes = hash(lru.sizes);
       sizes.set(lru.member, String(lru.bytes));
       sizes.set("#", String(Number(sizes.get("#") ?? 0) + lru.bytes));
-      const over = (): boolean =>
+      while (
         (lru.maxEntries > 0 && order.size > lru.maxEntries) ||
-        (lru.maxBytes > 0 && Number(sizes.get("#")) > lru.maxBytes);
-      for (const member of order.keys()) {
-        if (!over()) break;
-        forget({ key: lru.key, sizes: lru.sizes, member });
+        (lru.maxBytes > 0 && Number(sizes.get("#")) > lru.maxBytes)
+      ) {
+        // The least recently used member other than this one: a write never evicts itself.
+        const [first, second] = order.first(2);
+        const member = first === lru.member ? second : first;
+        if (member === undefined) break;
+        forget(other(member));
         const victim = lru.recordPrefix + member;
         const record = entries.get(victim, at);
         entries.delete(victim, at);

@@ -12,7 +12,7 @@
  * @module
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { MetadataStore, StoreOp, StoreResult, WriteOp } from "../../src/core/types.ts";
+import type { MetadataStore, StoreOp, StoreResult, WriteOp, WriteResult } from "../../src/core/types.ts";
 import { abortedSignal, expectAbortSettles, type ManualClock, pollUntil, randomPrefix } from "./_shared.ts";
 
 export { type ManualClock, manualClock } from "./_shared.ts";
@@ -361,26 +361,29 @@ export function describeStoreConformance(
     });
 
     describe("eviction bookkeeping", () => {
-      const lru = (member: string, bytes: number, score: number, limits = { maxEntries: 2, maxBytes: 0 }) => ({
-        key: key("lru"),
-        sizes: key("sizes"),
-        member,
+      type Limits = { maxEntries: number; maxBytes: number };
+      const ref = (member: string) => ({ key: key("lru"), sizes: key("sizes"), expiries: key("exp"), member });
+      const lru = (member: string, bytes: number, score: number, limits: Limits = { maxEntries: 2, maxBytes: 0 }) => ({
+        ...ref(member),
         bytes,
         score,
         recordPrefix: key("rec:"),
         ...limits,
       });
-      const write = (member: string, bytes: number, score: number, limits?: { maxEntries: number; maxBytes: number }) =>
-        run([{
-          type: "write",
-          key: key(`rec:${member}`),
-          record: member.startsWith("blob") ? `{"b":"x/${member}"}` : `{"p":"AA=="}`,
-          ttlMs: 60_000,
-          gens: [],
-          token: "t",
-          lru: lru(member, bytes, score, limits),
-        }]);
+      const writeOp = (member: string, bytes: number, score: number, limits?: Limits, ttlMs = 60_000): WriteOp => ({
+        type: "write",
+        key: key(`rec:${member}`),
+        record: member.startsWith("blob") ? `{"b":"x/${member}"}` : `{"p":"AA=="}`,
+        ttlMs,
+        gens: [],
+        token: "t",
+        lru: lru(member, bytes, score, limits),
+      });
+      const write = (member: string, bytes: number, score: number, limits?: Limits, ttlMs?: number) =>
+        run([writeOp(member, bytes, score, limits, ttlMs)]);
       const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
+      const sizes = async (): Promise<StoreResult | undefined> =>
+        (await run([{ type: "hgetall", key: key("sizes") }]))[0];
 
       it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
         expect(await write("blob-a", 10, 1)).toStrictEqual([{ written: true, evicted: [] }]);
@@ -391,7 +394,7 @@ export function describeStoreConformance(
           key: key("rec:blob-a"),
           gens: [],
           token: "t",
-          touch: { key: key("lru"), sizes: key("sizes"), member: "blob-a", score: 3 },
+          touch: { ...ref("blob-a"), score: 3 },
         }]);
         expect(await write("blob-c", 10, 4)).toStrictEqual([{ written: true, evicted: [] }]);
         expect(await exists("inline-b")).toStrictEqual([false]);
@@ -410,10 +413,93 @@ export function describeStoreConformance(
           await run([{
             type: "del",
             key: key("rec:blob-b"),
-            lru: { key: key("lru"), sizes: key("sizes"), member: "blob-b" },
+            lru: ref("blob-b"),
           }]),
         ).toStrictEqual([1]);
         expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
+      });
+
+      // Expiry is decided by the writer's clock (`score` is its "now"; a member expires at
+      // score + ttlMs), never the server's: instances and tests with a moved clock agree.
+      it("does not count an expired member against maxEntries, nor report it as evicted", async () => {
+        const limits = { maxEntries: 3, maxBytes: 0 };
+        await write("blob-a", 10, 1_000, limits);
+        await write("blob-b", 10, 1_001, limits, 100); // expires at 1_101
+        await write("blob-c", 10, 1_002, limits);
+        // Three live members and d: nothing to evict; b's bookkeeping is dropped.
+        expect(await write("blob-d", 10, 2_000, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+        expect(await exists("blob-a")).toStrictEqual([true]);
+        expect(await sizes()).toStrictEqual({ "#": "30", "blob-a": "10", "blob-c": "10", "blob-d": "10" });
+        // b is gone from the eviction order too: the next eviction takes a, and b is never reported
+        // (its blob is not the evictor's to delete: the record expired on its own).
+        expect(await write("blob-e", 10, 2_001, limits)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+        expect(await write("blob-f", 10, 2_002, limits)).toStrictEqual([{ written: true, evicted: ["blob-c"] }]);
+        expect(await sizes()).toStrictEqual({ "#": "30", "blob-d": "10", "blob-e": "10", "blob-f": "10" });
+      });
+
+      it("releases an expired member's bytes before deciding what to evict past maxBytes", async () => {
+        const limits = { maxEntries: 0, maxBytes: 100 };
+        await write("blob-a", 40, 1_000, limits);
+        await write("blob-b", 40, 1_001, limits, 100);
+        expect(await write("blob-c", 40, 2_000, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+        expect(await exists("blob-a")).toStrictEqual([true]);
+        expect(await sizes()).toStrictEqual({ "#": "80", "blob-a": "40", "blob-c": "40" });
+      });
+
+      it("counts a member rewritten after it expired once, with its new size", async () => {
+        const limits = { maxEntries: 2, maxBytes: 100 };
+        await write("blob-a", 40, 1_000, limits, 100);
+        expect(await write("blob-a", 50, 2_000, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+        expect(await write("blob-b", 50, 2_001, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+        expect(await sizes()).toStrictEqual({ "#": "100", "blob-a": "50", "blob-b": "50" });
+        expect(await exists("blob-a")).toStrictEqual([true]);
+      });
+
+      it("drops at most 100 expired members per write, earliest expiry first", async () => {
+        const limits = { maxEntries: 0, maxBytes: 1_000_000 };
+        // 150 members expiring at 1_010 + i (written in one batch, latest expiry first).
+        const ops = Array.from(
+          { length: 150 },
+          (_, i) => writeOp(`m${String(149 - i).padStart(3, "0")}`, 1, 1_000, limits, 159 - i),
+        );
+        await run(ops);
+        await write("inline-x", 1, 5_000, limits);
+        const left = await sizes() as Record<string, string>;
+        expect(left["#"]).toBe("51");
+        expect(Object.keys(left).filter((m) => m.startsWith("m")).sort()).toStrictEqual(
+          Array.from({ length: 50 }, (_, i) => `m${100 + i}`),
+        );
+        await write("inline-y", 1, 5_001, limits);
+        expect(await sizes()).toStrictEqual({ "#": "2", "inline-x": "1", "inline-y": "1" });
+      });
+
+      it("keeps the expiry order consistent: a delete forgets the member everywhere", async () => {
+        await write("blob-a", 10, 1_000);
+        expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
+          .toStrictEqual([true, true]);
+        expect(await run([{ type: "del", key: key("rec:blob-a"), lru: ref("blob-a") }])).toStrictEqual([1]);
+        expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
+          .toStrictEqual([false, false]);
+        expect(await sizes()).toStrictEqual({ "#": "0" });
+      });
+
+      it("never evicts the member it is writing, even when the writer's clock is behind", async () => {
+        const limits = { maxEntries: 2, maxBytes: 0 };
+        await write("blob-a", 10, 5_000, limits);
+        await write("blob-b", 10, 5_001, limits);
+        // c's score is the lowest (its writer's clock lags): a, the oldest other member, goes.
+        expect(await write("blob-c", 10, 4_000, limits)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+        expect(await exists("blob-c")).toStrictEqual([true]);
+        expect(await sizes()).toStrictEqual({ "#": "20", "blob-b": "10", "blob-c": "10" });
+      });
+
+      it("never evicts the member it is writing when it alone is over maxBytes", async () => {
+        const limits = { maxEntries: 0, maxBytes: 100 };
+        await write("blob-a", 40, 1_000, limits);
+        const [result] = await write("blob-big", 150, 2_000, limits);
+        expect((result as WriteResult).evicted).not.toContain("blob-big");
+        expect(await exists("blob-big")).toStrictEqual([true]);
+        expect((await sizes() as Record<string, string>)["blob-big"]).toBe("150");
       });
     });
 

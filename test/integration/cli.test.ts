@@ -4,6 +4,8 @@
  * codes, output, and the effects in Redis and in the bucket are checked. The terminal display
  * is exercised in-process (a child's stderr is never a terminal).
  */
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
@@ -209,16 +211,93 @@ describe("larder bin (Node) on the real services", () => {
     const noBucket = await spawnCli(["cleanup"], { ...env, LARDER_S3_BUCKET: "no-such-bucket-for-cli" });
     expect(noBucket.code).toBe(1);
     expect(noBucket.stderr).toBe(
-      "larder: cleanup failed: s3 list (bucket no-such-bucket-for-cli) failed: HTTP 404 NoSuchBucket\n",
+      `larder: cannot clean up the bucket "no-such-bucket-for-cli" at ${services.s3.endpoint}: ` +
+        "HTTP 404 NoSuchBucket — check LARDER_S3_BUCKET\n",
     );
     const wrongToken = await spawnCli(["inspect", "k"], { ...env, UPSTASH_REDIS_REST_TOKEN: "not-the-token-1234" });
     expect(wrongToken.code).toBe(1);
-    expect(wrongToken.stderr).toMatch(/^larder: inspect failed: upstash run \[get, exists\] failed: .*\n$/);
+    expect(wrongToken.stderr).toBe(
+      `larder: cannot read the entry from the store at ${services.upstash.url}: Unauthorized — ` +
+        "check UPSTASH_REDIS_REST_TOKEN\n",
+    );
     for (const run of [noBucket, wrongToken]) {
       for (const secret of [services.upstash.token, "not-the-token-1234"]) {
         expect(run.stdout + run.stderr).not.toContain(secret);
       }
     }
+  });
+
+  describe("every command, when a backend fails: the operator's one line, exit 1, no warning, no token", () => {
+    const WRONG = "not-the-token-5678";
+    const commands = [
+      { args: ["stats"], action: "read stats from" },
+      { args: ["inspect", "k"], action: "read the entry from" },
+      { args: ["invalidate", "--tag", "t"], action: "write the invalidation to" },
+      { args: ["cleanup", "--grace", "1ms"], action: "check records in" },
+      { args: ["clear", "--yes"], action: "clear the prefix in" },
+    ];
+    /** A port nothing listens on (bound, then closed). */
+    const closedPort = (): Promise<number> =>
+      new Promise((resolve) => {
+        const server = createServer();
+        server.listen(0, "127.0.0.1", () => {
+          const { port } = server.address() as AddressInfo;
+          server.close(() => resolve(port));
+        });
+      });
+    /** A prefix with one orphan, so that cleanup has a record to look up in the store. */
+    const withOrphan = async (): Promise<Record<string, string>> => {
+      const { prefix, env } = setup();
+      await putObject(blobKey(prefix, randomHash()), new Uint8Array(10));
+      return env;
+    };
+    const clean = (run: { stdout: string; stderr: string }): void => {
+      for (const secret of [services.upstash.token, WRONG]) expect(run.stdout + run.stderr).not.toContain(secret);
+    };
+
+    it.each(commands)("$args.0: wrong token", async ({ args, action }) => {
+      const env = await withOrphan();
+      const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_TOKEN: WRONG });
+      expect(run.stderr).toBe(
+        `larder: cannot ${action} the store at ${services.upstash.url}: Unauthorized — check UPSTASH_REDIS_REST_TOKEN\n`,
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      clean(run);
+    });
+
+    it.each(commands)("$args.0: nothing listening at the store's URL", async ({ args, action }) => {
+      const env = await withOrphan();
+      const port = await closedPort();
+      const url = `http://127.0.0.1:${port}`;
+      const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: WRONG });
+      expect(run.stderr).toBe(
+        `larder: cannot ${action} the store at ${url}: connect ECONNREFUSED 127.0.0.1:${port} — ` +
+          "is the server running? check UPSTASH_REDIS_REST_URL\n",
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      clean(run);
+    });
+
+    it("cleanup: nothing listening at the S3 endpoint, or a wrong access key", async () => {
+      const env = await withOrphan();
+      const port = await closedPort();
+      const endpoint = `http://127.0.0.1:${port}`;
+      const down = await spawnCli(["cleanup"], { ...env, LARDER_S3_ENDPOINT: endpoint });
+      expect(down.stderr).toBe(
+        `larder: cannot clean up the bucket "${services.s3.bucket}" at ${endpoint}: connect ECONNREFUSED ` +
+          `127.0.0.1:${port} — is the server running? check LARDER_S3_ENDPOINT\n`,
+      );
+      expect(down.code).toBe(1);
+      const wrongKey = await spawnCli(["cleanup"], { ...env, LARDER_S3_ACCESS_KEY_ID: "AKIDWRONG" });
+      expect(wrongKey.stderr).toBe(
+        `larder: cannot clean up the bucket "${services.s3.bucket}" at ${services.s3.endpoint}: ` +
+          "HTTP 403 InvalidAccessKeyId — check LARDER_S3_ACCESS_KEY_ID and LARDER_S3_SECRET_ACCESS_KEY\n",
+      );
+      expect(wrongKey.code).toBe(1);
+      for (const run of [down, wrongKey]) expect(run.stdout + run.stderr).not.toContain(services.s3.secretAccessKey);
+    });
   });
 
   it("exits 2 on a usage error in the real process too", async () => {

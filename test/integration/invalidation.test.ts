@@ -15,9 +15,11 @@ import { recordingLogger } from "../helpers/chaos.ts";
 import {
   listObjects,
   rawRedisKeys,
+  redisCommand,
   type RequestLogEntry,
   requestLogSnapshot,
   requireServices,
+  trafficOf,
   uniquePrefix,
 } from "../helpers/services.ts";
 
@@ -305,6 +307,93 @@ describe("eviction per namespace (real services)", () => {
     expect(await listObjects(`${prefix}/`)).toHaveLength(2);
     const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
     expect(sizes).toEqual([`${prefix}:lrs:big`]);
+  });
+
+  it("refuses a value over the namespace's maxBytes up front: nothing uploaded, nothing evicted", async () => {
+    const { cache, prefix, logger } = servicesCache("evict-too-big", {
+      maxInlineBytes: 1024,
+      compression: "none",
+      limits: { big: { maxBytes: 25_000 } },
+    });
+    const ns = { namespace: "big" } as const;
+    for (const key of ["a", "b"]) expect(await cache.set(key, noise(10_000), ns)).toBe(true);
+    const { mark } = await trafficOf(prefix);
+
+    const refused = cache.set("huge", noise(30_000), ns);
+    await expect(refused).rejects.toMatchObject({ code: "E_TOO_LARGE" });
+    await expect(refused).rejects.toThrow(
+      /^stored payload is 300\d\d bytes, over limits\.big\.maxBytes \(25000\): namespace "big" cannot hold it \(key [0-9a-f]{12}\)$/,
+    );
+
+    // From wrap: the caller gets its value; the write is skipped, counted and logged once.
+    const value = noise(30_000);
+    const wrapped = cache.wrap(async (_n: number) => value, { name: "huge", namespace: "big" });
+    expect(await wrapped(1)).toBe(value);
+    expect(await wrapped(2)).toBe(value);
+    await cache.flush();
+    const stats = cache.stats();
+    expect(stats.writes).toMatchObject({ ok: 2, skipped: 2, failed: 0 });
+    expect(stats.evictedBlobs).toBe(0);
+    expect(logger.lines.filter((l) => /maxBytes/.test(l.message))).toHaveLength(1);
+
+    // The namespace is as it was: both entries, and no PUT for the refused values.
+    for (const key of ["a", "b"]) expect(await cache.get(key, ns), key).toBeInstanceOf(Uint8Array);
+    const { s3 } = await trafficOf(prefix, mark);
+    expect(s3.filter((r) => r.method === "PUT")).toStrictEqual([]);
+    expect(await listObjects(`${prefix}/`)).toHaveLength(2);
+    expect(await cache.has("huge", ns)).toBe(false);
+  });
+
+  it("expired entries do not count against maxEntries: no live entry is evicted for them", async () => {
+    const prefix = uniquePrefix("evict-expired");
+    let now = Date.now();
+    const cache = onServices(prefix, { maxInlineBytes: 1024, now: () => now, limits: { reports: { maxEntries: 3 } } });
+    const ns = { namespace: "reports" } as const;
+    await cache.set("a", noise(4096), ns);
+    await cache.set("b", noise(4096), { ...ns, ttl: "1s" });
+    await cache.set("c", noise(4096), ns);
+    now += 2_000; // b has expired; three live entries are within the bound of 3
+    await cache.set("d", noise(4096), ns);
+    for (const key of ["a", "c", "d"]) expect(await cache.get(key, ns), key).toBeInstanceOf(Uint8Array);
+    expect(cache.stats().evictedBlobs).toBe(0);
+    const live = await Promise.all(
+      ["a", "c", "d"].map(async (k) => blobKey(prefix, await keyHash(prefix, "reports", { kind: "key", key: k }))),
+    );
+    const objects = await listObjects(`${prefix}/`);
+    for (const key of live) expect(objects).toContain(key);
+  });
+
+  it("expired entries' bytes do not count against maxBytes", async () => {
+    const prefix = uniquePrefix("evict-expired-bytes");
+    let now = Date.now();
+    const cache = onServices(prefix, {
+      maxInlineBytes: 1024,
+      compression: "none",
+      now: () => now,
+      limits: { big: { maxBytes: 25_000 } },
+    });
+    const ns = { namespace: "big" } as const;
+    await cache.set("a", noise(10_000), ns);
+    await cache.set("b", noise(10_000), { ...ns, ttl: "1s" });
+    now += 2_000;
+    await cache.set("c", noise(10_000), ns); // 20 KB live: within the bound
+    expect(await cache.get("a", ns)).toBeInstanceOf(Uint8Array);
+    expect(await cache.get("c", ns)).toBeInstanceOf(Uint8Array);
+    expect(cache.stats().evictedBlobs).toBe(0);
+    const total = await redisCommand(["HGET", `${prefix}:lrs:big`, "#"]);
+    expect(Number(total)).toBeLessThan(25_000);
+    expect(Number(total)).toBeGreaterThanOrEqual(20_000);
+  });
+
+  it("clear() removes the eviction bookkeeping too", async () => {
+    const prefix = uniquePrefix("evict-clear");
+    const cache = onServices(prefix, { limits: { reports: { maxEntries: 3 } } });
+    await cache.set("a", "v", { namespace: "reports" });
+    expect((await rawRedisKeys(`${prefix}:lr*`)).sort()).toStrictEqual(
+      [`${prefix}:lrs:reports`, `${prefix}:lru:reports`, `${prefix}:lrx:reports`],
+    );
+    await cache.clear();
+    expect(await rawRedisKeys(`${prefix}:lr*`)).toStrictEqual([]);
   });
 });
 

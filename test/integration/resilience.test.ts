@@ -256,6 +256,65 @@ describe("S3 faults, through the cache", () => {
   });
 });
 
+describe("one failure, one count", () => {
+  /** A blob entry and an inline entry written by a cache with the default limits, under a new prefix. */
+  async function written() {
+    const prefix = uniquePrefix("res-count");
+    const writer = createCache({
+      store: upstashStore(services.upstash),
+      blobs: s3BlobStore(services.s3),
+      prefix,
+      maxInlineBytes: 1024,
+      compression: "none",
+    });
+    expect(await writer.set("blob", noise(8000, 1))).toBe(true);
+    expect(await writer.set("inline", noise(600, 2))).toBe(true);
+    expect(await listObjects(`${prefix}/`)).toHaveLength(1);
+    return prefix;
+  }
+  const reader = (prefix: string, options: CacheOptions = {}) =>
+    createCache({
+      store: upstashStore(services.upstash),
+      blobs: s3BlobStore(services.s3),
+      prefix,
+      maxInlineBytes: 1024,
+      logger: recordingLogger(),
+      ...options,
+    });
+
+  it("an S3 object over the blob store's maxObjectBytes under a valid record: one blob error", async () => {
+    const prefix = await written();
+    const cache = reader(prefix, { blobs: s3BlobStore({ ...services.s3, maxObjectBytes: 1000 }) });
+    expect(await cache.get("blob")).toBeUndefined();
+    expect(cache.stats().errors).toStrictEqual({
+      total: 1,
+      store: 0,
+      blob: 1,
+      codec: 0,
+      integrity: 0,
+      key: 0,
+      byCode: { E_TOO_LARGE: 1 },
+    });
+    expect(cache.stats().misses).toBe(1);
+  });
+
+  it("a record whose value is over maxValueBytes: one codec error, inline or blob", async () => {
+    const prefix = await written();
+    const cache = reader(prefix, { maxValueBytes: 500 });
+    expect(await cache.get("inline")).toBeUndefined();
+    expect(await cache.get("blob")).toBeUndefined();
+    expect(cache.stats().errors).toStrictEqual({
+      total: 2,
+      store: 0,
+      blob: 0,
+      codec: 2,
+      integrity: 0,
+      key: 0,
+      byCode: { E_TOO_LARGE: 2 },
+    });
+  });
+});
+
 describe("store breaker against the real services", () => {
   it("opens after the threshold of 5xx, sends nothing while open, half-opens after the cooldown, closes on success", async () => {
     const prefix = uniquePrefix("res-breaker");

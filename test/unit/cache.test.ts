@@ -432,6 +432,28 @@ describe("fail-open", () => {
   });
 });
 
+describe("one failure, one count", () => {
+  it("a payload the blob store refuses as too large: skipped, one blob error", async () => {
+    const { cache } = setup({ blobs: memoryBlobStore({ maxBytes: 1000 }), maxInlineBytes: 100, compression: "none" });
+    const big = cache.wrap(async () => rows(200), { name: "big" });
+    await big();
+    await cache.flush();
+    const stats = cache.stats();
+    expect(stats.writes).toMatchObject({ ok: 0, skipped: 1, failed: 0 });
+    expect(stats.errors).toMatchObject({ total: 1, blob: 1, codec: 0, byCode: { E_TOO_LARGE: 1 } });
+  });
+
+  it("a record the store refuses as too large: skipped, one store error", async () => {
+    const { cache } = setup({ store: memoryStore({ maxBytes: 4000 }), compression: "none" });
+    const big = cache.wrap(async () => rows(200), { name: "big" });
+    await big();
+    await cache.flush();
+    const stats = cache.stats();
+    expect(stats.writes).toMatchObject({ ok: 0, skipped: 1, failed: 0 });
+    expect(stats.errors).toMatchObject({ total: 1, store: 1, codec: 0, byCode: { E_TOO_LARGE: 1 } });
+  });
+});
+
 describe("background writes", () => {
   it("registers each write with waitUntil and returns before the write lands", async () => {
     const tasks: Promise<unknown>[] = [];

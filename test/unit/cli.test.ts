@@ -6,6 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { CleanupProgress } from "../../src/core/cleanup.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
+import { backendFailureLine } from "../../src/cli/failure.ts";
+import { BlobError, CodecError, StoreError, TimeoutError } from "../../src/core/errors.ts";
 import { progressDisplay } from "../../src/cli/progress.ts";
 import { runInProcess } from "../helpers/cli.ts";
 
@@ -83,8 +85,65 @@ describe("larder CLI: help and usage", () => {
   it("reports an unreachable backend in one line with exit code 1, without the token", async () => {
     const run = await runInProcess(["inspect", "k"], env);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^larder: inspect failed: upstash .*\n$/);
+    // Port 9 is one fetch refuses to connect to.
+    expect(run.stderr).toBe(
+      "larder: cannot read the entry from the store at http://127.0.0.1:9: bad port — " +
+        "check UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN\n",
+    );
     expect(run.stderr).not.toContain(TOKEN);
+  });
+});
+
+describe("larder CLI: the line for a failing backend", () => {
+  const s3Env = { ...env, LARDER_S3_BUCKET: "cache", LARDER_S3_ENDPOINT: "https://s3.example.test/" };
+  const nested = (message: string, code: string) =>
+    Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error(message), { code }) });
+  const actions = { store: "read stats from", blob: "clean up" };
+
+  it.each([
+    [
+      new StoreError("upstash run [get] failed: fetch failed", {
+        cause: nested("getaddrinfo ENOTFOUND nowhere.invalid", "ENOTFOUND"),
+      }),
+      "larder: cannot read stats from the store at http://127.0.0.1:9: getaddrinfo ENOTFOUND nowhere.invalid — " +
+      "check the host name in UPSTASH_REDIS_REST_URL",
+    ],
+    [
+      new StoreError("upstash run [get] failed: fetch failed", {
+        cause: Object.assign(new TypeError("fetch failed"), {
+          cause: Object.assign(new AggregateError([], ""), { code: "ECONNREFUSED" }),
+        }),
+      }),
+      "larder: cannot read stats from the store at http://127.0.0.1:9: fetch failed (ECONNREFUSED) — " +
+      "is the server running? check UPSTASH_REDIS_REST_URL",
+    ],
+    [
+      new StoreError("upstash hgetall failed: WRONGPASS invalid or missing auth token"),
+      "larder: cannot read stats from the store at http://127.0.0.1:9: WRONGPASS invalid or missing auth token — " +
+      "check UPSTASH_REDIS_REST_TOKEN",
+    ],
+    [
+      new TimeoutError("store", "upstash run [hgetall] timed out after 30000 ms"),
+      "larder: cannot read stats from the store at http://127.0.0.1:9: no answer, timed out after 30000 ms — " +
+      "check UPSTASH_REDIS_REST_URL, or raise LARDER_TIMEOUT",
+    ],
+    [
+      new BlobError("s3 list (bucket cache) failed: HTTP 400 AuthorizationHeaderMalformed"),
+      'larder: cannot clean up the bucket "cache" at https://s3.example.test: HTTP 400 AuthorizationHeaderMalformed — ' +
+      "check LARDER_S3_REGION and LARDER_S3_ENDPOINT",
+    ],
+    [
+      new TimeoutError("blob", 's3 list "p/" timed out after 500 ms'),
+      'larder: cannot clean up the bucket "cache" at https://s3.example.test: no answer, timed out after 500 ms — ' +
+      "check LARDER_S3_ENDPOINT, or raise LARDER_TIMEOUT",
+    ],
+  ])("%s", (error, line) => {
+    expect(backendFailureLine(error, actions, s3Env)).toBe(line);
+  });
+
+  it("leaves other errors to the generic line", () => {
+    expect(backendFailureLine(new CodecError("bad"), actions, s3Env)).toBeUndefined();
+    expect(backendFailureLine(new Error("boom"), actions, s3Env)).toBeUndefined();
   });
 });
 

@@ -52,3 +52,27 @@ Deno.test("deno: larder cli cleanup, inspect and usage errors", async () => {
   assert(usage.stderr.startsWith('larder: unknown option --force for "cleanup"\n'), usage.stderr);
   assert(usage.stdout === "", usage.stdout);
 });
+
+Deno.test("deno: a failing store is the operator's one line, exit 1, without the token", async () => {
+  // A port nothing listens on: bound, then closed.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const token = "not-the-token-4321";
+  const base = { UPSTASH_REDIS_REST_TOKEN: token, LARDER_PREFIX: `deno-cli-${crypto.randomUUID()}` };
+
+  const down = await cli(["stats"], { ...base, UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${port}` });
+  assert(down.code === 1, `stats exited ${down.code}`);
+  assert(down.stderr.split("\n").length === 2, down.stderr);
+  assert(down.stderr.startsWith(`larder: cannot read stats from the store at http://127.0.0.1:${port}: `), down.stderr);
+  assert(down.stderr.endsWith(" — is the server running? check UPSTASH_REDIS_REST_URL\n"), down.stderr);
+
+  const wrong = await cli(["stats"], { ...base, UPSTASH_REDIS_REST_URL: services.upstash.url });
+  assert(wrong.code === 1, `stats exited ${wrong.code}`);
+  assert(
+    wrong.stderr ===
+      `larder: cannot read stats from the store at ${services.upstash.url}: Unauthorized — check UPSTASH_REDIS_REST_TOKEN\n`,
+    wrong.stderr,
+  );
+  for (const run of [down, wrong]) assert(!(run.stdout + run.stderr).includes(token), "the token was printed");
+});
