@@ -42,9 +42,10 @@ describe("headers", () => {
       status: 201,
       headers: { "content-type": "text/plain", "content-length": "1", age: "3", connection: "close", "x-a": "1" },
     });
-    expect(decodeHead(encodeHead(response))).toEqual({
+    expect(decodeHead(encodeHead(response, 0))).toEqual({
       status: 201,
       headers: [["content-type", "text/plain"], ["x-a", "1"]],
+      ageMs: 0,
     });
     for (
       const bad of [undefined, "{", '{"v":1,"s":99,"h":[]}', '{"v":1,"s":200,"h":[["a"]]}', '{"v":2,"s":200,"h":[]}']
