@@ -95,14 +95,15 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
   const allowed = (stale: StaleLookup): boolean => job.mayServeStale?.(stale.value as T) ?? true;
   const servableNow = (stale: StaleLookup): boolean =>
     allowed(stale) && servable(ctx, stale, policy.staleWhileRevalidateMs);
-  if (found.kind === "stale" && servableNow(found)) {
+  const staleAllowed = found.kind === "stale" && allowed(found);
+  if (found.kind === "stale" && staleAllowed && servable(ctx, found, policy.staleWhileRevalidateMs)) {
     ctx.stats.hit(found.source, elapsed);
     ctx.stats.stale++;
     refreshInBackground(ctx, job, found.gens);
     return found.value as T;
   }
   ctx.stats.miss(elapsed);
-  const fallback = found.kind === "stale" && allowed(found) ? found : undefined;
+  const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
 
   let owned: Lease | undefined;
   if (found.kind === "miss" && found.lease === "acquired") {
