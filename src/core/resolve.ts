@@ -8,7 +8,9 @@
  * - miss → the lease comes with the lookup; its owner computes, renews while computing, and
  *   releases once the entry is written; other instances wait for the entry (bounded, then they
  *   compute themselves) and take the lease over if the owner dies;
- * - the function throws and an entry expired less than `staleIfError` ago exists → that is served.
+ * - the function throws and an entry expired less than `staleIfError` ago exists → that is served;
+ * - a job can forbid both stale servings for an entry (`mayServeStale`, e.g. an HTTP response
+ *   with `must-revalidate`): such an entry, once stale, is a miss.
  *
  * Every write is stamped with the generations the lookup saw before the function ran, so a value
  * computed across an invalidation is never stored as fresh; when the lookup could not read them
@@ -53,10 +55,19 @@ export interface Resolution<T> {
    * metadata). `undefined`: store nothing (a lease held is released at once).
    */
   readonly persistAs?: (value: T) => PersistPlan | undefined;
+  /**
+   * Whether a stale entry found (expired, or marked stale by an invalidation) may be served stale
+   * or kept as the stale-if-error fallback; `false` makes it a plain miss (e.g. a response whose
+   * `must-revalidate` forbids serving it stale). Called for each stale entry found. @default always
+   */
+  readonly mayServeStale?: (value: T) => boolean;
 }
 
-/** What {@link Resolution.persistAs} asks to store. */
-export type PersistPlan = Pick<WriteRequest, "value" | "ttlMs" | "meta">;
+/**
+ * What {@link Resolution.persistAs} asks to store; `retainMs` (how long the record outlives its
+ * TTL for stale serving) defaults to the policy's stale windows: 0 keeps nothing past the TTL.
+ */
+export type PersistPlan = Pick<WriteRequest, "value" | "ttlMs" | "meta" | "retainMs">;
 
 /** Serves the entry, or computes it, following the policy described in the module doc. */
 export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Promise<T> {
@@ -80,14 +91,19 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     if (found.source !== "memory") job.onPlacement(found.source);
     return found.value as T;
   }
-  if (found.kind === "stale" && servable(ctx, found, policy.staleWhileRevalidateMs)) {
+  // A stale entry the job may not serve stale is neither served nor kept as a fallback.
+  const allowed = (stale: StaleLookup): boolean => job.mayServeStale?.(stale.value as T) ?? true;
+  const servableNow = (stale: StaleLookup): boolean =>
+    allowed(stale) && servable(ctx, stale, policy.staleWhileRevalidateMs);
+  const staleAllowed = found.kind === "stale" && allowed(found);
+  if (found.kind === "stale" && staleAllowed && servable(ctx, found, policy.staleWhileRevalidateMs)) {
     ctx.stats.hit(found.source, elapsed);
     ctx.stats.stale++;
     refreshInBackground(ctx, job, found.gens);
     return found.value as T;
   }
   ctx.stats.miss(elapsed);
-  const fallback = found.kind === "stale" ? found : undefined;
+  const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
 
   let owned: Lease | undefined;
   if (found.kind === "miss" && found.lease === "acquired") {
@@ -102,7 +118,7 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
       leaseSpec,
       retainMs,
       leaseConfig.waitMs,
-      policy.staleWhileRevalidateMs,
+      servableNow,
       found.gens,
     );
     if (found.kind === "hit" || found.kind === "stale") {
@@ -139,8 +155,10 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
   return value;
 }
 
-/** Whether a stale lookup may be served while a refresh runs. */
-function servable(ctx: CacheContext, found: Lookup & { kind: "stale" }, staleWhileRevalidateMs: number): boolean {
+type StaleLookup = Lookup & { kind: "stale" };
+
+/** Whether a stale lookup is recent enough to be served while a refresh runs. */
+function servable(ctx: CacheContext, found: StaleLookup, staleWhileRevalidateMs: number): boolean {
   return found.marked || ctx.options.now() < found.expiredAt + staleWhileRevalidateMs;
 }
 
@@ -170,7 +188,7 @@ function writeFor<T>(
       hash: ref.hash,
       namespace: ref.namespace,
       gens,
-      retainMs: Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs),
+      retainMs: plan.retainMs ?? Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs),
       computedAt,
     };
   };
@@ -208,8 +226,8 @@ function withinBudget(
 }
 
 /**
- * Polls until the owner's entry appears (or an expired one still within `staleWhileRevalidateMs`:
- * a waiter is not a function failure, so stale-if-error does not apply), the lease is free (taken
+ * Polls until the owner's entry appears (or a stale one that `servableStale` accepts: a waiter is
+ * not a function failure, so stale-if-error does not apply), the lease is free (taken
  * over: `miss` with `acquired`), the store fails (`none`), or `waitMs` runs out (`none`).
  */
 async function waitForOwner(
@@ -218,7 +236,7 @@ async function waitForOwner(
   leaseSpec: { lease: Lease; ttlMs: number },
   retainMs: number,
   waitMs: number,
-  staleWhileRevalidateMs: number,
+  servableStale: (found: StaleLookup) => boolean,
   seen: Generations,
 ): Promise<Lookup> {
   const deadline = performance.now() + waitMs;
@@ -233,7 +251,7 @@ async function waitForOwner(
     if (Object.keys(found.gens).length > 0) gens = found.gens;
     if (found.kind === "hit") return found;
     if (found.kind === "stale") {
-      if (servable(ctx, found, staleWhileRevalidateMs)) return found;
+      if (servableStale(found)) return found;
       continue; // too old to serve; the owner is writing a fresh one
     }
     if (found.lease !== "held") return { ...found, gens };

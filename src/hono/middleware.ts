@@ -4,7 +4,15 @@
  * on, and invalidated like any entry (`cache.delete(responseKey(url))`). Unlike `hono/cache`, it
  * does not need the Web Cache API.
  *
- * What is cached, the key, and the headers it adds are those of `cacheHandler` in `larder/http`.
+ * What is cached, the key, and the headers it adds are those of `cacheHandler` in `larder/http`,
+ * with two differences that come from being a middleware, which cannot re-dispatch a request:
+ *
+ * - A `HEAD` is answered from the `GET` entry when there is a fresh one; otherwise the handler
+ *   answers it (it sees the `HEAD`, and may answer without a body, as `serveStatic` does), and
+ *   nothing is stored: a body-less answer must never become the `GET` entry.
+ * - Unsafe requests (`POST`, `PUT`, `PATCH`, `DELETE`…) invalidate the stored responses of their
+ *   URL (RFC 9111 §4.4) only if they go through the middleware: register it for every method
+ *   (`app.use(path, cacheResponses(cache))`), not only on `app.get`.
  *
  * @example
  * ```ts ignore
@@ -14,11 +22,12 @@
  *
  * const cache = createCache({ prefix: "myapp" });
  * const app = new Hono();
- * app.get("/report/:id", cacheResponses(cache, { ttl: "5m" }), async (c) => {
+ * app.use("/report/*", cacheResponses(cache, { ttl: "5m" })); // every method: a POST invalidates
+ * app.get("/report/:id", async (c) => {
  *   return c.json({ id: c.req.param("id"), rows: [] }); // a slow query in real life
  * });
  *
- * const first = await app.request("/report/7"); // Cache-Status: Larder; fwd=uri-miss; stored
+ * const first = await app.request("/report/7"); // Cache-Status: Larder; fwd=uri-miss
  * await cache.flush();
  * const second = await app.request("/report/7"); // Cache-Status: Larder; hit; ttl=299; detail=inline
  * ```
@@ -76,9 +85,10 @@ export function cacheResponses(cache: Cache, options?: ResponseCacheOptions): Re
         return c.res as Response;
       },
       waitUntil: waitUntilOf(c),
-      // Hono runs the GET route for a HEAD and drops the body itself; answering without one
-      // spares the copy the cache would otherwise keep for nobody.
+      // Hono drops a HEAD answer's body itself; answering without one spares a copy.
       headOnly: c.req.raw.method === "HEAD",
+      // next() runs the handler with the HEAD as it came: a HEAD miss is not stored.
+      forwardsGet: false,
     });
     // Cleared first: assigning over a response merges the old one's headers into the new one.
     c.res = undefined;

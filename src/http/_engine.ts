@@ -3,7 +3,9 @@
  * wrapped function call, with the same round trips, lease, stale windows and stats. The entry is
  * the response body stored as bytes (compressed by the cache's compressor), with its status and
  * headers as the record's metadata; hits are read raw, so a client that accepts the stored
- * compression gets the stored bytes as they are.
+ * compression gets the stored bytes as they are. The response's own rules (RFC 9111) ride on the
+ * core's hooks: its TTL and age in the write plan, and `mayServeStale` for `must-revalidate`.
+ * Requests that pass through invalidate when their method is unsafe (`_invalidate.ts`).
  *
  * Shared by `cacheHandler` (larder/http) and `cacheResponses` (larder/hono).
  *
@@ -19,11 +21,13 @@ import type { Placement } from "../core/placement.ts";
 import type { StoredPayload } from "../core/raw.ts";
 import { resolveEntry } from "../core/resolve.ts";
 import type { WaitUntil } from "../core/types.ts";
+import { annotate, timing } from "./_answer.ts";
 import { splitBody } from "./_capture.ts";
-import { decodeHead, encodeHead } from "./_meta.ts";
+import { invalidateFor } from "./_invalidate.ts";
+import { encodeHead } from "./_meta.ts";
 import { type ResolvedResponseOptions, resolveResponseOptions, type ResponseCacheOptions } from "./_options.ts";
 import { bypassOf, decide, type Decision } from "./_policy.ts";
-import { answerFromStore } from "./_serve.ts";
+import { answerHead, answerStored, servableStale } from "./_stored.ts";
 
 /** One response cache: a cache's state, its options, and the placement of its last entry. */
 export interface ResponseEngine {
@@ -48,13 +52,20 @@ export interface Exchange {
   readonly request: Request;
   /**
    * Runs the handler: with the request itself when it bypasses the cache, else with its `GET`
-   * form. Called at most once per exchange, possibly after the answer (a background refresh).
+   * form (see {@link Exchange.forwardsGet}). Called at most once per exchange, possibly after the
+   * answer (a background refresh).
    */
   readonly run: (request: Request) => Promise<Response>;
   /** The request's own `waitUntil`, if the platform gave one. */
   readonly waitUntil: WaitUntil | undefined;
   /** Answer with headers only (a `HEAD`, where the framework does not drop the body itself). */
   readonly headOnly: boolean;
+  /**
+   * Whether `run` given a `GET` request runs the handler as `GET` (`cacheHandler`). When it
+   * cannot (a Hono middleware calls `next()`, and the handler sees the `HEAD`), a `HEAD` miss is
+   * never stored.
+   */
+  readonly forwardsGet: boolean;
 }
 
 /** Validates options against `cache` (a `ConfigError` naming `what`). */
@@ -70,7 +81,7 @@ export function createEngine(cache: Cache, options: ResponseCacheOptions | undef
 
 /** A response the handler just produced, and what to do with it. */
 class Computed {
-  /** The body to send, once {@link Computed.plan} split it. */
+  /** The body to send, once `persistAs` split it. */
   client: ReadableStream<Uint8Array> | null | undefined;
   constructor(readonly response: Response, readonly decision: Decision, readonly background: boolean) {}
 }
@@ -86,40 +97,63 @@ class HandlerFailure extends Error {
 export async function respond(engine: ResponseEngine, exchange: Exchange): Promise<Response> {
   const { ctx, config } = engine;
   const { request } = exchange;
-  const started = performance.now();
-  const elapsed = (): number => performance.now() - started;
+  const elapsed = stopwatch();
   const bypass = bypassOf(request, config);
   if (bypass) {
     const response = await exchange.run(request);
     if (bypass.detail === "upgrade") return response;
-    const status = `fwd=${bypass.fwd}${bypass.detail ? `; detail=${bypass.detail}` : ""}`;
-    return annotate(response, response.body, exchange, status, timing("bypass", elapsed()));
+    await invalidateFor(ctx, config, request, response);
+    return annotate(response, {
+      body: response.body,
+      headOnly: exchange.headOnly,
+      cacheStatus: `fwd=${bypass.fwd}${bypass.detail ? `; detail=${bypass.detail}` : ""}`,
+      serverTiming: timing("bypass", elapsed()),
+      // An Authorization bypass is still a GET or HEAD of a route that varies.
+      vary: bypass.fwd === "method" ? [] : config.vary,
+    });
   }
   const hash = await keyHash(ctx.options.prefix, config.namespace, { kind: "key", key: await config.key(request) });
-  const forward = request.method === "GET" ? request : new Request(request, { method: "GET" });
   if (engine.passes.has(hash, ctx.options.now())) {
-    const response = await exchange.run(forward);
-    return annotate(
-      response,
-      response.body,
-      exchange,
-      "fwd=bypass; detail=recently-uncacheable",
-      timing("bypass", elapsed()),
-    );
+    const response = await exchange.run(forwardOf(exchange));
+    return annotate(response, {
+      body: response.body,
+      headOnly: exchange.headOnly,
+      cacheStatus: "fwd=bypass; detail=recently-uncacheable",
+      serverTiming: timing("bypass", elapsed()),
+      vary: config.vary,
+    });
   }
+  // A HEAD whose handler cannot run as GET would store a body-less response as the GET entry.
+  if (request.method === "HEAD" && !exchange.forwardsGet) return await answerHead(engine, exchange, hash, elapsed);
+  return await resolveExchange(engine, exchange, hash, elapsed);
+}
+
+/** The GET (or HEAD run as GET) path: get-or-compute through the core, with the response's own policy. */
+async function resolveExchange(
+  engine: ResponseEngine,
+  exchange: Exchange,
+  hash: string,
+  elapsed: () => number,
+): Promise<Response> {
+  const { ctx, config } = engine;
+  const forward = forwardOf(exchange);
   // The request's own waitUntil covers the writes it starts (on top of the cache's, if any).
   const scoped = exchange.waitUntil ? { ...ctx, background: ctx.background.alongside(exchange.waitUntil) } : ctx;
   const maxBytes = ctx.options.payload.maxValueBytes;
   let lookupMs: number | undefined;
   let answered = false;
   let failure: Response | undefined;
+  let threw = false;
+  // The last stale entry the lookup found: a miss after it forwards a stale response (`fwd=stale`),
+  // and serving it is a stale answer even while its TTL runs (marked stale by an invalidation).
+  let stale: StoredPayload | undefined;
   let found: StoredPayload | Computed;
   try {
     found = await resolveEntry<StoredPayload | Computed>(scoped, {
       ref: {
         hash,
         namespace: config.namespace,
-        gens: config.gens(request),
+        gens: config.gens(forward),
         fallbackHint: engine.lastPlacement,
         raw: true,
       },
@@ -128,108 +162,87 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
         lookupMs ??= elapsed();
         // After the answer, this is a stale-while-revalidate refresh: nobody reads the body but the cache.
         const background = answered;
-        const response = await exchange.run(forward);
+        let response: Response;
+        try {
+          response = await exchange.run(forward);
+        } catch (error) {
+          threw ||= !background;
+          throw error;
+        }
+        const receivedAt = ctx.options.now();
         if (response.status >= 500 && !config.statuses.has(response.status)) {
           if (background) void response.body?.cancel().catch(() => {});
           failure = response;
           throw new HandlerFailure(response);
         }
-        return new Computed(response, decide(response, config, maxBytes), background);
+        return new Computed(response, decide(response, config, maxBytes, receivedAt), background);
       },
       onPlacement: (placement) => {
         engine.lastPlacement = placement;
       },
+      mayServeStale: (value) => {
+        if (value instanceof Computed) return true;
+        stale = value;
+        return servableStale(value);
+      },
       persistAs: (value) => {
         if (!(value instanceof Computed)) return undefined;
-        const pass = (): void => engine.passes.set(hash, true, 0, ctx.options.now() + PASS_MS, ctx.options.now());
-        if (!value.decision.store) {
+        const now = ctx.options.now();
+        const pass = (): void => engine.passes.set(hash, true, 0, now + PASS_MS, now);
+        const decision = value.decision;
+        if (!decision.store) {
           pass();
           return undefined;
         }
         const split = splitBody(value.response.body, maxBytes, !value.background && !exchange.headOnly);
         split.stored.catch((error) => isCacheError(error) && error.code === "E_TOO_LARGE" && pass());
         value.client = split.client;
-        return { value: split.stored, ttlMs: value.decision.ttlMs, meta: encodeHead(value.response) };
+        return {
+          value: split.stored,
+          ttlMs: decision.ttlMs,
+          meta: encodeHead(value.response, decision.ageMs),
+          // Never served stale: nothing to keep past the TTL.
+          ...(decision.revalidate ? { retainMs: 0 } : {}),
+        };
       },
     });
   } catch (error) {
     if (!(error instanceof HandlerFailure)) throw error;
-    return annotate(
-      error.response,
-      error.response.body,
-      exchange,
-      "fwd=uri-miss; detail=status",
-      timing("miss", lookupMs),
-    );
+    return annotate(error.response, {
+      body: error.response.body,
+      headOnly: exchange.headOnly,
+      cacheStatus: `fwd=${stale ? "stale" : "uri-miss"}; detail=status`,
+      serverTiming: timing("miss", lookupMs),
+      vary: config.vary,
+    });
   } finally {
     answered = true;
   }
 
   if (found instanceof Computed) {
     const { response, decision } = found;
-    const status = decision.store ? "fwd=uri-miss; stored" : `fwd=uri-miss; detail=${decision.reason}`;
-    const body = found.client === undefined ? response.body : found.client;
-    return annotate(response, body, exchange, status, timing("miss", lookupMs));
-  }
-  return await fromStore(engine, exchange, found, failure, forward, elapsed());
-}
-
-/** The answer for a stored entry (fresh, stale-while-revalidate, or stale-if-error after `failure`). */
-async function fromStore(
-  engine: ResponseEngine,
-  exchange: Exchange,
-  stored: StoredPayload,
-  failure: Response | undefined,
-  forward: Request,
-  ms: number,
-): Promise<Response> {
-  const { ctx, config } = engine;
-  const now = ctx.options.now();
-  const ttl = Math.floor((stored.expiresAt - now) / 1000);
-  const stale = stored.expiresAt <= now;
-  if (failure) void failure.body?.cancel().catch(() => {});
-  const cacheStatus = failure
-    ? `fwd=stale; fwd-status=${failure.status}; ttl=${ttl}; detail=${stored.source}`
-    : `hit; ttl=${ttl}; detail=${stored.source}${stale ? "-stale" : ""}`;
-  try {
-    return await answerFromStore({
-      stored,
-      head: decodeHead(stored.meta),
-      request: exchange.request,
-      payload: ctx.options.payload,
-      vary: config.vary,
+    const fwd = `fwd=${stale ? "stale" : "uri-miss"}`;
+    // `stored` only when the write is going ahead with a body known to fit (RFC 9211 §2.5).
+    const cacheStatus = decision.store ? (decision.fits ? `${fwd}; stored` : fwd) : `${fwd}; detail=${decision.reason}`;
+    return annotate(response, {
+      body: found.client === undefined ? response.body : found.client,
       headOnly: exchange.headOnly,
-      now,
       cacheStatus,
-      serverTiming: timing(failure ? "stale-if-error" : stale ? "stale" : "hit", ms),
+      serverTiming: timing("miss", lookupMs),
+      vary: config.vary,
     });
-  } catch (error) {
-    // An entry that verified but cannot be answered from (foreign metadata, undecodable body):
-    // counted like any unusable entry, and the handler answers.
-    const code = isCacheError(error) ? error.code : "E_CODEC";
-    ctx.stats.error(code === "E_INTEGRITY" ? "integrity" : "codec", code);
-    ctx.guard.logger.warn(`larder: ${config.policy.label}: stored response ignored: ${String(error)}`, { code });
-    const response = await exchange.run(forward);
-    return annotate(response, response.body, exchange, "fwd=miss; detail=unusable-entry", timing("miss", ms));
   }
+  const how = { failure, threw, stale: found === stale };
+  return await answerStored(engine, exchange, found, how, elapsed());
 }
 
-/** `response` with this cache's `Cache-Status` and `Server-Timing` entries, and `body` (none for HEAD). */
-function annotate(
-  response: Response,
-  body: ReadableStream<Uint8Array> | null,
-  exchange: Exchange,
-  cacheStatus: string,
-  serverTiming: string,
-): Response {
-  const headOnly = exchange.headOnly;
-  if (headOnly && body) void body.cancel().catch(() => {});
-  const headers = new Headers(response.headers);
-  headers.append("cache-status", `Larder; ${cacheStatus}`);
-  headers.append("server-timing", serverTiming);
-  return new Response(headOnly ? null : body, { status: response.status, statusText: response.statusText, headers });
+/** The request the handler runs for a cached exchange: its GET form when the exchange allows it. */
+function forwardOf(exchange: Exchange): Request {
+  const { request } = exchange;
+  return request.method === "GET" || !exchange.forwardsGet ? request : new Request(request, { method: "GET" });
 }
 
-function timing(desc: string, ms: number | undefined): string {
-  return `larder;dur=${(ms ?? 0).toFixed(1)};desc="${desc}"`;
+function stopwatch(): () => number {
+  const started = performance.now();
+  return () => performance.now() - started;
 }

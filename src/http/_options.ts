@@ -10,7 +10,7 @@ import { ConfigError } from "../core/errors.ts";
 import { checkTags, generationKeys } from "../core/generations.ts";
 import { checkName } from "../core/keys.ts";
 import type { EntryPolicy } from "../core/resolve.ts";
-import { responseKey } from "./_key.ts";
+import { responseKey, urlGeneration } from "./_key.ts";
 
 /** Options of `cacheHandler` and `cacheResponses`. Every field is optional. */
 export interface ResponseCacheOptions {
@@ -55,7 +55,9 @@ export interface ResolvedResponseOptions {
   readonly key: (request: Request) => string | Promise<string>;
   readonly statuses: ReadonlySet<number>;
   readonly cacheAuthorized: boolean;
-  /** The generation keys of a request's entry (prefix, namespace, tags). */
+  /** The query filter of URLs (undefined: every parameter). */
+  readonly query: readonly string[] | undefined;
+  /** The generation keys of a request's entry (prefix, namespace, tags, its URL's). */
   readonly gens: (request: Request) => readonly string[];
 }
 
@@ -104,8 +106,11 @@ export function resolveResponseOptions(
   if (tags !== undefined && typeof tags !== "function") checkTags(tags, `${what}: tags`);
   const prefix = ctx.options.prefix;
   const fixed = typeof tags === "function" ? undefined : generationKeys(prefix, namespace, tags ?? []);
-  const gens = (request: Request): readonly string[] =>
-    fixed ?? generationKeys(prefix, namespace, checkTags((tags as (r: Request) => string[])(request), `${what}: tags`));
+  const gens = (request: Request): readonly string[] => [
+    ...fixed ??
+      generationKeys(prefix, namespace, checkTags((tags as (r: Request) => string[])(request), `${what}: tags`)),
+    urlGeneration(prefix, new URL(request.url), query),
+  ];
   const duration = (value: Duration | undefined, name: string, fallback: number): number =>
     value === undefined ? fallback : toMs(value, `${what}: ${name}`);
   return {
@@ -124,6 +129,7 @@ export function resolveResponseOptions(
     key: o.key ?? ((request) => responseKey(request, { vary, ...(query ? { query } : {}) })),
     statuses: new Set(statuses),
     cacheAuthorized: o.cacheAuthorized === true,
+    query,
     gens,
   };
 }

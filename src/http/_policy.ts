@@ -1,9 +1,11 @@
 /**
- * What a shared cache may store: which requests pass through untouched, and which responses are
- * stored and for how long (from `Cache-Control`, else the configured TTL).
+ * What a shared cache may store (RFC 9111 §3): which requests pass through untouched (and which of
+ * them invalidate, §4.4), and which responses are stored and for how long (§4.2: from
+ * `Cache-Control` or `Expires`, less the response's age, else the configured TTL).
  *
  * @module
  */
+import { explicitLifetime, forbidsStale, initialAgeMs } from "./_freshness.ts";
 import type { ResolvedResponseOptions } from "./_options.ts";
 
 /** Why a request is not looked up: RFC 9211 `fwd` value and an optional detail. */
@@ -12,11 +14,31 @@ export interface Bypass {
   readonly detail?: string;
 }
 
-/** Whether a response is stored: its TTL, or the reason it is not (a Cache-Status `detail`). */
-export type Decision = { readonly store: true; readonly ttlMs: number } | {
+/**
+ * Whether a response is stored: for how long (its freshness lifetime less its age on arrival),
+ * its age then, whether it may be served stale, and whether its size is known to fit; or the
+ * reason it is not (a Cache-Status `detail` token).
+ */
+export type Decision = {
+  readonly store: true;
+  readonly ttlMs: number;
+  readonly ageMs: number;
+  /** Never served stale (must-revalidate, proxy-revalidate, s-maxage). */
+  readonly revalidate: boolean;
+  /** The body's size is known (Content-Length, or no body) and fits `maxValueBytes`. */
+  readonly fits: boolean;
+} | {
   readonly store: false;
   readonly reason: string;
 };
+
+/** Methods a cache need not invalidate for (RFC 9110 §9.2.1: safe); every other one invalidates. */
+const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+
+/** Whether `request`'s method is unsafe, or of unknown safety (RFC 9111 §4.4). */
+export function isUnsafe(request: Request): boolean {
+  return !SAFE.has(request.method);
+}
 
 /** Why `request` passes through without a lookup, or undefined when it may be served from the cache. */
 export function bypassOf(request: Request, config: ResolvedResponseOptions): Bypass | undefined {
@@ -29,8 +51,16 @@ export function bypassOf(request: Request, config: ResolvedResponseOptions): Byp
   return undefined;
 }
 
-/** Whether `response` may be stored by a shared cache, and for how long. */
-export function decide(response: Response, config: ResolvedResponseOptions, maxBytes: number): Decision {
+/**
+ * Whether `response`, received at `receivedAt` (ms since the epoch), may be stored by a shared
+ * cache (RFC 9111 §3), and for how long (§4.2).
+ */
+export function decide(
+  response: Response,
+  config: ResolvedResponseOptions,
+  maxBytes: number,
+  receivedAt: number,
+): Decision {
   const headers = response.headers;
   const no = (reason: string): Decision => ({ store: false, reason });
   if (!config.statuses.has(response.status)) return no("status");
@@ -44,9 +74,20 @@ export function decide(response: Response, config: ResolvedResponseOptions, maxB
     return no("vary");
   }
   if (/^\s*text\/event-stream/i.test(headers.get("content-type") ?? "")) return no("event-stream");
-  if (Number(headers.get("content-length")) > maxBytes) return no("too-large");
-  const ttlMs = seconds(directives.get("s-maxage")) ?? seconds(directives.get("max-age")) ?? config.policy.ttlMs;
-  return ttlMs > 0 ? { store: true, ttlMs } : no("max-age=0");
+  const length = headers.get("content-length");
+  if (Number(length) > maxBytes) return no("too-large");
+  const explicit = explicitLifetime(directives, headers, receivedAt);
+  const lifetimeMs = explicit?.ms ?? config.policy.ttlMs;
+  if (lifetimeMs <= 0) return no(explicit?.from === "expires" ? "expired" : "max-age-zero");
+  const ageMs = initialAgeMs(headers, receivedAt);
+  if (ageMs >= lifetimeMs) return no("already-stale");
+  return {
+    store: true,
+    ttlMs: lifetimeMs - ageMs,
+    ageMs,
+    revalidate: forbidsStale(directives),
+    fits: response.body === null || (length !== null && /^\d+$/.test(length.trim()) && Number(length) <= maxBytes),
+  };
 }
 
 /** `Cache-Control` directives, names lower-cased; values unquoted, `true` for bare directives. */
@@ -60,9 +101,4 @@ export function parseCacheControl(value: string | null): Map<string, string | tr
     }
   }
   return directives;
-}
-
-function seconds(value: string | true | undefined): number | undefined {
-  if (typeof value !== "string" || !/^\d+$/.test(value)) return undefined;
-  return Math.min(Number(value), 10 * 365 * 86_400) * 1000;
 }

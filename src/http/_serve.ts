@@ -2,13 +2,15 @@
  * Answers from a stored response: its status and headers, the body as stored when the client
  * accepts its compression (`Content-Encoding: zstd` or `gzip`, no decompression) or decoded
  * otherwise, a strong `ETag` derived from the stored payload's checksum (unless the handler set
- * its own), `304 Not Modified` on a matching `If-None-Match`, `Age`, and the cache's
+ * its own), `304 Not Modified` on a matching `If-None-Match`, `Age` (counting the age the
+ * response had when stored), the route's `Vary`, and the cache's
  * `Cache-Status` and `Server-Timing` entries.
  *
  * @module
  */
 import type { PayloadConfig } from "../core/payload.ts";
 import { inflateStored, type StoredPayload } from "../core/raw.ts";
+import { addVary } from "./_answer.ts";
 import type { StoredHead } from "./_meta.ts";
 
 /** How to answer from a stored response. */
@@ -46,11 +48,9 @@ export async function answerFromStore(answer: StoredAnswer): Promise<Response> {
   const etag = headers.get("etag") ?? `"${stored.checksum.slice(0, 32)}"`;
   const encodedEtag = compression === "none" ? etag : suffixed(etag, compression);
   headers.set("etag", passThrough ? encodedEtag : etag);
-  const varyOn = [...answer.vary, ...(compression === "none" ? [] : ["accept-encoding"])];
-  const vary = new Set((headers.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase()).filter(Boolean));
-  for (const name of varyOn) vary.add(name);
-  if (vary.size > 0) headers.set("vary", [...vary].join(", "));
-  headers.set("age", String(Math.max(0, Math.floor((answer.now - stored.createdAt) / 1000))));
+  addVary(headers, [...answer.vary, ...(compression === "none" ? [] : ["accept-encoding"])]);
+  // Its age when stored (a received Age, or the apparent age from Date) plus its time here (RFC 9111 §4.2.3).
+  headers.set("age", String(Math.max(0, Math.floor((head.ageMs + answer.now - stored.createdAt) / 1000))));
   headers.append("cache-status", `Larder; ${answer.cacheStatus}`);
   headers.append("server-timing", answer.serverTiming);
 

@@ -4,13 +4,19 @@
  * every instance and region through the cache's store and blobs. For Hono routes, see
  * `larder/hono`.
  *
- * `GET` and `HEAD` are cached (a `HEAD` is answered from the `GET` entry; on a miss the handler
- * runs as `GET`); other methods, requests with `Authorization` and upgrades pass through. A
+ * A shared cache in the sense of RFC 9111 (the README lists what it implements and what it does
+ * not). `GET` and `HEAD` are cached (a `HEAD` is answered from the `GET` entry; on a miss the
+ * handler runs as `GET`, and that response is stored); other methods, requests with
+ * `Authorization` and upgrades pass through, and a non-error answer to an unsafe method
+ * (`POST`, `PUT`, `PATCH`, `DELETE`…) invalidates every stored variant of its URL and of its
+ * same-origin `Location` / `Content-Location`, on every instance, before it is returned. A
  * response is stored when its status is listed (200 by default) and it has no `no-store`,
  * `private` or `no-cache`, no `Set-Cookie`, no `Content-Encoding` of its own and no `Vary` beyond
- * the `vary` option; for `s-maxage`, else `max-age`, else the `ttl` option. The response is sent
- * as the handler produces it while the cache reads its own copy; the write happens in the
- * background (with the platform's `waitUntil` when the handler receives one, e.g. Workers' `ctx`).
+ * the `vary` option; fresh for `s-maxage`, else `max-age`, else `Expires`, else the `ttl` option,
+ * less the age it arrived with (`Age`, or `Date`). `must-revalidate`, `proxy-revalidate` and
+ * `s-maxage` responses are never served stale. The response is sent as the handler produces it
+ * while the cache reads its own copy; the write happens in the background (with the platform's
+ * `waitUntil` when the handler receives one, e.g. Workers' `ctx`).
  *
  * @example
  * ```ts
@@ -24,7 +30,7 @@
  * }, { ttl: "5m" });
  *
  * const first = await handler(new Request("https://example.com/report?id=7"));
- * console.log(first.headers.get("cache-status")); // Larder; fwd=uri-miss; stored
+ * console.log(first.headers.get("cache-status")); // Larder; fwd=uri-miss
  * await cache.flush();
  * const second = await handler(new Request("https://example.com/report?id=7"));
  * console.log(second.headers.get("cache-status")); // Larder; hit; ttl=299; detail=inline
@@ -69,6 +75,7 @@ export function cacheHandler<A extends unknown[]>(
       run: async (forwarded) => await handler(forwarded, ...rest),
       waitUntil: waitUntilIn(rest),
       headOnly: request.method === "HEAD",
+      forwardsGet: true,
     });
 }
 

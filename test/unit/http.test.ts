@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
 import { decodeHead, encodeHead } from "../../src/http/_meta.ts";
-import { parseCacheControl } from "../../src/http/_policy.ts";
+import { resolveResponseOptions } from "../../src/http/_options.ts";
+import { decide, parseCacheControl } from "../../src/http/_policy.ts";
+import { contextOf } from "../../src/core/internals.ts";
 import { accepts } from "../../src/http/_serve.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
 
@@ -42,9 +44,10 @@ describe("headers", () => {
       status: 201,
       headers: { "content-type": "text/plain", "content-length": "1", age: "3", connection: "close", "x-a": "1" },
     });
-    expect(decodeHead(encodeHead(response))).toEqual({
+    expect(decodeHead(encodeHead(response, 0))).toEqual({
       status: 201,
       headers: [["content-type", "text/plain"], ["x-a", "1"]],
+      ageMs: 0,
     });
     for (
       const bad of [undefined, "{", '{"v":1,"s":99,"h":[]}', '{"v":1,"s":200,"h":[["a"]]}', '{"v":2,"s":200,"h":[]}']
@@ -69,6 +72,41 @@ describe("headers", () => {
     };
     expect(parseRecord(JSON.stringify({ ...record, m: "{}" })).m).toBe("{}");
     expect(() => parseRecord(JSON.stringify({ ...record, m: { s: 200 } }))).toThrow(/malformed/);
+  });
+});
+
+describe("freshness (RFC 9111 §4.2)", () => {
+  const cache = createCache({ logger: quiet, ttl: "1h" });
+  const config = resolveResponseOptions(contextOf(cache, "test"), {}, "test");
+  const at = Date.parse("Mon, 07 Dec 2026 10:00:00 GMT");
+  const decided = (headers: Record<string, string>) => decide(new Response("x", { headers }), config, 1000, at);
+  const http = (ms: number): string => new Date(at + ms).toUTCString();
+
+  it("RFC 9111 §4.2.1: Expires minus Date when there is no max-age; an invalid or past Expires is not stored", () => {
+    expect(decided({ expires: http(60_000), date: http(0) })).toMatchObject({ store: true, ttlMs: 60_000 });
+    expect(decided({ expires: http(60_000) })).toMatchObject({ store: true, ttlMs: 60_000 }); // Date: arrival
+    expect(decided({ expires: http(60_000), "cache-control": "max-age=5" })).toMatchObject({ ttlMs: 5000 });
+    expect(decided({ expires: "0" })).toEqual({ store: false, reason: "expired" });
+    expect(decided({ expires: http(-1000), date: http(0) })).toEqual({ store: false, reason: "expired" });
+    expect(decided({})).toMatchObject({ store: true, ttlMs: 3_600_000, ageMs: 0 }); // the ttl option
+    expect(decided({ "cache-control": "s-maxage=0, max-age=60" })).toEqual({ store: false, reason: "max-age-zero" });
+  });
+
+  it("RFC 9111 §4.2.3, §5.1: the first member of a list-valued Age counts, an invalid Age is ignored, Date gives the apparent age", () => {
+    const cc = { "cache-control": "max-age=10" };
+    expect(decided({ ...cc, age: "3, 7" })).toMatchObject({ ttlMs: 7000, ageMs: 3000 });
+    expect(decided({ ...cc, age: "-2" })).toMatchObject({ ttlMs: 10_000, ageMs: 0 });
+    expect(decided({ ...cc, date: http(-4000) })).toMatchObject({ ttlMs: 6000, ageMs: 4000 });
+    expect(decided({ ...cc, date: http(5000) })).toMatchObject({ ttlMs: 10_000, ageMs: 0 }); // a clock ahead
+    expect(decided({ ...cc, date: http(-4000), age: "6" })).toMatchObject({ ttlMs: 4000, ageMs: 6000 });
+    expect(decided({ ...cc, age: "10" })).toEqual({ store: false, reason: "already-stale" });
+  });
+
+  it("RFC 9111 §5.2.2.2, §5.2.2.8, §5.2.2.10: must-revalidate, proxy-revalidate and s-maxage forbid stale serving", () => {
+    for (const value of ["max-age=9, must-revalidate", "max-age=9, proxy-revalidate", "s-maxage=9"]) {
+      expect(decided({ "cache-control": value })).toMatchObject({ store: true, revalidate: true });
+    }
+    expect(decided({ "cache-control": "max-age=9, public" })).toMatchObject({ store: true, revalidate: false });
   });
 });
 

@@ -29,7 +29,8 @@ test("bun: cacheHandler under Bun.serve: miss, hit, HEAD, POST", async () => {
     const url = `http://127.0.0.1:${server.port}/greeting?b=2&a=1`;
     const miss = await fetch(url);
     expect(await miss.text()).toBe("GET #1");
-    expect(miss.headers.get("cache-status")).toBe("Larder; fwd=uri-miss; stored");
+    // Not "stored": a body without Content-Length is not known to fit yet (RFC 9211 §2.5).
+    expect(miss.headers.get("cache-status")).toBe("Larder; fwd=uri-miss");
     await cache.flush();
     const hit = await fetch(`http://127.0.0.1:${server.port}/greeting?a=1&b=2`);
     expect(await hit.text()).toBe("GET #1");

@@ -26,7 +26,8 @@ Deno.test("deno: cacheHandler under Deno.serve: miss, hit, HEAD, POST", async ()
     const miss = await fetch(url);
     assert(await miss.text() === "GET #1", "the miss is the handler's answer");
     assert(
-      miss.headers.get("cache-status") === "Larder; fwd=uri-miss; stored",
+      // Not "stored": a body without Content-Length is not known to fit yet (RFC 9211 §2.5).
+      miss.headers.get("cache-status") === "Larder; fwd=uri-miss",
       `miss: ${miss.headers.get("cache-status")}`,
     );
     await cache.flush();
