@@ -65,8 +65,10 @@ export interface Dashboard {
   readonly fetch: (request: Request) => Promise<Response>;
 }
 
+/** JSON for `?format=json`, for `Accept: application/json` first, and for an action posted as JSON. */
 function wantsJson(request: Request): boolean {
   if (new URL(request.url).searchParams.get("format") === "json") return true;
+  if (request.method === "POST" && /^application\/json\b/i.test(request.headers.get("content-type") ?? "")) return true;
   const first = (request.headers.get("accept") ?? "").split(",")[0] ?? "";
   return first.trim().toLowerCase().startsWith("application/json");
 }
