@@ -2,7 +2,7 @@
  * Driving a dashboard the way a browser does, without one: the operator's credentials, the page
  * (with its session cookie and form token), and form or JSON posts with a browser's headers.
  */
-import type { Dashboard } from "../../src/dashboard/dashboard.ts";
+import type { Dashboard, DashboardModel } from "../../src/dashboard/dashboard.ts";
 
 /** The origin the test requests pretend to come from. */
 export const ORIGIN = "https://ops.example";
@@ -18,10 +18,10 @@ export async function get(board: Dashboard, path = "/_larder", headers: HeadersI
 }
 
 /** The page and the JSON model, as an operator sees them. */
-export async function model(board: Dashboard): Promise<Record<string, unknown> & { instance: unknown }> {
+export async function model(board: Dashboard): Promise<DashboardModel> {
   const response = await get(board, "/_larder?format=json");
   if (response.status !== 200) throw new Error(`GET ?format=json: ${response.status}`);
-  return await response.json() as Record<string, unknown> & { instance: unknown };
+  return await response.json() as DashboardModel;
 }
 
 /** A browser session: its cookie and the form token of the page it loaded. */

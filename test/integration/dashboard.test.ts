@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Cache } from "../../mod.ts";
-import { dashboard } from "../../src/dashboard/dashboard.ts";
+import { type ActionResult, dashboard } from "../../src/dashboard/dashboard.ts";
 import { servicesCache } from "../helpers/cache.ts";
 import { authorize, figure, get, model, OPERATOR, ORIGIN, post, session } from "../helpers/dashboard.ts";
 import { listObjects, putObject, requireServices, uniquePrefix } from "../helpers/services.ts";
@@ -56,7 +56,7 @@ describe("dashboard figures", () => {
     const stats = cache.stats();
     expect([stats.hits.inline, stats.hits.total, stats.misses, stats.writes.ok]).toEqual([5, 5, 4, 3]);
 
-    const m = await model(board) as Record<string, any>;
+    const m = await model(board);
     expect(m.scope).toBe("operator");
     expect(m.instance).toEqual(stats);
     expect(m.instance).toEqual(cache.stats());
@@ -258,15 +258,15 @@ describe("dashboard actions", () => {
     const s = await session(board);
 
     const byKey = await post(board, s, { action: "inspect", key: "report:2024", namespace: "reports" }, { json: true });
-    const result = await byKey.json() as Record<string, any>;
+    const result = await byKey.json() as ActionResult;
     const expected = await cache.inspect("report:2024", { namespace: "reports" });
     expect(result.ok).toBe(true);
-    expect({ ...result.inspection, record: { ...result.inspection.record, ttlLeftMs: 0 } }).toEqual({
+    expect({ ...result.inspection, record: { ...result.inspection!.record, ttlLeftMs: 0 } }).toEqual({
       ...expected,
       record: { ...expected.record, ttlLeftMs: 0 },
     });
-    expect(result.inspection.record.placement).toBe("blob");
-    expect(result.inspection.blob).toMatchObject({ exists: true, referenced: true });
+    expect(result.inspection!.record!.placement).toBe("blob");
+    expect(result.inspection!.blob).toMatchObject({ exists: true, referenced: true });
     expect(result).not.toHaveProperty("value");
 
     const page = await (await post(board, s, { action: "inspect", key: "report:2024", namespace: "reports" })).text();
@@ -276,7 +276,7 @@ describe("dashboard actions", () => {
     expect(page).not.toContain("PAYLOAD-MARKER");
 
     const byHash = await post(board, s, { action: "inspect", hash: expected.hash }, { json: true });
-    expect(((await byHash.json()) as Record<string, any>).inspection.record.checksum).toBe(expected.record!.checksum);
+    expect(((await byHash.json()) as ActionResult).inspection!.record!.checksum).toBe(expected.record!.checksum);
     const neither = await post(board, s, { action: "inspect" }, { json: true });
     expect(neither.status).toBe(400);
     const badHash = await post(board, s, { action: "inspect", hash: "abc" }, { json: true });
@@ -301,13 +301,13 @@ describe("dashboard actions", () => {
     const board = dashboard(cache, { authorize });
     const s = await session(board);
 
-    const young = await (await post(board, s, { action: "cleanup" }, { json: true })).json() as Record<string, any>;
+    const young = await (await post(board, s, { action: "cleanup" }, { json: true })).json() as ActionResult;
     expect(young.cleanup).toMatchObject({ dryRun: true, scanned: 5, recent: 5, orphans: 0, deleted: 0 });
     await new Promise((done) => setTimeout(done, 1_100)); // S3 lists modification times to the second
     const response = await post(board, s, { action: "cleanup", grace: "1s" }, { json: true });
-    const result = await response.json() as Record<string, any>;
+    const result = await response.json() as ActionResult;
     const direct = await cache.cleanup({ dryRun: true, grace: "1s" });
-    const { durationMs: _a, ...counts } = result.cleanup;
+    const { durationMs: _a, ...counts } = result.cleanup!;
     const { durationMs: _b, ...expected } = direct;
     expect(counts).toEqual(expected);
     expect(counts).toMatchObject({ scanned: 5, live: 2, orphans: 3, orphanBytes: 300, deleted: 0 });
@@ -356,8 +356,8 @@ describe("dashboard safety", () => {
       expect(html).not.toContain(hidden);
       expect(json).not.toContain(hidden);
     }
-    const m = await model(board) as Record<string, any>;
-    expect(Object.keys(m.config).sort()).toEqual([
+    const m = await model(board);
+    expect(Object.keys(m.config!).sort()).toEqual([
       "blobs",
       "breaker",
       "codec",
