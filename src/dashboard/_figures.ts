@@ -32,7 +32,7 @@ function hitRateCard(m: DashboardModel): Html {
 ${
     lineChart(
       m,
-      [{ path: "series.instance", css: "line-i" }, { path: "series.global", css: "line-g" }],
+      [{ path: "series.global", css: "line-g" }, { path: "series.instance", css: "line-i" }],
       "Hit rate per refresh period",
     )
   }

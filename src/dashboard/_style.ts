@@ -38,7 +38,7 @@ svg.bar { display: block; width: 100%; height: 12px; background: var(--bg); }
 svg.line-chart { display: block; width: 100%; height: 140px; background: var(--bg); border-radius: 4px; }
 svg.line-chart polyline { fill: none; stroke-width: 2; vector-effect: non-scaling-stroke; }
 svg.line-chart .grid { stroke: var(--line); vector-effect: non-scaling-stroke; }
-.line-i { stroke: var(--inst); } .line-g { stroke: var(--glob); }
+.line-i { stroke: var(--inst); } .line-g { stroke: var(--glob); stroke-dasharray: 6 4; }
 .key-i { color: var(--inst); } .key-g { color: var(--glob); }
 td.error { color: var(--bad); } .fix { color: var(--ink); }
 form { margin: 0 0 10px; padding-bottom: 8px; border-bottom: 1px solid var(--line); }
