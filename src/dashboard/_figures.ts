@@ -27,7 +27,8 @@ function hitRateCard(m: DashboardModel): Html {
   }</div></div>
 <div class="stat glob"><div class="label">All instances, last ${fig(m, "recent.spanMs", "span")}</div>
 <div class="big">${fig(m, "recent.global.hitRate", "pct")}</div>
-<div class="sub">${fig(m, "recent.global.lookups")} lookups; since start ${fig(m, "global.hitRate", "pct")}</div></div>
+<div class="sub">${fig(m, "recent.global.lookups")} lookups; since start ${fig(m, "global.hitRate", "pct")}</div>
+${m.scope === "operator" ? html`<div class="sub error">${fig(m, "global.error", "opt")}</div>` : ""}</div>
 </div>
 ${
     lineChart(

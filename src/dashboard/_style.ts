@@ -40,7 +40,7 @@ svg.line-chart polyline { fill: none; stroke-width: 2; vector-effect: non-scalin
 svg.line-chart .grid { stroke: var(--line); vector-effect: non-scaling-stroke; }
 .line-i { stroke: var(--inst); } .line-g { stroke: var(--glob); stroke-dasharray: 6 4; }
 .key-i { color: var(--inst); } .key-g { color: var(--glob); }
-td.error { color: var(--bad); } .fix { color: var(--ink); }
+td.error, .sub.error { color: var(--bad); } .fix { color: var(--ink); }
 form { margin: 0 0 10px; padding-bottom: 8px; border-bottom: 1px solid var(--line); }
 label { display: inline-block; margin: 2px 10px 4px 0; color: var(--muted); }
 input, select, button { font: inherit; padding: 3px 6px; }

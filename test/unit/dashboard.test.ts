@@ -4,7 +4,7 @@
  * refresh period, the hit-rate series, the `health()` seam, escaping, and malformed requests.
  */
 import { describe, expect, it } from "vitest";
-import { ConfigError, createCache } from "../../mod.ts";
+import { ConfigError, createCache, StoreError } from "../../mod.ts";
 import { type ActionResult, dashboard, type DashboardModel } from "../../src/dashboard/dashboard.ts";
 import { Ring } from "../../src/dashboard/_history.ts";
 import { html, raw } from "../../src/dashboard/_html.ts";
@@ -154,6 +154,28 @@ describe("dashboard: the health() seam", () => {
     const page = await (await get(board)).text();
     expect(figure(page, "backends.store.lastError.message")).toBe("upstash get failed: &lt;b&gt;401&lt;/b&gt;");
     expect(figure(page, "backends.store.lastError.fix")).toBe("check the token");
+  });
+});
+
+describe("dashboard: shared counters that cannot be read", () => {
+  it("shows operators why (escaped) and the public nothing but zeros", async () => {
+    const cache = createCache({ logger: quiet });
+    Object.assign(cache, {
+      globalStats: () => Promise.reject(new StoreError("upstash stats failed: <i>connection refused</i>")),
+    });
+    const board = dashboard(cache, { authorize, public: "counters" });
+    const m = await model(board);
+    expect(m.global).toMatchObject({
+      available: false,
+      misses: 0,
+      error: "upstash stats failed: <i>connection refused</i>",
+    });
+    expect(figure(await (await get(board)).text(), "global.error")).toBe(
+      "upstash stats failed: &lt;i&gt;connection refused&lt;/i&gt;",
+    );
+    const anyone = await (await get(board, "/_larder?format=json", {})).json() as DashboardModel;
+    expect(anyone.global.available).toBe(false);
+    expect(JSON.stringify(anyone)).not.toContain("connection refused");
   });
 });
 
