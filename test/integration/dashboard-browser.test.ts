@@ -124,10 +124,10 @@ describe("dashboard in headless Chromium", () => {
       seen = await refreshed(page, seen);
     }
     const stats = ops.stats();
-    seen = await refreshed(page, seen);
+    // The refresh after next: its JSON was requested after this snapshot (one in flight may predate it).
+    await refreshed(page, (await updates(page)) + 1);
     const shown = await figures(page);
     expect(shown["instance.hits.inline"]).toBe(String(stats.hits.inline));
-    expect(shown["instance.hits.total"] ?? String(stats.hits.total)).toBe(String(stats.hits.total));
     expect(shown["instance.misses"]).toBe(String(stats.misses));
     expect(shown["instance.hitRate"]).toBe(`${(stats.hitRate * 100).toFixed(1)}%`);
     expect(shown["instance.writes.ok"]).toBe(String(stats.writes.ok));
