@@ -14,6 +14,7 @@
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import process from "node:process";
+import { ensureChromium } from "./services/chromium.ts";
 import { type Services, startServices } from "./services/index.ts";
 
 /** One step of the check. */
@@ -28,6 +29,8 @@ interface Step {
   readonly dist?: boolean;
   /** Killed (by PID) after this long. */
   readonly timeoutMs: number;
+  /** Run before the command (e.g. installing a tool it needs); a throw fails the step with its message. */
+  readonly prepare?: () => void;
 }
 
 const STEPS: readonly Step[] = [
@@ -42,7 +45,14 @@ const STEPS: readonly Step[] = [
   { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },
   // The release workflow (actionlint, what it publishes), versions against CHANGELOG.md, npm publish --dry-run.
   { name: "release", command: ["npx", "tsx", "scripts/check-release.ts"], timeoutMs: 5 * 60_000 },
-  { name: "vitest", command: ["npx", "vitest", "run"], services: true, timeoutMs: 20 * 60_000 },
+  // The dashboard's browser test drives Debian's chromium: installed here (as root) when missing.
+  {
+    name: "vitest",
+    command: ["npx", "vitest", "run"],
+    services: true,
+    timeoutMs: 20 * 60_000,
+    prepare: () => void ensureChromium(),
+  },
   // The shared runtime scenarios (test/runtime/_scenarios.ts) on each runtime, against the services.
   {
     name: "node",
@@ -213,6 +223,14 @@ async function main(): Promise<number> {
           continue;
         }
         built = true;
+      }
+      if (step.prepare) {
+        try {
+          step.prepare();
+        } catch (error) {
+          outcomes.push({ step, code: 1, ms: performance.now() - started, note: (error as Error).message });
+          continue;
+        }
       }
       const { code, note } = await run(step, env);
       if (step.name === "package" && code === 0) built = true;

@@ -20,6 +20,7 @@ import { s3BlobStore } from "larder/blobs/s3";
 import { buildAndPack } from "../../../scripts/_pack.ts";
 import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
 import { httpScenarios, largeBody, sameBytes } from "../_http_scenarios.ts";
+import { checkAnswers, dashboardScenarios } from "../_dashboard_scenarios.ts";
 
 const WORKER = resolve("test/runtime/workerd/worker");
 const OUT = join(WORKER, ".build");
@@ -201,6 +202,26 @@ describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () =
     const missBody = await miss.text();
     const hit = await untilHit(path);
     expect(await hit.text()).toBe(missBody);
+  });
+
+  it("serves every shared dashboard scenario", async () => {
+    const { body } = await call("/dashboard-scenarios");
+    expect(body).toEqual(dashboardScenarios.map((s) => s.name));
+  });
+
+  for (const scenario of dashboardScenarios) {
+    it(`dashboard, inside the Worker: ${scenario.name}`, async () => {
+      const { status, body } = await call(`/dashboard-scenario?name=${encodeURIComponent(scenario.name)}`);
+      expect(body).toEqual({ ok: true });
+      expect(status).toBe(200);
+    });
+  }
+
+  it("larder/dashboard as the Worker's fetch: the page with its CSP for the operator, 401 for anyone else", async () => {
+    const { model } = await checkAnswers((headers, query = "") =>
+      mf!.dispatchFetch(`http://worker/_larder${query}`, { headers }) as unknown as Promise<Response>
+    );
+    expect(model).toMatchObject({ scope: "operator", config: { store: "upstash", blobs: "s3" } });
   });
 
   it("reads, in Node, an entry workerd wrote", async () => {

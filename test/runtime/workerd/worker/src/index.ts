@@ -10,7 +10,8 @@
  * - `GET /get?prefix=…&key=…` and `POST /set?prefix=…&key=…`: entries shared with Node, to show
  *   that records cross runtimes both ways.
  *
- * - the response-cache routes of ./http.ts (`/http-scenario…`, `/app/…`, `/plain/…`).
+ * - the response-cache routes of ./http.ts (`/http-scenario…`, `/app/…`, `/plain/…`);
+ * - the dashboard routes of ./dashboard.ts (`/dashboard-scenario…`, `/_larder`).
  *
  * Every answer is JSON; a failed assertion is a 500 with the error's stack.
  */
@@ -27,6 +28,7 @@ import {
   servicesFromEnv,
   writeInBackground,
 } from "../../../_scenarios.ts";
+import { handleDashboard } from "./dashboard.ts";
 import { handleHttp } from "./http.ts";
 
 interface ExecutionContext {
@@ -92,7 +94,8 @@ async function handle(request: Request, env: Record<string, string>, ctx: Execut
 export default {
   async fetch(request: Request, env: Record<string, string>, ctx: ExecutionContext): Promise<Response> {
     try {
-      return await handleHttp(request, env, ctx) ?? await handle(request, env, ctx);
+      return await handleHttp(request, env, ctx) ?? await handleDashboard(request, env) ??
+        await handle(request, env, ctx);
     } catch (error) {
       return json({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 500);
     }

@@ -1,0 +1,145 @@
+/**
+ * The dashboard's options: their public shape, their defaults and their validation. A dashboard
+ * without an `authorize` function is refused at creation time, unless the counters are made
+ * public on purpose (`public: "counters"`): an operator page must never be open by accident.
+ *
+ * @module
+ */
+import { ConfigError, type Duration, toMs } from "./_core.ts";
+
+/** Options of `dashboard()`. `authorize` is required unless `public` is `"counters"`. */
+export interface DashboardOptions {
+  /**
+   * Decides, per request, whether it comes from an operator: resolve to `true` to let it see
+   * everything and act. Anything else (false, a throw) refuses it with 401/403 and the same body
+   * for every path, or, with `public: "counters"`, shows it the counters alone.
+   * @example (request) => request.headers.get("authorization") === `Bearer ${env.ADMIN_TOKEN}`
+   */
+  authorize?: (request: Request) => boolean | Promise<boolean>;
+  /**
+   * `"counters"`: requests that `authorize` refuses (every request, without `authorize`) see the
+   * counters — hit rates, hits by tier, misses, latency, writes — read-only; no configuration,
+   * no errors, no actions. @default none (refused requests see nothing)
+   */
+  public?: "counters";
+  /**
+   * A `WWW-Authenticate` challenge sent with a 401 to refused requests, e.g. `'Basic realm="larder"'`
+   * so that browsers ask for a password. Without it, refused requests get 403. @default none
+   */
+  challenge?: string;
+  /**
+   * Key of the HMAC that binds each action form's token to the browser's session cookie: 32
+   * characters (or bytes) at least. Give every instance the same one when a load balancer may
+   * send a form to an instance other than the one that served it. Never shown anywhere.
+   * @default a random key per dashboard
+   */
+  secret?: string | Uint8Array;
+  /** How often the page refreshes its figures, and how often the counters are sampled for the charts. @default "5s" */
+  refresh?: Duration;
+  /** Samples kept for the charts (memory stays bounded whatever the uptime). @default 120 (10 minutes at "5s") */
+  history?: number;
+  /**
+   * Show an inspected entry's decoded value (read with `cache.get`, so counted as a lookup).
+   * Payloads may hold personal data: off unless asked for. @default false
+   */
+  showPayload?: boolean;
+  /** Origins allowed to post actions besides the request's own, e.g. when a proxy rewrites `Host`. @default [] */
+  origins?: readonly string[];
+}
+
+/** Options after validation. */
+export interface DashboardSettings {
+  readonly authorize: ((request: Request) => boolean | Promise<boolean>) | undefined;
+  readonly publicCounters: boolean;
+  readonly challenge: string | undefined;
+  readonly secret: Uint8Array | undefined;
+  readonly refreshMs: number;
+  readonly history: number;
+  readonly showPayload: boolean;
+  readonly origins: ReadonlySet<string>;
+}
+
+const KNOWN = new Set(["authorize", "public", "challenge", "secret", "refresh", "history", "showPayload", "origins"]);
+
+/** Validates `options`; every problem is a `ConfigError` naming the option and the fix. */
+export function resolveDashboardOptions(options: DashboardOptions | undefined): DashboardSettings {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError(
+      "dashboard: options are required: dashboard(cache, { authorize: (request) => isOperator(request) })",
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new ConfigError(`dashboard: unknown option "${key}"`);
+  }
+  const o = options;
+  if (o.authorize !== undefined && typeof o.authorize !== "function") {
+    throw new ConfigError("dashboard: authorize must be a function (request) => boolean | Promise<boolean>");
+  }
+  if (o.public !== undefined && o.public !== "counters") {
+    throw new ConfigError(
+      `dashboard: public must be "counters" (the only part that may be public), got ${String(o.public)}`,
+    );
+  }
+  if (o.authorize === undefined && o.public === undefined) {
+    throw new ConfigError(
+      "dashboard: an authorize function is required, e.g. dashboard(cache, { authorize: (request) => isOperator(request) }); " +
+        'to show the counters alone to anyone, read-only, pass { public: "counters" } instead',
+    );
+  }
+  if (
+    o.challenge !== undefined && (typeof o.challenge !== "string" || !/^[\x21-\x7e][\x20-\x7e]*$/.test(o.challenge))
+  ) {
+    throw new ConfigError("dashboard: challenge must be a WWW-Authenticate value such as 'Basic realm=\"larder\"'");
+  }
+  const history = o.history ?? 120;
+  if (typeof history !== "number" || !Number.isSafeInteger(history) || history < 2 || history > 10_000) {
+    throw new ConfigError(`dashboard: history must be an integer from 2 to 10000, got ${String(o.history)}`);
+  }
+  for (const flag of ["showPayload"] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== "boolean") {
+      throw new ConfigError(`dashboard: ${flag} must be a boolean`);
+    }
+  }
+  return {
+    authorize: o.authorize,
+    publicCounters: o.public === "counters",
+    challenge: o.challenge,
+    secret: resolveSecret(o.secret),
+    refreshMs: Math.max(1_000, toMs(o.refresh ?? "5s", "dashboard: refresh")),
+    history,
+    showPayload: o.showPayload ?? false,
+    origins: resolveOrigins(o.origins),
+  };
+}
+
+function resolveSecret(secret: unknown): Uint8Array | undefined {
+  if (secret === undefined) return undefined;
+  const bytes = typeof secret === "string" ? new TextEncoder().encode(secret) : secret;
+  if (!(bytes instanceof Uint8Array) || bytes.length < 32) {
+    throw new ConfigError(
+      "dashboard: secret must be a string or Uint8Array of at least 32 characters/bytes (e.g. 32 random bytes, base64)",
+    );
+  }
+  return new Uint8Array(bytes);
+}
+
+function resolveOrigins(origins: unknown): ReadonlySet<string> {
+  if (origins === undefined) return new Set();
+  if (!Array.isArray(origins)) {
+    throw new ConfigError('dashboard: origins must be an array such as ["https://ops.example.com"]');
+  }
+  return new Set(origins.map((origin) => {
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof origin === "string" ? new URL(origin) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin === "null" || parsed.origin !== origin.replace(/\/$/, "")) {
+      throw new ConfigError(
+        `dashboard: origins: ${JSON.stringify(origin)} is not an origin such as "https://ops.example.com"`,
+      );
+    }
+    return parsed.origin;
+  }));
+}
