@@ -56,6 +56,7 @@ export type { BreakerState, BreakerStats } from "./src/core/breaker.ts";
 export type { LatencySummary } from "./src/core/histogram.ts";
 export type {
   BlobDeleteResult,
+  BlobGetOptions,
   BlobListOptions,
   BlobListPage,
   BlobObject,
@@ -77,6 +78,7 @@ export type {
   WriteOp,
   WriteResult,
 } from "./src/core/types.ts";
+export { BLOB_PENDING_BYTES } from "./src/core/types.ts";
 export {
   BlobError,
   CacheError,
