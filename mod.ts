@@ -63,6 +63,7 @@ export type {
   BlobStore,
   CallOptions,
   Compressor,
+  EncodeOptions,
   Generation,
   GenerationStamp,
   Logger,

@@ -285,12 +285,26 @@ export interface BlobDeleteResult {
   readonly failed: readonly { readonly key: string; readonly code: string }[];
 }
 
+/** Options of {@link ValueCodec.encode}. */
+export interface EncodeOptions {
+  /**
+   * The largest encoding wanted, in bytes. A codec that supports it stops as soon as the encoding
+   * passes this size (or a lower bound of it does) and throws a `TooLargeError`, so an oversized
+   * value costs about `maxBytes` of memory, not its whole encoding. A codec that ignores it stays
+   * correct: the caller checks the size of what it returns, after the fact.
+   */
+  readonly maxBytes?: number;
+}
+
 /** Turns values into bytes and back. */
 export interface ValueCodec {
   /** Name recorded in each entry, e.g. `"cbor"` or `"json"`. */
   readonly name: string;
-  /** Encodes `value`; throws a `CodecError` for values it cannot represent faithfully. */
-  encode(value: unknown): Uint8Array;
+  /**
+   * Encodes `value`; throws a `CodecError` for values it cannot represent faithfully, and a
+   * `TooLargeError` when the encoding passes `options.maxBytes` (see {@link EncodeOptions}).
+   */
+  encode(value: unknown, options?: EncodeOptions): Uint8Array;
   /** Decodes bytes written by `encode`; throws a `CodecError` on malformed input. */
   decode(bytes: Uint8Array): unknown;
 }
