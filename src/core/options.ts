@@ -50,7 +50,7 @@ export interface CacheOptions {
    * zstd settings: `level` (1–19) and the compiled `wasm` module (or a function resolving to it).
    * @default { level: 3, wasm: Larder's own zstd.wasm (embedded in `larder`; imported as a module by `larder/workers`) }
    */
-  zstd?: { level?: number; wasm?: ZstdWasm };
+  zstd?: { level?: number; wasm?: WebAssembly.Module | (() => Promise<WebAssembly.Module>) };
   /** Stored payloads up to this size live inside the record; larger ones go to `blobs`. @default 32768 */
   maxInlineBytes?: number;
   /** Encoded values over this size are not cached (logged, the result is still returned). @default 67108864 (64 MiB) */
