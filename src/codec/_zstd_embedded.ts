@@ -12,7 +12,7 @@
  *   without it failed at its first value over the compression threshold), `node:fs` in the core,
  *   and a path that bundlers do not follow. Bytes in a module need no permission, no file system
  *   and no bundler support, and the package is no longer a runtime dependency at all.
- * - Size: 104 KB of source (the 246 KB wasm gzipped, in base64), once per process. On Cloudflare
+ * - Size: 106 KiB of source (the 246 KiB wasm gzipped, in base64), compiled once per process. On Cloudflare
  *   Workers, where WASM cannot be compiled from bytes, `larder/workers` passes the `.wasm` that
  *   wrangler compiles as a module; only `createCache` from `larder` (`src/core/cache.ts`)
  *   references this module, so a Worker bundle leaves it out (the workerd suite checks it).
