@@ -56,12 +56,14 @@ export type { BreakerState, BreakerStats } from "./src/core/breaker.ts";
 export type { LatencySummary } from "./src/core/histogram.ts";
 export type {
   BlobDeleteResult,
+  BlobGetOptions,
   BlobListOptions,
   BlobListPage,
   BlobObject,
   BlobStore,
   CallOptions,
   Compressor,
+  EncodeOptions,
   Generation,
   GenerationStamp,
   Logger,
@@ -77,6 +79,7 @@ export type {
   WriteOp,
   WriteResult,
 } from "./src/core/types.ts";
+export { BLOB_PENDING_BYTES } from "./src/core/types.ts";
 export {
   BlobError,
   CacheError,

@@ -11,6 +11,7 @@ import { encodeCbor } from "../src/codec/_cbor_encode.ts";
 import { CBOR_POLICY, cborCodec } from "../src/codec/cbor.ts";
 import { gzipCompressor } from "../src/codec/gzip.ts";
 import { jsonCodec } from "../src/codec/json.ts";
+import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
 import { CBOR_X_OPTIONS } from "../test/helpers/cbor-x.ts";
 
@@ -72,7 +73,7 @@ const rate = (ms: number, ownBytes?: number): string =>
 
 const cbor = cborCodec();
 const json = jsonCodec();
-const zstd = zstdCompressor();
+const zstd = zstdCompressor({ wasm: embeddedZstdWasm });
 const gzip = gzipCompressor();
 const cborx = new Encoder({ ...CBOR_X_OPTIONS });
 const cborxDecoder = new Decoder({ ...CBOR_X_OPTIONS });

@@ -17,6 +17,7 @@ import { Decoder, Encoder } from "cbor-x/index-no-eval";
 import { cborCodec } from "../src/codec/cbor.ts";
 import { gzipCompressor } from "../src/codec/gzip.ts";
 import { jsonCodec } from "../src/codec/json.ts";
+import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
 import type { Dataset } from "./_fixtures.ts";
 import { toJsonRows } from "./_data.ts";
@@ -54,7 +55,7 @@ export async function runCodecs(
 ): Promise<CodecResults> {
   const cbor = cborCodec();
   const json = jsonCodec();
-  const zstd = zstdCompressor();
+  const zstd = zstdCompressor({ wasm: embeddedZstdWasm });
   const gzip = gzipCompressor();
   const results: Partial<CodecResults> = {};
   for (const { label, rows } of datasets) {

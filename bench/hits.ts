@@ -7,6 +7,7 @@
  */
 import { createCache } from "../mod.ts";
 import { cborCodec } from "../src/codec/cbor.ts";
+import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
 import type { ServicesEnv } from "../scripts/services/index.ts";
 import {
@@ -89,7 +90,7 @@ export async function runHits(
   options: { decode: boolean },
 ): Promise<HitResults> {
   const rules = await applyLatency(fx.env, latency, [fx.inline.prefix, fx.s3.prefix]);
-  const zstd = zstdCompressor();
+  const zstd = zstdCompressor({ wasm: embeddedZstdWasm });
   const cbor = cborCodec();
   const results: HitResults = {};
   try {
@@ -140,7 +141,7 @@ export async function runHits(
  * the same encoded value, alone: the part of the hit that grows with size).
  */
 export async function runMemoryHits(fx: HitFixtures, budgetFor: (label: string) => Budget): Promise<HitResults> {
-  const zstd = zstdCompressor();
+  const zstd = zstdCompressor({ wasm: embeddedZstdWasm });
   const cbor = cborCodec();
   const results: HitResults = {};
   for (const { label } of fx.datasets) {

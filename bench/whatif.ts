@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import process from "node:process";
 import { sha256Hex } from "../src/core/bytes.ts";
 import { cborCodec } from "../src/codec/cbor.ts";
+import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
 import { makeRows } from "./_data.ts";
 import { entryKeys, tierCache } from "./_fixtures.ts";
@@ -77,7 +78,7 @@ try {
   await s3.cache.flush();
   const keys = await entryKeys(`${run}-s3`, "1 MB");
   const cbor = cborCodec();
-  const zstd = zstdCompressor();
+  const zstd = zstdCompressor({ wasm: embeddedZstdWasm });
   const payload = await bare.s3Get(keys.blob);
   const rawBytes = (JSON.parse((await bare.storeGet(keys.record))!) as { n: number }).n;
   const byHand = async (): Promise<unknown> => {

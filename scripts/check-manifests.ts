@@ -6,7 +6,9 @@
  * {@link NPM_ONLY} and {@link DENO_ONLY}, each with its reason. Packages in {@link NOT_AT_RUN_TIME}
  * must not be runtime dependencies at all. The operator CLI is the one entry shipped differently:
  * the `larder` bin on npm (its Node entry, built into dist/) and the `./cli` export on JSR (its Deno
- * entry); both entries must exist.
+ * entry); both entries must exist. The zstd.wasm embedded in `src/codec/_zstd_wasm_gzip.ts` must be
+ * the one of the `@bokuweb/zstd-wasm` devDependency, pinned to the version the glue binds
+ * (scripts/zstd-wasm.ts).
  *
  *   npx tsx scripts/check-manifests.ts
  *
@@ -14,6 +16,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
+import { checkEmbedded, ZSTD_PACKAGE } from "./zstd-wasm.ts";
 
 /** Subpaths published on npm only, and why. */
 const NPM_ONLY: Readonly<Record<string, string>> = {
@@ -35,6 +38,8 @@ const NOT_AT_RUN_TIME: Readonly<Record<string, string>> = {
   "cbor-x":
     "its optional cbor-extract@^2.2.3 names platform packages that were never published, so Deno's npm resolver (JSR installs) fails; src/codec has its own CBOR code, and cbor-x is a devDependency for the cross-tests",
   "cbor-extract": "see cbor-x",
+  "@bokuweb/zstd-wasm":
+    "Larder embeds the package's zstd.wasm (scripts/zstd-wasm.ts) and runs it with its own glue, never through the package's process-wide init(): at run time the package would only be a second, unused copy",
 };
 
 interface PackageJson {
@@ -46,6 +51,7 @@ interface PackageJson {
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
   optionalDependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
   exports: Record<string, Record<string, string>>;
   bin?: Record<string, string>;
   files: string[];
@@ -149,6 +155,15 @@ for (const [name, reason] of Object.entries(NOT_AT_RUN_TIME)) {
   }
 }
 
+// The embedded zstd.wasm comes from the pinned devDependency, byte for byte.
+if (pkg.devDependencies?.[ZSTD_PACKAGE.name] !== ZSTD_PACKAGE.version) {
+  problem(
+    `${ZSTD_PACKAGE.name} must be a devDependency pinned to exactly ${ZSTD_PACKAGE.version} (the build the glue binds); ` +
+      `got ${pkg.devDependencies?.[ZSTD_PACKAGE.name] ?? "none"}`,
+  );
+}
+for (const text of checkEmbedded()) problem(`embedded zstd.wasm: ${text}`);
+
 for (const file of ["README.md", "LICENSE"]) {
   if (!existsSync(file)) problem(`${file} is missing`);
   if (!pkg.files.includes(file)) problem(`package.json files does not include ${file}`);
@@ -164,5 +179,7 @@ console.log(
     Object.keys(deno.exports).length
   } subpaths (npm only: ${Object.keys(NPM_ONLY).join(", ")}; JSR only: ${
     Object.keys(DENO_ONLY).join(", ")
-  }; bin: ${CLI.bin}) and ${Object.keys(npmDeps).length} dependencies`,
+  }; bin: ${CLI.bin}) and ${
+    Object.keys(npmDeps).length
+  } dependencies; the embedded zstd.wasm is ${ZSTD_PACKAGE.name}@${ZSTD_PACKAGE.version}'s`,
 );

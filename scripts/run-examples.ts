@@ -26,6 +26,7 @@ import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { Miniflare } from "miniflare";
 import { buildAndPack } from "./_pack.ts";
+import { carriesEmbeddedZstd } from "./zstd-wasm.ts";
 
 const ROOT = resolve(".");
 const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
@@ -140,6 +141,10 @@ function startWorker(name: string, tarball: string): Miniflare {
   );
   if (!readdirSync(out).some((file) => file.endsWith(".wasm"))) {
     throw new Error("wrangler did not emit zstd.wasm");
+  }
+  // larder/workers brings the compiled module: the bytes embedded for other runtimes stay out.
+  if (carriesEmbeddedZstd(readFileSync(join(out, "index.js"), "utf8"))) {
+    throw new Error(`${name}: the Worker bundle carries the embedded zstd.wasm as well`);
   }
   const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
   return new Miniflare({

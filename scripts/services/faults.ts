@@ -12,6 +12,8 @@
  * - `corrupt`: execute or forward it, and flip the lowest bit of some body bytes (`true`: the
  *   middle byte; N: N bytes at positions drawn from the rule's generator). Status and length are
  *   unchanged, and a digit stays a digit: the harshest case for whoever parses the body.
+ * - `unsized` (S3 proxy only): forward it, and send the answer without its `Content-Length`
+ *   (chunked), so the client learns the body's size only by reading all of it.
  *
  * Whether a rule fires on a matching request: `count` fires it on the next N matching requests
  * only; `probability` fires it with that chance, drawn from a generator seeded per rule (`seed`,
@@ -44,6 +46,8 @@ export interface FaultRule {
   readonly truncate?: number | "half";
   /** Execute, then flip the lowest bit of the middle byte (`true`) or of N bytes at seeded positions. */
   readonly corrupt?: true | number;
+  /** Forward, and send the answer without its Content-Length (chunked): S3 proxy only. */
+  readonly unsized?: boolean;
   /** Chance that the rule fires on a matching request, 0–1. @default 1 */
   readonly probability?: number;
   /** Seed of this rule's generator (probability draws, corrupt positions). @default derived from the rule */
@@ -63,7 +67,7 @@ export interface FaultRuleState extends FaultRule {
 }
 
 /** What a fault did to a request, as recorded in the request log. */
-export type FaultKind = "latency" | "status" | "reset" | "truncate" | "corrupt";
+export type FaultKind = "latency" | "status" | "reset" | "truncate" | "corrupt" | "unsized";
 
 /** What a server does to one request, decided from the rules before it is executed. */
 export interface FaultPlan {
@@ -77,6 +81,8 @@ export interface FaultPlan {
   readonly truncate?: number | "half";
   /** Positions of the response body bytes to flip, given its length (none: leave it alone). */
   readonly corrupt?: (length: number) => number[];
+  /** Send the answer without its Content-Length (see {@link FaultRule.unsized}). */
+  readonly unsized?: boolean;
   /** The faults this plan applies, for the request log. */
   readonly kinds: readonly FaultKind[];
 }
@@ -136,6 +142,7 @@ export class FaultRules {
     let reset = false;
     let status: number | undefined;
     let truncate: number | "half" | undefined;
+    let unsized = false;
     const flips: ((length: number) => number[])[] = [];
     for (const active of this.#active) {
       const { rule } = active;
@@ -150,6 +157,7 @@ export class FaultRules {
       reset ||= rule.reset === true;
       status ??= rule.status;
       truncate ??= rule.truncate;
+      unsized ||= rule.unsized === true;
       if (rule.corrupt !== undefined) flips.push(positions(rule.corrupt, active.random));
     }
     const kinds: FaultKind[] = latencyMs > 0 ? ["latency"] : [];
@@ -157,11 +165,13 @@ export class FaultRules {
     if (status !== undefined) return { latencyMs, reset, status, kinds: [...kinds, "status"] };
     if (flips.length > 0) kinds.push("corrupt");
     if (truncate !== undefined) kinds.push("truncate");
+    if (unsized) kinds.push("unsized");
     if (kinds.length === 0) return NO_FAULT;
     return {
       latencyMs,
       reset,
       ...(truncate === undefined ? {} : { truncate }),
+      ...(unsized ? { unsized } : {}),
       ...(flips.length === 0 ? {} : { corrupt: (length: number) => flips.flatMap((flip) => flip(length)) }),
       kinds,
     };
@@ -221,6 +231,7 @@ export function invalidRule(value: unknown): string | null {
     return "status must be an integer from 400 to 599";
   }
   if (rule.reset !== undefined && typeof rule.reset !== "boolean") return "reset must be a boolean";
+  if (rule.unsized !== undefined && typeof rule.unsized !== "boolean") return "unsized must be a boolean";
   if (rule.truncate !== undefined && rule.truncate !== "half" && !nonNegativeInt(rule.truncate)) {
     return 'truncate must be a byte count or "half"';
   }
@@ -246,6 +257,7 @@ const KNOWN = new Set([
   "reset",
   "truncate",
   "corrupt",
+  "unsized",
   "probability",
   "seed",
   "count",

@@ -7,7 +7,8 @@
  * Faults: every request passes through {@link FaultHook} before it is forwarded; its
  * {@link FaultPlan} (by default from the rules set through `/__larder/faults`, see faults.ts) can
  * delay it, reset the connection, answer with an S3 error instead of forwarding, or forward it
- * and truncate or corrupt the response body. The faults a request met are in its log entry.
+ * and truncate or corrupt the response body, or send it without its Content-Length. The faults a
+ * request met are in its log entry.
  *
  * @module
  */
@@ -87,9 +88,11 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
     upstream.on("response", (answer) => {
       answer.on("data", (chunk: Buffer) => (entry.responseBytes += chunk.length));
       answer.on("error", () => res.destroy());
+      // Without Content-Length, Node sends the body chunked.
+      const headers = plan.unsized ? withoutContentLength(answer.rawHeaders) : answer.rawHeaders;
       if (plan.truncate === undefined && plan.corrupt === undefined) {
         if (answered(res)) return void answer.resume();
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
         answer.pipe(res);
         return;
       }
@@ -107,8 +110,8 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
           res.destroy();
           return;
         }
-        // The original headers, Content-Length included: a cut body is visibly short.
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        // The original headers, Content-Length included (unless unsized): a cut body is visibly short.
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, headers);
         if (cut) res.write(body, () => res.destroy());
         else res.end(body);
       });
@@ -148,6 +151,15 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
       });
     },
   };
+}
+
+/** Raw headers (name, value, name, value…) without Content-Length. */
+function withoutContentLength(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== "content-length") out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
 }
 
 /** Whether `res` can no longer take a status line: headers already out, or the client gone. */

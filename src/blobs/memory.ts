@@ -1,6 +1,7 @@
 /**
  * In-process blobs, bounded by total bytes with least-recently-used eviction. Bytes are copied
- * on `put` and on `get`, so no caller can change what another one reads. It is what
+ * on `put` and on `get`, so no caller can change what another one reads; a `get` with an expected
+ * size copies nothing larger than that size. It is what
  * `createCache()` uses when given neither store nor blobs.
  *
  * @example
@@ -20,6 +21,7 @@
 import { BlobError, TooLargeError } from "../core/errors.ts";
 import type {
   BlobDeleteResult,
+  BlobGetOptions,
   BlobListOptions,
   BlobListPage,
   BlobObject,
@@ -27,6 +29,7 @@ import type {
   CallOptions,
 } from "../core/types.ts";
 import { Lru } from "../_lru.ts";
+import { Expectation } from "./_expected.ts";
 import { checkOptionsObject, optionalFunction, positiveInteger } from "../_validate.ts";
 
 /** Options of {@link memoryBlobStore}. */
@@ -71,10 +74,18 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
       }
       objects.set(key, { bytes: body.slice(), lastModified: now() }, bytes, Infinity, 0);
     },
-    async get(key: string, callOptions?: CallOptions): Promise<Uint8Array | null> {
-      callOptions?.signal?.throwIfAborted();
+    async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
+      const signal = callOptions?.signal;
+      signal?.throwIfAborted();
       checkKey("get", key);
-      return objects.get(key, 0)?.bytes.slice() ?? null;
+      const expected = new Expectation(callOptions?.expectedBytes, Number.POSITIVE_INFINITY);
+      const stored = objects.get(key, 0);
+      if (stored === undefined) return null;
+      const size = stored.bytes.byteLength;
+      // Waiting costs nothing here (no I/O in flight): check every object against the size.
+      await expected.known(signal);
+      if (size > expected.limit) throw expected.refusal("memory get", size);
+      return stored.bytes.slice();
     },
     async delete(key: string, callOptions?: CallOptions): Promise<void> {
       callOptions?.signal?.throwIfAborted();

@@ -21,9 +21,17 @@
  */
 import { AwsClient } from "aws4fetch";
 import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
-import type { BlobDeleteResult, BlobListOptions, BlobListPage, BlobStore, CallOptions } from "../core/types.ts";
+import type {
+  BlobDeleteResult,
+  BlobGetOptions,
+  BlobListOptions,
+  BlobListPage,
+  BlobStore,
+  CallOptions,
+} from "../core/types.ts";
 import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../_validate.ts";
-import { encodeKey, encodeSegment, errorCode, quoteKey, readBody } from "./_s3.ts";
+import { Expectation } from "./_expected.ts";
+import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
 
 /** Options of {@link s3BlobStore}. */
@@ -50,7 +58,10 @@ export interface S3BlobStoreOptions {
   forcePathStyle?: boolean;
   /** The `fetch` that sends the signed requests (a runtime's own, an instrumented one…). @default globalThis.fetch */
   fetch?: (request: Request) => Promise<Response>;
-  /** Objects larger than this are refused by `get` (a `TooLargeError`) before being read whole. @default 134217728 (128 MiB) */
+  /**
+   * Objects larger than this are refused by `get` (a `TooLargeError`) before being read whole. A
+   * `get` with an expected size (as the cache's reads have) holds at most that size. @default 134217728 (128 MiB)
+   */
   maxObjectBytes?: number;
 }
 
@@ -127,8 +138,10 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       await discard(response);
     },
 
-    async get(key: string, callOptions?: CallOptions): Promise<Uint8Array | null> {
+    async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
       const signal = callOptions?.signal;
+      // Created first, so that it follows the size from the start.
+      const expected = new Expectation(callOptions?.expectedBytes, config.maxObjectBytes);
       const response = await send("get", key, { method: "GET" }, signal);
       if (response.status === 404) {
         // A missing object is a miss; a missing bucket is a configuration error to report.
@@ -138,7 +151,7 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       }
       if (!response.ok) throw await failure("get", key, response);
       try {
-        return await readBody(response, config.maxObjectBytes);
+        return await readObject(response, expected, signal);
       } catch (cause) {
         if (signal?.aborted) throw signal.reason;
         if (isCacheError(cause)) throw cause;

@@ -11,10 +11,13 @@
  * `Uint8Array` as tag 64 and other typed arrays under their RFC 8746 little-endian tags.
  *
  * Bytes are written into one growable buffer, kept between calls up to {@link SCRATCH_MAX_BYTES}.
+ * Given a byte limit, the buffer never grows past it (plus a few bytes of slack): the encoder
+ * stops with a `TooLargeError` as soon as its output would pass the limit, having held about the
+ * limit, however large the value.
  *
  * @module
  */
-import { CodecError } from "../core/errors.ts";
+import { CodecError, TooLargeError } from "../core/errors.ts";
 import { MAX_DEPTH } from "./_validate.ts";
 import {
   bigintToBytes,
@@ -61,15 +64,22 @@ let view: DataView = new DataView(buf.buffer);
 let safeEnd = 0;
 let pos = 0;
 let busy = false;
+/** The output limit of the current call. */
+let maxBytes = Infinity;
 
-/** Encodes `value` (already validated) into a new `Uint8Array` that owns its memory. */
-export function encodeCbor(value: unknown): Uint8Array {
+/**
+ * Encodes `value` (already validated) into a new `Uint8Array` that owns its memory. Throws a
+ * `TooLargeError` as soon as the output passes `limit` bytes.
+ */
+export function encodeCbor(value: unknown, limit: number = Infinity): Uint8Array {
   // A getter inside the value could call the codec again; the buffer is shared, so refuse.
   if (busy) throw new CodecError("cbor codec cannot encode while it is already encoding (a getter encoded a value)");
   busy = true;
+  maxBytes = limit;
   use(scratch ?? new Uint8Array(INITIAL_BYTES));
   try {
     write(value, 0);
+    if (pos > maxBytes) throw tooLarge();
     // A small result is copied out so that it does not pin a large buffer; a large one takes its
     // own buffer with it (at most twice its size: buffers double).
     if (buf.length <= SCRATCH_MAX_BYTES) {
@@ -79,6 +89,7 @@ export function encodeCbor(value: unknown): Uint8Array {
     return pos * 2 >= buf.length ? buf.subarray(0, pos) : buf.slice(0, pos);
   } finally {
     busy = false;
+    maxBytes = Infinity;
     buf = new Uint8Array(0);
     view = new DataView(buf.buffer);
     safeEnd = pos = 0;
@@ -91,11 +102,17 @@ function use(next: Uint8Array): void {
   safeEnd = next.length - SLACK;
 }
 
-/** Makes room for `bytes` more bytes after `pos` plus {@link SLACK}. */
+/**
+ * Makes room for `bytes` more bytes after `pos` plus {@link SLACK}. `bytes` may overstate what
+ * will be written by up to {@link SLACK} (a head's longest form), so the limit is checked with
+ * that much leeway here, and exactly once written (by {@link write} and at the end).
+ */
 function reserve(bytes: number): void {
   const needed = pos + bytes + SLACK;
   if (needed <= buf.length) return;
-  const next = new Uint8Array(Math.max(needed, buf.length * 2));
+  if (pos + bytes > maxBytes + SLACK) throw tooLarge();
+  // Doubling, but never past the limit and its slack.
+  const next = new Uint8Array(Math.min(Math.max(needed, buf.length * 2), maxBytes + 2 * SLACK));
   next.set(buf.subarray(0, pos));
   if (next.length <= SCRATCH_MAX_BYTES) scratch = next;
   use(next);
@@ -125,8 +142,15 @@ function head(major: number, n: number): void {
   }
 }
 
+function tooLarge(): TooLargeError {
+  return new TooLargeError(`cbor codec: the value takes more than ${maxBytes} bytes once encoded`);
+}
+
 function write(value: unknown, depth: number): void {
-  if (pos > safeEnd) reserve(SLACK);
+  if (pos > safeEnd) {
+    if (pos > maxBytes) throw tooLarge();
+    reserve(SLACK);
+  }
   switch (typeof value) {
     case "string":
       return writeString(value);
@@ -200,11 +224,15 @@ function writeString(s: string): void {
 
 function writeUtf8(s: string): void {
   const max = s.length * 3;
-  reserve(max + 9);
   // Reserve the head for the longest possible UTF-8 form, then move the bytes back if it is shorter.
   const headBytes = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
+  // Room for the longest form, or for what the limit leaves: a string that does not fit there is too large.
+  const room = Math.min(max + headBytes, maxBytes + SLACK - pos);
+  if (room < headBytes) throw tooLarge();
+  reserve(room);
   const start = pos + headBytes;
-  const written = textEncoder.encodeInto(s, buf.subarray(start)).written;
+  const { read, written } = textEncoder.encodeInto(s, buf.subarray(start, pos + room));
+  if (read < s.length) throw tooLarge();
   const actual = written < 24 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5;
   if (actual < headBytes) buf.copyWithin(pos + actual, start, start + written);
   head(3, written);

@@ -3,12 +3,36 @@
  * `CodecError` naming the path of the offending part (`$.rows[3].fmt`), anything the codec would
  * not give back unchanged. Each codec describes what it accepts with a {@link ValuePolicy}.
  *
+ * Given a byte limit, the walk also adds up a lower bound of the encoded size (each codec gives
+ * its {@link SizeBounds}: a string's UTF-8 form is never shorter than its UTF-16 length, a number
+ * never shorter than its integer digits…) and stops with a `TooLargeError` as soon as the bound
+ * passes the limit: an oversized value is refused after walking about `maxBytes` of it, before
+ * anything is encoded. The bound is cheap (no per-character work, no number formatting), so it
+ * can be well under the real size (a float `0.1234567890123` counts 3 bytes, a control character
+ * 1 instead of 6): the codecs check the real size as well.
+ *
  * @module
  */
-import { CodecError } from "../core/errors.ts";
+import { CodecError, TooLargeError } from "../core/errors.ts";
 
 /** How a built-in class is walked: its entries (`map`, `set`), a value check (`date`), or not at all (`leaf`). */
 export type BuiltinKind = "map" | "set" | "date" | "leaf";
+
+/** Lower bounds, in bytes, of how a codec encodes each kind of part (see the module doc). */
+export interface SizeBounds {
+  /** Bytes a string takes beyond its UTF-16 length (quotes, or a head). */
+  readonly string: number;
+  /** Bytes a property name takes beyond its length (quotes and a colon, or a head). */
+  readonly key: number;
+  /** Bytes of a container itself (brackets, or a head). */
+  readonly container: number;
+  /** Bytes of each element or property of a container beyond the element itself (a separator). */
+  readonly entry: number;
+  /** Bytes of `null`, a boolean, `undefined` or a Date. */
+  readonly atom: number;
+  /** Bytes of a (finite) number, at least. */
+  number(n: number): number;
+}
 
 /** What a codec accepts, beyond `null`, booleans, finite numbers, plain objects and dense arrays. */
 export interface ValuePolicy {
@@ -28,6 +52,8 @@ export interface ValuePolicy {
   readonly wellFormedStrings: boolean;
   /** Accepted built-in classes, by their exact prototype (subclasses are class instances, rejected). */
   readonly builtins: ReadonlyMap<object, BuiltinKind>;
+  /** How the codec's encoding grows with each part, for the byte limit. */
+  readonly sizes: SizeBounds;
 }
 
 /** Nesting deeper than this is rejected (the codecs recurse, and so would decoding). */
@@ -49,12 +75,27 @@ const isWellFormed: ((this: string) => boolean) | undefined =
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** Throws a `CodecError` naming the first part of `value` that `policy` does not accept. */
-export function validateValue(value: unknown, policy: ValuePolicy): void {
+/**
+ * Throws a `CodecError` naming the first part of `value` that `policy` does not accept, or a
+ * `TooLargeError` as soon as a lower bound of its encoded size passes `maxBytes`.
+ */
+export function validateValue(value: unknown, policy: ValuePolicy, maxBytes: number = Infinity): void {
   const ancestors: object[] = [];
   const deepAncestors = new Set<object>();
   const path: Step[] = [];
   const bigintBits = BigInt(policy.bigintBits);
+  const sizes = policy.sizes;
+  let bytes = 0;
+  const grow = (depth: number, more: number): void => {
+    bytes += more;
+    if (bytes > maxBytes) {
+      throw new TooLargeError(
+        `${policy.codec} codec: the value takes more than ${maxBytes} bytes once encoded (passed at ${
+          formatPath(path, depth)
+        })`,
+      );
+    }
+  };
 
   const fail = (depth: number, what: string, unsupported = true): never => {
     const where = formatPath(path, depth);
@@ -95,20 +136,29 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
     switch (typeof v) {
       case "string":
         if (checkStrings && !(isWellFormed as (this: string) => boolean).call(v)) badString(depth, "a string");
+        grow(depth, v.length + sizes.string);
         return;
       case "number":
-        if (!policy.nonFinite && !Number.isFinite(v)) fail(depth, String(v));
+        if (!Number.isFinite(v)) {
+          if (!policy.nonFinite) fail(depth, String(v));
+          grow(depth, sizes.atom);
+        } else {
+          grow(depth, sizes.number(v));
+        }
         return;
       case "boolean":
+        grow(depth, sizes.atom);
         return;
       case "undefined":
         if (!policy.undefined) fail(depth, "undefined");
+        grow(depth, sizes.atom);
         return;
       case "bigint": {
         if (policy.bigintBits === 0) fail(depth, "a BigInt");
         if ((v < 0n ? -v : v) >> bigintBits !== 0n) {
           fail(depth, `a BigInt of more than ${policy.bigintBits} bits`, false);
         }
+        grow(depth, sizes.atom);
         return;
       }
       case "function":
@@ -116,16 +166,21 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
       case "symbol":
         return fail(depth, "a symbol", false);
     }
-    if (v === null) return;
+    if (v === null) {
+      grow(depth, sizes.atom);
+      return;
+    }
     const object = v as object;
     const proto: unknown = Object.getPrototypeOf(object);
     if (proto === Array.prototype) {
       const array = object as unknown[];
       enter(array, depth);
+      grow(depth, sizes.container);
       for (let i = 0, n = array.length; i < n; i++) {
         const item = array[i];
         path[depth] = i;
         if (item === undefined && !(i in array)) fail(depth + 1, "a hole in a sparse array", false);
+        grow(depth + 1, sizes.entry);
         visit(item, depth + 1);
       }
       leave(array, depth);
@@ -134,6 +189,7 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
     if (proto === Object.prototype || proto === null) {
       const record = object as Record<string, unknown>;
       enter(record, depth);
+      grow(depth, sizes.container);
       const keys = Object.keys(record);
       for (let i = 0, n = keys.length; i < n; i++) {
         const key = keys[i] as string;
@@ -142,6 +198,7 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
         if (checkStrings && !(isWellFormed as (this: string) => boolean).call(key)) {
           badString(depth + 1, "a property name");
         }
+        grow(depth + 1, key.length + sizes.key + sizes.entry);
         visit(record[key], depth + 1);
       }
       if (Object.getOwnPropertySymbols(record).length > 0) fail(depth, "an object with symbol-keyed properties", false);
@@ -152,8 +209,11 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
     if (kind === undefined) return fail(depth, describe(object, proto));
     switch (kind) {
       case "leaf":
+        // A typed array's bytes are all written; a RegExp's source at least.
+        grow(depth, ArrayBuffer.isView(object) ? object.byteLength : sizes.atom);
         return;
       case "date": {
+        grow(depth, sizes.atom);
         // The cbor codec (like cbor-x before it) writes seconds as a float64 and reads back
         // Math.round(seconds * 1000): exact for every date of the next few millennia, not for all
         // of Date's ±8.64e15 ms range.
@@ -166,6 +226,7 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
       case "map": {
         const map = object as Map<unknown, unknown>;
         enter(map, depth);
+        grow(depth, sizes.container);
         let i = 0;
         for (const [key, item] of map) {
           path[depth] = { in: "mapKey", index: i };
@@ -180,6 +241,7 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
       case "set": {
         const set = object as Set<unknown>;
         enter(set, depth);
+        grow(depth, sizes.container);
         let i = 0;
         for (const item of set) {
           path[depth] = { in: "set", index: i++ };
@@ -198,11 +260,11 @@ export function validateValue(value: unknown, policy: ValuePolicy): void {
  * {@link validateValue}, with anything else a walk can throw (a throwing getter, a revoked Proxy)
  * turned into a `CodecError` too.
  */
-export function checkValue(value: unknown, policy: ValuePolicy): void {
+export function checkValue(value: unknown, policy: ValuePolicy, maxBytes?: number): void {
   try {
-    validateValue(value, policy);
+    validateValue(value, policy, maxBytes);
   } catch (error) {
-    if (error instanceof CodecError) throw error;
+    if (error instanceof CodecError || error instanceof TooLargeError) throw error;
     throw new CodecError(`${policy.codec} codec could not read the value: ${String(error)}`, { cause: error });
   }
 }

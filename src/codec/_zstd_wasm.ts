@@ -1,18 +1,18 @@
 /**
- * The two ways to reach zstd's WASM build (`@bokuweb/zstd-wasm` 0.0.27), behind one small
- * interface:
+ * Larder's own minimal replacement of the emscripten glue of zstd's WASM build
+ * (`@bokuweb/zstd-wasm` 0.0.27): {@link instantiateZstd} turns a compiled `zstd.wasm` into a
+ * private instance, with its own memory, that only Larder calls.
  *
- * - {@link bundledZstd}: the package's own `init()`, which finds and compiles its `zstd.wasm` (Node,
- *   Deno, Bun). Loaded once per process, on first use.
- * - {@link instantiateZstd}: a `WebAssembly.Module` compiled by the host (Cloudflare Workers, where
- *   WASM cannot be compiled from bytes at run time), instantiated here with a minimal replacement
- *   of the package's emscripten glue. The package does not export its emscripten `Module`, so its
- *   `instantiateWasm` hook cannot be reached from outside; this glue plays that hook's part. Once
- *   per module object.
+ * The package's own loader is never used: its `init()` (re)initialises one emscripten instance
+ * per process, shared with the application and any other copy of the package, and an application
+ * that calls `init()` itself corrupts the state Larder relies on (and the other way round). The
+ * package does not export its emscripten `Module`, so its `instantiateWasm` hook cannot be reached
+ * from outside either; this glue provides the few imports the build needs.
  *
- * Both run zstd's one-shot `ZSTD_compress`/`ZSTD_decompress` with buffers sized by the caller,
- * who has already checked the frame header (see `_zstd_frame.ts`). The WASM heap grows to the
- * largest job ever run and never shrinks.
+ * One instance per module object: every compressor of one copy of Larder shares it, which is
+ * safe because each operation runs synchronously from its `malloc` to its `free`. The caller has
+ * already checked the frame header (see `_zstd_frame.ts`) and sizes the buffers. The WASM heap
+ * grows to the largest job ever run and never shrinks.
  *
  * @module
  */
@@ -24,56 +24,17 @@ export interface ZstdBinding {
   compress(source: Uint8Array, level: number): Uint8Array;
   /** Decompresses `source` into a buffer of exactly `contentSize` bytes (checked by the caller). */
   decompress(source: Uint8Array, contentSize: number): Uint8Array;
-  /** Current size of the WASM heap in bytes, when this binding can see it. */
-  heapBytes(): number | undefined;
+  /** Current size of this instance's WASM heap (its memory), in bytes. */
+  heapBytes(): number;
 }
 
 // emscripten's limit for this build (getHeapMax in the package's glue).
 const MAX_HEAP_BYTES = 2 ** 31;
 const PAGE_BYTES = 65536;
-/** How long the package's `init()` may take: its glue never settles when instantiation fails. */
-const INIT_TIMEOUT_MS = 10_000;
-
-let bundled: Promise<ZstdBinding> | undefined;
-
-/** The binding of the package's own build, initialised once per process through its `init()`. */
-export function bundledZstd(): Promise<ZstdBinding> {
-  bundled ??= loadBundled().catch((error: unknown) => {
-    bundled = undefined; // let a later call retry
-    throw error;
-  });
-  return bundled;
-}
-
-async function loadBundled(): Promise<ZstdBinding> {
-  const zstd = await import("@bokuweb/zstd-wasm");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      zstd.init(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`init() did not finish in ${INIT_TIMEOUT_MS} ms`)), INIT_TIMEOUT_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-  return {
-    compress: (source, level) => zstd.compress(source, level),
-    decompress: (source, contentSize) => {
-      // The package sizes its output buffer from the frame header, which the caller has checked
-      // to be exactly `contentSize`.
-      const out = zstd.decompress(source);
-      if (out.length !== contentSize) throw sizeMismatch(out.length, contentSize);
-      return out;
-    },
-    heapBytes: () => undefined,
-  };
-}
 
 const instances = new WeakMap<WebAssembly.Module, Promise<ZstdBinding>>();
 
-/** The binding of a host-compiled `zstd.wasm`, instantiated once per module object. */
+/** The binding of a compiled `zstd.wasm`: a private instance, created once per module object. */
 export function instantiateZstd(module: WebAssembly.Module): Promise<ZstdBinding> {
   let binding = instances.get(module);
   if (binding === undefined) {

@@ -29,7 +29,7 @@
  * @module
  */
 import { CodecError, isCacheError } from "../core/errors.ts";
-import type { ValueCodec } from "../core/types.ts";
+import type { EncodeOptions, ValueCodec } from "../core/types.ts";
 import { decodeCbor } from "./_cbor_decode.ts";
 import { encodeCbor } from "./_cbor_encode.ts";
 import { type BuiltinKind, checkValue, type ValuePolicy } from "./_validate.ts";
@@ -70,16 +70,23 @@ export const CBOR_POLICY: ValuePolicy = {
   protoKey: false,
   wellFormedStrings: true,
   builtins: BUILTINS,
+  // Every data item takes at least its one-byte head.
+  sizes: { string: 1, key: 1, container: 1, entry: 0, atom: 1, number: () => 1 },
 };
 
-/** The CBOR codec (name `"cbor"`). Encoding validates the whole value first; see the module doc. */
+/**
+ * The CBOR codec (name `"cbor"`). Encoding validates the whole value first; see the module doc.
+ * With `maxBytes`, the validation walk stops once a lower bound of the size passes it, and the
+ * encoder once its output does: a `TooLargeError` either way.
+ */
 export function cborCodec(): ValueCodec {
   return {
     name: "cbor",
-    encode(value: unknown): Uint8Array {
-      checkValue(value, CBOR_POLICY);
+    encode(value: unknown, options?: EncodeOptions): Uint8Array {
+      const maxBytes = options?.maxBytes ?? Infinity;
+      checkValue(value, CBOR_POLICY, maxBytes);
       try {
-        return encodeCbor(value);
+        return encodeCbor(value, maxBytes);
       } catch (error) {
         if (isCacheError(error)) throw error;
         throw new CodecError(`cbor codec failed to encode the value: ${messageOf(error)}`, { cause: error });

@@ -10,7 +10,8 @@ import { cborCodec } from "./cbor.ts";
 import { gzipCompressor } from "./gzip.ts";
 import { jsonCodec } from "./json.ts";
 import { noCompression } from "./none.ts";
-import { zstdCompressor, type ZstdOptions } from "./zstd.ts";
+import { embeddedZstdWasm } from "./_zstd_embedded.ts";
+import { zstdCompressor, type ZstdWasm } from "./zstd.ts";
 
 /** Every value codec, by name. */
 export const codecs: Readonly<Record<string, ValueCodec>> = Object.freeze({
@@ -23,8 +24,8 @@ export const COMPRESSION_NAMES: readonly string[] = Object.freeze(["zstd", "gzip
 
 /** Options of {@link compressorByName}. */
 export interface CompressorOptions {
-  /** Settings of the zstd compressor. */
-  zstd?: ZstdOptions;
+  /** Settings of the zstd compressor. @default { level: 3, wasm: the zstd.wasm embedded in Larder } */
+  zstd?: { level?: number; wasm?: ZstdWasm };
 }
 
 /** The value codec recorded as `name`; throws a `CodecError` for an unknown name. */
@@ -38,7 +39,7 @@ export function codecByName(name: string): ValueCodec {
 export function compressorByName(name: string, options?: CompressorOptions): Compressor {
   switch (name) {
     case "zstd":
-      return zstdCompressor(options?.zstd);
+      return zstdCompressor({ ...options?.zstd, wasm: options?.zstd?.wasm ?? embeddedZstdWasm });
     case "gzip":
       return gzipCompressor();
     case "none":

@@ -6,12 +6,14 @@
  * size at all (every frame written here declares it); the output buffer is then exactly the
  * declared size. Malformed frames are `CodecError`s.
  *
- * The WASM is loaded on first use, once per process. By default the package's `init()` finds and
- * compiles `zstd.wasm` (Node, Deno, Bun). Where WASM cannot be compiled from bytes at run time
- * (Cloudflare Workers), import `createCache` from `larder/workers` instead: that entry imports the
- * `zstd.wasm` shipped with Larder as a module (wrangler turns it into a `WebAssembly.Module`) and
- * passes it as `wasm`, with no setup of yours. Other bundlers for such runtimes can pass the
- * compiled module themselves.
+ * Each copy of Larder runs zstd in an instance of its own (`_zstd_wasm.ts`), never through the
+ * package's `init()` and its process-wide instance: an application that uses `@bokuweb/zstd-wasm`
+ * itself, or loads it twice, and Larder cannot disturb each other. The compiled module comes from
+ * `wasm`, which `createCache` fills per runtime: from `larder`, the `zstd.wasm` embedded in Larder
+ * (`_zstd_embedded.ts`: no file read, so no `--allow-read` on Deno); from `larder/workers`, the
+ * `zstd.wasm` shipped with Larder, imported as a module (wrangler turns it into a
+ * `WebAssembly.Module`, as Workers cannot compile WASM from bytes at run time). Other bundlers for
+ * such runtimes can pass the compiled module themselves.
  *
  * Memory: the WASM heap grows to the largest job ever run and never shrinks. Compressing N bytes
  * needs about 2·N plus zstd's context (a few MB at level 3, tens of MB at 19); decompressing
@@ -36,18 +38,17 @@ import { CodecError, ConfigError, isCacheError, TooLargeError } from "../core/er
 import type { Compressor } from "../core/types.ts";
 import { checkMaxBytes } from "./_limits.ts";
 import { readZstdFrameHeader } from "./_zstd_frame.ts";
-import { bundledZstd, instantiateZstd, type ZstdBinding } from "./_zstd_wasm.ts";
+import { instantiateZstd, type ZstdBinding } from "./_zstd_wasm.ts";
+
+/** The compiled `zstd.wasm` of `@bokuweb/zstd-wasm` 0.0.27, or a function that resolves to it (called once, on first use). */
+export type ZstdWasm = WebAssembly.Module | (() => Promise<WebAssembly.Module>);
 
 /** Options of {@link zstdCompressor}. */
 export interface ZstdOptions {
   /** Compression level, 1 (fastest) to 19 (smallest); decompression speed barely depends on it. @default 3 */
   level?: number;
-  /**
-   * The compiled `zstd.wasm` of `@bokuweb/zstd-wasm` 0.0.27, or a function that resolves to it
-   * (called once, on first use). Required where WASM cannot be compiled at run time (Workers).
-   * @default the package's own loader
-   */
-  wasm?: WebAssembly.Module | (() => Promise<WebAssembly.Module>);
+  /** Where the compiled module comes from (`createCache` passes its runtime's default when the user gives none). */
+  wasm: ZstdWasm;
 }
 
 /** Lowest accepted level. zstd's negative ("fast") levels are not offered. */
@@ -56,13 +57,13 @@ export const MIN_ZSTD_LEVEL = 1;
 export const MAX_ZSTD_LEVEL = 19;
 
 /** The zstd compressor (name `"zstd"`). Throws a `ConfigError` for an invalid level or `wasm`. */
-export function zstdCompressor(options?: ZstdOptions): Compressor {
+export function zstdCompressor(options: ZstdOptions): Compressor {
   const level = options?.level ?? 3;
   if (!Number.isInteger(level) || level < MIN_ZSTD_LEVEL || level > MAX_ZSTD_LEVEL) {
     throw new ConfigError(`zstd: level must be an integer from ${MIN_ZSTD_LEVEL} to ${MAX_ZSTD_LEVEL}; got ${level}`);
   }
   const wasm = options?.wasm;
-  if (wasm !== undefined && !(wasm instanceof WebAssembly.Module) && typeof wasm !== "function") {
+  if (!(wasm instanceof WebAssembly.Module) && typeof wasm !== "function") {
     throw new ConfigError("zstd: wasm must be a WebAssembly.Module or a function that resolves to one");
   }
 
@@ -107,8 +108,7 @@ export function zstdCompressor(options?: ZstdOptions): Compressor {
   };
 }
 
-function loadBinding(wasm: ZstdOptions["wasm"]): Promise<ZstdBinding> {
-  if (wasm === undefined) return bundledZstd();
+function loadBinding(wasm: ZstdWasm): Promise<ZstdBinding> {
   if (typeof wasm !== "function") return instantiateZstd(wasm);
   return wasm().then((module: unknown) => {
     if (!(module instanceof WebAssembly.Module)) {

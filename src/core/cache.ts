@@ -15,7 +15,8 @@ import { checkHash, type EntryInspection, inspectEntry } from "./inspect.ts";
 import { attachContext } from "./internals.ts";
 import { clearAll, invalidate, readGlobalStats } from "./invalidate.ts";
 import { checkName, statsKey } from "./keys.ts";
-import { type CacheOptions, resolveOptions } from "./options.ts";
+import { embeddedZstdWasm } from "../codec/_zstd_embedded.ts";
+import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
 import { PlacementHints } from "./placement.ts";
 import { GlobalReporter, reportInBackground } from "./report.ts";
 import { type CacheStats, StatsRecorder } from "./stats.ts";
@@ -146,7 +147,16 @@ export interface Cache {
  * ```
  */
 export function createCache(options?: CacheOptions): Cache {
-  const resolved = resolveOptions(options);
+  return createCacheFor(options, { zstdWasm: embeddedZstdWasm });
+}
+
+/**
+ * {@link createCache} with a runtime's own defaults, for per-runtime entry points: `larder/workers`
+ * passes the `zstd.wasm` it imports as a compiled module. Only `createCache` references the
+ * embedded zstd.wasm, so a bundle built from such an entry point leaves those bytes out.
+ */
+export function createCacheFor(options: CacheOptions | undefined, runtime: RuntimeDefaults): Cache {
+  const resolved = resolveOptions(options, runtime);
   const breaker = resolved.breaker;
   const breakers = {
     store: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),

@@ -40,6 +40,12 @@ export interface GuardedCall<T> {
   readonly timeoutMs: number;
   /** The adapter call; must stop when `signal` aborts. */
   readonly call: (signal: AbortSignal) => Promise<T>;
+  /**
+   * Fires when the caller no longer wants the result (a speculative blob GET whose record did not
+   * point to it): the call is aborted, and a failure after that is not the backend's, so it is
+   * neither counted nor held against the breaker.
+   */
+  readonly abandon?: AbortSignal;
 }
 
 // Errors this facade has counted: a caller that accounts for a failed read or write skips them,
@@ -61,6 +67,10 @@ export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promi
     throw spec.backend === "store" ? new StoreError(message) : new BlobError(message);
   }
   const controller = new AbortController();
+  const abandon = spec.abandon;
+  const onAbandon = (): void => controller.abort(abandon!.reason);
+  if (abandon?.aborted) onAbandon();
+  else abandon?.addEventListener("abort", onAbandon, { once: true });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -75,6 +85,7 @@ export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promi
     recovered(ctx, spec.backend, spec.adapter);
     return result;
   } catch (cause) {
+    if (abandon?.aborted) throw cause;
     const error = normalise(spec.backend, where, cause);
     // Only unavailability trips the breaker; a value over a size limit says nothing of health.
     if (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT") breaker?.failure();
@@ -85,6 +96,7 @@ export async function guarded<T>(ctx: GuardContext, spec: GuardedCall<T>): Promi
     throw error;
   } finally {
     clearTimeout(timer);
+    abandon?.removeEventListener("abort", onAbandon);
   }
 }
 

@@ -9,7 +9,7 @@ import { cborCodec } from "../codec/cbor.ts";
 import { gzipCompressor } from "../codec/gzip.ts";
 import { jsonCodec } from "../codec/json.ts";
 import { noCompression } from "../codec/none.ts";
-import { zstdCompressor } from "../codec/zstd.ts";
+import { zstdCompressor, type ZstdWasm } from "../codec/zstd.ts";
 import { memoryStore } from "../stores/memory.ts";
 import {
   consoleLogger,
@@ -46,7 +46,10 @@ export interface CacheOptions {
   codec?: "cbor" | "json";
   /** Payload compression. @default "zstd" */
   compression?: "zstd" | "gzip" | "none";
-  /** zstd settings: `level` (1–19) and, where WASM cannot be compiled at run time (Workers), the compiled `wasm` module. */
+  /**
+   * zstd settings: `level` (1–19) and the compiled `wasm` module (or a function resolving to it).
+   * @default { level: 3, wasm: Larder's own zstd.wasm (embedded in `larder`; imported as a module by `larder/workers`) }
+   */
   zstd?: { level?: number; wasm?: WebAssembly.Module | (() => Promise<WebAssembly.Module>) };
   /** Stored payloads up to this size live inside the record; larger ones go to `blobs`. @default 32768 */
   maxInlineBytes?: number;
@@ -168,8 +171,14 @@ const KNOWN = new Set([
   "now",
 ]);
 
-/** Validates `options` and fills in defaults. */
-export function resolveOptions(options: CacheOptions | undefined): ResolvedOptions {
+/** What a runtime's entry point supplies to {@link resolveOptions}. */
+export interface RuntimeDefaults {
+  /** The zstd module used when `options.zstd.wasm` is not given. */
+  readonly zstdWasm: ZstdWasm;
+}
+
+/** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
+export function resolveOptions(options: CacheOptions | undefined, runtime: RuntimeDefaults): ResolvedOptions {
   if (options === undefined) options = {};
   if (typeof options !== "object" || options === null) throw new ConfigError("createCache: options must be an object");
   for (const key of Object.keys(options)) {
@@ -202,7 +211,7 @@ export function resolveOptions(options: CacheOptions | undefined): ResolvedOptio
   }
   const codecs = { cbor: cborCodec(), json: jsonCodec() };
   const compressors: Record<string, Compressor> = {
-    zstd: zstdCompressor(o.zstd),
+    zstd: zstdCompressor({ ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm }),
     gzip: gzipCompressor(),
     none: noCompression(),
   };

@@ -1,13 +1,14 @@
 /**
  * Values to stored payloads and back: encode (CBOR/JSON, or raw bytes as they are), compress
- * when it pays, checksum. Decoding verifies size and checksum before it decompresses, and caps
+ * when it pays, checksum. Encoding stops as soon as a value passes `maxValueBytes` (the codec is
+ * given the limit), so an oversized value costs about the limit, not its whole encoding. Decoding verifies size and checksum before it decompresses, and caps
  * every allocation by the configured maximum, never by sizes read from storage alone.
  *
  * @module
  */
 import { sha256Hex } from "./bytes.ts";
 import type { EntryRecord } from "./entry.ts";
-import { CodecError, IntegrityError, TooLargeError } from "./errors.ts";
+import { CodecError, IntegrityError, isCacheError, TooLargeError } from "./errors.ts";
 import type { Compressor, ValueCodec } from "./types.ts";
 
 /** Codec name for `Uint8Array` values, which are stored as they are. */
@@ -54,7 +55,8 @@ function nextTask(): Promise<void> {
 /** Encodes, compresses and checksums `value`. Throws `CodecError` or `TooLargeError`. */
 export async function encodePayload(value: unknown, config: PayloadConfig): Promise<Payload> {
   const isBytes = value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype;
-  const raw = isBytes ? value : config.codec.encode(value);
+  const raw = isBytes ? value : encodeValue(value, config);
+  // Also for codecs that do not take the limit (they encode the whole value first).
   if (raw.length > config.maxValueBytes) {
     throw new TooLargeError(`encoded value is ${raw.length} bytes, over maxValueBytes (${config.maxValueBytes})`);
   }
@@ -77,6 +79,18 @@ export async function encodePayload(value: unknown, config: PayloadConfig): Prom
     bytes,
     checksum: await sha256Hex(bytes),
   };
+}
+
+/** `value` encoded by the configured codec, which stops once it passes `maxValueBytes`. */
+function encodeValue(value: unknown, config: PayloadConfig): Uint8Array {
+  try {
+    return config.codec.encode(value, { maxBytes: config.maxValueBytes });
+  } catch (error) {
+    if (!isCacheError(error) || error.code !== "E_TOO_LARGE") throw error;
+    throw new TooLargeError(`encoded value is over maxValueBytes (${config.maxValueBytes}): ${error.message}`, {
+      cause: error,
+    });
+  }
 }
 
 /** Verifies `bytes` against `record` and decompresses them: the encoded value, ready for {@link decodeValue}. */

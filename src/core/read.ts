@@ -3,7 +3,7 @@
  * its prefix, namespace and tags, takes the lease on a miss, and marks the entry used for
  * eviction; when the entry is expected to be a blob, the blob GET is issued at the same time (its
  * key derives from the key hash, and the record's checksum decides whether the body is the right
- * one). Anything that does not verify — a malformed record, a record for another key, a size or
+ * one), and it holds no more of the body than the record's size (blob_fetch.ts). Anything that does not verify — a malformed record, a record for another key, a size or
  * checksum mismatch, an undecodable payload — is a miss counted as an error, never a value. A
  * record invalidated since it was written is a plain miss; one marked stale is `stale`.
  *
@@ -12,7 +12,8 @@
 import { fromBase64 } from "./bytes.ts";
 import type { CacheContext, EntryRef } from "./context.ts";
 import { parseRecord } from "./entry.ts";
-import { IntegrityError, isCacheError } from "./errors.ts";
+import { IntegrityError, isCacheError, TooLargeError } from "./errors.ts";
+import { startBlobFetch } from "./blob_fetch.ts";
 import { newToken, standing } from "./generations.ts";
 import { countedByGuard, guarded } from "./guard.ts";
 import { blobKey, lruKeys, recordKey } from "./keys.ts";
@@ -102,66 +103,61 @@ async function read(
     timeoutMs: config.storeTimeoutMs,
     call: (signal) => config.store.run([op], { signal }),
   });
-  let blobRequest = expectBlob ? fetchBlob(ctx, hash, key) : undefined;
-  // If the record turns out inline or absent, nobody awaits the speculative GET.
-  blobRequest?.catch(() => {});
+  const speculative = expectBlob ? startBlobFetch(ctx, hash, key) : undefined;
+  try {
+    const [reply] = await recordRequest;
+    if (!isReadResult(reply)) throw new IntegrityError(`store returned a ${typeof reply} for a read`);
+    const { gens } = reply;
+    answered.gens = gens;
+    if (reply.value === null) return { kind: "miss", lease: reply.lease, gens };
+    const record = parseRecord(reply.value);
+    if (record.k !== hash) {
+      throw new IntegrityError(`record belongs to key ${record.k.slice(0, 12)}, not ${hash.slice(0, 12)}`);
+    }
+    const standsAs = standing(record.g, gens);
+    if (standsAs === "invalid") return { kind: "miss", lease: reply.lease, gens };
+    const now = config.now();
+    const fresh = record.e > now && standsAs === "valid";
+    if (record.e + (options.retainMs ?? 0) <= now) return { ...MISS, gens };
 
-  const [reply] = await recordRequest;
-  if (!isReadResult(reply)) throw new IntegrityError(`store returned a ${typeof reply} for a read`);
-  const { gens } = reply;
-  answered.gens = gens;
-  if (reply.value === null) return { kind: "miss", lease: reply.lease, gens };
-  const record = parseRecord(reply.value);
-  if (record.k !== hash) {
-    throw new IntegrityError(`record belongs to key ${record.k.slice(0, 12)}, not ${hash.slice(0, 12)}`);
+    let bytes: Uint8Array | null;
+    let source: Placement;
+    if (record.p !== undefined) {
+      source = "inline";
+      bytes = decodeInline(record.p);
+    } else {
+      source = "blob";
+      if (record.b !== key) throw new IntegrityError(`record points to an unexpected blob key`);
+      if (!blobs) throw new IntegrityError("record points to a blob but no blob store is configured");
+      // A payload larger than any value this cache decodes is refused before its GET holds it.
+      if (record.s > config.payload.maxValueBytes) {
+        throw new TooLargeError(
+          `stored payload is ${record.s} bytes, over maxValueBytes (${config.payload.maxValueBytes})`,
+        );
+      }
+      bytes = await (speculative ?? startBlobFetch(ctx, hash, key)).bytes(record.s);
+      if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
+    }
+    ctx.hints.set(hash, source);
+    // Marked stale by an invalidation while still within its TTL: served while one refresh runs.
+    // Past its TTL, a marked entry follows the usual stale windows.
+    const marked = standsAs === "stale" && record.e > now;
+    if (ref.raw) return await rawLookup(record, bytes, source, { fresh, marked, now, gens });
+    const raw = await unpackPayload(record, bytes, config.payload);
+    const value = decodeValue(record.c, raw, config.payload);
+    if (!fresh) {
+      return { kind: "stale", value, source, expiredAt: marked ? now : record.e, marked, gens };
+    }
+    ctx.tier?.set(hash, record.c, raw, record.e);
+    return { kind: "hit", value, source, gens };
+  } finally {
+    // The record did not point to the blob (or the read failed): cancel the GET.
+    speculative?.abandon();
   }
-  const standsAs = standing(record.g, gens);
-  if (standsAs === "invalid") return { kind: "miss", lease: reply.lease, gens };
-  const now = config.now();
-  const fresh = record.e > now && standsAs === "valid";
-  if (record.e + (options.retainMs ?? 0) <= now) return { ...MISS, gens };
-
-  let bytes: Uint8Array | null;
-  let source: Placement;
-  if (record.p !== undefined) {
-    source = "inline";
-    bytes = decodeInline(record.p);
-  } else {
-    source = "blob";
-    if (record.b !== key) throw new IntegrityError(`record points to an unexpected blob key`);
-    if (!blobs) throw new IntegrityError("record points to a blob but no blob store is configured");
-    blobRequest ??= fetchBlob(ctx, hash, key);
-    bytes = await blobRequest;
-    if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
-  }
-  ctx.hints.set(hash, source);
-  // Marked stale by an invalidation while still within its TTL: served while one refresh runs.
-  // Past its TTL, a marked entry follows the usual stale windows.
-  const marked = standsAs === "stale" && record.e > now;
-  if (ref.raw) return await rawLookup(record, bytes, source, { fresh, marked, now, gens });
-  const raw = await unpackPayload(record, bytes, config.payload);
-  const value = decodeValue(record.c, raw, config.payload);
-  if (!fresh) {
-    return { kind: "stale", value, source, expiredAt: marked ? now : record.e, marked, gens };
-  }
-  ctx.tier?.set(hash, record.c, raw, record.e);
-  return { kind: "hit", value, source, gens };
 }
 
 function isReadResult(value: unknown): value is ReadResult {
   return typeof value === "object" && value !== null && "gens" in value && "value" in value;
-}
-
-function fetchBlob(ctx: CacheContext, hash: string, key: string): Promise<Uint8Array | null> {
-  const blobs = ctx.options.blobs!;
-  return guarded(ctx.guard, {
-    backend: "blob",
-    adapter: blobs.name,
-    operation: "get",
-    keyHash: hash,
-    timeoutMs: ctx.options.blobTimeoutMs,
-    call: (signal) => blobs.get(key, { signal }),
-  });
 }
 
 function decodeInline(base64: string): Uint8Array {

@@ -1,7 +1,9 @@
 /**
  * Role interfaces. The core talks to three roles: a metadata store (small records, Redis),
  * a blob store (large payloads, S3) and the value codecs. Adapters implement these and nothing
- * else; timeouts, error accounting and policy live above them.
+ * else; timeouts, error accounting and policy live above them. Optional parts of a contract
+ * (a blob GET's expected size, an encoder's byte limit) bound memory when an adapter or codec
+ * supports them; one that ignores them stays correct, as the core checks the result too.
  *
  * @module
  */
@@ -208,14 +210,44 @@ export interface MetadataStore {
   run(ops: readonly StoreOp[], options?: CallOptions): Promise<StoreResult[]>;
 }
 
+/**
+ * Options of {@link BlobStore.get}: the call's signal, and the size the caller expects, which
+ * bounds what the adapter holds.
+ */
+export interface BlobGetOptions extends CallOptions {
+  /**
+   * The exact size, in bytes, the caller expects the object to have. A promise, because it may
+   * not be known when the call starts: a cache hit sends the GET together with the record read,
+   * and the record says the size.
+   *
+   * The contract, for adapters that support it: until the promise settles, hold at most
+   * {@link BLOB_PENDING_BYTES} of the body (read no further; let the transport's flow control
+   * wait; a body complete within that allowance may be returned as it is). Once it resolves to a
+   * number N, never hold more than N bytes of the body (plus the chunk in hand): a declared length
+   * over N, or a body that grows past N, cancels the request at once and the call rejects with an
+   * `IntegrityError`. Resolving to `undefined` lifts the expectation (the adapter's own limits
+   * still apply). When the caller no longer wants the object it aborts `signal`, as for any call.
+   *
+   * Adapters that ignore it stay correct (the caller verifies size and checksum), only unbounded:
+   * they hold whatever the object's size is, up to their own limit.
+   */
+  readonly expectedBytes?: Promise<number | undefined>;
+}
+
+/** How much of a body a blob store may hold before {@link BlobGetOptions.expectedBytes} settles: 64 KiB. */
+export const BLOB_PENDING_BYTES: number = 64 * 1024;
+
 /** A blob store: object keys to bytes. */
 export interface BlobStore {
   /** Short name for logs and errors, e.g. `"s3"` or `"memory"`. */
   readonly name: string;
   /** Stores `body` under `key`, replacing any previous object. Resolves once it is durable. */
   put(key: string, body: Uint8Array, options?: CallOptions): Promise<void>;
-  /** The object's bytes, or `null` when there is no such object. */
-  get(key: string, options?: CallOptions): Promise<Uint8Array | null>;
+  /**
+   * The object's bytes, or `null` when there is no such object. Holds at most what
+   * `options.expectedBytes` allows, when given (see {@link BlobGetOptions}).
+   */
+  get(key: string, options?: BlobGetOptions): Promise<Uint8Array | null>;
   /** Removes the object; succeeds when it does not exist. */
   delete(key: string, options?: CallOptions): Promise<void>;
   /**
@@ -262,12 +294,26 @@ export interface BlobDeleteResult {
   readonly failed: readonly { readonly key: string; readonly code: string }[];
 }
 
+/** Options of {@link ValueCodec.encode}. */
+export interface EncodeOptions {
+  /**
+   * The largest encoding wanted, in bytes. A codec that supports it stops as soon as the encoding
+   * passes this size (or a lower bound of it does) and throws a `TooLargeError`, so an oversized
+   * value costs about `maxBytes` of memory, not its whole encoding. A codec that ignores it stays
+   * correct: the caller checks the size of what it returns, after the fact.
+   */
+  readonly maxBytes?: number;
+}
+
 /** Turns values into bytes and back. */
 export interface ValueCodec {
   /** Name recorded in each entry, e.g. `"cbor"` or `"json"`. */
   readonly name: string;
-  /** Encodes `value`; throws a `CodecError` for values it cannot represent faithfully. */
-  encode(value: unknown): Uint8Array;
+  /**
+   * Encodes `value`; throws a `CodecError` for values it cannot represent faithfully, and a
+   * `TooLargeError` when the encoding passes `options.maxBytes` (see {@link EncodeOptions}).
+   */
+  encode(value: unknown, options?: EncodeOptions): Uint8Array;
   /** Decodes bytes written by `encode`; throws a `CodecError` on malformed input. */
   decode(bytes: Uint8Array): unknown;
 }

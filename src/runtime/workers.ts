@@ -36,7 +36,7 @@
 // A namespace import: a `waitUntil` missing from an old workerd is then `undefined`, not a link error.
 import * as workers from "cloudflare:workers";
 import zstdWasm from "./zstd.wasm";
-import { type Cache, createCache as createCoreCache } from "../core/cache.ts";
+import { type Cache, createCacheFor } from "../core/cache.ts";
 import type { CacheOptions } from "../core/options.ts";
 import type { WaitUntil } from "../core/types.ts";
 
@@ -52,9 +52,8 @@ export const zstdModule: WebAssembly.Module = zstdWasm;
  * `waitUntil` as defaults. Options given here win over both.
  */
 export function createCache(options?: CacheOptions): Cache {
-  return createCoreCache({
+  return createCacheFor({
     ...(runtimeWaitUntil === undefined ? {} : { waitUntil: (task: Promise<unknown>) => runtimeWaitUntil(task) }),
     ...options,
-    zstd: { wasm: zstdWasm, ...options?.zstd },
-  });
+  }, { zstdWasm });
 }

@@ -267,6 +267,60 @@ export function s3Specifics(s3: S3Settings): void {
     });
   });
 
+  describe("s3 specifics: reads bounded by the expected size", () => {
+    /** A body that never ends, counting the chunks pulled from it and whether it was cancelled. */
+    const endlessBody = (headers: Record<string, string> = {}, maxObjectBytes?: number) => {
+      const seen = { pulls: 0, cancelled: false };
+      const fault = faulty(() =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              seen.pulls++;
+              controller.enqueue(new Uint8Array(64 * 1024));
+            },
+            cancel() {
+              seen.cancelled = true;
+            },
+          }),
+          { status: 200, headers },
+        )
+      );
+      return { seen, blobs: s3BlobStore({ ...fake, fetch: fault.fetch, ...maxObjectBytes ? { maxObjectBytes } : {} }) };
+    };
+
+    it("reads no further than the pending allowance until the size is known, then refuses the excess and cancels", async () => {
+      const { seen, blobs } = endlessBody();
+      let resolveSize: (bytes: number) => void = () => {};
+      const pending = blobs.get("k", { expectedBytes: new Promise((resolve) => (resolveSize = resolve)) });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // 64 KiB read and the next chunk in hand; the stream's queue holds at most one more.
+      expect(seen.pulls).toBeLessThanOrEqual(3);
+      resolveSize(100_000);
+      await expect(pending).rejects.toMatchObject({ code: "E_INTEGRITY" });
+      expect(seen.pulls).toBeLessThanOrEqual(5);
+      expect(seen.cancelled).toBe(true);
+    });
+
+    it("cancels a declared Content-Length over the expected size without reading the body", async () => {
+      const { seen, blobs } = endlessBody({ "content-length": String(100 * 1024 * 1024) });
+      await expect(blobs.get("k", { expectedBytes: Promise.resolve(40_000) })).rejects.toMatchObject({
+        code: "E_INTEGRITY",
+        message: expect.stringContaining("larger than the 40000 bytes expected"),
+      });
+      expect(seen.cancelled).toBe(true);
+      expect(seen.pulls).toBeLessThanOrEqual(1);
+    });
+
+    it("still refuses what passes maxObjectBytes as E_TOO_LARGE when the expected size is larger", async () => {
+      const { seen, blobs } = endlessBody({}, 256 * 1024);
+      await expect(blobs.get("k", { expectedBytes: Promise.resolve(10 * 1024 * 1024) })).rejects.toMatchObject({
+        code: "E_TOO_LARGE",
+      });
+      expect(seen.cancelled).toBe(true);
+      expect(seen.pulls).toBeLessThanOrEqual(7);
+    });
+  });
+
   describe("s3 specifics: options", () => {
     const ok = { bucket: "my-bucket", accessKeyId: "AKID", secretAccessKey: SECRET };
     const urlOf = async (options: S3BlobStoreOptions, key = "dir/k+1"): Promise<Request> => {

@@ -1,7 +1,8 @@
 /**
  * The conformance suite of the blob store role ({@link BlobStore}): every adapter runs it against
  * its real backend, so each one meets the same contract: bytes in, the same bytes out, `null`
- * for a missing object, idempotent deletes, any key the core may produce, aborts honoured, and
+ * for a missing object, idempotent deletes, any key the core may produce, aborts honoured, a
+ * `get`'s expected size honoured (nothing larger returned, nothing copied before it is known), and
  * listing in pages and batch deletes (test/conformance/_blob-listing.ts).
  *
  * @example
@@ -13,7 +14,7 @@
  * @module
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { BlobStore } from "../../src/core/types.ts";
+import { BLOB_PENDING_BYTES, type BlobStore } from "../../src/core/types.ts";
 import { abortedSignal, expectAbortSettles, pseudoRandomBytes, randomPrefix, sameBytes } from "./_shared.ts";
 import { listingTests } from "./_blob-listing.ts";
 
@@ -186,6 +187,57 @@ export function describeBlobConformance(
         await blobs.put(key("a"), bytes("x"), { signal });
         expect(text(await blobs.get(key("a"), { signal }))).toBe("x");
         await blobs.delete(key("a"), { signal });
+      });
+    });
+
+    describe("expected size (BlobGetOptions.expectedBytes)", () => {
+      const size = 300_000; // over BLOB_PENDING_BYTES: the store must wait for the size
+      const later = <T>(value: T, ms = 30): Promise<T> =>
+        new Promise((resolve) => setTimeout(() => resolve(value), ms));
+
+      it("returns the object when it has the expected size, known at once or later", async () => {
+        const object = pseudoRandomBytes(size, 11);
+        await blobs.put(key("sized"), object);
+        expect(sameBytes(await blobs.get(key("sized"), { expectedBytes: Promise.resolve(size) }), object)).toBe(true);
+        expect(sameBytes(await blobs.get(key("sized"), { expectedBytes: later(size) }), object)).toBe(true);
+        // undefined lifts the expectation.
+        expect(sameBytes(await blobs.get(key("sized"), { expectedBytes: later(undefined) }), object)).toBe(true);
+        // A missing object is null without waiting for the size.
+        expect(await blobs.get(key("absent"), { expectedBytes: new Promise(() => {}) })).toBeNull();
+      });
+
+      it("refuses an object larger than expected with E_INTEGRITY, known at once or later", async () => {
+        await blobs.put(key("larger"), pseudoRandomBytes(size, 12));
+        for (const expectedBytes of [Promise.resolve(40_000), later(40_000), later(size - 1)]) {
+          await expect(blobs.get(key("larger"), { expectedBytes })).rejects.toMatchObject({ code: "E_INTEGRITY" });
+        }
+        // A small object known to be larger than expected is refused too.
+        await blobs.put(key("small"), pseudoRandomBytes(1_000, 13));
+        await expect(blobs.get(key("small"), { expectedBytes: Promise.resolve(999) })).rejects.toMatchObject({
+          code: "E_INTEGRITY",
+        });
+        expect(BLOB_PENDING_BYTES).toBe(64 * 1024);
+      });
+
+      it("does not answer before the size is known when the object is over the pending allowance", async () => {
+        await blobs.put(key("waits"), pseudoRandomBytes(size, 14));
+        let settled = false;
+        let resolveSize: (bytes: number) => void = () => {};
+        const pending = blobs.get(key("waits"), { expectedBytes: new Promise((resolve) => (resolveSize = resolve)) })
+          .finally(() => (settled = true));
+        await later(null, 100);
+        expect(settled).toBe(false);
+        resolveSize(size);
+        expect((await pending)?.byteLength).toBe(size);
+      });
+
+      it("rejects with the abort reason when aborted while waiting for the size", async () => {
+        await blobs.put(key("abort"), pseudoRandomBytes(size, 15));
+        const controller = new AbortController();
+        const reason = new Error("no longer needed");
+        const pending = blobs.get(key("abort"), { signal: controller.signal, expectedBytes: new Promise(() => {}) });
+        setTimeout(() => controller.abort(reason), 30);
+        await expect(pending).rejects.toBe(reason);
       });
     });
 

@@ -2,7 +2,14 @@
  * Fault-injection wrappers for the role interfaces: the only fakes the suites use, and only to
  * inject faults around real adapters. Each wrapper counts the calls that reach it.
  */
-import type { BlobStore, CallOptions, MetadataStore, StoreOp, StoreResult } from "../../src/core/types.ts";
+import type {
+  BlobGetOptions,
+  BlobStore,
+  CallOptions,
+  MetadataStore,
+  StoreOp,
+  StoreResult,
+} from "../../src/core/types.ts";
 
 /** What a wrapped adapter does to calls. */
 export type Fault =
@@ -66,7 +73,7 @@ export class ChaosBlobs implements BlobStore {
     return this.inner.put(key, body, options);
   }
 
-  async get(key: string, options?: CallOptions): Promise<Uint8Array | null> {
+  async get(key: string, options?: BlobGetOptions): Promise<Uint8Array | null> {
     this.calls++;
     if (this.fault === "throw") throw new Error("injected blob failure");
     if (this.fault === "hang") return stall(options, true);

@@ -157,7 +157,7 @@ export async function resetRequestLog(baseUrl: string, token?: string): Promise<
  * Adds fault rules to a service, e.g. `[{ match: prefix, latencyMs: 50 }]` to slow down only the
  * requests that mention `prefix` (an S3 path, or a Redis command argument), or
  * `[{ match: prefix, status: 503, count: 2 }]` to fail the next two of them. Rule fields
- * (latency, status, reset, truncate, corrupt, probability, seed, count, method) are described in
+ * (latency, status, reset, truncate, corrupt, unsized, probability, seed, count, method) are described in
  * scripts/services/faults.ts; each request's log entry lists the faults it met (`faults`). Rules
  * are global to the shared service: always scope them with `match`, and remove them with
  * {@link removeFaults}. The raw helpers below are never faulted.

@@ -1,6 +1,6 @@
 /**
  * The fault injection of the local services, at the wire: each kind of fault (status, reset,
- * truncate, corrupt, with probability, count and method scoping) on the Upstash bridge and on the
+ * truncate, corrupt, unsized, with probability, count and method scoping) on the Upstash bridge and on the
  * S3 proxy, checked with raw requests, and against what Redis and the bucket actually hold.
  * Rules are scoped with `match` on this file's unique prefixes (the services are shared).
  */
@@ -340,6 +340,29 @@ describe("S3 proxy faults", () => {
       expect((await readAll(await s3Request(`${p}/a`) as Response)).bytes).toEqual(body);
     });
     expect(await getObject(`${p}/a`)).toEqual(new Uint8Array(body));
+  });
+
+  it("unsized: forwards the whole body, chunked, without Content-Length", async () => {
+    const p = uniquePrefix("s3fault-unsized");
+    await putObject(`${p}/a`, body);
+    await withFaults("s3", `/${p}/`, [{ method: "GET", unsized: true, count: 1 }], async () => {
+      const get = await s3Request(`${p}/a`) as Response;
+      expect(get.status).toBe(200);
+      expect(get.headers.get("content-length")).toBeNull();
+      expect(get.headers.get("transfer-encoding")).toBe("chunked");
+      const read = await readAll(get);
+      expect(read.error).toBeUndefined();
+      expect(read.bytes).toEqual(body);
+      // The budget is spent: the next GET declares its length again.
+      const next = await s3Request(`${p}/a`) as Response;
+      expect(Number(next.headers.get("content-length"))).toBe(body.length);
+      await next.arrayBuffer();
+    });
+    await settle();
+    expect((await s3Entries(p)).map((e) => [e.status, e.aborted, e.faults])).toEqual([
+      [200, false, ["unsized"]],
+      [200, false, []],
+    ]);
   });
 
   it("scopes by method: a GET-only rule leaves PUTs alone", async () => {

@@ -277,6 +277,34 @@ describe("placement", () => {
   });
 });
 
+describe("speculative blob GETs", () => {
+  it("cancels a GET its record turned out not to need (now inline), and counts it nowhere", async () => {
+    const store = memoryStore();
+    const blobs = new ChaosBlobs(memoryBlobStore());
+    const options = { store, blobs, prefix: "t", maxInlineBytes: 1024, timeout: { blob: "50ms" } } as const;
+    const reader = createCache({ ...options, logger: recordingLogger() });
+    const writer = createCache({ ...options, logger: recordingLogger() });
+    await reader.set("k", crypto.getRandomValues(new Uint8Array(4096))); // the reader now expects a blob
+    await writer.set("k", "small now"); // another instance rewrites the entry inline
+    blobs.fault = "hang";
+    blobs.calls = 0;
+    let aborted = false;
+    const inner = blobs.get.bind(blobs);
+    blobs.get = (key, callOptions) => {
+      callOptions?.signal?.addEventListener("abort", () => (aborted = true));
+      return inner(key, callOptions);
+    };
+    expect(await reader.get("k")).toBe("small now");
+    expect(blobs.calls).toBe(1); // the GET left with the record read
+    expect(aborted).toBe(true); // and was cancelled as soon as the record said inline
+    await new Promise((resolve) => setTimeout(resolve, 100)); // past timeout.blob
+    const stats = reader.stats();
+    expect(stats.hits.inline).toBe(1);
+    expect(stats.errors.total).toBe(0);
+    expect(stats.errors.byCode).toEqual({});
+  });
+});
+
 describe("integrity", () => {
   it("does not serve a tampered record, counts it, and recomputes", async () => {
     const { cache, store } = setup();
@@ -359,7 +387,8 @@ describe("fail-open", () => {
     const w = cache.wrap(async () => (runs++, value), { name: "w" });
     await w();
     await cache.flush();
-    blobs.fault = "hang"; // each call alone is within its own 5 s limit; the budget is not
+    blobs.fault = "hang";
+    blobs.calls = 0; // each call alone is within its own 5 s limit; the budget is not
     const started = performance.now();
     expect(await w()).toEqual(value);
     expect(runs).toBe(2);

@@ -1,5 +1,5 @@
 /**
- * Compressors: zstd (the package's loader and an injected, host-compiled module), gzip and none.
+ * Compressors: zstd (the embedded module, and an injected, host-compiled one), gzip and none.
  * Size limits are enforced before allocation (zstd reads the frame header itself) or while
  * streaming (gzip); malformed input is a CodecError.
  *
@@ -8,7 +8,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import * as packageZstd from "@bokuweb/zstd-wasm";
 import { describe, expect, it } from "vitest";
+import { embeddedZstdWasm } from "../../src/codec/_zstd_embedded.ts";
 import { readZstdFrameHeader } from "../../src/codec/_zstd_frame.ts";
 import { instantiateZstd } from "../../src/codec/_zstd_wasm.ts";
 import { cborCodec } from "../../src/codec/cbor.ts";
@@ -21,8 +23,6 @@ import { CodecError, ConfigError, TooLargeError } from "../../src/core/errors.ts
 
 const require = createRequire(import.meta.url);
 const packageDir = dirname(require.resolve("@bokuweb/zstd-wasm"));
-// The package's emscripten Module (not exported by the package; reached here to watch its heap).
-const bundledModule = (require(join(packageDir, "module.js")) as { Module: { HEAPU8?: Uint8Array } }).Module;
 const wasmBytes = readFileSync(join(packageDir, "zstd.wasm"));
 // What a Workers user passes: a compiled module (here compiled by the test, there by wrangler).
 const compiled = await WebAssembly.compile(wasmBytes);
@@ -62,11 +62,14 @@ async function rejects(promise: Promise<unknown>, type: typeof CodecError | type
 }
 
 const text = new TextEncoder().encode("the quick brown fox jumps over the lazy dog. ".repeat(20_000));
+/** What `createCache` from `larder` uses: the zstd.wasm embedded in Larder. */
+const embedded = (level?: number) =>
+  zstdCompressor({ wasm: embeddedZstdWasm, ...level === undefined ? {} : { level } });
 
 describe("zstd frame header", () => {
   it("reads the content size our frames declare", async () => {
     for (const length of [0, 1, 255, 256, 65_791, 65_792, text.length]) {
-      const bytes = await zstdCompressor().compress(text.subarray(0, length));
+      const bytes = await embedded().compress(text.subarray(0, length));
       expect(readZstdFrameHeader(bytes).contentSize).toBe(length);
     }
   });
@@ -97,8 +100,8 @@ describe("zstd frame header", () => {
   });
 });
 
-describe("zstd compressor (the package's own loader)", () => {
-  const zstd = zstdCompressor();
+describe("zstd compressor (the embedded module)", () => {
+  const zstd = embedded();
 
   it("is named zstd and round-trips empty, small, large and incompressible inputs", async () => {
     expect(zstd.name).toBe("zstd");
@@ -112,12 +115,13 @@ describe("zstd compressor (the package's own loader)", () => {
 
   it("refuses a frame declaring 4 GiB before allocating: TooLargeError, heap unchanged", async () => {
     await zstd.compress(new Uint8Array(1)); // make sure the WASM is loaded
-    const heapBefore = bundledModule.HEAPU8?.length;
+    const binding = await instantiateZstd(await embeddedZstdWasm()); // the instance the compressor uses
+    const heapBefore = binding.heapBytes();
     expect(heapBefore).toBeGreaterThan(0);
     const error = await rejects(zstd.decompress(frame(0xe0, 0, 0, 0, 0, 1, 0, 0, 0), 64 * MiB), TooLargeError);
     expect(error.message).toContain(String(4 * GiB));
     await rejects(zstd.decompress(frame(0xa0, 0xff, 0xff, 0xff, 0xff), 64 * MiB), TooLargeError);
-    expect(bundledModule.HEAPU8?.length).toBe(heapBefore);
+    expect(binding.heapBytes()).toBe(heapBefore);
   });
 
   it("refuses a frame over maxBytes by one byte, and accepts it at exactly maxBytes", async () => {
@@ -164,23 +168,26 @@ describe("zstd compressor (the package's own loader)", () => {
 
   it("validates its level", async () => {
     for (const level of [0, -1, 20, 2.5, Number.NaN]) {
-      expect(() => zstdCompressor({ level })).toThrow(ConfigError);
+      expect(() => embedded(level)).toThrow(ConfigError);
     }
-    const fast = await zstdCompressor({ level: 1 }).compress(text);
-    const small = await zstdCompressor({ level: 19 }).compress(text);
+    const fast = await embedded(1).compress(text);
+    const small = await embedded(19).compress(text);
     expect(small.length).toBeLessThanOrEqual(fast.length);
     expect((await zstd.decompress(small, text.length)).length).toBe(text.length);
   });
 });
 
 describe("zstd compressor with an injected WebAssembly.Module (the Workers path)", () => {
-  it("compresses and decompresses through the injected module, byte-identical to the package's build", async () => {
+  it("compresses and decompresses through the injected module, byte-identical to the embedded one and to the package's own glue", async () => {
     const injected = zstdCompressor({ wasm: compiled });
-    const viaPackage = zstdCompressor();
+    const viaEmbedded = embedded();
     const compressed = await injected.compress(text);
-    expect(Buffer.from(compressed).equals(Buffer.from(await viaPackage.compress(text)))).toBe(true);
+    expect(Buffer.from(compressed).equals(Buffer.from(await viaEmbedded.compress(text)))).toBe(true);
     expect(Buffer.from(await injected.decompress(compressed, text.length)).equals(Buffer.from(text))).toBe(true);
-    expect(Buffer.from(await viaPackage.decompress(compressed, text.length)).equals(Buffer.from(text))).toBe(true);
+    expect(Buffer.from(await viaEmbedded.decompress(compressed, text.length)).equals(Buffer.from(text))).toBe(true);
+    // The package's own loader and glue (initialised here, in this test file only) writes the same frame.
+    await packageZstd.init();
+    expect(Buffer.from(packageZstd.compress(text, 3)).equals(Buffer.from(compressed))).toBe(true);
     const empty = await injected.compress(new Uint8Array(0));
     expect((await injected.decompress(empty, 0)).length).toBe(0);
   });
@@ -234,6 +241,7 @@ describe("zstd compressor with an injected WebAssembly.Module (the Workers path)
 
   it("rejects an invalid wasm option at construction, and a module that is not zstd at first use", async () => {
     expect(() => zstdCompressor({ wasm: "zstd.wasm" as unknown as WebAssembly.Module })).toThrow(ConfigError);
+    expect(() => zstdCompressor({} as unknown as { wasm: WebAssembly.Module })).toThrow(ConfigError);
     const empty = await WebAssembly.compile(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
     const error = await rejects(zstdCompressor({ wasm: empty }).compress(text), CodecError);
     expect(error.message).toContain("not the zstd.wasm");
@@ -241,6 +249,55 @@ describe("zstd compressor with an injected WebAssembly.Module (the Workers path)
       zstdCompressor({ wasm: () => Promise.resolve("nope" as unknown as WebAssembly.Module) }).compress(text),
       ConfigError,
     );
+  });
+});
+
+describe("zstd instances of Larder's own", () => {
+  it("two compressors of one copy (different levels) interleave big and small jobs correctly", async () => {
+    const fast = embedded(1);
+    const small = embedded(19);
+    const big = randomBytes(3 * MiB, 9);
+    const jobs = await Promise.all([
+      fast.compress(big),
+      small.compress(text),
+      fast.compress(text),
+      small.compress(big.subarray(0, MiB)),
+    ]);
+    const outs = await Promise.all([
+      small.decompress(jobs[0]!, big.length),
+      fast.decompress(jobs[1]!, text.length),
+      small.decompress(jobs[2]!, text.length),
+      fast.decompress(jobs[3]!, MiB),
+    ]);
+    expect(Buffer.from(outs[0]!).equals(Buffer.from(big))).toBe(true);
+    expect(Buffer.from(outs[1]!).equals(Buffer.from(text))).toBe(true);
+    expect(Buffer.from(outs[2]!).equals(Buffer.from(text))).toBe(true);
+    expect(Buffer.from(outs[3]!).equals(Buffer.from(big.subarray(0, MiB)))).toBe(true);
+    expect(jobs[1]!.length).toBeLessThan(jobs[2]!.length); // level 19 did compress harder
+  });
+
+  it("a second copy of the module (loaded again through a query string) has an instance and a heap of its own", async () => {
+    // What two copies of Larder in one process (two versions, or ESM and a bundle) amount to.
+    const specifier = "../../src/codec/_zstd_embedded.ts?second-copy";
+    const copy = await import(/* @vite-ignore */ specifier) as typeof import("../../src/codec/_zstd_embedded.ts");
+    expect(copy.embeddedZstdWasm).not.toBe(embeddedZstdWasm);
+    const first = embedded();
+    const second = zstdCompressor({ wasm: copy.embeddedZstdWasm });
+    await Promise.all([first.compress(text), second.compress(text)]);
+    const [mine, theirs] = await Promise.all([
+      instantiateZstd(await embeddedZstdWasm()),
+      instantiateZstd(await copy.embeddedZstdWasm()),
+    ]);
+    expect(mine).not.toBe(theirs);
+    const theirHeap = theirs.heapBytes();
+    const big = randomBytes(16 * MiB, 4);
+    const frameOfMine = await first.compress(big); // grows only the first copy's heap
+    expect(mine.heapBytes()).toBeGreaterThan(32 * MiB);
+    expect(theirs.heapBytes()).toBe(theirHeap);
+    // Interleaved: each decodes the other's frames, and its own.
+    const frameOfTheirs = await second.compress(text);
+    expect(Buffer.from(await second.decompress(frameOfMine, big.length)).equals(Buffer.from(big))).toBe(true);
+    expect(Buffer.from(await first.decompress(frameOfTheirs, text.length)).equals(Buffer.from(text))).toBe(true);
   });
 });
 
@@ -338,7 +395,7 @@ describe("compression ratios on query-result rows", () => {
 
   it("CBOR + zstd compresses rows more than 3x", async () => {
     const encoded = cborCodec().encode(value);
-    const compressed = await zstdCompressor().compress(encoded);
+    const compressed = await embedded().compress(encoded);
     expect(encoded.length / compressed.length).toBeGreaterThan(3);
   });
 

@@ -1,11 +1,13 @@
 /**
  * The payload step of the write path: a large value's encoding and compression do not hold the
- * thread as one block (other work of the process runs between them).
+ * thread as one block (other work of the process runs between them), and the codec is given
+ * `maxValueBytes` (one that ignores it is checked after encoding).
  */
 import { describe, expect, it } from "vitest";
 import { jsonCodec } from "../../src/codec/json.ts";
 import { encodePayload, type PayloadConfig } from "../../src/core/payload.ts";
-import type { Compressor } from "../../src/core/types.ts";
+import { TooLargeError } from "../../src/core/errors.ts";
+import type { Compressor, EncodeOptions, ValueCodec } from "../../src/core/types.ts";
 
 function config(events: string[]): PayloadConfig {
   const compressor: Compressor = {
@@ -38,5 +40,23 @@ describe("encodePayload", () => {
     setTimeout(() => events.push("timer"), 0);
     await encodePayload("x".repeat(10_000), config(events));
     expect(events[0]).toBe("compress");
+  });
+
+  it("gives the codec maxValueBytes, and checks a codec that ignores it after encoding", async () => {
+    const seen: (EncodeOptions | undefined)[] = [];
+    const ignoring: ValueCodec = {
+      name: "json",
+      encode: (value, options) => (seen.push(options), new TextEncoder().encode(JSON.stringify(value))),
+      decode: () => null,
+    };
+    const limited = { ...config([]), codec: ignoring, maxValueBytes: 1000 };
+    await expect(encodePayload("x".repeat(998), limited)).resolves.toMatchObject({ codec: "json" });
+    const error = await encodePayload("x".repeat(999), limited).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TooLargeError);
+    expect((error as Error).message).toBe("encoded value is 1001 bytes, over maxValueBytes (1000)");
+    expect(seen).toEqual([{ maxBytes: 1000 }, { maxBytes: 1000 }]);
+    // The built-in codecs stop on their own, with the same limit in the message.
+    const own = await encodePayload("x".repeat(999), { ...config([]), maxValueBytes: 1000 }).catch((e: unknown) => e);
+    expect((own as Error).message).toMatch(/^encoded value is over maxValueBytes \(1000\): json codec/);
   });
 });

@@ -18,6 +18,7 @@ import { createCache } from "larder";
 import { upstashStore } from "larder/stores/upstash";
 import { s3BlobStore } from "larder/blobs/s3";
 import { buildAndPack } from "../../../scripts/_pack.ts";
+import { carriesEmbeddedZstd } from "../../../scripts/zstd-wasm.ts";
 import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
 import { httpScenarios, largeBody, sameBytes } from "../_http_scenarios.ts";
 import { checkAnswers, dashboardScenarios } from "../_dashboard_scenarios.ts";
@@ -83,6 +84,14 @@ afterAll(async () => {
 });
 
 describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () => {
+  it("bundles zstd.wasm as a compiled module only: the bytes embedded for other runtimes are left out", () => {
+    const bundle = readFileSync(join(OUT, "index.js"), "utf8");
+    expect(carriesEmbeddedZstd(bundle)).toBe(false);
+    // The control: the check does see the embedded bytes where they are.
+    expect(carriesEmbeddedZstd(readFileSync(resolve("src/codec/_zstd_wasm_gzip.ts"), "utf8"))).toBe(true);
+    console.log(`workerd: Worker bundle index.js is ${bundle.length} bytes`);
+  });
+
   it("serves every shared scenario", async () => {
     const { body } = await call("/scenarios");
     expect(body).toEqual(scenarios.map((s) => s.name));
