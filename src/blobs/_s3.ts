@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes } from "../core/util/bytes.ts";
 import { BlobError, TooLargeError } from "../core/errors.ts";
 import type { Expectation } from "./_expected.ts";
 

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { toBase64 } from "../core/bytes.ts";
+import { toBase64 } from "../core/util/bytes.ts";
 import { BlobError, isCacheError } from "../core/errors.ts";
 import type { BlobDeleteResult, BlobListOptions, BlobListPage } from "../core/types.ts";
 import { encodeSegment, errorCode, readBody } from "./_s3.ts";

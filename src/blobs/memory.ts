@@ -28,9 +28,9 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { Lru } from "../_lru.ts";
+import { Lru } from "../core/util/lru.ts";
 import { Expectation } from "./_expected.ts";
-import { checkOptionsObject, optionalFunction, positiveInteger } from "../_validate.ts";
+import { checkOptionsObject, optionalFunction, positiveInteger } from "../core/util/check_options.ts";
 
 /** Options of {@link memoryBlobStore}. */
 export interface MemoryBlobStoreOptions {

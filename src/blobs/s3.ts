@@ -29,7 +29,7 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../_validate.ts";
+import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";

@@ -6,8 +6,8 @@
  * @module
  */
 import { s3BlobStore, type S3BlobStoreOptions } from "../blobs/s3.ts";
-import { type Cache, createCache } from "../core/cache.ts";
-import { toMs } from "../core/durations.ts";
+import { type Cache, createCache } from "../core/api/create_cache.ts";
+import { toMs } from "../core/util/durations.ts";
 import type { Logger } from "../core/types.ts";
 import { upstashStore } from "../stores/upstash.ts";
 import { UsageError } from "./args.ts";

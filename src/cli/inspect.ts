@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { EntryInspection } from "../core/inspect.ts";
+import type { EntryInspection } from "../core/ops/inspect.ts";
 import { UsageError } from "./args.ts";
 import { type CommandContext, EXIT_OK } from "./command.ts";
 import { bytes, count, instant, table } from "./format.ts";

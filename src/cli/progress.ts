@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CleanupProgress } from "../core/cleanup.ts";
+import type { CleanupProgress } from "../core/ops/cleanup.ts";
 import { bytes, count } from "./format.ts";
 
 /** Options of {@link progressDisplay}. */

@@ -14,12 +14,12 @@
  *   and no bundler support, and the package is no longer a runtime dependency at all.
  * - Size: 106 KiB of source (the 246 KiB wasm gzipped, in base64), compiled once per process. On Cloudflare
  *   Workers, where WASM cannot be compiled from bytes, `larder/workers` passes the `.wasm` that
- *   wrangler compiles as a module; only `createCache` from `larder` (`src/core/cache.ts`)
+ *   wrangler compiles as a module; only `createCache` from `larder` (`src/core/api/create_cache.ts`)
  *   references this module, so a Worker bundle leaves it out (the workerd suite checks it).
  *
  * @module
  */
-import { fromBase64 } from "../core/bytes.ts";
+import { fromBase64 } from "../core/util/bytes.ts";
 import { CodecError } from "../core/errors.ts";
 import { gzipCompressor } from "./gzip.ts";
 import { ZSTD_WASM_BYTES, ZSTD_WASM_GZIP_BASE64 } from "./_zstd_wasm_gzip.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes } from "../core/util/bytes.ts";
 import { CodecError, isCacheError, TooLargeError } from "../core/errors.ts";
 import type { Compressor } from "../core/types.ts";
 import { checkMaxBytes } from "./_limits.ts";

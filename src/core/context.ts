@@ -1,15 +1,19 @@
 /**
- * The state one cache instance shares between its read path, its write path and its API.
+ * The state one cache instance shares between its read path, its write path and its API, and the
+ * way from a public `Cache` object to that state, for the package's own entry points built on the
+ * core (the response cache in `larder/http` and `larder/hono`, the dashboard). Users never see a
+ * cache's context: it is not exported from the package.
  *
  * @module
  */
-import type { BackgroundQueue } from "./background.ts";
-import type { GuardContext } from "./guard.ts";
-import type { ResolvedOptions } from "./options.ts";
-import type { Placement, PlacementHints } from "./placement.ts";
-import type { StatsRecorder } from "./stats.ts";
-import type { GlobalReporter } from "./report.ts";
-import type { MemoryTier } from "./tier.ts";
+import type { BackgroundQueue } from "./flow/background.ts";
+import type { GuardContext } from "./backend/backend_call.ts";
+import type { ResolvedOptions } from "./api/options.ts";
+import type { Placement, PlacementHints } from "./flow/placement.ts";
+import type { StatsRecorder } from "./stats/stats.ts";
+import type { GlobalReporter } from "./stats/global_stats.ts";
+import type { MemoryTier } from "./flow/memory_tier.ts";
+import { ConfigError } from "./errors.ts";
 
 /** Everything the read and write paths need. */
 export interface CacheContext {
@@ -46,4 +50,22 @@ export interface EntryRef {
    * record's metadata: a hit's value is then a `StoredPayload` (raw.ts). Skips the in-process tier.
    */
   readonly raw?: boolean;
+}
+
+const contexts = new WeakMap<object, CacheContext>();
+
+/** Records `ctx` as the state behind `cache` (called once, by `createCache`). */
+export function attachContext(cache: object, ctx: CacheContext): void {
+  contexts.set(cache, ctx);
+}
+
+/** The state behind `cache`; a `ConfigError` naming `what` when it is not a cache from `createCache`. */
+export function contextOf(cache: unknown, what: string): CacheContext {
+  const ctx = typeof cache === "object" && cache !== null ? contexts.get(cache) : undefined;
+  if (ctx === undefined) {
+    throw new ConfigError(
+      `${what}: expected a cache created by createCache() (from this copy of larder; "larder" and "larder/workers" share one)`,
+    );
+  }
+  return ctx;
 }

@@ -17,6 +17,6 @@ export type {
   Logger,
 } from "../../mod.ts";
 export { ConfigError, isCacheError } from "../../mod.ts";
-export { contextOf } from "../core/internals.ts";
-export { toMs } from "../core/durations.ts";
-export type { ResolvedOptions } from "../core/options.ts";
+export { contextOf } from "../core/context.ts";
+export { toMs } from "../core/util/durations.ts";
+export type { ResolvedOptions } from "../core/api/options.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes } from "../core/util/bytes.ts";
 import { TooLargeError } from "../core/errors.ts";
 
 /** The two uses of one body: the client's stream and the cache's bytes. */

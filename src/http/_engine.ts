@@ -11,15 +11,15 @@
  *
  * @module
  */
-import { Lru } from "../_lru.ts";
-import type { Cache } from "../core/cache.ts";
+import { Lru } from "../core/util/lru.ts";
+import type { Cache } from "../core/api/create_cache.ts";
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
-import { contextOf } from "../core/internals.ts";
-import { keyHash } from "../core/keys.ts";
-import type { Placement } from "../core/placement.ts";
-import type { StoredPayload } from "../core/raw.ts";
-import { resolveEntry } from "../core/resolve.ts";
+import { contextOf } from "../core/context.ts";
+import { keyHash } from "../core/record/key_layout.ts";
+import type { Placement } from "../core/flow/placement.ts";
+import type { StoredPayload } from "../core/flow/raw.ts";
+import { resolveEntry } from "../core/flow/get_or_compute.ts";
 import type { WaitUntil } from "../core/types.ts";
 import { annotate, timing } from "./_answer.ts";
 import { splitBody } from "./_capture.ts";

@@ -16,8 +16,8 @@
  */
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
-import { newToken } from "../core/generations.ts";
-import { runStore } from "../core/store_call.ts";
+import { newToken } from "../core/record/generations.ts";
+import { runStore } from "../core/backend/store_call.ts";
 import type { StoreOp } from "../core/types.ts";
 import { urlGeneration } from "./_key.ts";
 import type { ResolvedResponseOptions } from "./_options.ts";

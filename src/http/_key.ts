@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { tagGeneration } from "../core/generations.ts";
-import { sha256 } from "../core/sha256.ts";
+import { tagGeneration } from "../core/record/generations.ts";
+import { sha256 } from "../core/util/sha256.ts";
 
 /** Options of {@link responseKey}. */
 export interface ResponseKeyOptions {

@@ -5,11 +5,11 @@
  * @module
  */
 import type { CacheContext } from "../core/context.ts";
-import { type Duration, toMs } from "../core/durations.ts";
+import { type Duration, toMs } from "../core/util/durations.ts";
 import { ConfigError } from "../core/errors.ts";
-import { checkTags, generationKeys } from "../core/generations.ts";
-import { checkName } from "../core/keys.ts";
-import type { EntryPolicy } from "../core/resolve.ts";
+import { checkTags, generationKeys } from "../core/record/generations.ts";
+import { checkName } from "../core/record/key_layout.ts";
+import type { EntryPolicy } from "../core/flow/get_or_compute.ts";
 import { responseKey, urlGeneration } from "./_key.ts";
 
 /** Options of `cacheHandler` and `cacheResponses`. Every field is optional. */

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { PayloadConfig } from "../core/payload.ts";
-import { inflateStored, type StoredPayload } from "../core/raw.ts";
+import type { PayloadConfig } from "../core/record/payload.ts";
+import { inflateStored, type StoredPayload } from "../core/flow/raw.ts";
 import { addVary } from "./_answer.ts";
 import type { StoredHead } from "./_meta.ts";
 

@@ -10,9 +10,9 @@
  * @module
  */
 import { isCacheError } from "../core/errors.ts";
-import type { StoredPayload } from "../core/raw.ts";
-import { lookup } from "../core/read.ts";
-import { reportInBackground } from "../core/report.ts";
+import type { StoredPayload } from "../core/flow/raw.ts";
+import { lookup } from "../core/flow/lookup.ts";
+import { reportInBackground } from "../core/stats/global_stats.ts";
 import { annotate, timing } from "./_answer.ts";
 import type { Exchange, ResponseEngine } from "./_engine.ts";
 import { forbidsStale } from "./_freshness.ts";

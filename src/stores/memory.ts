@@ -22,7 +22,7 @@
  * @module
  */
 import { StoreError, TooLargeError } from "../core/errors.ts";
-import { type Stamp, stampRecord, storedStamps } from "../core/generations.ts";
+import { type Stamp, stampRecord, storedStamps } from "../core/record/generations.ts";
 import type {
   CallOptions,
   Generation,
@@ -35,9 +35,9 @@ import type {
   WriteOp,
   WriteResult,
 } from "../core/types.ts";
-import { Lru } from "../_lru.ts";
+import { Lru } from "../core/util/lru.ts";
 import { SortedSet } from "./_sorted_set.ts";
-import { checkOptionsObject, describe, optionalFunction, positiveInteger } from "../_validate.ts";
+import { checkOptionsObject, describe, optionalFunction, positiveInteger } from "../core/util/check_options.ts";
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {

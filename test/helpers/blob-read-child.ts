@@ -14,7 +14,7 @@
 import process from "node:process";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import type { CacheStats } from "../../src/core/stats.ts";
+import type { CacheStats } from "../../src/core/stats/stats.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "./chaos.ts";
 import { measurePeak } from "./rss.ts";

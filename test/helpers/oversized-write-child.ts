@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { createCache } from "../../mod.ts";
-import type { CacheStats } from "../../src/core/stats.ts";
+import type { CacheStats } from "../../src/core/stats/stats.ts";
 import { recordingLogger } from "./chaos.ts";
 import { measurePeak } from "./rss.ts";
 

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { parseRecord } from "../../src/core/entry.ts";
-import { blobKey, keyHash, recordKey } from "../../src/core/keys.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import { parseRecord } from "../../src/core/record/entry.ts";
+import { blobKey, keyHash, recordKey } from "../../src/core/record/key_layout.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import {
   addFaults,

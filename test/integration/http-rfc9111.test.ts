@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CacheOptions } from "../../src/core/options.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { cacheResponses } from "../../src/hono/middleware.ts";
 import type { ResponseCacheOptions } from "../../src/http/_options.ts";
 import { cacheHandler } from "../../src/http/handler.ts";

@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
-import { blobKey, keyHash } from "../../src/core/keys.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import { blobKey, keyHash } from "../../src/core/record/key_layout.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { servicesCache } from "../helpers/cache.ts";
 import { recordingLogger } from "../helpers/chaos.ts";

@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 import {

@@ -6,9 +6,9 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { toHex } from "../../src/core/bytes.ts";
-import { RECORD_VERSION } from "../../src/core/entry.ts";
-import { blobKey, recordKey } from "../../src/core/keys.ts";
+import { toHex } from "../../src/core/util/bytes.ts";
+import { RECORD_VERSION } from "../../src/core/record/entry.ts";
+import { blobKey, recordKey } from "../../src/core/record/key_layout.ts";
 import type { BlobStore, MetadataStore } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { recordingLogger } from "../helpers/chaos.ts";

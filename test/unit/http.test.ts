@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
-import { parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
+import { parseRecord, RECORD_VERSION } from "../../src/core/record/entry.ts";
 import { decodeHead, encodeHead } from "../../src/http/_meta.ts";
 import { resolveResponseOptions } from "../../src/http/_options.ts";
 import { decide, parseCacheControl } from "../../src/http/_policy.ts";
-import { contextOf } from "../../src/core/internals.ts";
+import { contextOf } from "../../src/core/context.ts";
 import { accepts } from "../../src/http/_serve.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
 

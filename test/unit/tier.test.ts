@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { MemoryTier } from "../../src/core/tier.ts";
+import { MemoryTier } from "../../src/core/flow/memory_tier.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { ChaosBlobs, ChaosStore } from "../helpers/chaos.ts";
 

@@ -1,0 +1,89 @@
+/**
+ * Invalidation and the prefix-wide operations: replacing generation tokens (O(1) whatever the
+ * number of entries), clearing a prefix, and reading the counters every instance shares. Unlike
+ * reads and writes these do not fail open: an invalidation the caller believes done must be done.
+ *
+ * @module
+ */
+import { runStore } from "../backend/store_call.ts";
+import type { ClearOptions, ClearResult, InvalidateOptions } from "./create_cache.ts";
+import { cleanup } from "../ops/cleanup.ts";
+import type { CacheContext } from "../context.ts";
+import { ConfigError, StoreError } from "../errors.ts";
+import { newToken, prefixGeneration } from "../record/generations.ts";
+import { statsKey } from "../record/key_layout.ts";
+import type { StoreOp } from "../types.ts";
+
+/** Keys deleted per store request while clearing. */
+const CLEAR_BATCH = 500;
+
+/** Replaces the expire (or stale) token of each generation key, in one round trip. */
+export async function invalidate(
+  ctx: CacheContext,
+  keys: readonly string[],
+  options: InvalidateOptions | undefined,
+): Promise<void> {
+  const mode = options?.mode ?? "expire";
+  if (mode !== "expire" && mode !== "stale") {
+    throw new ConfigError(`invalidate: mode must be "expire" or "stale", got ${JSON.stringify(mode)}`);
+  }
+  if (keys.length === 0) return;
+  const field = mode === "expire" ? "x" : "s";
+  const token = newToken();
+  await runStore(ctx, "invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
+  // This process' tier does not know entries' generations: everything in it may be affected.
+  ctx.tier?.clear();
+}
+
+/** `cache.clear()`: the prefix's keys, and with `blobs: true` its blobs (a cleanup with no grace period). */
+export async function clearAll(ctx: CacheContext, options: ClearOptions | undefined): Promise<ClearResult> {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new ConfigError("clear: options must be an object");
+  }
+  for (const name of Object.keys(options ?? {})) {
+    if (name !== "blobs") throw new ConfigError(`clear: unknown option "${name}"`);
+  }
+  if (options?.blobs !== undefined && typeof options.blobs !== "boolean") {
+    throw new ConfigError("clear: blobs must be a boolean");
+  }
+  const { keys } = await clearPrefix(ctx);
+  // Every record is gone: the blobs are all orphans. A cleanup with no grace period still
+  // re-reads each object's record and lease right before deleting it.
+  const blobs = options?.blobs ? (await cleanup(ctx, { grace: 0 })).deleted : 0;
+  return { keys, blobs };
+}
+
+/** Invalidates the whole prefix, then deletes its keys from the store in batches. */
+export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> {
+  await invalidate(ctx, [prefixGeneration(ctx.options.prefix)], { mode: "expire" });
+  const match = `${ctx.options.prefix}:*`;
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [step] = await runStore(ctx, "scan", [{ type: "scan", cursor, match, count: CLEAR_BATCH }]);
+    if (typeof step !== "object" || step === null || !("cursor" in step) || !Array.isArray(step.keys)) {
+      throw new StoreError(`${ctx.options.store.name} scan returned an unexpected result`);
+    }
+    cursor = String(step.cursor);
+    const [first, ...more] = step.keys as string[];
+    if (first !== undefined) {
+      const [removed] = await runStore(ctx, "del", [{ type: "del", key: first, more }]);
+      deleted += typeof removed === "number" ? removed : 0;
+    }
+  } while (cursor !== "0");
+  return { keys: deleted };
+}
+
+/** The shared counters, as numbers. */
+export async function readGlobalStats(ctx: CacheContext): Promise<Record<string, number>> {
+  const [fields] = await runStore(ctx, "stats", [{ type: "hgetall", key: statsKey(ctx.options.prefix) }]);
+  if (typeof fields !== "object" || fields === null) {
+    throw new StoreError(`${ctx.options.store.name} hgetall returned an unexpected result`);
+  }
+  const counters: Record<string, number> = {};
+  for (const [name, value] of Object.entries(fields)) {
+    const count = Number(value);
+    if (Number.isFinite(count)) counters[name] = count;
+  }
+  return counters;
+}

@@ -1,0 +1,172 @@
+/**
+ * `cache.wrap(fn)`: the function's identity, the namespace and the canonically encoded
+ * arguments make the key; concurrent calls with one key share one execution; a miss returns
+ * `fn`'s result at once and persists it in the background.
+ *
+ * @module
+ */
+import { normalizeQueryText } from "../record/key_material.ts";
+import type { CacheContext } from "../context.ts";
+import { type Duration, toMs } from "../util/durations.ts";
+import { ConfigError } from "../errors.ts";
+import { checkTags, generationKeys } from "../record/generations.ts";
+import { checkName, keyHash } from "../record/key_layout.ts";
+import type { Placement } from "../flow/placement.ts";
+import { type EntryPolicy, resolveEntry } from "../flow/get_or_compute.ts";
+
+/** Options of {@link Cache.wrap}. */
+export interface WrapOptions<A extends unknown[]> {
+  /** The function's identity in keys. Required for anonymous functions. @default fn.name */
+  name?: string;
+  /** Time to live of this function's entries. @default the cache's `ttl` */
+  ttl?: Duration;
+  /** Namespace of this function's entries. @default the cache's `namespace` */
+  namespace?: string;
+  /**
+   * Maps the arguments to what identifies a call, when not all of them should (a logger, a
+   * request object…). The result is canonically encoded like arguments are.
+   * @default the arguments themselves
+   */
+  key?: (...args: A) => unknown;
+  /**
+   * Collapses whitespace (outside quoted literals) in a leading string argument, so the same
+   * SQL written on one line or many shares one entry.
+   * @default false
+   */
+  normalizeQuery?: boolean;
+  /** Serve this function's entries up to this long past their TTL while one refresh runs. @default the cache's */
+  staleWhileRevalidate?: Duration;
+  /** Serve this function's entries up to this long past their TTL when it throws. @default the cache's */
+  staleIfError?: Duration;
+  /**
+   * Tags of this function's entries, or a function of the arguments that returns them;
+   * `cache.invalidateTag(tag)` then expires (or marks stale) every entry carrying the tag.
+   * @example ["orders"]
+   * @example (customerId) => ["orders", `customer:${customerId}`]
+   * @default []
+   */
+  tags?: readonly string[] | ((...args: A) => readonly string[]);
+}
+
+/** A wrapped function: same parameters, result always a Promise. */
+export type Wrapped<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
+
+const KNOWN = new Set([
+  "name",
+  "ttl",
+  "namespace",
+  "key",
+  "normalizeQuery",
+  "staleWhileRevalidate",
+  "staleIfError",
+  "tags",
+]);
+const MAX_IDENTITY = 256;
+
+/** Identities already wrapped, by namespace and name, with the function's source text. */
+export type Registry = Map<string, string>;
+
+/** Builds the wrapper; validates everything that can be validated before the first call. */
+export function wrapFunction<A extends unknown[], R>(
+  ctx: CacheContext,
+  inflight: Map<string, Promise<unknown>>,
+  registry: Registry,
+  fn: (...args: A) => R,
+  options: WrapOptions<A> = {},
+): Wrapped<A, R> {
+  if (typeof fn !== "function") throw new ConfigError("wrap: expected a function");
+  if (typeof options !== "object" || options === null) throw new ConfigError("wrap: options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new ConfigError(`wrap: unknown option "${key}"`);
+  }
+  const name = identityOf(fn, options.name);
+  const namespace = options.namespace === undefined
+    ? ctx.options.namespace
+    : checkName(options.namespace, "wrap: namespace");
+  const policy: EntryPolicy = {
+    ttlMs: options.ttl === undefined ? ctx.options.ttlMs : toMs(options.ttl, `wrap(${name}): ttl`),
+    staleWhileRevalidateMs: options.staleWhileRevalidate === undefined
+      ? ctx.options.staleWhileRevalidateMs
+      : toMs(options.staleWhileRevalidate, `wrap(${name}): staleWhileRevalidate`),
+    staleIfErrorMs: options.staleIfError === undefined
+      ? ctx.options.staleIfErrorMs
+      : toMs(options.staleIfError, `wrap(${name}): staleIfError`),
+    label: `${namespace}/${name}`,
+  };
+  if (options.key !== undefined && typeof options.key !== "function") {
+    throw new ConfigError(`wrap(${name}): key must be a function of the arguments`);
+  }
+  if (options.name === undefined) checkCollision(registry, namespace, name, fn);
+  const { prefix } = ctx.options;
+  const tagsOf = options.tags;
+  if (tagsOf !== undefined && typeof tagsOf !== "function") checkTags(tagsOf, `wrap(${name}): tags`);
+  const staticGens = typeof tagsOf === "function" ? undefined : generationKeys(prefix, namespace, tagsOf ?? []);
+  const toKey = options.key;
+  const normalize = options.normalizeQuery === true;
+  // The placement of this function's most recent entry: a fresh key of a function whose
+  // results are large is probably large too, so its blob GET can go out with the record GET.
+  let lastPlacement: Placement | undefined;
+
+  return async function (this: unknown, ...args: A): Promise<Awaited<R>> {
+    let material: unknown = toKey ? toKey(...args) : args;
+    if (normalize && Array.isArray(material) && typeof material[0] === "string") {
+      material = [normalizeQueryText(material[0]), ...material.slice(1)];
+    }
+    const hash = await keyHash(prefix, namespace, { kind: "call", fn: name, args: material });
+    const running = inflight.get(hash);
+    if (running) {
+      ctx.stats.coalesced++;
+      return running as Promise<Awaited<R>>;
+    }
+    const gens = staticGens ??
+      generationKeys(
+        prefix,
+        namespace,
+        checkTags((tagsOf as (...args: A) => string[])(...args), `wrap(${name}): tags`),
+      );
+    const work = resolveEntry<Awaited<R>>(ctx, {
+      ref: { hash, namespace, gens, fallbackHint: lastPlacement },
+      policy,
+      // A sync throw becomes a rejection like an async one.
+      compute: async (): Promise<Awaited<R>> => {
+        const result: Awaited<R> = await fn.apply(this, args);
+        return result;
+      },
+      onPlacement: (placement) => {
+        lastPlacement = placement;
+      },
+    });
+    inflight.set(hash, work);
+    // The entry leaves the map whatever happens; the caller still sees the rejection via `work`.
+    work.then(() => inflight.delete(hash), () => inflight.delete(hash));
+    return work;
+  };
+}
+
+function identityOf(fn: (...args: never[]) => unknown, name: unknown): string {
+  const identity = name ?? fn.name;
+  if (typeof identity !== "string" || identity.length === 0) {
+    throw new ConfigError(
+      "wrap: anonymous functions need a `name` option (it is part of every cache key, so that two functions never share entries)",
+    );
+  }
+  if (identity.length > MAX_IDENTITY) throw new ConfigError(`wrap: name is longer than ${MAX_IDENTITY} characters`);
+  return identity;
+}
+
+/**
+ * Two different functions that happen to share an inferred `fn.name` in one namespace would
+ * read each other's entries. Wrapping the same code again (a closure per request) is fine.
+ */
+function checkCollision(registry: Registry, namespace: string, name: string, fn: (...args: never[]) => unknown): void {
+  const id = `${namespace}\u0000${name}`;
+  const source = String(fn);
+  const known = registry.get(id);
+  if (known === undefined) {
+    if (registry.size < 10_000) registry.set(id, source);
+  } else if (known !== source) {
+    throw new ConfigError(
+      `wrap: another function named "${name}" is already wrapped in namespace "${namespace}"; give each a distinct \`name\` option so they never share entries`,
+    );
+  }
+}

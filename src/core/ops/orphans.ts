@@ -1,0 +1,154 @@
+/**
+ * The per-page work of `cache.cleanup()` (cleanup.ts): sorting listed objects into kept and
+ * candidates, reading the candidates' records in pipelined batches, and deleting the orphans.
+ *
+ * @module
+ */
+import type { CleanupCounts, CleanupOptions } from "./cleanup.ts";
+import type { CacheContext } from "../context.ts";
+import { withDeadline } from "../backend/deadline.ts";
+import { parseRecord } from "../record/entry.ts";
+import { recordKey } from "../record/key_layout.ts";
+import { leaseKey } from "../flow/lease.ts";
+import type { BlobObject, BlobStore, StoreOp, StoreResult } from "../types.ts";
+
+/** Validated options of a cleanup. */
+export interface Settings {
+  readonly graceMs: number;
+  readonly dryRun: boolean;
+  readonly onProgress: CleanupOptions["onProgress"];
+  readonly signal: AbortSignal | undefined;
+  readonly pageSize: number;
+  readonly batchSize: number;
+  readonly timeoutMs: number;
+}
+
+/** The counters, as the cleanup updates them. */
+export type Counts = { -readonly [K in keyof CleanupCounts]: CleanupCounts[K] };
+
+/** A listed object that may be an orphan: older than the grace period and named `<prefix>/<hash>…`. */
+export interface Candidate {
+  readonly object: BlobObject;
+  readonly hash: string;
+}
+
+const HASHED = /^([0-9a-f]{64})(?![0-9a-f])/;
+
+/** Counts a page's objects and returns those old enough and named like Larder's blobs. */
+export function classify(
+  ctx: CacheContext,
+  objects: readonly BlobObject[],
+  prefix: string,
+  graceMs: number,
+  counts: Counts,
+): Candidate[] {
+  const now = ctx.options.now();
+  const candidates: Candidate[] = [];
+  for (const object of objects) {
+    counts.scanned++;
+    counts.scannedBytes += object.size;
+    const hash = object.key.startsWith(prefix) ? HASHED.exec(object.key.slice(prefix.length))?.[1] : undefined;
+    if (hash === undefined) counts.foreign++;
+    else if (graceMs > 0 && now - object.lastModified < graceMs) counts.recent++;
+    else candidates.push({ object, hash });
+  }
+  return candidates;
+}
+
+/**
+ * The candidates no readable record points to, reading records `batchSize` at a time (one store
+ * pipeline each). With `recheck`, a held lease also keeps an object (its entry is being written),
+ * and kept objects are not counted again.
+ */
+export async function findOrphans(
+  ctx: CacheContext,
+  candidates: readonly Candidate[],
+  settings: Settings,
+  counts: Counts,
+  recheck: boolean,
+): Promise<Candidate[]> {
+  const { store, prefix } = ctx.options;
+  const orphans: Candidate[] = [];
+  for (let start = 0; start < candidates.length; start += settings.batchSize) {
+    const batch = candidates.slice(start, start + settings.batchSize);
+    const ops: StoreOp[] = batch.flatMap(({ hash }): StoreOp[] => {
+      const get: StoreOp = { type: "get", key: recordKey(prefix, hash) };
+      return recheck ? [get, { type: "exists", key: leaseKey(prefix, hash) }] : [get];
+    });
+    const results = await withDeadline({
+      backend: "store",
+      what: `${store.name} run [get × ${batch.length}]`,
+      timeoutMs: settings.timeoutMs,
+      signal: settings.signal,
+      call: (signal) => store.run(ops, { signal }),
+    });
+    const stride = recheck ? 2 : 1;
+    batch.forEach((candidate, i) => {
+      const leased = recheck && results[i * stride + 1] === true;
+      if (!leased && !pointsTo(results[i * stride], candidate.object.key)) orphans.push(candidate);
+      else if (!recheck) counts.live++;
+    });
+  }
+  return orphans;
+}
+
+/** Whether a stored record keeps the blob `key`: it points to it, or it cannot be read (another version). */
+function pointsTo(result: StoreResult | undefined, key: string): boolean {
+  if (typeof result !== "string") return false;
+  try {
+    return parseRecord(result).b === key;
+  } catch {
+    return true;
+  }
+}
+
+/** Deletes `objects` (at most a page) with the store's batch delete, or one by one without it. */
+export async function remove(
+  ctx: CacheContext,
+  blobs: BlobStore,
+  objects: readonly BlobObject[],
+  settings: Settings,
+  counts: Counts,
+): Promise<void> {
+  if (objects.length === 0) return;
+  const failed = new Set<string>();
+  for (let start = 0; start < objects.length; start += 1000) {
+    const keys = objects.slice(start, start + 1000).map((o) => o.key);
+    if (typeof blobs.deleteMany === "function") {
+      const result = await withDeadline({
+        backend: "blob",
+        what: `${blobs.name} deleteMany [${keys.length} objects]`,
+        timeoutMs: settings.timeoutMs,
+        signal: settings.signal,
+        call: (signal) => blobs.deleteMany!(keys, { signal }),
+      });
+      for (const { key } of result.failed) failed.add(key);
+      continue;
+    }
+    for (const key of keys) {
+      await withDeadline({
+        backend: "blob",
+        what: `${blobs.name} delete`,
+        timeoutMs: settings.timeoutMs,
+        signal: settings.signal,
+        call: (signal) => blobs.delete(key, { signal }),
+      }).catch((error: unknown) => {
+        if (settings.signal?.aborted) throw error;
+        failed.add(key);
+      });
+    }
+  }
+  for (const object of objects) {
+    if (failed.has(object.key)) {
+      counts.failed++;
+    } else {
+      counts.deleted++;
+      counts.deletedBytes += object.size;
+    }
+  }
+  if (failed.size > 0) {
+    ctx.options.logger.warn(`larder: cleanup: ${blobs.name} could not delete ${failed.size} object(s)`, {
+      keys: [...failed].slice(0, 10),
+    });
+  }
+}

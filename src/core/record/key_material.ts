@@ -1,0 +1,122 @@
+/**
+ * Canonical encoding of cache-key material. Equal inputs always give equal text and different
+ * inputs never do: every value carries a type tag and a length, object keys are sorted, Map and
+ * Set entries are sorted by their own encoding. Values that have no stable identity (functions,
+ * symbols, class instances, cycles) are refused with a {@link KeyError}.
+ *
+ * @module
+ */
+import { toHex } from "../util/bytes.ts";
+import { KeyError } from "../errors.ts";
+
+const MAX_DEPTH = 256;
+
+/** Encodes `value` canonically; `path` names the value in error messages. */
+export function canonicalize(value: unknown, path = "args"): string {
+  return encode(value, path, new Set(), 0);
+}
+
+function encode(value: unknown, path: string, seen: Set<object>, depth: number): string {
+  switch (typeof value) {
+    case "undefined":
+      return "u";
+    case "boolean":
+      return value ? "t" : "f";
+    case "number":
+      return `d${Object.is(value, -0) ? "-0" : String(value)};`;
+    case "bigint":
+      return `b${value.toString()};`;
+    case "string":
+      return `s${value.length}:${value}`;
+    case "function":
+      throw new KeyError(
+        `${path} is a function, which cannot be part of a cache key; pass a \`key\` option that maps the arguments to plain data`,
+      );
+    case "symbol":
+      throw new KeyError(`${path} is a symbol, which cannot be part of a cache key`);
+  }
+  if (value === null) return "n";
+  const object = value as object;
+  if (depth >= MAX_DEPTH) throw new KeyError(`${path} is nested more than ${MAX_DEPTH} levels deep`);
+  if (seen.has(object)) throw new KeyError(`${path} is a circular reference`);
+  seen.add(object);
+  try {
+    return encodeObject(object, path, seen, depth + 1);
+  } finally {
+    seen.delete(object);
+  }
+}
+
+function encodeObject(object: object, path: string, seen: Set<object>, depth: number): string {
+  if (Array.isArray(object)) {
+    let out = `a${object.length}[`;
+    for (let i = 0; i < object.length; i++) out += encode(object[i], `${path}[${i}]`, seen, depth);
+    return `${out}]`;
+  }
+  if (object instanceof Date) return `D${object.getTime()};`;
+  if (ArrayBuffer.isView(object)) {
+    const bytes = new Uint8Array(object.buffer, object.byteOffset, object.byteLength);
+    return `T${object.constructor.name}:${bytes.length}:${toHex(bytes)}`;
+  }
+  if (object instanceof ArrayBuffer) return `B${object.byteLength}:${toHex(new Uint8Array(object))}`;
+  if (object instanceof Map) {
+    const entries = Array.from(
+      object,
+      ([k, v], i) =>
+        encode(k, `${path}.<key ${i}>`, seen, depth) + encode(v, `${path}.get(${describeKey(k)})`, seen, depth),
+    );
+    return `M${entries.length}{${entries.sort().join("")}}`;
+  }
+  if (object instanceof Set) {
+    const items = Array.from(object, (v, i) => encode(v, `${path}.<item ${i}>`, seen, depth));
+    return `S${items.length}{${items.sort().join("")}}`;
+  }
+  if (object instanceof RegExp) return `R${encode(object.source, path, seen, depth)}${object.flags};`;
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (object as { constructor?: { name?: string } }).constructor?.name ?? "unknown";
+    throw new KeyError(
+      `${path} is an instance of ${name}; only plain objects, arrays, Date, Map, Set, RegExp, typed arrays and primitives can be part of a cache key (pass a \`key\` option to choose what identifies a call)`,
+    );
+  }
+  if (Object.getOwnPropertySymbols(object).length > 0) {
+    throw new KeyError(`${path} has symbol-keyed properties, which cannot be part of a cache key`);
+  }
+  const keys = Object.keys(object).sort();
+  let out = `o${keys.length}{`;
+  for (const key of keys) {
+    out += `s${key.length}:${key}${encode((object as Record<string, unknown>)[key], `${path}.${key}`, seen, depth)}`;
+  }
+  return `${out}}`;
+}
+
+function describeKey(key: unknown): string {
+  return typeof key === "string" ? JSON.stringify(key) : typeof key;
+}
+
+/**
+ * Collapses runs of whitespace to one space and trims, outside quoted literals (`'…'`, `"…"`,
+ * `` `…` ``), so that the same SQL query written on one line or many gets one key.
+ * Whitespace inside literals is data and is kept.
+ */
+export function normalizeQueryText(text: string): string {
+  let out = "";
+  let quote = "";
+  let pendingSpace = false;
+  for (const char of text) {
+    if (quote) {
+      out += char;
+      if (char === quote) quote = "";
+      continue;
+    }
+    if (/\s/.test(char)) {
+      pendingSpace = out.length > 0;
+      continue;
+    }
+    if (pendingSpace) out += " ";
+    pendingSpace = false;
+    out += char;
+    if (char === "'" || char === '"' || char === "`") quote = char;
+  }
+  return out;
+}
