@@ -7,7 +7,7 @@
  * @module
  */
 import type { BackgroundQueue } from "./flow/background.ts";
-import type { GuardContext } from "./backend/backend_call.ts";
+import type { Backends } from "./backend/backend_call.ts";
 import type { ResolvedOptions } from "./api/options.ts";
 import type { Placement, PlacementHints } from "./flow/placement.ts";
 import type { StatsRecorder } from "./stats/stats.ts";
@@ -21,8 +21,8 @@ export interface CacheContext {
   readonly options: ResolvedOptions;
   /** Counters and histograms. */
   readonly stats: StatsRecorder;
-  /** Shared state of guarded backend calls. */
-  readonly guard: GuardContext;
+  /** Every store and blob call of the request path goes through this facade. */
+  readonly backend: Backends;
   /** Where entries' payloads were last seen. */
   readonly hints: PlacementHints;
   /** Background writes. */

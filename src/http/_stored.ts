@@ -83,7 +83,7 @@ export async function answerStored(
     // counted like any unusable entry, and the handler answers.
     const code = isCacheError(error) ? error.code : "E_CODEC";
     ctx.stats.error(code === "E_INTEGRITY" ? "integrity" : "codec", code);
-    ctx.guard.logger.warn(`larder: ${config.policy.label}: stored response ignored: ${String(error)}`, { code });
+    ctx.backend.logger.warn(`larder: ${config.policy.label}: stored response ignored: ${String(error)}`, { code });
     const request = exchange.request;
     const response = await exchange.run(
       request.method === "HEAD" && exchange.forwardsGet ? new Request(request, { method: "GET" }) : request,

@@ -5,6 +5,7 @@
  * @module
  */
 import { BackgroundQueue } from "../flow/background.ts";
+import { Backends } from "../backend/backend_call.ts";
 import { CircuitBreaker } from "../backend/breaker.ts";
 import { cleanup, type CleanupOptions, type CleanupSummary } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
@@ -166,7 +167,15 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
   const ctx: CacheContext = {
     options: resolved,
     stats,
-    guard: { stats, logger: resolved.logger, logged: new Set(), breakers },
+    backend: new Backends({
+      store: resolved.store,
+      blobs: resolved.blobs,
+      storeTimeoutMs: resolved.storeTimeoutMs,
+      blobTimeoutMs: resolved.blobTimeoutMs,
+      stats,
+      logger: resolved.logger,
+      breakers,
+    }),
     hints: new PlacementHints(),
     background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
     tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),

@@ -4,13 +4,11 @@
  *
  * @module
  */
-import { runStore } from "../backend/store_call.ts";
 import type { SetOptions } from "./create_cache.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import { toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
 import { checkTags, generationKeys, newToken } from "../record/generations.ts";
-import { guarded } from "../backend/backend_call.ts";
 import { blobKey, checkName, keyHash, lruKeys, recordKey } from "../record/key_layout.ts";
 import { lookup } from "../flow/lookup.ts";
 import { reportInBackground } from "../stats/global_stats.ts";
@@ -80,12 +78,12 @@ export async function setEntry(
 export async function hasEntry(ctx: CacheContext, ref: EntryRef): Promise<boolean> {
   const { prefix } = ctx.options;
   try {
-    const [found] = await runStore(
-      ctx,
-      "exists",
-      [{ type: "read", key: recordKey(prefix, ref.hash), gens: ref.gens, token: newToken() }],
-      ref.hash,
-    );
+    const [found] = await ctx.backend.store("exists", [{
+      type: "read",
+      key: recordKey(prefix, ref.hash),
+      gens: ref.gens,
+      token: newToken(),
+    }], ref.hash);
     return typeof found === "object" && found !== null && "value" in found && found.value !== null;
   } catch {
     return false;
@@ -100,19 +98,15 @@ export async function deleteEntry(ctx: CacheContext, ref: EntryRef): Promise<boo
   ctx.tier?.delete(hash);
   // The blob goes too, in parallel; a failure there leaves an orphan for cleanup, not a wrong value.
   const blobDelete = blobs
-    ? guarded(ctx.guard, {
-      backend: "blob",
-      adapter: blobs.name,
+    ? ctx.backend.blob({
       operation: "delete",
       keyHash: hash,
-      timeoutMs: ctx.options.blobTimeoutMs,
-      call: (signal) => blobs.delete(blobKey(prefix, hash), { signal }),
+      call: (store, signal) => store.delete(blobKey(prefix, hash), { signal }),
     }).catch(() => {})
     : undefined;
   const lru = ctx.options.limits.has(namespace) ? { ...lruKeys(prefix, namespace), member: hash } : undefined;
   try {
-    const [removed] = await runStore(
-      ctx,
+    const [removed] = await ctx.backend.store(
       "del",
       [{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }],
       hash,

@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { runStore } from "../backend/store_call.ts";
 import type { ClearOptions, ClearResult, InvalidateOptions } from "./create_cache.ts";
 import { cleanup } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
@@ -30,7 +29,7 @@ export async function invalidate(
   if (keys.length === 0) return;
   const field = mode === "expire" ? "x" : "s";
   const token = newToken();
-  await runStore(ctx, "invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
+  await ctx.backend.store("invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
   // This process' tier does not know entries' generations: everything in it may be affected.
   ctx.tier?.clear();
 }
@@ -60,14 +59,14 @@ export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> 
   let cursor = "0";
   let deleted = 0;
   do {
-    const [step] = await runStore(ctx, "scan", [{ type: "scan", cursor, match, count: CLEAR_BATCH }]);
+    const [step] = await ctx.backend.store("scan", [{ type: "scan", cursor, match, count: CLEAR_BATCH }]);
     if (typeof step !== "object" || step === null || !("cursor" in step) || !Array.isArray(step.keys)) {
       throw new StoreError(`${ctx.options.store.name} scan returned an unexpected result`);
     }
     cursor = String(step.cursor);
     const [first, ...more] = step.keys as string[];
     if (first !== undefined) {
-      const [removed] = await runStore(ctx, "del", [{ type: "del", key: first, more }]);
+      const [removed] = await ctx.backend.store("del", [{ type: "del", key: first, more }]);
       deleted += typeof removed === "number" ? removed : 0;
     }
   } while (cursor !== "0");
@@ -76,7 +75,7 @@ export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> 
 
 /** The shared counters, as numbers. */
 export async function readGlobalStats(ctx: CacheContext): Promise<Record<string, number>> {
-  const [fields] = await runStore(ctx, "stats", [{ type: "hgetall", key: statsKey(ctx.options.prefix) }]);
+  const [fields] = await ctx.backend.store("stats", [{ type: "hgetall", key: statsKey(ctx.options.prefix) }]);
   if (typeof fields !== "object" || fields === null) {
     throw new StoreError(`${ctx.options.store.name} hgetall returned an unexpected result`);
   }

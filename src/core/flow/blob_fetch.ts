@@ -14,7 +14,6 @@
  */
 import type { CacheContext } from "../context.ts";
 import { type CacheError, isCacheError } from "../errors.ts";
-import { guarded } from "../backend/backend_call.ts";
 
 /** A blob GET in flight. */
 export interface BlobFetch {
@@ -31,19 +30,15 @@ class Mismatch {
 
 /** Starts the GET of `key` (the blob of the entry `hash`); its size comes later, through {@link BlobFetch.bytes}. */
 export function startBlobFetch(ctx: CacheContext, hash: string, key: string): BlobFetch {
-  const blobs = ctx.options.blobs!;
   let settle: (bytes: number | undefined) => void = () => {};
   const expectedBytes = new Promise<number | undefined>((resolve) => (settle = resolve));
   const abandoned = new AbortController();
   let claimed = false;
-  const request = guarded(ctx.guard, {
-    backend: "blob",
-    adapter: blobs.name,
+  const request = ctx.backend.blob({
     operation: "get",
     keyHash: hash,
-    timeoutMs: ctx.options.blobTimeoutMs,
     abandon: abandoned.signal,
-    call: async (signal) => {
+    call: async (blobs, signal) => {
       try {
         return await blobs.get(key, { signal, expectedBytes });
       } catch (error) {

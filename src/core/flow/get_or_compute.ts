@@ -141,7 +141,7 @@ export async function resolveEntry<T>(ctx: CacheContext, job: Resolution<T>): Pr
     if (owned) ctx.background.schedule(() => release(ctx, hash, owned));
     if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
       ctx.stats.staleIfError++;
-      ctx.guard.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
+      ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
       return fallback.value as T;
     }
     throw error;
@@ -289,7 +289,9 @@ function refreshInBackground<T>(ctx: CacheContext, job: Resolution<T>, seen: Gen
       });
     } catch (error) {
       ctx.stats.refreshesFailed++;
-      ctx.guard.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, { error });
+      ctx.backend.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, {
+        error,
+      });
     } finally {
       if (!handedOff) await done();
     }

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { runStore } from "../backend/store_call.ts";
 import type { CacheContext } from "../context.ts";
 
 /** A lease this process holds. */
@@ -31,12 +30,13 @@ export function newLease(prefix: string, hash: string): Lease {
 /** Takes the lease if nobody holds it (used to elect one refresher); false when held or on failure. */
 export async function tryAcquire(ctx: CacheContext, hash: string, lease: Lease, ttlMs: number): Promise<boolean> {
   try {
-    const [acquired] = await runStore(
-      ctx,
-      "lease",
-      [{ type: "set", key: lease.key, value: lease.token, ttlMs, ifAbsent: true }],
-      hash,
-    );
+    const [acquired] = await ctx.backend.store("lease", [{
+      type: "set",
+      key: lease.key,
+      value: lease.token,
+      ttlMs,
+      ifAbsent: true,
+    }], hash);
     return acquired === true;
   } catch {
     return false;
@@ -55,7 +55,7 @@ export async function whileHolding<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const timer = setInterval(() => {
-    runStore(ctx, "renew lease", [{ type: "renewLease", key: lease.key, token: lease.token, ttlMs }], hash)
+    ctx.backend.store("renew lease", [{ type: "renewLease", key: lease.key, token: lease.token, ttlMs }], hash)
       .catch(() => {});
   }, Math.max(10, Math.floor(ttlMs / 3)));
   try {
@@ -67,7 +67,7 @@ export async function whileHolding<T>(
 
 /** Releases `lease` if this owner still holds it. Never rejects. */
 export async function release(ctx: CacheContext, hash: string, lease: Lease): Promise<void> {
-  await runStore(ctx, "release lease", [{ type: "releaseLease", key: lease.key, token: lease.token }], hash)
+  await ctx.backend.store("release lease", [{ type: "releaseLease", key: lease.key, token: lease.token }], hash)
     .catch(() => {});
 }
 

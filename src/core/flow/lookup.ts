@@ -15,7 +15,7 @@ import { parseRecord } from "../record/entry.ts";
 import { IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
 import { startBlobFetch } from "./blob_fetch.ts";
 import { newToken, standing } from "../record/generations.ts";
-import { countedByGuard, guarded } from "../backend/backend_call.ts";
+import { countedByBackend } from "../backend/backend_call.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
 import type { Lease } from "./lease.ts";
 import { decodeValue, unpackPayload } from "../record/payload.ts";
@@ -95,14 +95,7 @@ async function read(
       { lease: { key: options.lease.lease.key, token: options.lease.lease.token, ttlMs: options.lease.ttlMs } },
     ...limited && { touch: { ...lruKeys(config.prefix, ref.namespace), member: hash, score: config.now() } },
   };
-  const recordRequest = guarded(ctx.guard, {
-    backend: "store",
-    adapter: config.store.name,
-    operation: "get",
-    keyHash: hash,
-    timeoutMs: config.storeTimeoutMs,
-    call: (signal) => config.store.run([op], { signal }),
-  });
+  const recordRequest = ctx.backend.store("get", [op], hash);
   const speculative = expectBlob ? startBlobFetch(ctx, hash, key) : undefined;
   try {
     const [reply] = await recordRequest;
@@ -168,9 +161,9 @@ function decodeInline(base64: string): Uint8Array {
   }
 }
 
-/** Counts a failed read, unless the guard counted it already (a backend failure, a blob over its size limit). */
+/** Counts a failed read, unless the backend facade counted it already (a backend failure, a blob over its size limit). */
 function countReadError(ctx: CacheContext, error: unknown): void {
-  if (countedByGuard(error)) return;
+  if (countedByBackend(error)) return;
   if (!isCacheError(error)) {
     ctx.stats.error("codec", "E_CODEC");
     return;
@@ -182,6 +175,6 @@ function countReadError(ctx: CacheContext, error: unknown): void {
     : undefined;
   if (source) {
     ctx.stats.error(source, error.code);
-    ctx.guard.logger.warn(`larder: entry ignored: ${error.message}`, { code: error.code });
+    ctx.backend.logger.warn(`larder: entry ignored: ${error.message}`, { code: error.code });
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { CacheContext } from "../context.ts";
 import { isCacheError } from "../errors.ts";
-import { countedByGuard } from "../backend/backend_call.ts";
+import { countedByBackend } from "../backend/backend_call.ts";
 import type { Placement } from "./placement.ts";
 import { writeEntry, type WriteRequest } from "./write.ts";
 
@@ -54,8 +54,7 @@ export function persistInBackground(
   });
   if (!scheduled) {
     ctx.stats.writesSkipped++;
-    logOnce(
-      ctx,
+    ctx.backend.warnOnce(
       `pending-full`,
       `larder: ${label}: result not cached, ${ctx.options.maxPendingWrites} writes already pending`,
     );
@@ -65,25 +64,19 @@ export function persistInBackground(
 
 /**
  * Counts and logs a failed write: skipped for bad values (a value a backend refused as too large
- * included), failed for backend errors. An error the guard counted is not counted again.
+ * included), failed for backend errors. An error the backend facade counted is not counted again.
  */
 export function accountWriteFailure(ctx: CacheContext, error: unknown, label: string): void {
   const code = isCacheError(error) ? error.code : undefined;
   if (code === "E_CODEC" || code === "E_TOO_LARGE" || code === "E_KEY") {
     ctx.stats.writesSkipped++;
-    if (!countedByGuard(error)) ctx.stats.error("codec", code);
-    logOnce(ctx, `value:${label}:${code}`, `larder: ${label}: result not cached: ${(error as Error).message}`);
+    if (!countedByBackend(error)) ctx.stats.error("codec", code);
+    ctx.backend.warnOnce(`value:${label}:${code}`, `larder: ${label}: result not cached: ${(error as Error).message}`);
     return;
   }
   ctx.stats.writesFailed++;
   if (!isCacheError(error)) {
-    ctx.guard.logger.error(`larder: ${label}: background write failed`, { error });
+    ctx.backend.logger.error(`larder: ${label}: background write failed`, { error });
   }
-  // Backend errors were logged by the guard, once per failure kind.
-}
-
-function logOnce(ctx: CacheContext, kind: string, message: string): void {
-  if (ctx.guard.logged.has(kind)) return;
-  if (ctx.guard.logged.size < 1000) ctx.guard.logged.add(kind);
-  ctx.guard.logger.warn(message);
+  // Backend errors were logged by the backend facade, once per failure kind.
 }

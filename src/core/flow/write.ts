@@ -12,7 +12,6 @@ import type { CacheContext } from "../context.ts";
 import { type EntryFields, formatRecord, RECORD_VERSION } from "../record/entry.ts";
 import { StoreError, TooLargeError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
-import { guarded } from "../backend/backend_call.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
 import { encodePayload } from "../record/payload.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "../types.ts";
@@ -102,13 +101,10 @@ async function putBlob(ctx: CacheContext, hash: string, bytes: Uint8Array): Prom
     );
   }
   const key = blobKey(options.prefix, hash);
-  await guarded(ctx.guard, {
-    backend: "blob",
-    adapter: blobs.name,
+  await ctx.backend.blob({
     operation: "put",
     keyHash: hash,
-    timeoutMs: options.blobTimeoutMs,
-    call: (signal) => blobs.put(key, bytes, { signal }),
+    call: (store, signal) => store.put(key, bytes, { signal }),
   });
   return key;
 }
@@ -142,14 +138,7 @@ async function writeRecord(
     },
   };
   const report = ctx.reporter.take();
-  const [result] = await guarded(ctx.guard, {
-    backend: "store",
-    adapter: options.store.name,
-    operation: "set",
-    keyHash: request.hash,
-    timeoutMs: options.storeTimeoutMs,
-    call: (signal) => options.store.run([op, ...report], { signal }),
-  }).catch((error: unknown) => {
+  const [result] = await ctx.backend.store("set", [op, ...report], request.hash).catch((error: unknown) => {
     if (report.length > 0) ctx.reporter.restore();
     throw error;
   });
@@ -164,13 +153,10 @@ async function deleteBlobs(ctx: CacheContext, hashes: readonly string[]): Promis
   if (!blobs) return;
   ctx.stats.evictedBlobs += hashes.length;
   await Promise.all(hashes.map((hash) =>
-    guarded(ctx.guard, {
-      backend: "blob",
-      adapter: blobs.name,
+    ctx.backend.blob({
       operation: "delete",
       keyHash: hash,
-      timeoutMs: ctx.options.blobTimeoutMs,
-      call: (signal) => blobs.delete(blobKey(ctx.options.prefix, hash), { signal }),
+      call: (store, signal) => store.delete(blobKey(ctx.options.prefix, hash), { signal }),
     }).catch(() => {})
   ));
 }

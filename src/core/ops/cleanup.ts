@@ -14,7 +14,7 @@
  * @module
  */
 import type { CacheContext } from "../context.ts";
-import { withDeadline } from "../backend/deadline.ts";
+import { operatorCall } from "../backend/backend_call.ts";
 import { type Duration, toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
 import { classify, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
@@ -116,7 +116,7 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
   const prefix = `${ctx.options.prefix}/`;
   let cursor: string | undefined;
   do {
-    const page = await withDeadline({
+    const page = await operatorCall({
       backend: "blob",
       what: `${blobs.name} list "${prefix}"`,
       timeoutMs: settings.timeoutMs,

@@ -9,7 +9,7 @@
  */
 import { fromBase64, sha256Hex } from "../util/bytes.ts";
 import type { CacheContext } from "../context.ts";
-import { withDeadline } from "../backend/deadline.ts";
+import { operatorCall } from "../backend/backend_call.ts";
 import { parseRecord } from "../record/entry.ts";
 import type { Stamp } from "../record/generations.ts";
 import { ConfigError } from "../errors.ts";
@@ -108,7 +108,7 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
   const timeoutMs = Math.max(ctx.options.storeTimeoutMs, 5_000);
   const blobTimeoutMs = Math.max(ctx.options.blobTimeoutMs, 30_000);
   const key = blobKey(prefix, hash);
-  const [text, leased] = await withDeadline({
+  const [text, leased] = await operatorCall({
     backend: "store",
     what: `${store.name} run [get, exists]`,
     timeoutMs,
@@ -155,7 +155,7 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
     if (blobs) blob = await sizeOf(ctx, key, false);
   } else if (blobs) {
     if (record.b !== key) problems.push(`the record points to an unexpected object key`);
-    payload = await withDeadline({
+    payload = await operatorCall({
       backend: "blob",
       what: `${blobs.name} get`,
       timeoutMs: blobTimeoutMs,
@@ -203,7 +203,7 @@ async function sizeOf(ctx: CacheContext, key: string, referenced: boolean): Prom
   const blobs = ctx.options.blobs!;
   const timeoutMs = Math.max(ctx.options.blobTimeoutMs, 30_000);
   if (typeof blobs.list === "function") {
-    const page = await withDeadline({
+    const page = await operatorCall({
       backend: "blob",
       what: `${blobs.name} list`,
       timeoutMs,
@@ -212,7 +212,7 @@ async function sizeOf(ctx: CacheContext, key: string, referenced: boolean): Prom
     const found = page.objects.find((object) => object.key === key);
     return { key, exists: found !== undefined, referenced, ...(found ? { size: found.size } : {}) };
   }
-  const bytes = await withDeadline({
+  const bytes = await operatorCall({
     backend: "blob",
     what: `${blobs.name} get`,
     timeoutMs,
@@ -229,7 +229,7 @@ async function generationsOf(
 ): Promise<GenerationInspection[]> {
   if (stamps.length === 0) return [];
   const { store } = ctx.options;
-  const current = await withDeadline({
+  const current = await operatorCall({
     backend: "store",
     what: `${store.name} run [hgetall × ${stamps.length}]`,
     timeoutMs,

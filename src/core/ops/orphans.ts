@@ -6,7 +6,7 @@
  */
 import type { CleanupCounts, CleanupOptions } from "./cleanup.ts";
 import type { CacheContext } from "../context.ts";
-import { withDeadline } from "../backend/deadline.ts";
+import { operatorCall } from "../backend/backend_call.ts";
 import { parseRecord } from "../record/entry.ts";
 import { recordKey } from "../record/key_layout.ts";
 import { leaseKey } from "../flow/lease.ts";
@@ -75,7 +75,7 @@ export async function findOrphans(
       const get: StoreOp = { type: "get", key: recordKey(prefix, hash) };
       return recheck ? [get, { type: "exists", key: leaseKey(prefix, hash) }] : [get];
     });
-    const results = await withDeadline({
+    const results = await operatorCall({
       backend: "store",
       what: `${store.name} run [get × ${batch.length}]`,
       timeoutMs: settings.timeoutMs,
@@ -115,7 +115,7 @@ export async function remove(
   for (let start = 0; start < objects.length; start += 1000) {
     const keys = objects.slice(start, start + 1000).map((o) => o.key);
     if (typeof blobs.deleteMany === "function") {
-      const result = await withDeadline({
+      const result = await operatorCall({
         backend: "blob",
         what: `${blobs.name} deleteMany [${keys.length} objects]`,
         timeoutMs: settings.timeoutMs,
@@ -126,7 +126,7 @@ export async function remove(
       continue;
     }
     for (const key of keys) {
-      await withDeadline({
+      await operatorCall({
         backend: "blob",
         what: `${blobs.name} delete`,
         timeoutMs: settings.timeoutMs,

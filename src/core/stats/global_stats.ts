@@ -7,7 +7,6 @@
  * @module
  */
 import type { CacheContext } from "../context.ts";
-import { guarded } from "../backend/backend_call.ts";
 import type { StatsRecorder } from "./stats.ts";
 import type { StoreOp } from "../types.ts";
 
@@ -91,23 +90,16 @@ export class GlobalReporter {
 }
 
 /**
- * Sends a report as a background task when one is due; a failure is counted by the guard and the
+ * Sends a report as a background task when one is due; a failure is counted by the backend facade and the
  * counts go out with the next report.
  */
 export function reportInBackground(ctx: CacheContext): void {
   if (!ctx.reporter.due) return;
   const ops = ctx.reporter.take();
   if (ops.length === 0) return;
-  const store = ctx.options.store;
   const scheduled = ctx.background.schedule(async () => {
     try {
-      await guarded(ctx.guard, {
-        backend: "store",
-        adapter: store.name,
-        operation: "stats",
-        timeoutMs: ctx.options.storeTimeoutMs,
-        call: (signal) => store.run(ops, { signal }),
-      });
+      await ctx.backend.store("stats", ops);
       ctx.reporter.sent();
     } catch {
       ctx.reporter.restore();
