@@ -16,7 +16,7 @@ import type { Cache } from "../core/api/create_cache.ts";
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
 import { contextOf } from "../core/context.ts";
-import { keyHash } from "../core/record/key_layout.ts";
+import { keyHash } from "../core/record/key_material.ts";
 import type { Placement } from "../core/flow/placement.ts";
 import type { StoredPayload } from "../core/flow/raw.ts";
 import { resolveEntry } from "../core/flow/get_or_compute.ts";

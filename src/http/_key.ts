@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { tagGeneration } from "../core/record/generations.ts";
+import { tagGeneration } from "../core/record/key_layout.ts";
 import { sha256 } from "../core/util/sha256.ts";
 
 /** Options of {@link responseKey}. */

@@ -7,8 +7,9 @@
 import type { CacheContext } from "../core/context.ts";
 import { type Duration, toMs } from "../core/util/durations.ts";
 import { ConfigError } from "../core/errors.ts";
-import { checkTags, generationKeys } from "../core/record/generations.ts";
-import { checkName } from "../core/record/key_layout.ts";
+import { checkTags } from "../core/record/generations.ts";
+import { generationKeys } from "../core/record/key_layout.ts";
+import { checkName } from "../core/record/key_material.ts";
 import type { EntryPolicy } from "../core/flow/get_or_compute.ts";
 import { responseKey, urlGeneration } from "./_key.ts";
 

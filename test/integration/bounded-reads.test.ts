@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { AwsClient } from "aws4fetch";
 import { afterEach, describe, expect, it } from "vitest";
-import { blobKey, keyHash } from "../../src/core/record/key_layout.ts";
+import { blobKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
 import type { BlobReadConfig, BlobReadMessage, MeasuredRead } from "../helpers/blob-read-child.ts";
 import { addFaults, removeFaults, requireServices, trafficOf, uniquePrefix } from "../helpers/services.ts";
 

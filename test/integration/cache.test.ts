@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { parseRecord } from "../../src/core/record/entry.ts";
-import { blobKey, keyHash, recordKey } from "../../src/core/record/key_layout.ts";
+import { blobKey, recordKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
 import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import {
@@ -66,7 +67,7 @@ describe("miss → hit on the real services", () => {
         expect(await report(3000)).toEqual(large);
         expect(runs).toBe(2);
         expect(cache.stats().hits).toEqual({ total: 2, memory: 0, inline: 1, blob: 1 });
-        const records = await rawRedisKeys(`${prefix}:e:*`);
+        const records = await rawRedisKeys(recordKey(prefix, "*"));
         expect(records).toHaveLength(2);
         for (const key of records) expect(parseRecord((await rawRedisGet(key))!).c).toBe(codec);
         expect(await listObjects(`${prefix}/`)).toHaveLength(1);
@@ -102,7 +103,7 @@ describe("miss → hit on the real services", () => {
     const b = cache.wrap(async (x: number) => ({ from: "b", x }), { name: "b" });
     await Promise.all([a(1), b(1)]);
     await cache.flush();
-    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(2);
+    expect(await rawRedisKeys(recordKey(prefix, "*"))).toHaveLength(2);
     expect(await a(1)).toEqual({ from: "a", x: 1 });
     expect(await b(1)).toEqual({ from: "b", x: 1 });
   });
@@ -165,7 +166,7 @@ describe("placement", () => {
     await w();
     await cache.flush();
     expect(await w()).toBe(1);
-    const key = (await rawRedisKeys(`${prefix}:e:*`))[0]!;
+    const key = (await rawRedisKeys(recordKey(prefix, "*")))[0]!;
     const deadline = Date.now() + 5_000;
     while ((await rawRedisGet(key)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await rawRedisGet(key)).toBeNull();
@@ -231,7 +232,7 @@ describe("integrity on the real services", () => {
     const w = cache.wrap(async () => ({ run: ++runs }), { name: "w" });
     await w();
     await cache.flush();
-    const key = (await rawRedisKeys(`${prefix}:e:*`))[0]!;
+    const key = (await rawRedisKeys(recordKey(prefix, "*")))[0]!;
     const record = JSON.parse((await rawRedisGet(key))!);
     // Same length, one payload byte changed: only the checksum can tell.
     const bytes = Uint8Array.from(atob(record.p), (c) => c.charCodeAt(0));
@@ -310,6 +311,6 @@ describe("fail-open on the real services", () => {
     expect(runs).toBe(3);
     expect(cache.stats().writes.failed).toBe(2); // both misses of the large entry tried to upload
     expect(cache.stats().errors.blob).toBeGreaterThanOrEqual(1);
-    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(1); // no record points to a missing blob
+    expect(await rawRedisKeys(recordKey(prefix, "*"))).toHaveLength(1); // no record points to a missing blob
   });
 });

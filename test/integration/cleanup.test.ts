@@ -12,8 +12,7 @@ import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { toHex } from "../../src/core/util/bytes.ts";
 import type { CleanupProgress } from "../../src/core/ops/cleanup.ts";
 import { formatRecord, RECORD_VERSION } from "../../src/core/record/entry.ts";
-import { blobKey, recordKey } from "../../src/core/record/key_layout.ts";
-import { leaseKey } from "../../src/core/flow/lease.ts";
+import { blobKey, leaseKey, recordKey } from "../../src/core/record/key_layout.ts";
 import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import {

@@ -19,6 +19,7 @@ import { cacheHandler } from "../../src/http/handler.ts";
 import { servicesCache } from "../helpers/cache.ts";
 import { parseCacheStatus } from "../helpers/cache-status.ts";
 import { listen, type LoopbackServer, type RawRequest, rawRequest } from "../helpers/raw-http.ts";
+import { leaseKey, recordKey } from "../../src/core/record/key_layout.ts";
 import {
   addFaults,
   rawRedisKeys,
@@ -102,9 +103,9 @@ describe("HEAD (RFC 9110 §9.3.2, RFC 9111 §3)", () => {
     // One lookup, and no lease key among its keys.
     const lookups = (await trafficOf(prefix, mark)).store;
     expect(lookups).toHaveLength(1);
-    expect(lookups[0]!.keys.some((k) => k.startsWith(`${prefix}:l:`))).toBe(false);
+    expect(lookups[0]!.keys.some((k) => k.startsWith(leaseKey(prefix, "")))).toBe(false);
     await cache.flush();
-    expect(await rawRedisKeys(`${prefix}:l:*`)).toEqual([]);
+    expect(await rawRedisKeys(leaseKey(prefix, "*"))).toEqual([]);
     const get = await sent(server, "/page");
     expect(get.text()).toBe("the page body");
     await cache.flush();
@@ -268,7 +269,7 @@ describe("must-revalidate, proxy-revalidate, s-maxage (RFC 9111 §5.2.2.2, §5.2
       expect((await sent(server, "/m")).text()).toBe("v1");
       await cache.flush();
       // Not kept past its freshness for stale serving: the record's TTL is the freshness lifetime.
-      const [record] = await rawRedisKeys(`${prefix}:e:*`);
+      const [record] = await rawRedisKeys(recordKey(prefix, "*"));
       expect(await rawRedisPttl(record!)).toBeLessThanOrEqual(30_000);
       // Past its freshness on the cache's clock (the record still exists in Redis, whose clock is real).
       clock.advance(31_000);

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
-import { blobKey, keyHash } from "../../src/core/record/key_layout.ts";
+import { blobKey, lruKeys, recordKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
 import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { servicesCache } from "../helpers/cache.ts";
@@ -282,7 +283,7 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("c", { namespace: "reports" })).toBeUndefined();
     for (const key of ["a", "d", "e"]) expect(await cache.get(key, { namespace: "reports" })).toBeDefined();
     expect(await cache.get("elsewhere")).toBeDefined();
-    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(4);
+    expect(await rawRedisKeys(recordKey(prefix, "*"))).toHaveLength(4);
     const objects = await listObjects(`${prefix}/`);
     expect(objects).toHaveLength(4);
     expect(objects).not.toContain(blobKey(prefix, hashes[1]!));
@@ -305,8 +306,8 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("b", { namespace: "big" })).toBeUndefined();
     expect(await cache.get("c", { namespace: "big" })).toBeDefined();
     expect(await listObjects(`${prefix}/`)).toHaveLength(2);
-    const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
-    expect(sizes).toEqual([`${prefix}:lrs:big`]);
+    const sizes = await rawRedisKeys(lruKeys(prefix, "*").sizes);
+    expect(sizes).toEqual([lruKeys(prefix, "big").sizes]);
   });
 
   it("refuses a value over the namespace's maxBytes up front: nothing uploaded, nothing evicted", async () => {
@@ -380,7 +381,7 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("a", ns)).toBeInstanceOf(Uint8Array);
     expect(await cache.get("c", ns)).toBeInstanceOf(Uint8Array);
     expect(cache.stats().evictedBlobs).toBe(0);
-    const total = await redisCommand(["HGET", `${prefix}:lrs:big`, "#"]);
+    const total = await redisCommand(["HGET", lruKeys(prefix, "big").sizes, "#"]);
     expect(Number(total)).toBeLessThan(25_000);
     expect(Number(total)).toBeGreaterThanOrEqual(20_000);
   });
@@ -390,7 +391,7 @@ describe("eviction per namespace (real services)", () => {
     const cache = onServices(prefix, { limits: { reports: { maxEntries: 3 } } });
     await cache.set("a", "v", { namespace: "reports" });
     expect((await rawRedisKeys(`${prefix}:lr*`)).sort()).toStrictEqual(
-      [`${prefix}:lrs:reports`, `${prefix}:lru:reports`, `${prefix}:lrx:reports`],
+      [lruKeys(prefix, "reports").sizes, lruKeys(prefix, "reports").key, lruKeys(prefix, "reports").expiries],
     );
     await cache.clear();
     expect(await rawRedisKeys(`${prefix}:lr*`)).toStrictEqual([]);

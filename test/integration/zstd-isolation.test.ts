@@ -11,7 +11,8 @@
 import * as appZstd from "@bokuweb/zstd-wasm";
 import { describe, expect, it } from "vitest";
 import { parseRecord } from "../../src/core/record/entry.ts";
-import { keyHash, recordKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
+import { recordKey } from "../../src/core/record/key_layout.ts";
 import { servicesCache } from "../helpers/cache.ts";
 import { rawRedisGet } from "../helpers/services.ts";
 

@@ -5,8 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { leaseKey } from "../../src/core/flow/lease.ts";
-import { keyHash } from "../../src/core/record/key_layout.ts";
+import { leaseKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
 import type { CacheOptions } from "../../src/core/api/options.ts";
 import type { MetadataStore, StoreOp } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";

@@ -6,7 +6,7 @@
  */
 import { toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
-import { checkName } from "../record/key_layout.ts";
+import { checkName } from "../record/key_material.ts";
 import type { NamespaceLimits, ResolvedOptions } from "./options.ts";
 import type { Logger } from "../types.ts";
 

@@ -11,11 +11,12 @@ import { cleanup, type CleanupOptions, type CleanupSummary } from "../ops/cleanu
 import type { CacheContext } from "../context.ts";
 import type { Duration } from "../util/durations.ts";
 import { deleteEntry, entryRef, getEntry, hasEntry, setEntry } from "./entries.ts";
-import { checkTags, namespaceGeneration, tagGeneration } from "../record/generations.ts";
+import { checkTags } from "../record/generations.ts";
+import { namespaceGeneration, statsKey, tagGeneration } from "../record/key_layout.ts";
 import { checkHash, type EntryInspection, inspectEntry } from "../ops/inspect.ts";
 import { attachContext } from "../context.ts";
 import { clearAll, invalidate, readGlobalStats } from "./invalidation.ts";
-import { checkName, statsKey } from "../record/key_layout.ts";
+import { checkName } from "../record/key_material.ts";
 import { embeddedZstdWasm } from "../../codec/_zstd_embedded.ts";
 import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
 import { PlacementHints } from "../flow/placement.ts";

@@ -9,8 +9,8 @@ import type { ClearOptions, ClearResult, InvalidateOptions } from "./create_cach
 import { cleanup } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
 import { ConfigError, StoreError } from "../errors.ts";
-import { newToken, prefixGeneration } from "../record/generations.ts";
-import { statsKey } from "../record/key_layout.ts";
+import { newToken } from "../record/generations.ts";
+import { prefixGeneration, statsKey, storeKeyPattern } from "../record/key_layout.ts";
 import type { StoreOp } from "../types.ts";
 
 /** Keys deleted per store request while clearing. */
@@ -55,7 +55,7 @@ export async function clearAll(ctx: CacheContext, options: ClearOptions | undefi
 /** Invalidates the whole prefix, then deletes its keys from the store in batches. */
 export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> {
   await invalidate(ctx, [prefixGeneration(ctx.options.prefix)], { mode: "expire" });
-  const match = `${ctx.options.prefix}:*`;
+  const match = storeKeyPattern(ctx.options.prefix);
   let cursor = "0";
   let deleted = 0;
   do {

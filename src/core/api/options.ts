@@ -23,7 +23,7 @@ import {
 } from "./_option_groups.ts";
 import { type Duration, toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
-import { checkName } from "../record/key_layout.ts";
+import { checkName } from "../record/key_material.ts";
 import type { PayloadConfig } from "../record/payload.ts";
 import type { BlobStore, Compressor, Logger, MetadataStore, ValueCodec, WaitUntil } from "../types.ts";
 

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { normalizeQueryText } from "../record/key_material.ts";
+import { checkName, keyHash, normalizeQueryText } from "../record/key_material.ts";
 import type { CacheContext } from "../context.ts";
 import { type Duration, toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
-import { checkTags, generationKeys } from "../record/generations.ts";
-import { checkName, keyHash } from "../record/key_layout.ts";
+import { checkTags } from "../record/generations.ts";
+import { generationKeys } from "../record/key_layout.ts";
 import type { Placement } from "../flow/placement.ts";
 import { type EntryPolicy, resolveEntry } from "../flow/get_or_compute.ts";
 

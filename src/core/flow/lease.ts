@@ -8,6 +8,7 @@
  * @module
  */
 import type { CacheContext } from "../context.ts";
+import { leaseKey } from "../record/key_layout.ts";
 
 /** A lease this process holds. */
 export interface Lease {
@@ -15,11 +16,6 @@ export interface Lease {
   readonly key: string;
   /** This owner's token. */
   readonly token: string;
-}
-
-/** The Redis key of an entry's lease. */
-export function leaseKey(prefix: string, hash: string): string {
-  return `${prefix}:l:${hash}`;
 }
 
 /** A fresh owner token. */

@@ -3,11 +3,11 @@
  * Redis on their own; their blobs do not, so every expired, replaced-by-inline or half-written
  * entry leaves an object behind.
  *
- * A blob is live when the record `<prefix>:e:<hash>` exists and its `b` is the object's key.
- * The bucket is listed under `<prefix>/` page by page; for each page the records of the objects
- * older than the grace period are read in batches (one store pipeline each), and the objects no
- * record points to are read again right before deletion (record and lease, one pipeline), then
- * removed with one batch delete. Objects younger than the grace period are never touched: a
+ * A blob is live when its entry's record exists and its `b` is the object's key (the key shapes
+ * are in record/key_layout.ts). The bucket is listed under the prefix page by page; for each page
+ * the records of the objects older than the grace period are read in batches (one store pipeline
+ * each), and the objects no record points to are read again right before deletion (record and
+ * lease, one pipeline), then removed with one batch delete. Objects younger than the grace period are never touched: a
  * writer uploads the blob first and writes its record afterwards. Objects whose names Larder
  * does not produce are left alone.
  *
@@ -17,6 +17,7 @@ import type { CacheContext } from "../context.ts";
 import { operatorCall } from "../backend/backend_call.ts";
 import { type Duration, toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
+import { blobKeyPrefix } from "../record/key_layout.ts";
 import { classify, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
 
 /** Options of `cache.cleanup()`. */
@@ -113,7 +114,7 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
     await settings.onProgress?.({ phase, ...counts });
     settings.signal?.throwIfAborted();
   };
-  const prefix = `${ctx.options.prefix}/`;
+  const prefix = blobKeyPrefix(ctx.options.prefix);
   let cursor: string | undefined;
   do {
     const page = await operatorCall({
@@ -126,7 +127,7 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
     });
     cursor = page.cursor;
     counts.pages++;
-    const candidates = classify(ctx, page.objects, prefix, settings.graceMs, counts);
+    const candidates = classify(ctx, page.objects, settings.graceMs, counts);
     await report("listed");
     const orphans = await findOrphans(ctx, candidates, settings, counts, false);
     counts.orphans += orphans.length;

@@ -13,8 +13,7 @@ import { operatorCall } from "../backend/backend_call.ts";
 import { parseRecord } from "../record/entry.ts";
 import type { Stamp } from "../record/generations.ts";
 import { ConfigError } from "../errors.ts";
-import { blobKey, recordKey } from "../record/key_layout.ts";
-import { leaseKey } from "../flow/lease.ts";
+import { blobKey, leaseKey, recordKey } from "../record/key_layout.ts";
 
 /** What `cache.inspect()` found for an entry. */
 export interface EntryInspection {
@@ -73,7 +72,7 @@ export interface RecordInspection {
 
 /** One generation of an entry and how it stands now. */
 export interface GenerationInspection {
-  /** The generation key, e.g. `<prefix>:v:tag:<tag>`. */
+  /** The generation key (a prefix's, a namespace's or a tag's: record/key_layout.ts). */
   readonly key: string;
   /** `current`, `stale` (its stale token was replaced) or `invalidated` (its expire token was, or it was cleared). */
   readonly state: "current" | "stale" | "invalidated";

@@ -8,8 +8,7 @@ import type { CleanupCounts, CleanupOptions } from "./cleanup.ts";
 import type { CacheContext } from "../context.ts";
 import { operatorCall } from "../backend/backend_call.ts";
 import { parseRecord } from "../record/entry.ts";
-import { recordKey } from "../record/key_layout.ts";
-import { leaseKey } from "../flow/lease.ts";
+import { hashOfBlobKey, leaseKey, recordKey } from "../record/key_layout.ts";
 import type { BlobObject, BlobStore, StoreOp, StoreResult } from "../types.ts";
 
 /** Validated options of a cleanup. */
@@ -32,13 +31,10 @@ export interface Candidate {
   readonly hash: string;
 }
 
-const HASHED = /^([0-9a-f]{64})(?![0-9a-f])/;
-
 /** Counts a page's objects and returns those old enough and named like Larder's blobs. */
 export function classify(
   ctx: CacheContext,
   objects: readonly BlobObject[],
-  prefix: string,
   graceMs: number,
   counts: Counts,
 ): Candidate[] {
@@ -47,7 +43,7 @@ export function classify(
   for (const object of objects) {
     counts.scanned++;
     counts.scannedBytes += object.size;
-    const hash = object.key.startsWith(prefix) ? HASHED.exec(object.key.slice(prefix.length))?.[1] : undefined;
+    const hash = hashOfBlobKey(ctx.options.prefix, object.key);
     if (hash === undefined) counts.foreign++;
     else if (graceMs > 0 && now - object.lastModified < graceMs) counts.recent++;
     else candidates.push({ object, hash });

@@ -23,30 +23,6 @@ export const MAX_TAGS = 64;
 const TAG = /^[\x21-\x7e]{1,128}$/;
 const FORBIDDEN = /["\\[\]]/;
 
-/** The generation key of everything under `prefix` (what `clear()` replaces). */
-export function prefixGeneration(prefix: string): string {
-  return `${prefix}:v:all`;
-}
-
-/** The generation key of a namespace. */
-export function namespaceGeneration(prefix: string, namespace: string): string {
-  return `${prefix}:v:ns:${namespace}`;
-}
-
-/** The generation key of a tag. */
-export function tagGeneration(prefix: string, tag: string): string {
-  return `${prefix}:v:tag:${tag}`;
-}
-
-/** The generation keys of an entry, in the order they are stamped. */
-export function generationKeys(prefix: string, namespace: string, tags: readonly string[]): string[] {
-  return [
-    prefixGeneration(prefix),
-    namespaceGeneration(prefix, namespace),
-    ...tags.map((t) => tagGeneration(prefix, t)),
-  ];
-}
-
 /** Validates tags: printable ASCII without quotes, backslashes or brackets, at most {@link MAX_TAGS}. Deduplicates. */
 export function checkTags(tags: unknown, what: string): string[] {
   if (!Array.isArray(tags)) throw new ConfigError(`${what} must be an array of strings`);

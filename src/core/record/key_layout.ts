@@ -1,42 +1,68 @@
 /**
- * Where an entry lives. The key hash is SHA-256 over the canonical encoding of everything that
- * identifies the entry: the key-format version, the prefix, the namespace, and either the wrapped
- * function's identity with its arguments or the user's own key. Both storage keys derive from
- * the hash alone, so a reader can fetch the record and the blob at the same time.
+ * Every key Larder writes, in one place: the Redis keys of the metadata store and the object keys
+ * of the blob store. Everything that names a key — the core, `cleanup()` and `inspect()`, the
+ * CLI, the scripts and the tests — builds it here; no other module spells a key shape.
+ *
+ * | key                          | type       | holds                                                     | lives          |
+ * | ---------------------------- | ---------- | --------------------------------------------------------- | -------------- |
+ * | `<prefix>:e:<hash>`          | string     | an entry's record (record/entry.ts), generations in front | TTL + stale    |
+ * | `<prefix>:l:<hash>`          | string     | an entry's lease: its owner's token (`SET NX PX`)         | lease TTL      |
+ * | `<prefix>:v:all`             | hash x, s  | the whole prefix's generation (`clear()` replaces it)     | no expiry      |
+ * | `<prefix>:v:ns:<namespace>`  | hash x, s  | a namespace's generation                                  | no expiry      |
+ * | `<prefix>:v:tag:<tag>`       | hash x, s  | a tag's generation (a URL's: tag `larder-url:<bucket>`)   | no expiry      |
+ * | `<prefix>:lru:<namespace>`   | sorted set | entry hash → last use (only namespaces with `limits`)     | no expiry      |
+ * | `<prefix>:lrs:<namespace>`   | hash       | entry hash → stored bytes, and `#` → their total          | no expiry      |
+ * | `<prefix>:lrx:<namespace>`   | sorted set | entry hash → when its record expires                      | no expiry      |
+ * | `<prefix>:stats`             | hash       | counters every instance adds to (`globalStats()`)         | no expiry      |
+ * | object `<prefix>/<hash>`     | blob       | a payload over `maxInlineBytes`, uploaded before its record | `cleanup()`  |
+ *
+ * `<hash>` is an entry's key hash (record/key_material.ts): 64 lower-case hex characters, so a
+ * reader derives both the record's key and the blob's from it and fetches them at once.
+ * `<prefix>` and `<namespace>` are checked names (letters, digits, `.`, `_`, `-`), tags are
+ * printable ASCII without quotes, backslashes or brackets (record/generations.ts), so no key
+ * shape can be mistaken for another. Every store key of a prefix matches `<prefix>:*`, which is
+ * what `clear()` scans; every object key starts with `<prefix>/`, which is what `cleanup()` lists.
  *
  * @module
  */
-import { sha256Hex } from "../util/bytes.ts";
-import { canonicalize } from "./key_material.ts";
-import { ConfigError } from "../errors.ts";
-
-/** Bump when the canonical encoding or the hashed material changes: old entries then miss. */
-const KEY_FORMAT = "larder-key/1";
-const encoder = new TextEncoder();
-
-/** What identifies an entry: a wrapped function's call, or a key given to `get`/`set`. */
-export type EntryIdentity =
-  | { readonly kind: "call"; readonly fn: string; readonly args: unknown }
-  | { readonly kind: "key"; readonly key: string };
-
-/** SHA-256 hex of the entry's identity. Throws a `KeyError` for arguments with no stable encoding. */
-export function keyHash(prefix: string, namespace: string, identity: EntryIdentity): Promise<string> {
-  // Two self-delimiting encodings back to back are unambiguous; keeping the arguments apart
-  // makes error paths read `args[0].cb` rather than a position inside the whole material.
-  const text = identity.kind === "call"
-    ? canonicalize([KEY_FORMAT, prefix, namespace, "call", identity.fn], "key") + canonicalize(identity.args, "args")
-    : canonicalize([KEY_FORMAT, prefix, namespace, "key", identity.key], "key");
-  return sha256Hex(encoder.encode(text));
-}
 
 /** The Redis key of an entry's record. */
 export function recordKey(prefix: string, hash: string): string {
   return `${prefix}:e:${hash}`;
 }
 
+/** The Redis key of an entry's lease. */
+export function leaseKey(prefix: string, hash: string): string {
+  return `${prefix}:l:${hash}`;
+}
+
 /** The object key of an entry's payload in the bucket. */
 export function blobKey(prefix: string, hash: string): string {
   return `${prefix}/${hash}`;
+}
+
+/** The generation key of everything under `prefix` (what `clear()` replaces). */
+export function prefixGeneration(prefix: string): string {
+  return `${prefix}:v:all`;
+}
+
+/** The generation key of a namespace. */
+export function namespaceGeneration(prefix: string, namespace: string): string {
+  return `${prefix}:v:ns:${namespace}`;
+}
+
+/** The generation key of a tag. */
+export function tagGeneration(prefix: string, tag: string): string {
+  return `${prefix}:v:tag:${tag}`;
+}
+
+/** The generation keys of an entry, in the order they are stamped: the prefix's, the namespace's, each tag's. */
+export function generationKeys(prefix: string, namespace: string, tags: readonly string[]): string[] {
+  return [
+    prefixGeneration(prefix),
+    namespaceGeneration(prefix, namespace),
+    ...tags.map((t) => tagGeneration(prefix, t)),
+  ];
 }
 
 /** A namespace's eviction bookkeeping: entries by last use, their payload sizes, and entries by expiry. */
@@ -53,16 +79,24 @@ export function statsKey(prefix: string): string {
   return `${prefix}:stats`;
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** The `SCAN` pattern every store key of `prefix` matches (and no other prefix's). */
+export function storeKeyPattern(prefix: string): string {
+  return `${prefix}:*`;
+}
 
-/** Validates a prefix or namespace: it becomes part of Redis keys and object keys. */
-export function checkName(value: unknown, what: string): string {
-  if (typeof value !== "string" || !NAME_PATTERN.test(value)) {
-    throw new ConfigError(
-      `${what} must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit; got ${
-        JSON.stringify(value)
-      }`,
-    );
-  }
-  return value;
+/** What every object key of `prefix` starts with (what `cleanup()` lists). */
+export function blobKeyPrefix(prefix: string): string {
+  return `${prefix}/`;
+}
+
+const HASHED = /^([0-9a-f]{64})(?![0-9a-f])/;
+
+/**
+ * The entry hash an object key was made from by {@link blobKey}, or `undefined` when the object
+ * is not named like one of `prefix`'s blobs. Anything after the hash is tolerated (a suffix of a
+ * later version), never a longer run of hex.
+ */
+export function hashOfBlobKey(prefix: string, key: string): string | undefined {
+  const start = blobKeyPrefix(prefix);
+  return key.startsWith(start) ? HASHED.exec(key.slice(start.length))?.[1] : undefined;
 }

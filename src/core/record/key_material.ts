@@ -1,15 +1,37 @@
 /**
- * Canonical encoding of cache-key material. Equal inputs always give equal text and different
- * inputs never do: every value carries a type tag and a length, object keys are sorted, Map and
- * Set entries are sorted by their own encoding. Values that have no stable identity (functions,
- * symbols, class instances, cycles) are refused with a {@link KeyError}.
+ * What identifies an entry, and its key hash. The hash is SHA-256 over the canonical encoding of
+ * everything that identifies the entry: the key-format version, the prefix, the namespace, and
+ * either the wrapped function's identity with its arguments or the user's own key. Equal inputs
+ * always give equal text and different inputs never do: every value carries a type tag and a
+ * length, object keys are sorted, Map and Set entries are sorted by their own encoding. Values
+ * that have no stable identity (functions, symbols, class instances, cycles) are refused with a
+ * {@link KeyError}. Both storage keys derive from the hash alone (record/key_layout.ts).
  *
  * @module
  */
-import { toHex } from "../util/bytes.ts";
-import { KeyError } from "../errors.ts";
+import { sha256Hex, toHex } from "../util/bytes.ts";
+import { ConfigError, KeyError } from "../errors.ts";
 
 const MAX_DEPTH = 256;
+
+/** Bump when the canonical encoding or the hashed material changes: old entries then miss. */
+const KEY_FORMAT = "larder-key/1";
+const encoder = new TextEncoder();
+
+/** What identifies an entry: a wrapped function's call, or a key given to `get`/`set`. */
+export type EntryIdentity =
+  | { readonly kind: "call"; readonly fn: string; readonly args: unknown }
+  | { readonly kind: "key"; readonly key: string };
+
+/** SHA-256 hex of the entry's identity. Throws a `KeyError` for arguments with no stable encoding. */
+export function keyHash(prefix: string, namespace: string, identity: EntryIdentity): Promise<string> {
+  // Two self-delimiting encodings back to back are unambiguous; keeping the arguments apart
+  // makes error paths read `args[0].cb` rather than a position inside the whole material.
+  const text = identity.kind === "call"
+    ? canonicalize([KEY_FORMAT, prefix, namespace, "call", identity.fn], "key") + canonicalize(identity.args, "args")
+    : canonicalize([KEY_FORMAT, prefix, namespace, "key", identity.key], "key");
+  return sha256Hex(encoder.encode(text));
+}
 
 /** Encodes `value` canonically; `path` names the value in error messages. */
 export function canonicalize(value: unknown, path = "args"): string {
@@ -119,4 +141,18 @@ export function normalizeQueryText(text: string): string {
     if (char === "'" || char === '"' || char === "`") quote = char;
   }
   return out;
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Validates a prefix or namespace: it becomes part of Redis keys and object keys. */
+export function checkName(value: unknown, what: string): string {
+  if (typeof value !== "string" || !NAME_PATTERN.test(value)) {
+    throw new ConfigError(
+      `${what} must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit; got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return value;
 }
