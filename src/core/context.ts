@@ -35,7 +35,7 @@ export interface CacheContext {
   readonly reporter: GlobalReporter;
 }
 
-/** An entry's location: its key hash, its namespace, its generation keys, and how to read it. */
+/** An entry's location: its key hash, its namespace, its generation keys, and where its payload probably is. */
 export interface EntryRef {
   /** Key hash. */
   readonly hash: string;
@@ -45,11 +45,6 @@ export interface EntryRef {
   readonly gens: readonly string[];
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
-  /**
-   * Read the stored payload as it is (verified, neither decompressed nor decoded) with the
-   * record's metadata: a hit's value is then a `StoredPayload` (raw.ts). Skips the in-process tier.
-   */
-  readonly raw?: boolean;
 }
 
 const contexts = new WeakMap<object, CacheContext>();

@@ -2,8 +2,8 @@
  * The response cache on top of the core: one exchange (request → response) resolved like a
  * wrapped function call, with the same round trips, lease, stale windows and stats. The entry is
  * the response body stored as bytes (compressed by the cache's compressor), with its status and
- * headers as the record's metadata; hits are read raw, so a client that accepts the stored
- * compression gets the stored bytes as they are. The response's own rules (RFC 9111) ride on the
+ * headers as the record's metadata; a hit is the verified entry itself (the stored bytes, not
+ * decoded), so a client that accepts the stored compression gets the stored bytes as they are. The response's own rules (RFC 9111) ride on the
  * core's hooks: its TTL and age in the write plan, and `mayServeStale` for `must-revalidate`.
  * Requests that pass through invalidate when their method is unsafe (`_invalidate.ts`).
  *
@@ -18,8 +18,8 @@ import { isCacheError } from "../core/errors.ts";
 import { contextOf } from "../core/context.ts";
 import { keyHash } from "../core/record/key_material.ts";
 import type { Placement } from "../core/flow/placement.ts";
-import type { StoredPayload } from "../core/flow/raw.ts";
-import { resolveEntry } from "../core/flow/get_or_compute.ts";
+import type { StoredEntry } from "../core/flow/lookup.ts";
+import { getOrCompute } from "../core/flow/get_or_compute.ts";
 import type { WaitUntil } from "../core/types.ts";
 import { annotate, timing } from "./_answer.ts";
 import { splitBody } from "./_capture.ts";
@@ -27,7 +27,7 @@ import { invalidateFor } from "./_invalidate.ts";
 import { encodeHead } from "./_meta.ts";
 import { type ResolvedResponseOptions, resolveResponseOptions, type ResponseCacheOptions } from "./_options.ts";
 import { bypassOf, decide, type Decision } from "./_policy.ts";
-import { answerHead, answerStored, servableStale } from "./_stored.ts";
+import { answerHead, answerStored, servableStale, storedEntries } from "./_stored.ts";
 
 /** One response cache: a cache's state, its options, and the placement of its last entry. */
 export interface ResponseEngine {
@@ -146,18 +146,19 @@ async function resolveExchange(
   let threw = false;
   // The last stale entry the lookup found: a miss after it forwards a stale response (`fwd=stale`),
   // and serving it is a stale answer even while its TTL runs (marked stale by an invalidation).
-  let stale: StoredPayload | undefined;
-  let found: StoredPayload | Computed;
+  let stale: StoredEntry | undefined;
+  let found: StoredEntry | Computed;
   try {
-    found = await resolveEntry<StoredPayload | Computed>(scoped, {
+    found = await getOrCompute<StoredEntry | Computed>(scoped, {
       ref: {
         hash,
         namespace: config.namespace,
         gens: config.gens(forward),
         fallbackHint: engine.lastPlacement,
-        raw: true,
       },
       policy: config.policy,
+      // The response cache serves the stored bytes as they are (or decompresses them itself).
+      decoder: storedEntries,
       compute: async () => {
         lookupMs ??= elapsed();
         // After the answer, this is a stale-while-revalidate refresh: nobody reads the body but the cache.

@@ -10,7 +10,7 @@ import { ConfigError } from "../core/errors.ts";
 import { checkTags } from "../core/record/generations.ts";
 import { generationKeys } from "../core/record/key_layout.ts";
 import { checkName } from "../core/record/key_material.ts";
-import type { EntryPolicy } from "../core/flow/get_or_compute.ts";
+import type { EntryPolicy } from "../core/flow/job.ts";
 import { responseKey, urlGeneration } from "./_key.ts";
 
 /** Options of `cacheHandler` and `cacheResponses`. Every field is optional. */

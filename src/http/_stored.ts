@@ -10,15 +10,18 @@
  * @module
  */
 import { isCacheError } from "../core/errors.ts";
-import type { StoredPayload } from "../core/flow/raw.ts";
-import { lookup } from "../core/flow/lookup.ts";
-import { reportInBackground } from "../core/stats/global_stats.ts";
+import { find } from "../core/flow/get_or_compute.ts";
+import type { Decoder } from "../core/flow/job.ts";
+import type { StoredEntry } from "../core/flow/lookup.ts";
 import { annotate, timing } from "./_answer.ts";
 import type { Exchange, ResponseEngine } from "./_engine.ts";
 import { forbidsStale } from "./_freshness.ts";
 import { decodeHead } from "./_meta.ts";
 import { parseCacheControl } from "./_policy.ts";
 import { answerFromStore } from "./_serve.ts";
+
+/** Stored responses are their verified entries: the stored bytes are served as they are (no tier: they are never decoded). */
+export const storedEntries: Decoder<StoredEntry> = { decode: (entry) => entry };
 
 /** How a stored entry came to be the answer. */
 export interface StoredHow {
@@ -36,9 +39,9 @@ export interface StoredHow {
  * An entry whose head does not decode is let through: answering from it fails, is counted, and
  * the handler answers.
  */
-export function servableStale(stored: StoredPayload): boolean {
+export function servableStale(stored: StoredEntry): boolean {
   try {
-    const head = decodeHead(stored.meta);
+    const head = decodeHead(stored.record.m);
     const cacheControl = head.headers.filter(([name]) => name === "cache-control").map(([, value]) => value);
     return !forbidsStale(parseCacheControl(cacheControl.join(", ")));
   } catch {
@@ -50,14 +53,14 @@ export function servableStale(stored: StoredPayload): boolean {
 export async function answerStored(
   engine: ResponseEngine,
   exchange: Exchange,
-  stored: StoredPayload,
+  stored: StoredEntry,
   how: StoredHow,
   ms: number,
 ): Promise<Response> {
   const { ctx, config } = engine;
   const now = ctx.options.now();
-  const stale = how.stale === true || stored.expiresAt <= now;
-  const remaining = Math.floor((stored.expiresAt - now) / 1000);
+  const stale = how.stale === true || stored.record.e <= now;
+  const remaining = Math.floor((stored.record.e - now) / 1000);
   const ttl = stale ? Math.min(remaining, 0) : remaining;
   const ifError = how.failure !== undefined || how.threw === true;
   if (how.failure) void how.failure.body?.cancel().catch(() => {});
@@ -69,7 +72,7 @@ export async function answerStored(
   try {
     return await answerFromStore({
       stored,
-      head: decodeHead(stored.meta),
+      head: decodeHead(stored.record.m),
       request: exchange.request,
       payload: ctx.options.payload,
       vary: config.vary,
@@ -111,13 +114,13 @@ export async function answerHead(
   const { ctx, config } = engine;
   const request = exchange.request;
   const ref = { hash, namespace: config.namespace, gens: config.gens(request), fallbackHint: engine.lastPlacement };
-  const found = await lookup(ctx, { ...ref, raw: true });
+  const found = await find(ctx, ref, { decoder: storedEntries });
   const ms = elapsed();
-  reportInBackground(ctx);
+  ctx.reporter.reportInBackground(ctx.background);
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, ms);
     if (found.source !== "memory") engine.lastPlacement = found.source;
-    return await answerStored(engine, exchange, found.value as StoredPayload, {}, ms);
+    return await answerStored(engine, exchange, found.value, {}, ms);
   }
   ctx.stats.miss(ms);
   const response = await exchange.run(request);

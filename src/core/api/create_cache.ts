@@ -20,7 +20,7 @@ import { checkName } from "../record/key_material.ts";
 import { embeddedZstdWasm } from "../../codec/_zstd_embedded.ts";
 import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
 import { PlacementHints } from "../flow/placement.ts";
-import { GlobalReporter, reportInBackground } from "../stats/global_stats.ts";
+import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
@@ -165,23 +165,30 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
   };
   const stats = new StatsRecorder(breakers);
+  const backend = new Backends({
+    store: resolved.store,
+    blobs: resolved.blobs,
+    storeTimeoutMs: resolved.storeTimeoutMs,
+    blobTimeoutMs: resolved.blobTimeoutMs,
+    stats,
+    logger: resolved.logger,
+    breakers,
+  });
   const ctx: CacheContext = {
     options: resolved,
     stats,
-    backend: new Backends({
-      store: resolved.store,
-      blobs: resolved.blobs,
-      storeTimeoutMs: resolved.storeTimeoutMs,
-      blobTimeoutMs: resolved.blobTimeoutMs,
-      stats,
-      logger: resolved.logger,
-      breakers,
-    }),
+    backend,
     hints: new PlacementHints(),
     background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
     tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
     refreshing: new Set(),
-    reporter: new GlobalReporter(stats, statsKey(resolved.prefix), resolved.globalStatsIntervalMs, resolved.now),
+    reporter: new GlobalReporter({
+      stats,
+      key: statsKey(resolved.prefix),
+      intervalMs: resolved.globalStatsIntervalMs,
+      now: resolved.now,
+      backend,
+    }),
   };
   const inflight = new Map<string, Promise<unknown>>();
   const registry: Registry = new Map();
@@ -215,7 +222,7 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     async flush() {
       await ctx.background.flush();
       // After the writes, so that a due report includes them.
-      reportInBackground(ctx);
+      ctx.reporter.reportInBackground(ctx.background);
       await ctx.background.flush();
     },
     cleanup: (cleanupOptions) => cleanup(ctx, cleanupOptions),

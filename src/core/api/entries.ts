@@ -11,8 +11,7 @@ import { ConfigError } from "../errors.ts";
 import { checkTags, newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
 import { checkName, keyHash } from "../record/key_material.ts";
-import { lookup } from "../flow/lookup.ts";
-import { reportInBackground } from "../stats/global_stats.ts";
+import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
 
 /** The entry of a user's key: validated key, namespace and tags, hashed. `what` names the method in errors. */
@@ -38,9 +37,9 @@ export async function entryRef(
 /** The value of a fresh entry, or `undefined` (a miss, including any cache failure). */
 export async function getEntry(ctx: CacheContext, ref: EntryRef): Promise<unknown> {
   const started = performance.now();
-  const found = await lookup(ctx, ref);
+  const found = await find(ctx, ref, { decoder: valueDecoder(ctx) });
   const elapsed = performance.now() - started;
-  reportInBackground(ctx);
+  ctx.reporter.reportInBackground(ctx.background);
   if (found.kind !== "hit") {
     ctx.stats.miss(elapsed);
     return undefined;

@@ -24,7 +24,7 @@ import {
 import { type Duration, toMs } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
 import { checkName } from "../record/key_material.ts";
-import type { PayloadConfig } from "../record/payload.ts";
+import type { PayloadConfig } from "../record/entry.ts";
 import type { BlobStore, Compressor, Logger, MetadataStore, ValueCodec, WaitUntil } from "../types.ts";
 
 /** Options of {@link createCache}. Every field is optional. */

@@ -12,7 +12,8 @@ import { ConfigError } from "../errors.ts";
 import { checkTags } from "../record/generations.ts";
 import { generationKeys } from "../record/key_layout.ts";
 import type { Placement } from "../flow/placement.ts";
-import { type EntryPolicy, resolveEntry } from "../flow/get_or_compute.ts";
+import { getOrCompute, valueDecoder } from "../flow/get_or_compute.ts";
+import type { EntryPolicy } from "../flow/job.ts";
 
 /** Options of {@link Cache.wrap}. */
 export interface WrapOptions<A extends unknown[]> {
@@ -106,6 +107,7 @@ export function wrapFunction<A extends unknown[], R>(
   // The placement of this function's most recent entry: a fresh key of a function whose
   // results are large is probably large too, so its blob GET can go out with the record GET.
   let lastPlacement: Placement | undefined;
+  const decoder = valueDecoder<Awaited<R>>(ctx);
 
   return async function (this: unknown, ...args: A): Promise<Awaited<R>> {
     let material: unknown = toKey ? toKey(...args) : args;
@@ -124,9 +126,10 @@ export function wrapFunction<A extends unknown[], R>(
         namespace,
         checkTags((tagsOf as (...args: A) => string[])(...args), `wrap(${name}): tags`),
       );
-    const work = resolveEntry<Awaited<R>>(ctx, {
+    const work = getOrCompute<Awaited<R>>(ctx, {
       ref: { hash, namespace, gens, fallbackHint: lastPlacement },
       policy,
+      decoder,
       // A sync throw becomes a rejection like an async one.
       compute: async (): Promise<Awaited<R>> => {
         const result: Awaited<R> = await fn.apply(this, args);

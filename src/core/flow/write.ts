@@ -13,7 +13,7 @@ import { type EntryFields, formatRecord, RECORD_VERSION } from "../record/entry.
 import { StoreError, TooLargeError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
-import { encodePayload } from "../record/payload.ts";
+import { encodePayload } from "../record/entry.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "../types.ts";
 
 /** What to write. */
@@ -32,7 +32,7 @@ export interface WriteRequest {
   readonly retainMs?: number;
   /** When the value was computed: its TTL counts from here, not from the end of encoding. @default now */
   readonly computedAt?: number;
-  /** Opaque metadata kept in the record beside the payload (read back by raw reads only). */
+  /** Opaque metadata kept in the record beside the payload (a stored response's status and headers). */
   readonly meta?: string;
 }
 
@@ -68,8 +68,8 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     return false;
   }
   // This process' tier keeps only what the store accepted: a value the store refused, or could
-  // not be asked about, may predate an invalidation. (Not entries with metadata: only raw reads
-  // use them, and those skip the tier.)
+  // not be asked about, may predate an invalidation. (Not entries with metadata: only the response
+  // cache reads them, and it serves stored bytes, never the tier.)
   if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, fields.e);
   ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { CacheContext } from "../context.ts";
-import type { StatsRecorder } from "./stats.ts";
+import type { Backends } from "../backend/backend_call.ts";
 import type { StoreOp } from "../types.ts";
+import type { StatsRecorder } from "./stats.ts";
 
 /** The counters published, by their name in the store. */
 const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
@@ -35,22 +35,44 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
 /** The names of the published counters. */
 export const GLOBAL_COUNTERS: readonly string[] = Object.keys(COUNTERS);
 
+/** What a {@link GlobalReporter} publishes, where, and how often. */
+export interface GlobalReporterOptions {
+  /** This instance's counters. */
+  readonly stats: StatsRecorder;
+  /** The store key of the shared counters. */
+  readonly key: string;
+  /** At most one report per interval; `undefined`: never. */
+  readonly intervalMs: number | undefined;
+  /** The clock. */
+  readonly now: () => number;
+  /** The backend facade a report goes through when it goes out alone. */
+  readonly backend: Backends;
+}
+
+/** Where background work is scheduled (the cache's queue, or a request's view of it). */
+export interface Scheduler {
+  /** Schedules `task`; false when it could not be (the queue is full). */
+  schedule(task: () => Promise<void>): boolean;
+}
+
 /** Publishes one instance's counters; see the module doc. */
 export class GlobalReporter {
   readonly #stats: StatsRecorder;
   readonly #key: string;
   readonly #intervalMs: number | undefined;
   readonly #now: () => number;
+  readonly #backend: Backends;
   #reported: Record<string, number> = {};
   #inflight: Record<string, number> | undefined;
   #lastAt: number;
 
-  constructor(stats: StatsRecorder, key: string, intervalMs: number | undefined, now: () => number) {
-    this.#stats = stats;
-    this.#key = key;
-    this.#intervalMs = intervalMs;
-    this.#now = now;
-    this.#lastAt = now();
+  constructor(options: GlobalReporterOptions) {
+    this.#stats = options.stats;
+    this.#key = options.key;
+    this.#intervalMs = options.intervalMs;
+    this.#now = options.now;
+    this.#backend = options.backend;
+    this.#lastAt = options.now();
   }
 
   /** Whether a report is due (enabled, interval elapsed, none in flight). */
@@ -87,23 +109,23 @@ export class GlobalReporter {
   restore(): void {
     this.#inflight = undefined;
   }
-}
 
-/**
- * Sends a report as a background task when one is due; a failure is counted by the backend facade and the
- * counts go out with the next report.
- */
-export function reportInBackground(ctx: CacheContext): void {
-  if (!ctx.reporter.due) return;
-  const ops = ctx.reporter.take();
-  if (ops.length === 0) return;
-  const scheduled = ctx.background.schedule(async () => {
-    try {
-      await ctx.backend.store("stats", ops);
-      ctx.reporter.sent();
-    } catch {
-      ctx.reporter.restore();
-    }
-  });
-  if (!scheduled) ctx.reporter.restore();
+  /**
+   * Sends a report on its own, as a task of `background`, when one is due; a failure is counted
+   * by the backend facade and its counts go out with the next report.
+   */
+  reportInBackground(background: Scheduler): void {
+    if (!this.due) return;
+    const ops = this.take();
+    if (ops.length === 0) return;
+    const scheduled = background.schedule(async () => {
+      try {
+        await this.#backend.store("stats", ops);
+        this.sent();
+      } catch {
+        this.restore();
+      }
+    });
+    if (!scheduled) this.restore();
+  }
 }
