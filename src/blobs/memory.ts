@@ -30,7 +30,14 @@ import type {
 } from "../core/types.ts";
 import { Lru } from "../core/util/lru.ts";
 import { Expectation } from "./_expected.ts";
-import { checkOptionsObject, optionalFunction, positiveInteger } from "../core/util/check_options.ts";
+import {
+  checkOptions,
+  fn,
+  optional,
+  type OptionChecks,
+  positiveInteger,
+  withDefault,
+} from "../core/util/check_options.ts";
 
 /** Options of {@link memoryBlobStore}. */
 export interface MemoryBlobStoreOptions {
@@ -52,14 +59,17 @@ interface Stored {
 /** Objects per `list` page and keys per `deleteMany` at most, as in S3. */
 const MAX_BATCH = 1000;
 
-const WHERE = "memoryBlobStore";
+const OPTIONS = {
+  maxBytes: withDefault(positiveInteger, 64 * 1024 * 1024),
+  now: optional(fn<() => number>()),
+} satisfies OptionChecks<MemoryBlobStoreOptions>;
 
 /** Creates an in-process {@link BlobStore} (name `"memory"`) bounded by `maxBytes`. */
 export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
-  checkOptionsObject(WHERE, options);
-  const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 64 * 1024 * 1024);
+  const checked = checkOptions("memoryBlobStore", options, OPTIONS);
+  const { maxBytes } = checked;
   // Objects never expire and the byte bound already limits their number.
-  const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
+  const now = checked.now ?? Date.now;
   const objects = new Lru<Stored>({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes });
 
   return {

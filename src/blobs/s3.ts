@@ -29,7 +29,17 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../core/util/check_options.ts";
+import {
+  boolean,
+  checkOptions,
+  fn,
+  optional,
+  type OptionChecks,
+  positiveInteger,
+  requiredString,
+  satisfying,
+  withDefault,
+} from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
@@ -200,25 +210,30 @@ const PATH_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 const DNS_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[A-Za-z0-9_-]{1,64}$/;
 
+const OPTIONS = {
+  bucket: requiredString,
+  accessKeyId: requiredString,
+  secretAccessKey: requiredString,
+  sessionToken: optional(
+    satisfying<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string when given"),
+  ),
+  endpoint: (value: unknown): URL | undefined => parseEndpoint(value),
+  region: optional(
+    satisfying<string>((v) => typeof v === "string" && REGION.test(v), 'a region name such as "us-east-1" or "auto"'),
+  ),
+  forcePathStyle: optional(boolean),
+  fetch: optional(fn<(request: Request) => Promise<Response>>()),
+  maxObjectBytes: withDefault(positiveInteger, 128 * 1024 * 1024),
+} satisfies OptionChecks<S3BlobStoreOptions>;
+
 function resolve(options: S3BlobStoreOptions): Resolved {
   if (options === undefined) throw new ConfigError(`${WHERE}: options are required (bucket, credentials…)`);
-  checkOptionsObject(WHERE, options);
-  const bucket = requiredString(WHERE, "bucket", options.bucket);
-  const accessKeyId = requiredString(WHERE, "accessKeyId", options.accessKeyId);
-  const secretAccessKey = requiredString(WHERE, "secretAccessKey", options.secretAccessKey);
-  const sessionToken = options.sessionToken;
-  if (sessionToken !== undefined && (typeof sessionToken !== "string" || sessionToken.length === 0)) {
-    throw new ConfigError(`${WHERE}: sessionToken must be a non-empty string when given`);
-  }
-  const endpoint = parseEndpoint(options.endpoint);
-  const region = options.region ?? (endpoint?.hostname.endsWith(".r2.cloudflarestorage.com") ? "auto" : "us-east-1");
-  if (typeof region !== "string" || !REGION.test(region)) {
-    throw new ConfigError(`${WHERE}: region must be a region name such as "us-east-1" or "auto"`);
-  }
+  const o = checkOptions(WHERE, options, OPTIONS);
+  const { bucket, accessKeyId, secretAccessKey, sessionToken, endpoint } = o;
+  const region = o.region ?? (endpoint?.hostname.endsWith(".r2.cloudflarestorage.com") ? "auto" : "us-east-1");
   const url = endpoint ?? new URL(`https://s3.${region}.amazonaws.com`);
   const isAws = /\.amazonaws\.com(\.cn)?$/.test(url.hostname);
-  const pathStyle = options.forcePathStyle ?? !isAws;
-  if (typeof pathStyle !== "boolean") throw new ConfigError(`${WHERE}: forcePathStyle must be a boolean`);
+  const pathStyle = o.forcePathStyle ?? !isAws;
   if (!(pathStyle ? PATH_BUCKET : DNS_BUCKET).test(bucket)) {
     throw new ConfigError(
       `${WHERE}: bucket ${JSON.stringify(bucket)} is not a valid bucket name` +
@@ -229,7 +244,6 @@ function resolve(options: S3BlobStoreOptions): Resolved {
   const base = pathStyle
     ? `${url.protocol}//${url.host}${path}/${encodeSegment(bucket)}/`
     : `${url.protocol}//${bucket}.${url.host}${path}/`;
-  const injected = optionalFunction(WHERE, "fetch", options.fetch);
   return {
     bucket,
     // Path-style: `/bucket` (no slash, which some servers would read as an empty key); virtual-hosted: `/`.
@@ -240,8 +254,8 @@ function resolve(options: S3BlobStoreOptions): Resolved {
     region,
     base,
     // Looked up at call time, not captured: `fetch` must be called unbound on some runtimes.
-    fetch: injected ?? ((request) => fetch(request)),
-    maxObjectBytes: positiveInteger(WHERE, "maxObjectBytes", options.maxObjectBytes, 128 * 1024 * 1024),
+    fetch: o.fetch ?? ((request) => fetch(request)),
+    maxObjectBytes: o.maxObjectBytes,
   };
 }
 

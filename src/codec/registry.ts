@@ -1,6 +1,12 @@
 /**
- * Internal registry of the value codecs and compressors, by the names recorded in each entry, so
- * the core can decode an entry whatever codec and compression it was written with.
+ * The registry of value codecs and compressors, by the names recorded in each entry, so that an
+ * entry decodes whatever codec and compression it was written with. `createCache` builds its
+ * tables here ({@link codecs}, {@link compressorsFor}); {@link codecByName} and
+ * {@link compressorByName} look one up, for tools and tests.
+ *
+ * Only {@link compressorByName} falls back to the zstd.wasm embedded in Larder: `createCache`
+ * passes its runtime's module to {@link compressorsFor}, so a Worker bundle, which never calls
+ * `compressorByName`, leaves the embedded bytes out.
  *
  * @module
  */
@@ -11,7 +17,7 @@ import { gzipCompressor } from "./gzip.ts";
 import { jsonCodec } from "./json.ts";
 import { noCompression } from "./none.ts";
 import { embeddedZstdWasm } from "./_zstd_embedded.ts";
-import { zstdCompressor, type ZstdWasm } from "./zstd.ts";
+import { zstdCompressor, type ZstdOptions, type ZstdWasm } from "./zstd.ts";
 
 /** Every value codec, by name. */
 export const codecs: Readonly<Record<string, ValueCodec>> = Object.freeze({
@@ -19,8 +25,11 @@ export const codecs: Readonly<Record<string, ValueCodec>> = Object.freeze({
   json: jsonCodec(),
 });
 
+/** The name of a compression recorded in entries. */
+export type CompressionName = "zstd" | "gzip" | "none";
+
 /** Names {@link compressorByName} knows. */
-export const COMPRESSION_NAMES: readonly string[] = Object.freeze(["zstd", "gzip", "none"]);
+export const COMPRESSION_NAMES: readonly CompressionName[] = Object.freeze(["zstd", "gzip", "none"]);
 
 /** Options of {@link compressorByName}. */
 export interface CompressorOptions {
@@ -35,16 +44,21 @@ export function codecByName(name: string): ValueCodec {
   return codec;
 }
 
+const MAKERS: Readonly<Record<CompressionName, (zstd: ZstdOptions) => Compressor>> = {
+  zstd: zstdCompressor,
+  gzip: () => gzipCompressor(),
+  none: () => noCompression(),
+};
+
+/** A new compressor of each name, zstd with `zstd`'s settings. Throws a `ConfigError` for invalid ones. */
+export function compressorsFor(zstd: ZstdOptions): Readonly<Record<CompressionName, Compressor>> {
+  return { zstd: MAKERS.zstd(zstd), gzip: MAKERS.gzip(zstd), none: MAKERS.none(zstd) };
+}
+
 /** A new compressor for the compression recorded as `name`; throws a `CodecError` for an unknown name. */
 export function compressorByName(name: string, options?: CompressorOptions): Compressor {
-  switch (name) {
-    case "zstd":
-      return zstdCompressor({ ...options?.zstd, wasm: options?.zstd?.wasm ?? embeddedZstdWasm });
-    case "gzip":
-      return gzipCompressor();
-    case "none":
-      return noCompression();
-    default:
-      throw new CodecError(`unknown compression ${JSON.stringify(name)}`);
+  if (!(COMPRESSION_NAMES as readonly string[]).includes(name)) {
+    throw new CodecError(`unknown compression ${JSON.stringify(name)}`);
   }
+  return MAKERS[name as CompressionName]({ ...options?.zstd, wasm: options?.zstd?.wasm ?? embeddedZstdWasm });
 }

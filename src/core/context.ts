@@ -8,12 +8,44 @@
  */
 import type { BackgroundQueue } from "./flow/background.ts";
 import type { Backends } from "./backend/backend_call.ts";
-import type { ResolvedOptions } from "./api/options.ts";
 import type { Placement, PlacementHints } from "./flow/placement.ts";
 import type { StatsRecorder } from "./stats/stats.ts";
 import type { GlobalReporter } from "./stats/global_stats.ts";
 import type { MemoryTier } from "./flow/memory_tier.ts";
 import { ConfigError } from "./errors.ts";
+import type { PayloadConfig } from "./record/entry.ts";
+import type { BlobStore, Logger, MetadataStore, WaitUntil } from "./types.ts";
+
+/** A namespace's bounds; 0 means no bound. */
+export interface NamespaceLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedOptions {
+  readonly store: MetadataStore;
+  readonly blobs: BlobStore | undefined;
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly ttlMs: number;
+  readonly payload: PayloadConfig;
+  readonly maxInlineBytes: number;
+  readonly storeTimeoutMs: number;
+  readonly blobTimeoutMs: number;
+  readonly totalTimeoutMs: number | undefined;
+  readonly waitUntil: WaitUntil | undefined;
+  readonly maxPendingWrites: number;
+  readonly logger: Logger;
+  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
+  readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+  readonly limits: ReadonlyMap<string, NamespaceLimits>;
+  readonly globalStatsIntervalMs: number | undefined;
+  readonly now: () => number;
+}
 
 /** Everything the read and write paths need. */
 export interface CacheContext {

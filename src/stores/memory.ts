@@ -37,7 +37,15 @@ import type {
 } from "../core/types.ts";
 import { Lru } from "../core/util/lru.ts";
 import { SortedSet } from "./_sorted_set.ts";
-import { checkOptionsObject, describe, optionalFunction, positiveInteger } from "../core/util/check_options.ts";
+import {
+  checkOptions,
+  describe,
+  fn,
+  optional,
+  type OptionChecks,
+  positiveInteger,
+  withDefault,
+} from "../core/util/check_options.ts";
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -52,14 +60,17 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-const WHERE = "memoryStore";
+const OPTIONS = {
+  maxEntries: withDefault(positiveInteger, 10_000),
+  maxBytes: withDefault(positiveInteger, 32 * 1024 * 1024),
+  now: optional(fn<() => number>()),
+} satisfies OptionChecks<MemoryStoreOptions>;
 
 /** Creates an in-process {@link MetadataStore} (name `"memory"`) with Redis semantics and bounded size. */
 export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
-  checkOptionsObject(WHERE, options);
-  const maxEntries = positiveInteger(WHERE, "maxEntries", options?.maxEntries, 10_000);
-  const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 32 * 1024 * 1024);
-  const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
+  const checked = checkOptions("memoryStore", options, OPTIONS);
+  const { maxEntries, maxBytes } = checked;
+  const now = checked.now ?? Date.now;
   const entries = new Lru<string>({ maxEntries, maxBytes });
   // Hashes (generations, eviction sizes, counters) and sorted sets (eviction order, expiries)
   // have no expiry; their number is bounded by the tags and tracked entries in use. An emptied

@@ -26,6 +26,7 @@
 // `process` and passes `cache: "no-store"` to fetch, which older workerd versions reject.
 import { Redis } from "@upstash/redis/cloudflare";
 import { ConfigError, StoreError } from "../core/errors.ts";
+import { boolean, checkOptions, type OptionChecks, satisfying, withDefault } from "../core/util/check_options.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
 import { decodeReply, enqueue, type Pipeline } from "./_upstash_ops.ts";
 
@@ -50,8 +51,7 @@ interface PipelineReply {
 
 /** Creates a {@link MetadataStore} on Upstash Redis (or any server speaking its REST API). */
 export function upstashStore(options: UpstashStoreOptions): MetadataStore {
-  const { url, token } = validate(options);
-  const readYourWrites = options.readYourWrites ?? true;
+  const { url, token, readYourWrites } = validate(options);
   let syncToken = "";
 
   // A client per call, because @upstash/redis 1.39 takes its abort signal at construction only
@@ -103,9 +103,21 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
   };
 }
 
-function validate(options: UpstashStoreOptions): { url: string; token: string } {
+const OPTIONS = {
+  url: (value: unknown): string => checkUrl(value),
+  token: satisfying<string>(
+    (v) => typeof v === "string" && v.trim() !== "" && !/\s/.test(v),
+    "given, without whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
+  ),
+  readYourWrites: withDefault(boolean, true),
+} satisfies OptionChecks<UpstashStoreOptions>;
+
+function validate(options: UpstashStoreOptions): { url: string; token: string; readYourWrites: boolean } {
   if (typeof options !== "object" || options === null) throw new ConfigError("upstashStore: options are required");
-  const { url, token } = options;
+  return checkOptions("upstashStore", options, OPTIONS);
+}
+
+function checkUrl(url: unknown): string {
   if (typeof url !== "string" || url.trim() === "") {
     throw new ConfigError("upstashStore: `url` is required (the database's REST URL, UPSTASH_REDIS_REST_URL)");
   }
@@ -123,12 +135,7 @@ function validate(options: UpstashStoreOptions): { url: string; token: string } 
       "upstashStore: `url` must not hold credentials, a query or a fragment; pass the token as `token`",
     );
   }
-  if (typeof token !== "string" || token.trim() === "" || /\s/.test(token)) {
-    throw new ConfigError(
-      "upstashStore: `token` is required and must not contain whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
-    );
-  }
-  return { url: parsed.href.replace(/\/$/, ""), token };
+  return parsed.href.replace(/\/$/, "");
 }
 
 /** The operation names of a batch, for messages: `run [get]`, `run [set, get]`. */

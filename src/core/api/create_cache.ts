@@ -10,7 +10,7 @@ import { CircuitBreaker } from "../backend/breaker.ts";
 import { cleanup, type CleanupOptions, type CleanupSummary } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
 import type { Duration } from "../util/durations.ts";
-import { deleteEntry, entryRef, getEntry, hasEntry, setEntry } from "./entries.ts";
+import { deleteEntry, entryRef, getEntry, hasEntry, setEntry, setRef } from "./entries.ts";
 import { checkTags } from "../record/generations.ts";
 import { namespaceGeneration, statsKey, tagGeneration } from "../record/key_layout.ts";
 import { checkHash, type EntryInspection, inspectEntry } from "../ops/inspect.ts";
@@ -23,7 +23,7 @@ import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
-import { type Registry, wrapFunction, type WrapOptions, type Wrapped } from "./wrap.ts";
+import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 
 /** Options of {@link Cache.get}, {@link Cache.has} and {@link Cache.delete}. */
 export interface KeyOptions {
@@ -190,18 +190,20 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
       backend,
     }),
   };
-  const inflight = new Map<string, Promise<unknown>>();
-  const registry: Registry = new Map();
+  const wrapping: WrapState = { ctx, inflight: new Map(), registry: new Map() };
   const { prefix } = resolved;
 
   const cache: Cache = {
-    wrap: (fn, wrapOptions) => wrapFunction(ctx, inflight, registry, fn, wrapOptions),
+    wrap: (fn, wrapOptions) => wrapFunction(wrapping, fn, wrapOptions),
     get: async <T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> =>
-      await getEntry(ctx, await entryRef(ctx, key, keyOptions, "get")) as T | undefined,
-    set: async (key, value, setOptions) =>
-      setEntry(ctx, await entryRef(ctx, key, setOptions, "set"), value, setOptions),
-    has: async (key, keyOptions) => hasEntry(ctx, await entryRef(ctx, key, keyOptions, "has")),
-    delete: async (key, keyOptions) => deleteEntry(ctx, await entryRef(ctx, key, keyOptions, "delete")),
+      await getEntry(ctx, await entryRef(ctx, { method: "get", key, options: keyOptions })) as T | undefined,
+    async set(key, value, setOptions) {
+      const { ref, ttlMs } = await setRef(ctx, { key, options: setOptions });
+      return await setEntry(ctx, ref, { value, ttlMs });
+    },
+    has: async (key, keyOptions) => hasEntry(ctx, await entryRef(ctx, { method: "has", key, options: keyOptions })),
+    delete: async (key, keyOptions) =>
+      deleteEntry(ctx, await entryRef(ctx, { method: "delete", key, options: keyOptions })),
 
     async invalidateTag(tag, invalidateOptions) {
       const keys = checkTags([tag], "invalidateTag: tag").map((t) => tagGeneration(prefix, t));
@@ -229,7 +231,9 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     inspect: async (key, keyOptions) =>
       inspectEntry(
         ctx,
-        typeof key === "string" ? (await entryRef(ctx, key, keyOptions, "inspect")).hash : checkHash(key, "inspect"),
+        typeof key === "string"
+          ? (await entryRef(ctx, { method: "inspect", key, options: keyOptions })).hash
+          : checkHash(key, "inspect"),
       ),
   };
   // For the response cache (larder/http, larder/hono), which runs on the same machinery.

@@ -4,34 +4,67 @@
  *
  * @module
  */
-import type { SetOptions } from "./create_cache.ts";
+import type { KeyOptions, SetOptions } from "./create_cache.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
-import { toMs } from "../util/durations.ts";
+import { checkOptions, duration, optional, type OptionChecks, withDefault } from "../util/check_options.ts";
 import { ConfigError } from "../errors.ts";
-import { checkTags, newToken } from "../record/generations.ts";
+import { newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
-import { checkName, keyHash } from "../record/key_material.ts";
+import { keyHash } from "../record/key_material.ts";
+import { nameCheck, tagsCheck } from "./options.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
 
-/** The entry of a user's key: validated key, namespace and tags, hashed. `what` names the method in errors. */
-export async function entryRef(
+const KEY_OPTIONS = { namespace: optional(nameCheck) } satisfies OptionChecks<KeyOptions>;
+
+const SET_OPTIONS = {
+  namespace: optional(nameCheck),
+  ttl: optional(duration),
+  tags: withDefault(tagsCheck, []),
+} satisfies OptionChecks<SetOptions>;
+
+/** A by-key call: the method (for messages), the user's key and options. */
+export interface KeyCall {
+  /** `get`, `has`, `delete` or `inspect`. */
+  readonly method: string;
+  /** The user's key. */
+  readonly key: unknown;
+  /** The call's options. */
+  readonly options: unknown;
+}
+
+/** The entry of a user's key: validated key and namespace, hashed. */
+export async function entryRef(ctx: CacheContext, call: KeyCall): Promise<EntryRef> {
+  const key = checkKey(call);
+  const o = checkOptions(call.method, call.options, KEY_OPTIONS);
+  return await refOf(ctx, { key, namespace: o.namespace, tags: [] });
+}
+
+/** The entry of `cache.set`'s key (validated key, namespace and tags, hashed) and its TTL. */
+export async function setRef(
   ctx: CacheContext,
-  key: unknown,
-  options: SetOptions | undefined,
-  what: string,
-): Promise<EntryRef> {
-  if (typeof key !== "string" || key.length === 0) throw new ConfigError(`${what}: key must be a non-empty string`);
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new ConfigError(`${what}: options must be an object`);
+  call: Omit<KeyCall, "method">,
+): Promise<{ ref: EntryRef; ttlMs: number }> {
+  const key = checkKey({ ...call, method: "set" });
+  const o = checkOptions("set", call.options, SET_OPTIONS);
+  return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: o.ttl ?? ctx.options.ttlMs };
+}
+
+function checkKey(call: KeyCall): string {
+  if (typeof call.key !== "string" || call.key.length === 0) {
+    throw new ConfigError(`${call.method}: key must be a non-empty string`);
   }
+  return call.key;
+}
+
+async function refOf(
+  ctx: CacheContext,
+  entry: { readonly key: string; readonly namespace: string | undefined; readonly tags: readonly string[] },
+): Promise<EntryRef> {
   const { prefix } = ctx.options;
-  const namespace = options?.namespace === undefined
-    ? ctx.options.namespace
-    : checkName(options.namespace, `${what}: namespace`);
-  const tags = options?.tags === undefined ? [] : checkTags(options.tags, `${what}: tags`);
-  const hash = await keyHash(prefix, namespace, { kind: "key", key });
-  return { hash, namespace, gens: generationKeys(prefix, namespace, tags) };
+  const namespace = entry.namespace ?? ctx.options.namespace;
+  const hash = await keyHash(prefix, namespace, { kind: "key", key: entry.key });
+  return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags) };
 }
 
 /** The value of a fresh entry, or `undefined` (a miss, including any cache failure). */
@@ -52,10 +85,9 @@ export async function getEntry(ctx: CacheContext, ref: EntryRef): Promise<unknow
 export async function setEntry(
   ctx: CacheContext,
   ref: EntryRef,
-  value: unknown,
-  options?: SetOptions,
+  write: { readonly value: unknown; readonly ttlMs: number },
 ): Promise<boolean> {
-  const ttlMs = options?.ttl === undefined ? ctx.options.ttlMs : toMs(options.ttl, "set: ttl");
+  const { value, ttlMs } = write;
   try {
     const written = await writeEntry(ctx, {
       hash: ref.hash,

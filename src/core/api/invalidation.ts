@@ -8,13 +8,21 @@
 import type { ClearOptions, ClearResult, InvalidateOptions } from "./create_cache.ts";
 import { cleanup } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
-import { ConfigError, StoreError } from "../errors.ts";
+import { StoreError } from "../errors.ts";
+import { boolean, checkOptions, oneOf, type OptionChecks, withDefault } from "../util/check_options.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { newToken } from "../record/generations.ts";
 import { prefixGeneration, statsKey, storeKeyPattern } from "../record/key_layout.ts";
 import type { StoreOp } from "../types.ts";
 
 /** Keys deleted per store request while clearing. */
-const CLEAR_BATCH = 500;
+const CLEAR_BATCH = DEFAULTS.clearBatch;
+
+const INVALIDATE_OPTIONS = {
+  mode: withDefault(oneOf(["expire", "stale"]), "expire"),
+} satisfies OptionChecks<InvalidateOptions>;
+
+const CLEAR_OPTIONS = { blobs: withDefault(boolean, false) } satisfies OptionChecks<ClearOptions>;
 
 /** Replaces the expire (or stale) token of each generation key, in one round trip. */
 export async function invalidate(
@@ -22,10 +30,7 @@ export async function invalidate(
   keys: readonly string[],
   options: InvalidateOptions | undefined,
 ): Promise<void> {
-  const mode = options?.mode ?? "expire";
-  if (mode !== "expire" && mode !== "stale") {
-    throw new ConfigError(`invalidate: mode must be "expire" or "stale", got ${JSON.stringify(mode)}`);
-  }
+  const { mode } = checkOptions("invalidate", options, INVALIDATE_OPTIONS);
   if (keys.length === 0) return;
   const field = mode === "expire" ? "x" : "s";
   const token = newToken();
@@ -36,19 +41,11 @@ export async function invalidate(
 
 /** `cache.clear()`: the prefix's keys, and with `blobs: true` its blobs (a cleanup with no grace period). */
 export async function clearAll(ctx: CacheContext, options: ClearOptions | undefined): Promise<ClearResult> {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new ConfigError("clear: options must be an object");
-  }
-  for (const name of Object.keys(options ?? {})) {
-    if (name !== "blobs") throw new ConfigError(`clear: unknown option "${name}"`);
-  }
-  if (options?.blobs !== undefined && typeof options.blobs !== "boolean") {
-    throw new ConfigError("clear: blobs must be a boolean");
-  }
+  const checked = checkOptions("clear", options, CLEAR_OPTIONS);
   const { keys } = await clearPrefix(ctx);
   // Every record is gone: the blobs are all orphans. A cleanup with no grace period still
   // re-reads each object's record and lease right before deleting it.
-  const blobs = options?.blobs ? (await cleanup(ctx, { grace: 0 })).deleted : 0;
+  const blobs = checked.blobs ? (await cleanup(ctx, { grace: 0 })).deleted : 0;
   return { keys, blobs };
 }
 

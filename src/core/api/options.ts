@@ -1,31 +1,38 @@
 /**
- * `createCache` options: their public shape, their defaults, and their validation. Invalid
- * options fail at `createCache` time with a `ConfigError` that names the option.
+ * `createCache` options: their public shape and their check table. Invalid options fail at
+ * `createCache` time with a `ConfigError` that names the option; defaults come from
+ * core/defaults.ts, and the result is the context's `ResolvedOptions`.
  *
  * @module
  */
 import { memoryBlobStore } from "../../blobs/memory.ts";
-import { cborCodec } from "../../codec/cbor.ts";
-import { gzipCompressor } from "../../codec/gzip.ts";
-import { jsonCodec } from "../../codec/json.ts";
-import { noCompression } from "../../codec/none.ts";
-import { zstdCompressor, type ZstdWasm } from "../../codec/zstd.ts";
+import { codecs, compressorsFor } from "../../codec/registry.ts";
+import type { ZstdWasm } from "../../codec/zstd.ts";
 import { memoryStore } from "../../stores/memory.ts";
-import {
-  consoleLogger,
-  pick,
-  positiveInt,
-  resolveBreaker,
-  resolveGlobalStats,
-  resolveLease,
-  resolveLimits,
-  resolveMemory,
-} from "./_option_groups.ts";
-import { type Duration, toMs } from "../util/durations.ts";
+import type { NamespaceLimits, ResolvedOptions } from "../context.ts";
 import { ConfigError } from "../errors.ts";
+import { checkTags } from "../record/generations.ts";
 import { checkName } from "../record/key_material.ts";
-import type { PayloadConfig } from "../record/entry.ts";
-import type { BlobStore, Compressor, Logger, MetadataStore, ValueCodec, WaitUntil } from "../types.ts";
+import type { BlobStore, Logger, MetadataStore, WaitUntil } from "../types.ts";
+import {
+  type Check,
+  checkOptions,
+  duration,
+  fn,
+  group,
+  oneOf,
+  optional,
+  type OptionChecks,
+  optionName,
+  type OptionPath,
+  positiveInteger,
+  recordOf,
+  satisfying,
+  switchable,
+  withDefault,
+} from "../util/check_options.ts";
+import type { Duration } from "../util/durations.ts";
+import { DEFAULTS } from "../defaults.ts";
 
 /** Options of {@link createCache}. Every field is optional. */
 export interface CacheOptions {
@@ -115,136 +122,137 @@ export interface CacheOptions {
   now?: () => number;
 }
 
-/** A namespace's bounds; 0 means no bound. */
-export interface NamespaceLimits {
-  readonly maxEntries: number;
-  readonly maxBytes: number;
-}
-
-/** Options after validation, with defaults filled in. */
-export interface ResolvedOptions {
-  readonly store: MetadataStore;
-  readonly blobs: BlobStore | undefined;
-  readonly prefix: string;
-  readonly namespace: string;
-  readonly ttlMs: number;
-  readonly payload: PayloadConfig;
-  readonly maxInlineBytes: number;
-  readonly storeTimeoutMs: number;
-  readonly blobTimeoutMs: number;
-  readonly totalTimeoutMs: number | undefined;
-  readonly waitUntil: WaitUntil | undefined;
-  readonly maxPendingWrites: number;
-  readonly logger: Logger;
-  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
-  readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
-  readonly staleWhileRevalidateMs: number;
-  readonly staleIfErrorMs: number;
-  readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
-  readonly limits: ReadonlyMap<string, NamespaceLimits>;
-  readonly globalStatsIntervalMs: number | undefined;
-  readonly now: () => number;
-}
-
-const KNOWN = new Set([
-  "store",
-  "blobs",
-  "prefix",
-  "namespace",
-  "ttl",
-  "codec",
-  "compression",
-  "zstd",
-  "maxInlineBytes",
-  "maxValueBytes",
-  "timeout",
-  "waitUntil",
-  "maxPendingWrites",
-  "logger",
-  "memory",
-  "breaker",
-  "staleWhileRevalidate",
-  "staleIfError",
-  "lease",
-  "limits",
-  "globalStats",
-  "now",
-]);
-
 /** What a runtime's entry point supplies to {@link resolveOptions}. */
 export interface RuntimeDefaults {
   /** The zstd module used when `options.zstd.wasm` is not given. */
   readonly zstdWasm: ZstdWasm;
 }
 
+/** The default logger: warnings and errors to `console`. */
+export const consoleLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: (message, fields) => console.warn(message, fields ?? ""),
+  error: (message, fields) => console.error(message, fields ?? ""),
+};
+
+/** A prefix or namespace: it becomes part of Redis keys and object keys. */
+export function nameCheck(value: unknown, at: OptionPath): string {
+  return checkName(value, optionName(at));
+}
+
+/** An entry's tags: printable ASCII without quotes, backslashes or brackets; deduplicated. */
+export function tagsCheck(value: unknown, at: OptionPath): string[] {
+  return checkTags(value, optionName(at));
+}
+
+/** Checked by the zstd compressor itself, which names the problem. */
+function byCompressor<T>(): Check<T | undefined> {
+  return (value) => value as T | undefined;
+}
+
+/** A namespace's bounds: at least one of them. */
+const namespaceBounds: Check<NamespaceLimits> = (value, at) => {
+  const bounds = group({ maxEntries: optional(positiveInteger), maxBytes: optional(positiveInteger) })(value, at);
+  if (bounds.maxEntries === undefined && bounds.maxBytes === undefined) {
+    throw new ConfigError(`${optionName(at)} needs maxEntries, maxBytes or both`);
+  }
+  return { maxEntries: bounds.maxEntries ?? 0, maxBytes: bounds.maxBytes ?? 0 };
+};
+
+const D = DEFAULTS.cache;
+
+const CACHE_OPTIONS = {
+  store: optional(
+    satisfying<MetadataStore>(
+      (v) => typeof (v as MetadataStore | null)?.run === "function",
+      "a MetadataStore (e.g. upstashStore(...))",
+    ),
+  ),
+  blobs: optional(
+    satisfying<BlobStore>(
+      (v) => typeof (v as BlobStore | null)?.get === "function",
+      "a BlobStore (e.g. s3BlobStore(...))",
+    ),
+  ),
+  prefix: withDefault(nameCheck, D.prefix),
+  namespace: withDefault(nameCheck, D.namespace),
+  ttl: withDefault(duration, D.ttl),
+  codec: withDefault(oneOf(["cbor", "json"]), D.codec),
+  compression: withDefault(oneOf(["zstd", "gzip", "none"]), D.compression),
+  zstd: optional(group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
+  maxInlineBytes: withDefault(positiveInteger, D.maxInlineBytes),
+  maxValueBytes: withDefault(positiveInteger, D.maxValueBytes),
+  timeout: group({
+    store: withDefault(duration, D.timeout.store),
+    blob: withDefault(duration, D.timeout.blob),
+    total: optional(duration),
+  }),
+  waitUntil: optional(fn<WaitUntil>()),
+  maxPendingWrites: withDefault(positiveInteger, D.maxPendingWrites),
+  logger: optional(
+    satisfying<Logger>(
+      (v) =>
+        ["debug", "info", "warn", "error"].every((m) =>
+          typeof (v as Record<string, unknown> | null)?.[m] === "function"
+        ),
+      "an object with debug, info, warn and error methods",
+    ),
+  ),
+  memory: switchable({
+    maxBytes: withDefault(positiveInteger, D.memory.maxBytes),
+    ttl: withDefault(duration, D.memory.ttl),
+  }, D.memory.on),
+  breaker: switchable({
+    threshold: withDefault(positiveInteger, D.breaker.threshold),
+    cooldown: withDefault(duration, D.breaker.cooldown),
+  }, D.breaker.on),
+  staleWhileRevalidate: optional(duration),
+  staleIfError: optional(duration),
+  lease: switchable({ ttl: withDefault(duration, D.lease.ttl), wait: withDefault(duration, D.lease.wait) }, D.lease.on),
+  limits: recordOf({
+    shape: "an object of { [namespace]: { maxEntries?, maxBytes? } }",
+    keyName: "namespace",
+    key: nameCheck,
+    value: namespaceBounds,
+  }),
+  globalStats: switchable({ interval: withDefault(duration, D.globalStats.interval) }, D.globalStats.on),
+  now: optional(fn<() => number>()),
+} satisfies OptionChecks<CacheOptions>;
+
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
 export function resolveOptions(options: CacheOptions | undefined, runtime: RuntimeDefaults): ResolvedOptions {
-  if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null) throw new ConfigError("createCache: options must be an object");
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new ConfigError(`createCache: unknown option "${key}"`);
-  }
-  const o = options;
-  if (o.store !== undefined && typeof o.store?.run !== "function") {
-    throw new ConfigError("createCache: store must be a MetadataStore (e.g. upstashStore(...))");
-  }
-  if (o.blobs !== undefined && typeof o.blobs?.get !== "function") {
-    throw new ConfigError("createCache: blobs must be a BlobStore (e.g. s3BlobStore(...))");
-  }
-  for (const fn of ["waitUntil", "now"] as const) {
-    if (o[fn] !== undefined && typeof o[fn] !== "function") {
-      throw new ConfigError(`createCache: ${fn} must be a function`);
-    }
-  }
-  if (
-    o.logger !== undefined &&
-    !["debug", "info", "warn", "error"].every((m) => typeof (o.logger as never)[m] === "function")
-  ) {
-    throw new ConfigError("createCache: logger must have debug, info, warn and error methods");
-  }
-  const timeout = o.timeout ?? {};
-  if (typeof timeout !== "object") throw new ConfigError("createCache: timeout must be { store?, blob?, total? }");
-  for (const key of Object.keys(timeout)) {
-    if (key !== "store" && key !== "blob" && key !== "total") {
-      throw new ConfigError(`createCache: unknown option "timeout.${key}"`);
-    }
-  }
-  const codecs = { cbor: cborCodec(), json: jsonCodec() };
-  const compressors: Record<string, Compressor> = {
-    zstd: zstdCompressor({ ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm }),
-    gzip: gzipCompressor(),
-    none: noCompression(),
-  };
+  const o = checkOptions("createCache", options, CACHE_OPTIONS);
+  const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
+  const compressors = compressorsFor(zstd);
   return {
     store: o.store ?? memoryStore(),
     blobs: o.blobs ?? (o.store === undefined ? memoryBlobStore() : undefined),
-    prefix: checkName(o.prefix ?? "larder", "createCache: prefix"),
-    namespace: checkName(o.namespace ?? "default", "createCache: namespace"),
-    ttlMs: toMs(o.ttl ?? "1h", "createCache: ttl"),
+    prefix: o.prefix,
+    namespace: o.namespace,
+    ttlMs: o.ttl,
     payload: {
-      codec: pick(codecs, o.codec ?? "cbor", "codec") as ValueCodec,
-      compressor: pick(compressors, o.compression ?? "zstd", "compression"),
+      codec: codecs[o.codec]!,
+      compressor: compressors[o.compression],
       codecs,
       compressors,
-      minCompressBytes: 256,
-      maxValueBytes: positiveInt(o.maxValueBytes ?? 64 * 1024 * 1024, "maxValueBytes"),
+      minCompressBytes: DEFAULTS.minCompressBytes,
+      maxValueBytes: o.maxValueBytes,
     },
-    maxInlineBytes: positiveInt(o.maxInlineBytes ?? 32 * 1024, "maxInlineBytes"),
-    storeTimeoutMs: toMs(timeout.store ?? "1s", "createCache: timeout.store"),
-    blobTimeoutMs: toMs(timeout.blob ?? "5s", "createCache: timeout.blob"),
-    totalTimeoutMs: timeout.total === undefined ? undefined : toMs(timeout.total, "createCache: timeout.total"),
+    maxInlineBytes: o.maxInlineBytes,
+    storeTimeoutMs: o.timeout.store,
+    blobTimeoutMs: o.timeout.blob,
+    totalTimeoutMs: o.timeout.total,
     waitUntil: o.waitUntil,
-    maxPendingWrites: positiveInt(o.maxPendingWrites ?? 256, "maxPendingWrites"),
+    maxPendingWrites: o.maxPendingWrites,
     logger: o.logger ?? consoleLogger,
-    memory: resolveMemory(o.memory),
-    breaker: resolveBreaker(o.breaker),
-    staleWhileRevalidateMs: o.staleWhileRevalidate === undefined
-      ? 0
-      : toMs(o.staleWhileRevalidate, "createCache: staleWhileRevalidate"),
-    staleIfErrorMs: o.staleIfError === undefined ? 0 : toMs(o.staleIfError, "createCache: staleIfError"),
-    lease: resolveLease(o.lease),
-    limits: resolveLimits(o.limits),
-    globalStatsIntervalMs: resolveGlobalStats(o.globalStats),
+    memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl },
+    breaker: o.breaker && { threshold: o.breaker.threshold, cooldownMs: o.breaker.cooldown },
+    staleWhileRevalidateMs: o.staleWhileRevalidate ?? 0,
+    staleIfErrorMs: o.staleIfError ?? 0,
+    lease: o.lease && { ttlMs: o.lease.ttl, waitMs: o.lease.wait },
+    limits: o.limits,
+    globalStatsIntervalMs: o.globalStats?.interval,
     now: o.now ?? Date.now,
   };
 }

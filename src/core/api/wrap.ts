@@ -5,10 +5,23 @@
  *
  * @module
  */
-import { checkName, keyHash, normalizeQueryText } from "../record/key_material.ts";
+import { keyHash, normalizeQueryText } from "../record/key_material.ts";
 import type { CacheContext } from "../context.ts";
-import { type Duration, toMs } from "../util/durations.ts";
+import type { Duration } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
+import {
+  boolean,
+  type Check,
+  checkOptions,
+  duration,
+  fn,
+  optional,
+  type OptionChecks,
+  optionName,
+  withDefault,
+} from "../util/check_options.ts";
+import { DEFAULTS } from "../defaults.ts";
+import { nameCheck } from "./options.ts";
 import { checkTags } from "../record/generations.ts";
 import { generationKeys } from "../record/key_layout.ts";
 import type { Placement } from "../flow/placement.ts";
@@ -52,58 +65,64 @@ export interface WrapOptions<A extends unknown[]> {
 /** A wrapped function: same parameters, result always a Promise. */
 export type Wrapped<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>>;
 
-const KNOWN = new Set([
-  "name",
-  "ttl",
-  "namespace",
-  "key",
-  "normalizeQuery",
-  "staleWhileRevalidate",
-  "staleIfError",
-  "tags",
-]);
 const MAX_IDENTITY = 256;
+
+/** Tags given as a list (checked now) or as a function of the arguments (its results checked per call). */
+const tagsOption: Check<readonly string[] | ((...args: unknown[]) => readonly string[])> = (value, at) =>
+  typeof value === "function" ? value as (...args: unknown[]) => readonly string[] : checkTags(value, optionName(at));
+
+const WRAP_OPTIONS = {
+  // Checked before the others (it names the function in their messages): see identityOf.
+  name: (value: unknown): unknown => value,
+  ttl: optional(duration),
+  namespace: optional(nameCheck),
+  key: optional(fn<(...args: never[]) => unknown>("a function of the arguments")),
+  normalizeQuery: withDefault(boolean, false),
+  staleWhileRevalidate: optional(duration),
+  staleIfError: optional(duration),
+  tags: withDefault(tagsOption, []),
+} satisfies OptionChecks<WrapOptions<never[]>>;
 
 /** Identities already wrapped, by namespace and name, with the function's source text. */
 export type Registry = Map<string, string>;
 
+/** What the wrappers of one cache share: its context, its calls in flight, and the identities wrapped. */
+export interface WrapState {
+  /** The cache's state. */
+  readonly ctx: CacheContext;
+  /** Calls in flight, by key hash: concurrent calls with one key share one execution. */
+  readonly inflight: Map<string, Promise<unknown>>;
+  /** Identities wrapped so far. */
+  readonly registry: Registry;
+}
+
 /** Builds the wrapper; validates everything that can be validated before the first call. */
 export function wrapFunction<A extends unknown[], R>(
-  ctx: CacheContext,
-  inflight: Map<string, Promise<unknown>>,
-  registry: Registry,
+  state: WrapState,
   fn: (...args: A) => R,
   options: WrapOptions<A> = {},
 ): Wrapped<A, R> {
+  const { ctx, inflight, registry } = state;
   if (typeof fn !== "function") throw new ConfigError("wrap: expected a function");
-  if (typeof options !== "object" || options === null) throw new ConfigError("wrap: options must be an object");
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new ConfigError(`wrap: unknown option "${key}"`);
-  }
-  const name = identityOf(fn, options.name);
-  const namespace = options.namespace === undefined
-    ? ctx.options.namespace
-    : checkName(options.namespace, "wrap: namespace");
+  const name = identityOf(fn, typeof options === "object" && options !== null ? options.name : undefined);
+  const o = checkOptions(`wrap(${name})`, options, WRAP_OPTIONS);
+  const namespace = o.namespace ?? ctx.options.namespace;
   const policy: EntryPolicy = {
-    ttlMs: options.ttl === undefined ? ctx.options.ttlMs : toMs(options.ttl, `wrap(${name}): ttl`),
-    staleWhileRevalidateMs: options.staleWhileRevalidate === undefined
-      ? ctx.options.staleWhileRevalidateMs
-      : toMs(options.staleWhileRevalidate, `wrap(${name}): staleWhileRevalidate`),
-    staleIfErrorMs: options.staleIfError === undefined
-      ? ctx.options.staleIfErrorMs
-      : toMs(options.staleIfError, `wrap(${name}): staleIfError`),
+    ttlMs: o.ttl ?? ctx.options.ttlMs,
+    staleWhileRevalidateMs: o.staleWhileRevalidate ?? ctx.options.staleWhileRevalidateMs,
+    staleIfErrorMs: o.staleIfError ?? ctx.options.staleIfErrorMs,
     label: `${namespace}/${name}`,
   };
-  if (options.key !== undefined && typeof options.key !== "function") {
-    throw new ConfigError(`wrap(${name}): key must be a function of the arguments`);
-  }
-  if (options.name === undefined) checkCollision(registry, namespace, name, fn);
+  if (options.name === undefined) checkCollision(registry, { namespace, name, fn });
   const { prefix } = ctx.options;
-  const tagsOf = options.tags;
-  if (tagsOf !== undefined && typeof tagsOf !== "function") checkTags(tagsOf, `wrap(${name}): tags`);
-  const staticGens = typeof tagsOf === "function" ? undefined : generationKeys(prefix, namespace, tagsOf ?? []);
-  const toKey = options.key;
-  const normalize = options.normalizeQuery === true;
+  const tags = o.tags;
+  const fixedGens = typeof tags === "function" ? [] : generationKeys(prefix, namespace, tags);
+  const gensOf = (args: A): readonly string[] =>
+    typeof tags === "function"
+      ? generationKeys(prefix, namespace, checkTags(tags(...args), `wrap(${name}): tags`))
+      : fixedGens;
+  const toKey = o.key as ((...args: A) => unknown) | undefined;
+  const normalize = o.normalizeQuery;
   // The placement of this function's most recent entry: a fresh key of a function whose
   // results are large is probably large too, so its blob GET can go out with the record GET.
   let lastPlacement: Placement | undefined;
@@ -120,12 +139,7 @@ export function wrapFunction<A extends unknown[], R>(
       ctx.stats.coalesced++;
       return running as Promise<Awaited<R>>;
     }
-    const gens = staticGens ??
-      generationKeys(
-        prefix,
-        namespace,
-        checkTags((tagsOf as (...args: A) => string[])(...args), `wrap(${name}): tags`),
-      );
+    const gens = gensOf(args);
     const work = getOrCompute<Awaited<R>>(ctx, {
       ref: { hash, namespace, gens, fallbackHint: lastPlacement },
       policy,
@@ -161,12 +175,16 @@ function identityOf(fn: (...args: never[]) => unknown, name: unknown): string {
  * Two different functions that happen to share an inferred `fn.name` in one namespace would
  * read each other's entries. Wrapping the same code again (a closure per request) is fine.
  */
-function checkCollision(registry: Registry, namespace: string, name: string, fn: (...args: never[]) => unknown): void {
+function checkCollision(
+  registry: Registry,
+  wrapped: { readonly namespace: string; readonly name: string; readonly fn: (...args: never[]) => unknown },
+): void {
+  const { namespace, name } = wrapped;
   const id = `${namespace}\u0000${name}`;
-  const source = String(fn);
+  const source = String(wrapped.fn);
   const known = registry.get(id);
   if (known === undefined) {
-    if (registry.size < 10_000) registry.set(id, source);
+    if (registry.size < DEFAULTS.wrappedIdentities) registry.set(id, source);
   } else if (known !== source) {
     throw new ConfigError(
       `wrap: another function named "${name}" is already wrapped in namespace "${namespace}"; give each a distinct \`name\` option so they never share entries`,

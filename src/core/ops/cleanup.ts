@@ -15,7 +15,19 @@
  */
 import type { CacheContext } from "../context.ts";
 import { operatorCall } from "../backend/backend_call.ts";
-import { type Duration, toMs } from "../util/durations.ts";
+import type { Duration } from "../util/durations.ts";
+import {
+  boolean,
+  checkOptions,
+  duration,
+  fn,
+  integerFrom,
+  optional,
+  type OptionChecks,
+  satisfying,
+  withDefault,
+} from "../util/check_options.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { blobKeyPrefix } from "../record/key_layout.ts";
 import { classify, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
@@ -147,40 +159,30 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
   return { ...counts, dryRun: settings.dryRun, graceMs: settings.graceMs, durationMs: performance.now() - started };
 }
 
-const KNOWN = new Set(["grace", "dryRun", "onProgress", "signal", "pageSize", "batchSize", "timeout"]);
+const C = DEFAULTS.cleanup;
+
+const CLEANUP_OPTIONS = {
+  // 0: no grace period at all (what `clear({ blobs: true })` uses, once every record is gone).
+  grace: withDefault((value, at) => (value === 0 ? 0 : duration(value, at)), C.grace),
+  dryRun: withDefault(boolean, false),
+  onProgress: optional(fn<NonNullable<CleanupOptions["onProgress"]>>()),
+  signal: optional(
+    satisfying<AbortSignal>((v) => typeof v === "object" && v !== null && "aborted" in v, "an AbortSignal"),
+  ),
+  pageSize: withDefault(integerFrom(1, 1000), C.pageSize),
+  batchSize: withDefault(integerFrom(1, 1000), C.batchSize),
+  timeout: withDefault(duration, C.timeout),
+} satisfies OptionChecks<CleanupOptions>;
 
 function resolve(options: CleanupOptions | undefined): Settings {
-  const o = options ?? {};
-  if (typeof o !== "object" || o === null) throw new ConfigError("cleanup: options must be an object");
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw new ConfigError(`cleanup: unknown option "${key}"`);
-  }
-  if (o.dryRun !== undefined && typeof o.dryRun !== "boolean") {
-    throw new ConfigError("cleanup: dryRun must be a boolean");
-  }
-  if (o.onProgress !== undefined && typeof o.onProgress !== "function") {
-    throw new ConfigError("cleanup: onProgress must be a function");
-  }
-  const signal = o.signal;
-  if (signal !== undefined && (typeof signal !== "object" || signal === null || !("aborted" in signal))) {
-    throw new ConfigError("cleanup: signal must be an AbortSignal");
-  }
+  const o = checkOptions("cleanup", options, CLEANUP_OPTIONS);
   return {
-    // 0: no grace period at all (what `clear({ blobs: true })` uses, once every record is gone).
-    graceMs: o.grace === 0 ? 0 : toMs(o.grace ?? "1h", "cleanup: grace"),
-    dryRun: o.dryRun ?? false,
+    graceMs: o.grace,
+    dryRun: o.dryRun,
     onProgress: o.onProgress,
-    signal,
-    pageSize: upTo1000(o.pageSize, 1000, "pageSize"),
-    batchSize: upTo1000(o.batchSize, 250, "batchSize"),
-    timeoutMs: toMs(o.timeout ?? "30s", "cleanup: timeout"),
+    signal: o.signal,
+    pageSize: o.pageSize,
+    batchSize: o.batchSize,
+    timeoutMs: o.timeout,
   };
-}
-
-function upTo1000(value: unknown, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > 1000) {
-    throw new ConfigError(`cleanup: ${name} must be an integer from 1 to 1000, got ${String(value)}`);
-  }
-  return value;
 }

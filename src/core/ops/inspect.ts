@@ -12,6 +12,7 @@ import type { CacheContext } from "../context.ts";
 import { operatorCall } from "../backend/backend_call.ts";
 import { parseRecord } from "../record/entry.ts";
 import type { Stamp } from "../record/generations.ts";
+import { DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { blobKey, leaseKey, recordKey } from "../record/key_layout.ts";
 
@@ -104,8 +105,8 @@ export function checkHash(target: { readonly hash: string }, what: string): stri
 /** Inspects the entry `hash`; see the module documentation. */
 export async function inspectEntry(ctx: CacheContext, hash: string): Promise<EntryInspection> {
   const { store, blobs, prefix, now } = ctx.options;
-  const timeoutMs = Math.max(ctx.options.storeTimeoutMs, 5_000);
-  const blobTimeoutMs = Math.max(ctx.options.blobTimeoutMs, 30_000);
+  const timeoutMs = Math.max(ctx.options.storeTimeoutMs, DEFAULTS.inspect.storeTimeoutMs);
+  const blobTimeoutMs = Math.max(ctx.options.blobTimeoutMs, DEFAULTS.inspect.blobTimeoutMs);
   const key = blobKey(prefix, hash);
   const [text, leased] = await operatorCall({
     backend: "store",
@@ -200,7 +201,7 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
 /** Whether an object exists at `key`, and its size, by listing (no download); without `list`, by a GET. */
 async function sizeOf(ctx: CacheContext, key: string, referenced: boolean): Promise<BlobInspection> {
   const blobs = ctx.options.blobs!;
-  const timeoutMs = Math.max(ctx.options.blobTimeoutMs, 30_000);
+  const timeoutMs = Math.max(ctx.options.blobTimeoutMs, DEFAULTS.inspect.blobTimeoutMs);
   if (typeof blobs.list === "function") {
     const page = await operatorCall({
       backend: "blob",
