@@ -30,14 +30,7 @@ import type {
 } from "../core/types.ts";
 import { Lru } from "../core/util/lru.ts";
 import { Expectation } from "./_expected.ts";
-import {
-  checkOptions,
-  fn,
-  optional,
-  type OptionChecks,
-  positiveInteger,
-  withDefault,
-} from "../core/util/check_options.ts";
+import * as opt from "../core/util/check_options.ts";
 
 /** Options of {@link memoryBlobStore}. */
 export interface MemoryBlobStoreOptions {
@@ -60,13 +53,13 @@ interface Stored {
 const MAX_BATCH = 1000;
 
 const OPTIONS = {
-  maxBytes: withDefault(positiveInteger, 64 * 1024 * 1024),
-  now: optional(fn<() => number>()),
-} satisfies OptionChecks<MemoryBlobStoreOptions>;
+  maxBytes: opt.withDefault(opt.positiveInteger, 64 * 1024 * 1024),
+  now: opt.optional(opt.fn<() => number>()),
+} satisfies opt.OptionChecks<MemoryBlobStoreOptions>;
 
 /** Creates an in-process {@link BlobStore} (name `"memory"`) bounded by `maxBytes`. */
 export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
-  const checked = checkOptions("memoryBlobStore", options, OPTIONS);
+  const checked = opt.checkOptions("memoryBlobStore", options, OPTIONS);
   const { maxBytes } = checked;
   // Objects never expire and the byte bound already limits their number.
   const now = checked.now ?? Date.now;
@@ -82,7 +75,7 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
       if (bytes > maxBytes) {
         throw new TooLargeError(`memory put: object of ${body.byteLength} bytes exceeds maxBytes ${maxBytes}`);
       }
-      objects.set(key, { bytes: body.slice(), lastModified: now() }, bytes, Infinity, 0);
+      objects.set(key, { value: { bytes: body.slice(), lastModified: now() }, bytes, expiresAt: Infinity }, 0);
     },
     async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
       const signal = callOptions?.signal;

@@ -29,17 +29,7 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import {
-  boolean,
-  checkOptions,
-  fn,
-  optional,
-  type OptionChecks,
-  positiveInteger,
-  requiredString,
-  satisfying,
-  withDefault,
-} from "../core/util/check_options.ts";
+import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
@@ -211,24 +201,27 @@ const DNS_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[A-Za-z0-9_-]{1,64}$/;
 
 const OPTIONS = {
-  bucket: requiredString,
-  accessKeyId: requiredString,
-  secretAccessKey: requiredString,
-  sessionToken: optional(
-    satisfying<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string when given"),
+  bucket: opt.requiredString,
+  accessKeyId: opt.requiredString,
+  secretAccessKey: opt.requiredString,
+  sessionToken: opt.optional(
+    opt.satisfying<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string when given"),
   ),
   endpoint: (value: unknown): URL | undefined => parseEndpoint(value),
-  region: optional(
-    satisfying<string>((v) => typeof v === "string" && REGION.test(v), 'a region name such as "us-east-1" or "auto"'),
+  region: opt.optional(
+    opt.satisfying<string>(
+      (v) => typeof v === "string" && REGION.test(v),
+      'a region name such as "us-east-1" or "auto"',
+    ),
   ),
-  forcePathStyle: optional(boolean),
-  fetch: optional(fn<(request: Request) => Promise<Response>>()),
-  maxObjectBytes: withDefault(positiveInteger, 128 * 1024 * 1024),
-} satisfies OptionChecks<S3BlobStoreOptions>;
+  forcePathStyle: opt.optional(opt.boolean),
+  fetch: opt.optional(opt.fn<(request: Request) => Promise<Response>>()),
+  maxObjectBytes: opt.withDefault(opt.positiveInteger, 128 * 1024 * 1024),
+} satisfies opt.OptionChecks<S3BlobStoreOptions>;
 
 function resolve(options: S3BlobStoreOptions): Resolved {
   if (options === undefined) throw new ConfigError(`${WHERE}: options are required (bucket, credentials…)`);
-  const o = checkOptions(WHERE, options, OPTIONS);
+  const o = opt.checkOptions(WHERE, options, OPTIONS);
   const { bucket, accessKeyId, secretAccessKey, sessionToken, endpoint } = o;
   const region = o.region ?? (endpoint?.hostname.endsWith(".r2.cloudflarestorage.com") ? "auto" : "us-east-1");
   const url = endpoint ?? new URL(`https://s3.${region}.amazonaws.com`);

@@ -29,7 +29,7 @@ export interface ProgressDisplay {
 }
 
 /** One line describing `progress`. */
-export function describeProgress(p: CleanupProgress, dryRun: boolean): string {
+function describeProgress(p: CleanupProgress, dryRun: boolean): string {
   const parts = [
     `${count(p.pages)} page${p.pages === 1 ? "" : "s"}`,
     `${count(p.scanned)} objects scanned (${bytes(p.scannedBytes)})`,

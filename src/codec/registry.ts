@@ -29,7 +29,7 @@ export const codecs: Readonly<Record<string, ValueCodec>> = Object.freeze({
 export type CompressionName = "zstd" | "gzip" | "none";
 
 /** Names {@link compressorByName} knows. */
-export const COMPRESSION_NAMES: readonly CompressionName[] = Object.freeze(["zstd", "gzip", "none"]);
+const COMPRESSION_NAMES: readonly CompressionName[] = Object.freeze(["zstd", "gzip", "none"]);
 
 /** Options of {@link compressorByName}. */
 export interface CompressorOptions {

@@ -1,7 +1,7 @@
 /**
  * Everything the dashboard takes from the rest of Larder, in one file: the public API (types and
  * errors, as `mod.ts` exports them) and the two internals it needs — a cache's resolved options
- * (for the configuration it shows, its logger and its clock) and the options checker. The dashboard
+ * (for the configuration it shows, its logger and its clock), the options checker and byte helpers. The dashboard
  * touches nothing else of the core, so when the core's folders move, this is the file to change.
  *
  * @module
@@ -18,15 +18,6 @@ export type {
 } from "../../mod.ts";
 export { ConfigError, isCacheError } from "../../mod.ts";
 export { contextOf } from "../core/context.ts";
-export {
-  boolean,
-  checkOptions,
-  duration,
-  fn,
-  integerFrom,
-  optional,
-  type OptionChecks,
-  satisfying,
-  withDefault,
-} from "../core/util/check_options.ts";
+export * as opt from "../core/util/check_options.ts";
 export type { ResolvedOptions } from "../core/context.ts";
+export { concatBytes, readAll, toHex } from "../core/util/bytes.ts";

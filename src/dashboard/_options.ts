@@ -5,19 +5,7 @@
  *
  * @module
  */
-import {
-  boolean,
-  checkOptions,
-  ConfigError,
-  type Duration,
-  duration,
-  fn,
-  integerFrom,
-  optional,
-  type OptionChecks,
-  satisfying,
-  withDefault,
-} from "./_core.ts";
+import { ConfigError, type Duration, opt } from "./_core.ts";
 
 /** Options of `dashboard()`. `authorize` is required unless `public` is `"counters"`. */
 export interface DashboardOptions {
@@ -72,24 +60,24 @@ export interface DashboardSettings {
 }
 
 const DASHBOARD_OPTIONS = {
-  authorize: optional(
-    fn<(request: Request) => boolean | Promise<boolean>>("a function (request) => boolean | Promise<boolean>"),
+  authorize: opt.optional(
+    opt.fn<(request: Request) => boolean | Promise<boolean>>("a function (request) => boolean | Promise<boolean>"),
   ),
-  public: optional(
-    satisfying<"counters">((v) => v === "counters", '"counters" (the only part that may be public)'),
+  public: opt.optional(
+    opt.satisfying<"counters">((v) => v === "counters", '"counters" (the only part that may be public)'),
   ),
-  challenge: optional(
-    satisfying<string>(
+  challenge: opt.optional(
+    opt.satisfying<string>(
       (v) => typeof v === "string" && /^[\x21-\x7e][\x20-\x7e]*$/.test(v),
       "a WWW-Authenticate value such as 'Basic realm=\"larder\"'",
     ),
   ),
   secret: (value: unknown): Uint8Array | undefined => resolveSecret(value),
-  refresh: withDefault(duration, "5s"),
-  history: withDefault(integerFrom(2, 10_000), 120),
-  showPayload: withDefault(boolean, false),
+  refresh: opt.withDefault(opt.duration, "5s"),
+  history: opt.withDefault(opt.integerFrom(2, 10_000), 120),
+  showPayload: opt.withDefault(opt.boolean, false),
   origins: (value: unknown): ReadonlySet<string> => resolveOrigins(value),
-} satisfies OptionChecks<DashboardOptions>;
+} satisfies opt.OptionChecks<DashboardOptions>;
 
 /** Validates `options`; every problem is a `ConfigError` naming the option and the fix. */
 export function resolveDashboardOptions(options: DashboardOptions | undefined): DashboardSettings {
@@ -98,7 +86,7 @@ export function resolveDashboardOptions(options: DashboardOptions | undefined): 
       "dashboard: options are required: dashboard(cache, { authorize: (request) => isOperator(request) })",
     );
   }
-  const o = checkOptions("dashboard", options, DASHBOARD_OPTIONS);
+  const o = opt.checkOptions("dashboard", options, DASHBOARD_OPTIONS);
   if (o.authorize === undefined && o.public === undefined) {
     throw new ConfigError(
       "dashboard: an authorize function is required, e.g. dashboard(cache, { authorize: (request) => isOperator(request) }); " +

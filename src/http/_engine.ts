@@ -44,7 +44,7 @@ export interface ResponseEngine {
 }
 
 /** How long a key whose response could not be stored skips the cache in this process. */
-export const PASS_MS = 10_000;
+const PASS_MS = 10_000;
 
 /** One request to answer. */
 export interface Exchange {
@@ -189,7 +189,7 @@ async function resolveExchange(
       persistAs: (value) => {
         if (!(value instanceof Computed)) return undefined;
         const now = ctx.options.now();
-        const pass = (): void => engine.passes.set(hash, true, 0, now + PASS_MS, now);
+        const pass = (): void => engine.passes.set(hash, { value: true, bytes: 0, expiresAt: now + PASS_MS }, now);
         const decision = value.decision;
         if (!decision.store) {
           pass();

@@ -8,18 +8,7 @@ import { nameCheck, tagsCheck } from "../core/api/options.ts";
 import type { CacheContext } from "../core/context.ts";
 import { checkTags } from "../core/record/generations.ts";
 import { generationKeys } from "../core/record/key_layout.ts";
-import {
-  boolean,
-  type Check,
-  checkOptions,
-  duration,
-  fn,
-  optional,
-  type OptionChecks,
-  type OptionPath,
-  satisfying,
-  withDefault,
-} from "../core/util/check_options.ts";
+import * as opt from "../core/util/check_options.ts";
 import type { Duration } from "../core/util/durations.ts";
 import type { EntryPolicy } from "../core/flow/job.ts";
 import { responseKey, urlGeneration } from "./_key.ts";
@@ -76,35 +65,35 @@ export interface ResolvedResponseOptions {
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** An array of strings `valid` accepts; absent is empty. */
-function names(valid: (v: string) => boolean, kind: string): Check<string[]> {
-  return satisfying<string[]>(
+function names(valid: (v: string) => boolean, kind: string): opt.Check<string[]> {
+  return opt.satisfying<string[]>(
     (value) => Array.isArray(value) && value.every((v) => typeof v === "string" && valid(v)),
     `an array of ${kind}`,
   );
 }
 
 const RESPONSE_OPTIONS = {
-  ttl: optional(duration),
-  namespace: optional(nameCheck),
-  vary: withDefault(names((v) => HEADER_NAME.test(v), "header names"), []),
-  query: optional(names((v) => v.length > 0, "names")),
-  key: optional(fn<(request: Request) => string | Promise<string>>("a function of the request")),
-  statuses: withDefault(
-    satisfying<number[]>(
+  ttl: opt.optional(opt.duration),
+  namespace: opt.optional(nameCheck),
+  vary: opt.withDefault(names((v) => HEADER_NAME.test(v), "header names"), []),
+  query: opt.optional(names((v) => v.length > 0, "names")),
+  key: opt.optional(opt.fn<(request: Request) => string | Promise<string>>("a function of the request")),
+  statuses: opt.withDefault(
+    opt.satisfying<number[]>(
       (v) => Array.isArray(v) && v.length > 0 && v.every((s) => Number.isInteger(s) && s >= 200 && s <= 599),
       "a non-empty array of HTTP statuses (200-599)",
     ),
     [200],
   ),
-  cacheAuthorized: withDefault(boolean, false),
-  staleWhileRevalidate: optional(duration),
-  staleIfError: optional(duration),
-  tags: withDefault(
-    (value: unknown, at: OptionPath) =>
+  cacheAuthorized: opt.withDefault(opt.boolean, false),
+  staleWhileRevalidate: opt.optional(opt.duration),
+  staleIfError: opt.optional(opt.duration),
+  tags: opt.withDefault(
+    (value: unknown, at: opt.OptionPath) =>
       typeof value === "function" ? value as (request: Request) => readonly string[] : tagsCheck(value, at),
     [],
   ),
-} satisfies OptionChecks<ResponseCacheOptions>;
+} satisfies opt.OptionChecks<ResponseCacheOptions>;
 
 /** Validates `options` (a `ConfigError` naming `what` and the option) and fills in defaults from the cache's. */
 export function resolveResponseOptions(
@@ -112,7 +101,7 @@ export function resolveResponseOptions(
   options: ResponseCacheOptions | undefined,
   what: string,
 ): ResolvedResponseOptions {
-  const o = checkOptions(what, options, RESPONSE_OPTIONS);
+  const o = opt.checkOptions(what, options, RESPONSE_OPTIONS);
   const namespace = o.namespace ?? ctx.options.namespace;
   const vary = o.vary.map((v) => v.toLowerCase());
   const query = o.query;

@@ -26,7 +26,7 @@
 // `process` and passes `cache: "no-store"` to fetch, which older workerd versions reject.
 import { Redis } from "@upstash/redis/cloudflare";
 import { ConfigError, StoreError } from "../core/errors.ts";
-import { boolean, checkOptions, type OptionChecks, satisfying, withDefault } from "../core/util/check_options.ts";
+import * as opt from "../core/util/check_options.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
 import { decodeReply, enqueue, type Pipeline } from "./_upstash_ops.ts";
 
@@ -105,16 +105,16 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
 
 const OPTIONS = {
   url: (value: unknown): string => checkUrl(value),
-  token: satisfying<string>(
+  token: opt.satisfying<string>(
     (v) => typeof v === "string" && v.trim() !== "" && !/\s/.test(v),
     "given, without whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
   ),
-  readYourWrites: withDefault(boolean, true),
-} satisfies OptionChecks<UpstashStoreOptions>;
+  readYourWrites: opt.withDefault(opt.boolean, true),
+} satisfies opt.OptionChecks<UpstashStoreOptions>;
 
 function validate(options: UpstashStoreOptions): { url: string; token: string; readYourWrites: boolean } {
   if (typeof options !== "object" || options === null) throw new ConfigError("upstashStore: options are required");
-  return checkOptions("upstashStore", options, OPTIONS);
+  return opt.checkOptions("upstashStore", options, OPTIONS);
 }
 
 function checkUrl(url: unknown): string {

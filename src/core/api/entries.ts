@@ -6,7 +6,7 @@
  */
 import type { KeyOptions, SetOptions } from "./create_cache.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
-import { checkOptions, duration, optional, type OptionChecks, withDefault } from "../util/check_options.ts";
+import * as opt from "../util/check_options.ts";
 import { ConfigError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
@@ -15,13 +15,13 @@ import { nameCheck, tagsCheck } from "./options.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
 
-const KEY_OPTIONS = { namespace: optional(nameCheck) } satisfies OptionChecks<KeyOptions>;
+const KEY_OPTIONS = { namespace: opt.optional(nameCheck) } satisfies opt.OptionChecks<KeyOptions>;
 
 const SET_OPTIONS = {
-  namespace: optional(nameCheck),
-  ttl: optional(duration),
-  tags: withDefault(tagsCheck, []),
-} satisfies OptionChecks<SetOptions>;
+  namespace: opt.optional(nameCheck),
+  ttl: opt.optional(opt.duration),
+  tags: opt.withDefault(tagsCheck, []),
+} satisfies opt.OptionChecks<SetOptions>;
 
 /** A by-key call: the method (for messages), the user's key and options. */
 export interface KeyCall {
@@ -36,7 +36,7 @@ export interface KeyCall {
 /** The entry of a user's key: validated key and namespace, hashed. */
 export async function entryRef(ctx: CacheContext, call: KeyCall): Promise<EntryRef> {
   const key = checkKey(call);
-  const o = checkOptions(call.method, call.options, KEY_OPTIONS);
+  const o = opt.checkOptions(call.method, call.options, KEY_OPTIONS);
   return await refOf(ctx, { key, namespace: o.namespace, tags: [] });
 }
 
@@ -46,7 +46,7 @@ export async function setRef(
   call: Omit<KeyCall, "method">,
 ): Promise<{ ref: EntryRef; ttlMs: number }> {
   const key = checkKey({ ...call, method: "set" });
-  const o = checkOptions("set", call.options, SET_OPTIONS);
+  const o = opt.checkOptions("set", call.options, SET_OPTIONS);
   return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: o.ttl ?? ctx.options.ttlMs };
 }
 

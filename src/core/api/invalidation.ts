@@ -9,7 +9,7 @@ import type { ClearOptions, ClearResult, InvalidateOptions } from "./create_cach
 import { cleanup } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
 import { StoreError } from "../errors.ts";
-import { boolean, checkOptions, oneOf, type OptionChecks, withDefault } from "../util/check_options.ts";
+import * as opt from "../util/check_options.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { newToken } from "../record/generations.ts";
 import { prefixGeneration, statsKey, storeKeyPattern } from "../record/key_layout.ts";
@@ -19,10 +19,10 @@ import type { StoreOp } from "../types.ts";
 const CLEAR_BATCH = DEFAULTS.clearBatch;
 
 const INVALIDATE_OPTIONS = {
-  mode: withDefault(oneOf(["expire", "stale"]), "expire"),
-} satisfies OptionChecks<InvalidateOptions>;
+  mode: opt.withDefault(opt.oneOf(["expire", "stale"]), "expire"),
+} satisfies opt.OptionChecks<InvalidateOptions>;
 
-const CLEAR_OPTIONS = { blobs: withDefault(boolean, false) } satisfies OptionChecks<ClearOptions>;
+const CLEAR_OPTIONS = { blobs: opt.withDefault(opt.boolean, false) } satisfies opt.OptionChecks<ClearOptions>;
 
 /** Replaces the expire (or stale) token of each generation key, in one round trip. */
 export async function invalidate(
@@ -30,7 +30,7 @@ export async function invalidate(
   keys: readonly string[],
   options: InvalidateOptions | undefined,
 ): Promise<void> {
-  const { mode } = checkOptions("invalidate", options, INVALIDATE_OPTIONS);
+  const { mode } = opt.checkOptions("invalidate", options, INVALIDATE_OPTIONS);
   if (keys.length === 0) return;
   const field = mode === "expire" ? "x" : "s";
   const token = newToken();
@@ -41,7 +41,7 @@ export async function invalidate(
 
 /** `cache.clear()`: the prefix's keys, and with `blobs: true` its blobs (a cleanup with no grace period). */
 export async function clearAll(ctx: CacheContext, options: ClearOptions | undefined): Promise<ClearResult> {
-  const checked = checkOptions("clear", options, CLEAR_OPTIONS);
+  const checked = opt.checkOptions("clear", options, CLEAR_OPTIONS);
   const { keys } = await clearPrefix(ctx);
   // Every record is gone: the blobs are all orphans. A cleanup with no grace period still
   // re-reads each object's record and lease right before deleting it.
@@ -50,7 +50,7 @@ export async function clearAll(ctx: CacheContext, options: ClearOptions | undefi
 }
 
 /** Invalidates the whole prefix, then deletes its keys from the store in batches. */
-export async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> {
+async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> {
   await invalidate(ctx, [prefixGeneration(ctx.options.prefix)], { mode: "expire" });
   const match = storeKeyPattern(ctx.options.prefix);
   let cursor = "0";

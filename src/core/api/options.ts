@@ -14,23 +14,7 @@ import { ConfigError } from "../errors.ts";
 import { checkTags } from "../record/generations.ts";
 import { checkName } from "../record/key_material.ts";
 import type { BlobStore, Logger, MetadataStore, WaitUntil } from "../types.ts";
-import {
-  type Check,
-  checkOptions,
-  duration,
-  fn,
-  group,
-  oneOf,
-  optional,
-  type OptionChecks,
-  optionName,
-  type OptionPath,
-  positiveInteger,
-  recordOf,
-  satisfying,
-  switchable,
-  withDefault,
-} from "../util/check_options.ts";
+import * as opt from "../util/check_options.ts";
 import type { Duration } from "../util/durations.ts";
 import { DEFAULTS } from "../defaults.ts";
 
@@ -129,7 +113,7 @@ export interface RuntimeDefaults {
 }
 
 /** The default logger: warnings and errors to `console`. */
-export const consoleLogger: Logger = {
+const consoleLogger: Logger = {
   debug() {},
   info() {},
   warn: (message, fields) => console.warn(message, fields ?? ""),
@@ -137,25 +121,28 @@ export const consoleLogger: Logger = {
 };
 
 /** A prefix or namespace: it becomes part of Redis keys and object keys. */
-export function nameCheck(value: unknown, at: OptionPath): string {
-  return checkName(value, optionName(at));
+export function nameCheck(value: unknown, at: opt.OptionPath): string {
+  return checkName(value, opt.optionName(at));
 }
 
 /** An entry's tags: printable ASCII without quotes, backslashes or brackets; deduplicated. */
-export function tagsCheck(value: unknown, at: OptionPath): string[] {
-  return checkTags(value, optionName(at));
+export function tagsCheck(value: unknown, at: opt.OptionPath): string[] {
+  return checkTags(value, opt.optionName(at));
 }
 
 /** Checked by the zstd compressor itself, which names the problem. */
-function byCompressor<T>(): Check<T | undefined> {
+function byCompressor<T>(): opt.Check<T | undefined> {
   return (value) => value as T | undefined;
 }
 
 /** A namespace's bounds: at least one of them. */
-const namespaceBounds: Check<NamespaceLimits> = (value, at) => {
-  const bounds = group({ maxEntries: optional(positiveInteger), maxBytes: optional(positiveInteger) })(value, at);
+const namespaceBounds: opt.Check<NamespaceLimits> = (value, at) => {
+  const bounds = opt.group({
+    maxEntries: opt.optional(opt.positiveInteger),
+    maxBytes: opt.optional(opt.positiveInteger),
+  })(value, at);
   if (bounds.maxEntries === undefined && bounds.maxBytes === undefined) {
-    throw new ConfigError(`${optionName(at)} needs maxEntries, maxBytes or both`);
+    throw new ConfigError(`${opt.optionName(at)} needs maxEntries, maxBytes or both`);
   }
   return { maxEntries: bounds.maxEntries ?? 0, maxBytes: bounds.maxBytes ?? 0 };
 };
@@ -163,35 +150,35 @@ const namespaceBounds: Check<NamespaceLimits> = (value, at) => {
 const D = DEFAULTS.cache;
 
 const CACHE_OPTIONS = {
-  store: optional(
-    satisfying<MetadataStore>(
+  store: opt.optional(
+    opt.satisfying<MetadataStore>(
       (v) => typeof (v as MetadataStore | null)?.run === "function",
       "a MetadataStore (e.g. upstashStore(...))",
     ),
   ),
-  blobs: optional(
-    satisfying<BlobStore>(
+  blobs: opt.optional(
+    opt.satisfying<BlobStore>(
       (v) => typeof (v as BlobStore | null)?.get === "function",
       "a BlobStore (e.g. s3BlobStore(...))",
     ),
   ),
-  prefix: withDefault(nameCheck, D.prefix),
-  namespace: withDefault(nameCheck, D.namespace),
-  ttl: withDefault(duration, D.ttl),
-  codec: withDefault(oneOf(["cbor", "json"]), D.codec),
-  compression: withDefault(oneOf(["zstd", "gzip", "none"]), D.compression),
-  zstd: optional(group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
-  maxInlineBytes: withDefault(positiveInteger, D.maxInlineBytes),
-  maxValueBytes: withDefault(positiveInteger, D.maxValueBytes),
-  timeout: group({
-    store: withDefault(duration, D.timeout.store),
-    blob: withDefault(duration, D.timeout.blob),
-    total: optional(duration),
+  prefix: opt.withDefault(nameCheck, D.prefix),
+  namespace: opt.withDefault(nameCheck, D.namespace),
+  ttl: opt.withDefault(opt.duration, D.ttl),
+  codec: opt.withDefault(opt.oneOf(["cbor", "json"]), D.codec),
+  compression: opt.withDefault(opt.oneOf(["zstd", "gzip", "none"]), D.compression),
+  zstd: opt.optional(opt.group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
+  maxInlineBytes: opt.withDefault(opt.positiveInteger, D.maxInlineBytes),
+  maxValueBytes: opt.withDefault(opt.positiveInteger, D.maxValueBytes),
+  timeout: opt.group({
+    store: opt.withDefault(opt.duration, D.timeout.store),
+    blob: opt.withDefault(opt.duration, D.timeout.blob),
+    total: opt.optional(opt.duration),
   }),
-  waitUntil: optional(fn<WaitUntil>()),
-  maxPendingWrites: withDefault(positiveInteger, D.maxPendingWrites),
-  logger: optional(
-    satisfying<Logger>(
+  waitUntil: opt.optional(opt.fn<WaitUntil>()),
+  maxPendingWrites: opt.withDefault(opt.positiveInteger, D.maxPendingWrites),
+  logger: opt.optional(
+    opt.satisfying<Logger>(
       (v) =>
         ["debug", "info", "warn", "error"].every((m) =>
           typeof (v as Record<string, unknown> | null)?.[m] === "function"
@@ -199,30 +186,33 @@ const CACHE_OPTIONS = {
       "an object with debug, info, warn and error methods",
     ),
   ),
-  memory: switchable({
-    maxBytes: withDefault(positiveInteger, D.memory.maxBytes),
-    ttl: withDefault(duration, D.memory.ttl),
+  memory: opt.switchable({
+    maxBytes: opt.withDefault(opt.positiveInteger, D.memory.maxBytes),
+    ttl: opt.withDefault(opt.duration, D.memory.ttl),
   }, D.memory.on),
-  breaker: switchable({
-    threshold: withDefault(positiveInteger, D.breaker.threshold),
-    cooldown: withDefault(duration, D.breaker.cooldown),
+  breaker: opt.switchable({
+    threshold: opt.withDefault(opt.positiveInteger, D.breaker.threshold),
+    cooldown: opt.withDefault(opt.duration, D.breaker.cooldown),
   }, D.breaker.on),
-  staleWhileRevalidate: optional(duration),
-  staleIfError: optional(duration),
-  lease: switchable({ ttl: withDefault(duration, D.lease.ttl), wait: withDefault(duration, D.lease.wait) }, D.lease.on),
-  limits: recordOf({
+  staleWhileRevalidate: opt.optional(opt.duration),
+  staleIfError: opt.optional(opt.duration),
+  lease: opt.switchable({
+    ttl: opt.withDefault(opt.duration, D.lease.ttl),
+    wait: opt.withDefault(opt.duration, D.lease.wait),
+  }, D.lease.on),
+  limits: opt.recordOf({
     shape: "an object of { [namespace]: { maxEntries?, maxBytes? } }",
     keyName: "namespace",
     key: nameCheck,
     value: namespaceBounds,
   }),
-  globalStats: switchable({ interval: withDefault(duration, D.globalStats.interval) }, D.globalStats.on),
-  now: optional(fn<() => number>()),
-} satisfies OptionChecks<CacheOptions>;
+  globalStats: opt.switchable({ interval: opt.withDefault(opt.duration, D.globalStats.interval) }, D.globalStats.on),
+  now: opt.optional(opt.fn<() => number>()),
+} satisfies opt.OptionChecks<CacheOptions>;
 
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
 export function resolveOptions(options: CacheOptions | undefined, runtime: RuntimeDefaults): ResolvedOptions {
-  const o = checkOptions("createCache", options, CACHE_OPTIONS);
+  const o = opt.checkOptions("createCache", options, CACHE_OPTIONS);
   const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
   const compressors = compressorsFor(zstd);
   return {

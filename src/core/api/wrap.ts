@@ -9,17 +9,7 @@ import { keyHash, normalizeQueryText } from "../record/key_material.ts";
 import type { CacheContext } from "../context.ts";
 import type { Duration } from "../util/durations.ts";
 import { ConfigError } from "../errors.ts";
-import {
-  boolean,
-  type Check,
-  checkOptions,
-  duration,
-  fn,
-  optional,
-  type OptionChecks,
-  optionName,
-  withDefault,
-} from "../util/check_options.ts";
+import * as opt from "../util/check_options.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { nameCheck } from "./options.ts";
 import { checkTags } from "../record/generations.ts";
@@ -68,20 +58,22 @@ export type Wrapped<A extends unknown[], R> = (...args: A) => Promise<Awaited<R>
 const MAX_IDENTITY = 256;
 
 /** Tags given as a list (checked now) or as a function of the arguments (its results checked per call). */
-const tagsOption: Check<readonly string[] | ((...args: unknown[]) => readonly string[])> = (value, at) =>
-  typeof value === "function" ? value as (...args: unknown[]) => readonly string[] : checkTags(value, optionName(at));
+const tagsOption: opt.Check<readonly string[] | ((...args: unknown[]) => readonly string[])> = (value, at) =>
+  typeof value === "function"
+    ? value as (...args: unknown[]) => readonly string[]
+    : checkTags(value, opt.optionName(at));
 
 const WRAP_OPTIONS = {
   // Checked before the others (it names the function in their messages): see identityOf.
   name: (value: unknown): unknown => value,
-  ttl: optional(duration),
-  namespace: optional(nameCheck),
-  key: optional(fn<(...args: never[]) => unknown>("a function of the arguments")),
-  normalizeQuery: withDefault(boolean, false),
-  staleWhileRevalidate: optional(duration),
-  staleIfError: optional(duration),
-  tags: withDefault(tagsOption, []),
-} satisfies OptionChecks<WrapOptions<never[]>>;
+  ttl: opt.optional(opt.duration),
+  namespace: opt.optional(nameCheck),
+  key: opt.optional(opt.fn<(...args: never[]) => unknown>("a function of the arguments")),
+  normalizeQuery: opt.withDefault(opt.boolean, false),
+  staleWhileRevalidate: opt.optional(opt.duration),
+  staleIfError: opt.optional(opt.duration),
+  tags: opt.withDefault(tagsOption, []),
+} satisfies opt.OptionChecks<WrapOptions<never[]>>;
 
 /** Identities already wrapped, by namespace and name, with the function's source text. */
 export type Registry = Map<string, string>;
@@ -105,7 +97,7 @@ export function wrapFunction<A extends unknown[], R>(
   const { ctx, inflight, registry } = state;
   if (typeof fn !== "function") throw new ConfigError("wrap: expected a function");
   const name = identityOf(fn, typeof options === "object" && options !== null ? options.name : undefined);
-  const o = checkOptions(`wrap(${name})`, options, WRAP_OPTIONS);
+  const o = opt.checkOptions(`wrap(${name})`, options, WRAP_OPTIONS);
   const namespace = o.namespace ?? ctx.options.namespace;
   const policy: EntryPolicy = {
     ttlMs: o.ttl ?? ctx.options.ttlMs,

@@ -93,7 +93,7 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
     async decode({ record, bytes }, fresh) {
       const raw = await inflatePayload(record, bytes, config);
       const value = decodeValue(record.c, raw, config) as T;
-      if (fresh) tier?.set(record.k, record.c, raw, record.e);
+      if (fresh) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
       return value;
     },
   };

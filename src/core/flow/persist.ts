@@ -66,7 +66,7 @@ export function persistInBackground(
  * Counts and logs a failed write: skipped for bad values (a value a backend refused as too large
  * included), failed for backend errors. An error the backend facade counted is not counted again.
  */
-export function accountWriteFailure(ctx: CacheContext, error: unknown, label: string): void {
+function accountWriteFailure(ctx: CacheContext, error: unknown, label: string): void {
   const code = isCacheError(error) ? error.code : undefined;
   if (code === "E_CODEC" || code === "E_TOO_LARGE" || code === "E_KEY") {
     ctx.stats.writesSkipped++;

@@ -70,7 +70,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   // This process' tier keeps only what the store accepted: a value the store refused, or could
   // not be asked about, may predate an invalidation. (Not entries with metadata: only the response
   // cache reads them, and it serves stored bytes, never the tier.)
-  if (request.meta === undefined) ctx.tier?.set(hash, payload.codec, payload.raw, fields.e);
+  if (request.meta === undefined) ctx.tier?.set(hash, { codec: payload.codec, bytes: payload.raw }, fields.e);
   ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
   return true;

@@ -16,17 +16,7 @@
 import type { CacheContext } from "../context.ts";
 import { operatorCall } from "../backend/backend_call.ts";
 import type { Duration } from "../util/durations.ts";
-import {
-  boolean,
-  checkOptions,
-  duration,
-  fn,
-  integerFrom,
-  optional,
-  type OptionChecks,
-  satisfying,
-  withDefault,
-} from "../util/check_options.ts";
+import * as opt from "../util/check_options.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { blobKeyPrefix } from "../record/key_layout.ts";
@@ -163,19 +153,19 @@ const C = DEFAULTS.cleanup;
 
 const CLEANUP_OPTIONS = {
   // 0: no grace period at all (what `clear({ blobs: true })` uses, once every record is gone).
-  grace: withDefault((value, at) => (value === 0 ? 0 : duration(value, at)), C.grace),
-  dryRun: withDefault(boolean, false),
-  onProgress: optional(fn<NonNullable<CleanupOptions["onProgress"]>>()),
-  signal: optional(
-    satisfying<AbortSignal>((v) => typeof v === "object" && v !== null && "aborted" in v, "an AbortSignal"),
+  grace: opt.withDefault((value, at) => (value === 0 ? 0 : opt.duration(value, at)), C.grace),
+  dryRun: opt.withDefault(opt.boolean, false),
+  onProgress: opt.optional(opt.fn<NonNullable<CleanupOptions["onProgress"]>>()),
+  signal: opt.optional(
+    opt.satisfying<AbortSignal>((v) => typeof v === "object" && v !== null && "aborted" in v, "an AbortSignal"),
   ),
-  pageSize: withDefault(integerFrom(1, 1000), C.pageSize),
-  batchSize: withDefault(integerFrom(1, 1000), C.batchSize),
-  timeout: withDefault(duration, C.timeout),
-} satisfies OptionChecks<CleanupOptions>;
+  pageSize: opt.withDefault(opt.integerFrom(1, 1000), C.pageSize),
+  batchSize: opt.withDefault(opt.integerFrom(1, 1000), C.batchSize),
+  timeout: opt.withDefault(opt.duration, C.timeout),
+} satisfies opt.OptionChecks<CleanupOptions>;
 
 function resolve(options: CleanupOptions | undefined): Settings {
-  const o = checkOptions("cleanup", options, CLEANUP_OPTIONS);
+  const o = opt.checkOptions("cleanup", options, CLEANUP_OPTIONS);
   return {
     graceMs: o.grace,
     dryRun: o.dryRun,

@@ -97,7 +97,7 @@ function isCount(value: unknown): value is number {
 }
 
 /** Codec name for `Uint8Array` values, which are stored as they are. */
-export const BYTES_CODEC = "bytes";
+const BYTES_CODEC = "bytes";
 
 /** An encoded value, ready to be placed inline or in a blob. */
 export interface Payload {

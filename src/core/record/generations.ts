@@ -18,7 +18,7 @@ import type { Generation, GenerationStamp } from "../types.ts";
 export type Stamp = readonly [key: string, x: string, s: string];
 
 /** Most tags an entry may carry. */
-export const MAX_TAGS = 64;
+const MAX_TAGS = 64;
 
 const TAG = /^[\x21-\x7e]{1,128}$/;
 const FORBIDDEN = /["\\[\]]/;

@@ -32,9 +32,6 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   evictedBlobs: (s) => s.evictedBlobs,
 };
 
-/** The names of the published counters. */
-export const GLOBAL_COUNTERS: readonly string[] = Object.keys(COUNTERS);
-
 /** What a {@link GlobalReporter} publishes, where, and how often. */
 export interface GlobalReporterOptions {
   /** This instance's counters. */

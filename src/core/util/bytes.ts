@@ -6,13 +6,19 @@
  */
 import { sha256 } from "./sha256.ts";
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** The package's one hex table: each byte value as two lower-case hexadecimal digits. */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let out = "";
   for (const byte of bytes) out += HEX[byte];
   return out;
+}
+
+/** A byte as two lower-case hexadecimal digits (`undefined`, past the end of an array, as `00`). */
+export function hexByte(byte: number | undefined): string {
+  return HEX[(byte ?? 0) & 0xff] as string;
 }
 
 /** Inputs up to this size are hashed synchronously: cheaper than WebCrypto's thread-pool hop. */
@@ -55,4 +61,30 @@ export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8
     offset += chunk.byteLength;
   }
   return out;
+}
+
+/**
+ * Reads `reader` to its end. `admit(total)` runs before each chunk is kept, with the total the
+ * chunk would bring: it may wait (the chunk is held, nothing more is read), or throw to stop, and
+ * then the reader is cancelled with the error (not awaited: cancelling one branch of a tee settles
+ * only once the other branch is cancelled too) and the error is rethrown.
+ */
+export async function readAll(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  admit: (total: number) => void | Promise<void>,
+): Promise<{ chunks: Uint8Array[]; total: number }> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return { chunks, total };
+      await admit(total + value.byteLength);
+      chunks.push(value);
+      total += value.byteLength;
+    }
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    throw error;
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * A bounded map shared by the in-process adapters: least recently used entries are evicted past
- * `maxEntries` or `maxBytes`, and entries past their expiry behave as absent. Expired entries are
+ * The one bounded map of the package, shared by the in-process adapters (memory store and blobs),
+ * the in-process tier, the placement hints and the response cache's passes: least recently used
+ * entries are evicted past `maxEntries` or `maxBytes`, and entries past their expiry behave as absent. Expired entries are
  * dropped when touched and swept now and then on writes, never by a timer (a timer would keep a
  * process alive and cost work when nothing happens).
  *
@@ -8,7 +9,7 @@
  */
 
 /** One stored value with its accounting. */
-interface Slot<V> {
+export interface Slot<V> {
   readonly value: V;
   /** What the entry counts against `maxBytes`. */
   readonly bytes: number;
@@ -66,13 +67,13 @@ export class Lru<V> {
   }
 
   /**
-   * Stores `value` as the most recently used entry, then evicts until within limits. The caller
-   * checks beforehand that `bytes` alone fits `maxBytes`.
+   * Stores `slot` as the most recently used entry, then evicts until within limits. The caller
+   * checks beforehand that `slot.bytes` alone fits `maxBytes`.
    */
-  set(key: string, value: V, bytes: number, expiresAt: number, now: number): void {
+  set(key: string, slot: Slot<V>, now: number): void {
     this.#remove(key);
-    this.#slots.set(key, { value, bytes, expiresAt });
-    this.#bytes += bytes;
+    this.#slots.set(key, slot);
+    this.#bytes += slot.bytes;
     if (this.#over()) this.#evict(now);
   }
 
@@ -81,6 +82,12 @@ export class Lru<V> {
     const live = this.#live(key, now) !== undefined;
     this.#remove(key);
     return live;
+  }
+
+  /** Removes every entry. */
+  clear(): void {
+    this.#slots.clear();
+    this.#bytes = 0;
   }
 
   /** The keys of live entries, oldest first (a snapshot: safe to modify the map meanwhile). */
@@ -115,7 +122,7 @@ export class Lru<V> {
   #evict(now: number): void {
     // Expired entries go before live ones. A full sweep is O(n), so it runs at most once per
     // quarter of `maxEntries` writes that overflow: amortised O(1) per write.
-    if (++this.#writesSinceSweep >= Math.max(1, this.#limits.maxEntries >> 2)) {
+    if (++this.#writesSinceSweep >= Math.max(1, Math.floor(this.#limits.maxEntries / 4))) {
       this.#writesSinceSweep = 0;
       for (const [key, slot] of this.#slots) if (now > slot.expiresAt) this.#remove(key);
     }

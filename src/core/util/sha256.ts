@@ -81,14 +81,7 @@ const W = new Uint32Array(64);
 export function sha256(bytes: Uint8Array): Uint8Array {
   const h = INITIAL.slice();
   // Message, then 0x80, zero padding, and the length in bits as a 64-bit big-endian integer.
-  const blocks = Math.ceil((bytes.length + 9) / 64);
-  const padded = new Uint8Array(blocks * 64);
-  padded.set(bytes);
-  padded[bytes.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  const bits = bytes.length * 8;
-  view.setUint32(padded.length - 8, Math.floor(bits / 0x1_0000_0000));
-  view.setUint32(padded.length - 4, bits >>> 0);
+  const { padded, view } = padBlocks(bytes, false);
 
   for (let offset = 0; offset < padded.length; offset += 64) {
     for (let t = 0; t < 16; t++) W[t] = view.getUint32(offset + t * 4);
@@ -129,4 +122,21 @@ export function sha256(bytes: Uint8Array): Uint8Array {
   const outView = new DataView(out.buffer);
   for (let i = 0; i < 8; i++) outView.setUint32(i * 4, h[i]!);
   return out;
+}
+
+/**
+ * `bytes` padded for a Merkle–Damgård hash (MD5, SHA-256): a 0x80 byte, zeros up to 56 mod 64,
+ * then the length in bits as a 64-bit integer (`littleEndian` for MD5). Returns whole 64-byte
+ * blocks and a view on them.
+ */
+export function padBlocks(bytes: Uint8Array, littleEndian: boolean): { padded: Uint8Array; view: DataView } {
+  const padded = new Uint8Array(Math.ceil((bytes.byteLength + 9) / 64) * 64);
+  padded.set(bytes);
+  padded[bytes.byteLength] = 0x80;
+  const view = new DataView(padded.buffer);
+  const bits = bytes.byteLength * 8;
+  const [high, low] = [Math.floor(bits / 0x1_0000_0000), bits >>> 0];
+  view.setUint32(padded.byteLength - 8, littleEndian ? low : high, littleEndian);
+  view.setUint32(padded.byteLength - 4, littleEndian ? high : low, littleEndian);
+  return { padded, view };
 }
