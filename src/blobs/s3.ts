@@ -82,30 +82,35 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     cache: new LatestOnly(),
   });
 
-  async function send(operation: string, key: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    return await sendTo(operation, config.base + encodeKey(operation, key), where(key), init, signal);
+  /** Sends a signed request for the object `key` (`init.signal` aborts it). */
+  async function send(operation: string, key: string, init: RequestInit): Promise<Response> {
+    return await sendTo({ operation, url: config.base + encodeKey(operation, key), target: where(key) }, init);
   }
 
+  /** Sends a signed request; `to` names it in errors. */
   async function sendTo(
-    operation: string,
-    url: string,
-    target: string,
+    to: { readonly operation: string; readonly url: string; readonly target: string },
     init: RequestInit,
-    signal?: AbortSignal,
   ): Promise<Response> {
+    const signal = init.signal ?? undefined;
     signal?.throwIfAborted();
     try {
-      const request = await client.sign(url, signal === undefined ? init : { ...init, signal });
-      return await config.fetch(request);
+      return await config.fetch(await client.sign(to.url, init));
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
-      throw new BlobError(`s3 ${operation} ${target} failed: ${describeFailure(cause)}`, { cause });
+      throw new BlobError(`s3 ${to.operation} ${to.target} failed: ${describeFailure(cause)}`, { cause });
     }
   }
 
-  async function failure(operation: string, key: string, response: Response, code?: string): Promise<BlobError> {
-    const found = code ?? await errorCode(response);
-    return new BlobError(`s3 ${operation} ${where(key)} failed: HTTP ${response.status}${found ? ` ${found}` : ""}`);
+  /** The `BlobError` of a failed response for the object `key` (`code`: the S3 error code, when already read). */
+  async function failure(
+    response: Response,
+    about: { readonly operation: string; readonly key: string; readonly code?: string | undefined },
+  ): Promise<BlobError> {
+    const found = about.code ?? await errorCode(response);
+    return new BlobError(
+      `s3 ${about.operation} ${where(about.key)} failed: HTTP ${response.status}${found ? ` ${found}` : ""}`,
+    );
   }
 
   function where(key: string): string {
@@ -113,8 +118,8 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
   }
 
   const bucketRequests: BucketRequests = {
-    send: (operation, query, init, signal) =>
-      sendTo(operation, `${config.bucketUrl}?${query}`, `(bucket ${config.bucket})`, init, signal),
+    send: (operation, query, init) =>
+      sendTo({ operation, url: `${config.bucketUrl}?${query}`, target: `(bucket ${config.bucket})` }, init),
     async failure(operation: string, response: Response, known?: string): Promise<BlobError> {
       const code = known ?? await errorCode(response);
       return new BlobError(
@@ -133,8 +138,9 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
         method: "PUT",
         body: body as Uint8Array<ArrayBuffer>,
         headers: { "content-type": "application/octet-stream", "content-length": String(body.byteLength) },
-      }, callOptions?.signal);
-      if (!response.ok) throw await failure("put", key, response);
+        signal: callOptions?.signal ?? null,
+      });
+      if (!response.ok) throw await failure(response, { operation: "put", key });
       await discard(response);
     },
 
@@ -142,14 +148,14 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       const signal = callOptions?.signal;
       // Created first, so that it follows the size from the start.
       const expected = new Expectation(callOptions?.expectedBytes, config.maxObjectBytes);
-      const response = await send("get", key, { method: "GET" }, signal);
+      const response = await send("get", key, { method: "GET", signal: signal ?? null });
       if (response.status === 404) {
         // A missing object is a miss; a missing bucket is a configuration error to report.
         const code = await errorCode(response);
         if (code === undefined || code === "NoSuchKey") return null;
-        throw await failure("get", key, response, code);
+        throw await failure(response, { operation: "get", key, code });
       }
-      if (!response.ok) throw await failure("get", key, response);
+      if (!response.ok) throw await failure(response, { operation: "get", key });
       try {
         return await readObject(response, expected, signal);
       } catch (cause) {
@@ -160,13 +166,13 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     },
 
     async delete(key: string, callOptions?: CallOptions): Promise<void> {
-      const response = await send("delete", key, { method: "DELETE" }, callOptions?.signal);
+      const response = await send("delete", key, { method: "DELETE", signal: callOptions?.signal ?? null });
       if (response.status === 404) {
         const code = await errorCode(response);
         if (code === undefined || code === "NoSuchKey") return;
-        throw await failure("delete", key, response, code);
+        throw await failure(response, { operation: "delete", key, code });
       }
-      if (!response.ok) throw await failure("delete", key, response);
+      if (!response.ok) throw await failure(response, { operation: "delete", key });
       await discard(response);
     },
 

@@ -79,6 +79,15 @@ export function createEngine(cache: Cache, options: ResponseCacheOptions | undef
   };
 }
 
+/** One exchange being answered: its engine, the exchange, its key hash, and the time since it arrived. */
+export interface Answering {
+  readonly engine: ResponseEngine;
+  readonly exchange: Exchange;
+  readonly hash: string;
+  /** Milliseconds since the exchange arrived. */
+  readonly elapsed: () => number;
+}
+
 /** A response the handler just produced, and what to do with it. */
 class Computed {
   /** The body to send, once `persistAs` split it. */
@@ -102,7 +111,7 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
   if (bypass) {
     const response = await exchange.run(request);
     if (bypass.detail === "upgrade") return response;
-    await invalidateFor(ctx, config, request, response);
+    await invalidateFor(engine, request, response);
     return annotate(response, {
       body: response.body,
       headOnly: exchange.headOnly,
@@ -124,17 +133,14 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
     });
   }
   // A HEAD whose handler cannot run as GET would store a body-less response as the GET entry.
-  if (request.method === "HEAD" && !exchange.forwardsGet) return await answerHead(engine, exchange, hash, elapsed);
-  return await resolveExchange(engine, exchange, hash, elapsed);
+  const answering: Answering = { engine, exchange, hash, elapsed };
+  if (request.method === "HEAD" && !exchange.forwardsGet) return await answerHead(answering);
+  return await resolveExchange(answering);
 }
 
 /** The GET (or HEAD run as GET) path: get-or-compute through the core, with the response's own policy. */
-async function resolveExchange(
-  engine: ResponseEngine,
-  exchange: Exchange,
-  hash: string,
-  elapsed: () => number,
-): Promise<Response> {
+async function resolveExchange(answering: Answering): Promise<Response> {
+  const { engine, exchange, hash, elapsed } = answering;
   const { ctx, config } = engine;
   const forward = forwardOf(exchange);
   // The request's own waitUntil covers the writes it starts (on top of the cache's, if any).
@@ -176,7 +182,7 @@ async function resolveExchange(
           failure = response;
           throw new HandlerFailure(response);
         }
-        return new Computed(response, decide(response, config, maxBytes, receivedAt), background);
+        return new Computed(response, decide(response, config, { maxBytes, at: receivedAt }), background);
       },
       onPlacement: (placement) => {
         engine.lastPlacement = placement;
@@ -234,7 +240,7 @@ async function resolveExchange(
     });
   }
   const how = { failure, threw, stale: found === stale };
-  return await answerStored(engine, exchange, found, how, elapsed());
+  return await answerStored(answering, found, { ...how, ms: elapsed() });
 }
 
 /** The request the handler runs for a cached exchange: its GET form when the exchange allows it. */

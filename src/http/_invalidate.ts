@@ -24,11 +24,11 @@ import { isUnsafe } from "./_policy.ts";
 
 /** Invalidates what `response` to the unsafe `request` changed (nothing for a safe method or an error status). */
 export async function invalidateFor(
-  ctx: CacheContext,
-  config: ResolvedResponseOptions,
+  cache: { readonly ctx: CacheContext; readonly config: ResolvedResponseOptions },
   request: Request,
   response: Response,
 ): Promise<void> {
+  const { ctx, config } = cache;
   if (!isUnsafe(request) || response.status >= 400) return;
   const target = new URL(request.url);
   const urls = [target];

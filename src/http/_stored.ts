@@ -14,7 +14,7 @@ import { find } from "../core/flow/get_or_compute.ts";
 import type { Decoder } from "../core/flow/job.ts";
 import type { StoredEntry } from "../core/flow/lookup.ts";
 import { annotate, timing } from "./_answer.ts";
-import type { Exchange, ResponseEngine } from "./_engine.ts";
+import type { Answering } from "./_engine.ts";
 import { forbidsStale } from "./_freshness.ts";
 import { decodeHead } from "./_meta.ts";
 import { parseCacheControl } from "./_policy.ts";
@@ -23,8 +23,10 @@ import { answerFromStore } from "./_serve.ts";
 /** Stored responses are their verified entries: the stored bytes are served as they are (no tier: they are never decoded). */
 export const storedEntries: Decoder<StoredEntry> = { decode: (entry) => entry };
 
-/** How a stored entry came to be the answer. */
+/** How a stored entry came to be the answer, and how long its lookup took. */
 export interface StoredHow {
+  /** Milliseconds of lookup. */
+  readonly ms: number;
   /** The handler's 5xx, when stale-if-error applied after one. */
   readonly failure?: Response | undefined;
   /** The handler threw, and stale-if-error applied. */
@@ -49,14 +51,14 @@ export function servableStale(stored: StoredEntry): boolean {
   }
 }
 
-/** The answer for a stored entry (fresh, stale, or stale-if-error), after `ms` of lookup. */
+/** The answer for a stored entry (fresh, stale, or stale-if-error), after `how.ms` of lookup. */
 export async function answerStored(
-  engine: ResponseEngine,
-  exchange: Exchange,
+  answering: Pick<Answering, "engine" | "exchange">,
   stored: StoredEntry,
   how: StoredHow,
-  ms: number,
 ): Promise<Response> {
+  const { engine, exchange } = answering;
+  const { ms } = how;
   const { ctx, config } = engine;
   const now = ctx.options.now();
   const stale = how.stale === true || stored.record.e <= now;
@@ -105,12 +107,8 @@ export async function answerStored(
  * A `HEAD` that the handler can only answer as a `HEAD`: one lookup (no lease: nothing will be
  * stored), a fresh entry answers it, anything else goes to the handler, unstored.
  */
-export async function answerHead(
-  engine: ResponseEngine,
-  exchange: Exchange,
-  hash: string,
-  elapsed: () => number,
-): Promise<Response> {
+export async function answerHead(answering: Answering): Promise<Response> {
+  const { engine, exchange, hash, elapsed } = answering;
   const { ctx, config } = engine;
   const request = exchange.request;
   const ref = { hash, namespace: config.namespace, gens: config.gens(request), fallbackHint: engine.lastPlacement };
@@ -120,7 +118,7 @@ export async function answerHead(
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, ms);
     if (found.source !== "memory") engine.lastPlacement = found.source;
-    return await answerStored(engine, exchange, found.value, {}, ms);
+    return await answerStored(answering, found.value, { ms });
   }
   ctx.stats.miss(ms);
   const response = await exchange.run(request);

@@ -79,7 +79,8 @@ describe("freshness (RFC 9111 §4.2)", () => {
   const cache = createCache({ logger: quiet, ttl: "1h" });
   const config = resolveResponseOptions(contextOf(cache, "test"), {}, "test");
   const at = Date.parse("Mon, 07 Dec 2026 10:00:00 GMT");
-  const decided = (headers: Record<string, string>) => decide(new Response("x", { headers }), config, 1000, at);
+  const decided = (headers: Record<string, string>) =>
+    decide(new Response("x", { headers }), config, { maxBytes: 1000, at });
   const http = (ms: number): string => new Date(at + ms).toUTCString();
 
   it("RFC 9111 §4.2.1: Expires minus Date when there is no max-age; an invalid or past Expires is not stored", () => {

@@ -105,15 +105,13 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   const { hash } = ref;
   const retainMs = Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs);
   const leaseConfig = ctx.options.lease;
-  const lease = leaseConfig ? newLease(ctx.options.prefix, hash) : undefined;
-  const leaseSpec = lease && leaseConfig ? { lease, ttlMs: leaseConfig.ttlMs } : undefined;
-  const findOptions: FindOptions<T> = { decoder, lease: leaseSpec, retainMs };
+  const lease = newLease(ctx, hash);
+  const findOptions: FindOptions<T> = { decoder, lease, retainMs };
 
   const started = performance.now();
   // A lookup that outlives `timeout.total` still brings the generations the write needs.
   let late: Promise<Found<T>> | undefined;
   let found = await withinBudget(ctx, find(ctx, ref, findOptions), {
-    hash,
     lease,
     onLate: (work) => {
       late = work;
@@ -143,9 +141,9 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   let owned: Lease | undefined;
   if (found.kind === "miss" && found.lease === "acquired") {
     owned = lease;
-  } else if (found.kind === "stale" && lease && leaseConfig) {
+  } else if (found.kind === "stale" && lease) {
     // The record exists (expired), so the lookup took no lease: one more round trip, only here.
-    owned = await tryAcquire(ctx, hash, lease, leaseConfig.ttlMs) ? lease : undefined;
+    owned = await tryAcquire(ctx, lease) ? lease : undefined;
   } else if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
     found = await waitForOwner(ctx, ref, {
       find: findOptions,
@@ -164,13 +162,11 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
 
   let value: T;
   try {
-    value = owned && leaseConfig
-      ? await whileHolding(ctx, hash, owned, leaseConfig.ttlMs, job.compute)
-      : await job.compute();
+    value = owned ? await whileHolding(ctx, owned, job.compute) : await job.compute();
   } catch (error) {
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
     // lease simply expires.
-    if (owned) ctx.background.schedule(() => release(ctx, hash, owned));
+    if (owned) ctx.background.schedule(() => release(ctx, owned));
     if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
       ctx.stats.staleIfError++;
       ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
@@ -179,10 +175,11 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     throw error;
   }
   const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
-  persistInBackground(ctx, writeFor(ctx, job, { value, seen }), policy.label, {
+  persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+    label: policy.label,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
-    after: owned ? () => release(ctx, hash, owned) : undefined,
+    after: owned ? () => release(ctx, owned) : undefined,
   });
   return value;
 }
@@ -203,7 +200,6 @@ function withinBudget<T>(
   ctx: CacheContext,
   work: Promise<Found<T>>,
   late: {
-    readonly hash: string;
     readonly lease: Lease | undefined;
     readonly onLate: (work: Promise<Found<T>>) => void;
   },
@@ -218,7 +214,7 @@ function withinBudget<T>(
       void work.then((lookedUp) => {
         if (lookedUp.kind === "miss" && lookedUp.lease === "acquired" && late.lease) {
           const lease = late.lease;
-          ctx.background.schedule(() => release(ctx, late.hash, lease));
+          ctx.background.schedule(() => release(ctx, lease));
         }
       });
       resolve({ kind: "miss", lease: "none", gens: {} });

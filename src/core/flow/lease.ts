@@ -1,6 +1,6 @@
 /**
  * Cross-instance stampede protection. A miss takes a lease in the same round trip as its read
- * (`getOrLease`); the owner renews it while the function runs and releases it once the entry is
+ * (lookup.ts); the owner renews it while the function runs and releases it once the entry is
  * written. Other instances poll the record with backoff until it appears, the lease is gone (the
  * owner died: they take it over), or their bounded wait runs out (they run the function
  * themselves: a slow or dead owner never blocks anyone for longer than `wait`).
@@ -10,29 +10,35 @@
 import type { CacheContext } from "../context.ts";
 import { leaseKey } from "../record/key_layout.ts";
 
-/** A lease this process holds. */
+/** A lease this process may hold: its key, this owner's token, its entry, and its TTL. */
 export interface Lease {
   /** The lease's Redis key. */
   readonly key: string;
   /** This owner's token. */
   readonly token: string;
+  /** The entry's key hash (for messages). */
+  readonly hash: string;
+  /** How long the lease lives unless renewed. */
+  readonly ttlMs: number;
 }
 
-/** A fresh owner token. */
-export function newLease(prefix: string, hash: string): Lease {
-  return { key: leaseKey(prefix, hash), token: crypto.randomUUID() };
+/** A fresh owner token for the entry `hash`, or `undefined` when leases are off. */
+export function newLease(ctx: CacheContext, hash: string): Lease | undefined {
+  const config = ctx.options.lease;
+  if (!config) return undefined;
+  return { key: leaseKey(ctx.options.prefix, hash), token: crypto.randomUUID(), hash, ttlMs: config.ttlMs };
 }
 
 /** Takes the lease if nobody holds it (used to elect one refresher); false when held or on failure. */
-export async function tryAcquire(ctx: CacheContext, hash: string, lease: Lease, ttlMs: number): Promise<boolean> {
+export async function tryAcquire(ctx: CacheContext, lease: Lease): Promise<boolean> {
   try {
     const [acquired] = await ctx.backend.store("lease", [{
       type: "set",
       key: lease.key,
       value: lease.token,
-      ttlMs,
+      ttlMs: lease.ttlMs,
       ifAbsent: true,
-    }], hash);
+    }], lease.hash);
     return acquired === true;
   } catch {
     return false;
@@ -43,16 +49,10 @@ export async function tryAcquire(ctx: CacheContext, hash: string, lease: Lease, 
  * Keeps `lease` alive while `work` runs, renewing it every third of its TTL. Renewal failures
  * are ignored: at worst another instance takes over and computes the same value.
  */
-export async function whileHolding<T>(
-  ctx: CacheContext,
-  hash: string,
-  lease: Lease,
-  ttlMs: number,
-  work: () => Promise<T>,
-): Promise<T> {
+export async function whileHolding<T>(ctx: CacheContext, lease: Lease, work: () => Promise<T>): Promise<T> {
+  const { key, token, ttlMs, hash } = lease;
   const timer = setInterval(() => {
-    ctx.backend.store("renew lease", [{ type: "renewLease", key: lease.key, token: lease.token, ttlMs }], hash)
-      .catch(() => {});
+    ctx.backend.store("renew lease", [{ type: "renewLease", key, token, ttlMs }], hash).catch(() => {});
   }, Math.max(10, Math.floor(ttlMs / 3)));
   try {
     return await work();
@@ -62,8 +62,8 @@ export async function whileHolding<T>(
 }
 
 /** Releases `lease` if this owner still holds it. Never rejects. */
-export async function release(ctx: CacheContext, hash: string, lease: Lease): Promise<void> {
-  await ctx.backend.store("release lease", [{ type: "releaseLease", key: lease.key, token: lease.token }], hash)
+export async function release(ctx: CacheContext, lease: Lease): Promise<void> {
+  await ctx.backend.store("release lease", [{ type: "releaseLease", key: lease.key, token: lease.token }], lease.hash)
     .catch(() => {});
 }
 

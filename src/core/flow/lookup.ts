@@ -62,7 +62,7 @@ export type Lookup =
 /** Options of {@link lookup}. */
 export interface LookupOptions {
   /** Take this lease in the same round trip when there is no record. */
-  readonly lease?: { readonly lease: Lease; readonly ttlMs: number };
+  readonly lease?: Lease | undefined;
   /** How long past its expiry a record is still returned as `stale`. @default 0 */
   readonly retainMs?: number;
 }
@@ -122,7 +122,7 @@ function readOp(ctx: CacheContext, ref: EntryRef, options: LookupOptions): ReadO
     key: recordKey(prefix, ref.hash),
     gens: ref.gens,
     token: newToken(),
-    ...lease && { lease: { key: lease.lease.key, token: lease.lease.token, ttlMs: lease.ttlMs } },
+    ...lease && { lease: { key: lease.key, token: lease.token, ttlMs: lease.ttlMs } },
     ...limits.has(ref.namespace) && { touch: { ...lruKeys(prefix, ref.namespace), member: ref.hash, score: now() } },
   };
 }

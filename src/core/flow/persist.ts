@@ -10,8 +10,10 @@ import { countedByBackend } from "../backend/backend_call.ts";
 import type { Placement } from "./placement.ts";
 import { writeEntry, type WriteRequest } from "./write.ts";
 
-/** What to do around a background write. */
+/** What to do around a background write, and its label in log lines. */
 export interface PersistHooks {
+  /** Names the function in log lines (`namespace/name`). */
+  readonly label: string;
   /** Learns the placement once the entry is stored. */
   readonly onStored?: ((placement: Placement) => void) | undefined;
   /** Runs after the write, whatever its outcome (also when it could not be scheduled). */
@@ -19,7 +21,7 @@ export interface PersistHooks {
 }
 
 /**
- * Schedules a background write. `label` names the function in log lines. The request may be a
+ * Schedules a background write. `hooks.label` names the function in log lines. The request may be a
  * promise (it waits for a lookup that outlived `timeout.total`), and so may its value (a response
  * body still arriving): both are awaited in the background, and a rejected value is accounted
  * like a failed encoding. With no request there is nothing to store and only `hooks.after` runs
@@ -28,9 +30,9 @@ export interface PersistHooks {
 export function persistInBackground(
   ctx: CacheContext,
   pending: WriteRequest | undefined | Promise<WriteRequest | undefined>,
-  label: string,
-  hooks: PersistHooks = {},
+  hooks: PersistHooks,
 ): void {
+  const { label } = hooks;
   if (pending === undefined) {
     const after = hooks.after;
     if (after && !ctx.background.schedule(after)) void after();

@@ -18,26 +18,24 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
   const { hash } = job.ref;
   if (ctx.refreshing.has(hash)) return;
   ctx.refreshing.add(hash);
-  const leaseConfig = ctx.options.lease;
   const scheduled = ctx.background.schedule(async () => {
-    const lease = leaseConfig ? newLease(ctx.options.prefix, hash) : undefined;
+    const lease = newLease(ctx, hash);
     let owned = false;
     // Once the write is scheduled, it releases the lease and the in-process mark itself.
     let handedOff = false;
     const done = async (): Promise<void> => {
-      if (owned && lease) await release(ctx, hash, lease);
+      if (owned && lease) await release(ctx, lease);
       ctx.refreshing.delete(hash);
     };
     try {
-      if (lease && leaseConfig) {
-        owned = await tryAcquire(ctx, hash, lease, leaseConfig.ttlMs);
+      if (lease) {
+        owned = await tryAcquire(ctx, lease);
         if (!owned) return; // another instance is refreshing it
       }
-      const value = lease && leaseConfig
-        ? await whileHolding(ctx, hash, lease, leaseConfig.ttlMs, job.compute)
-        : await job.compute();
+      const value = lease ? await whileHolding(ctx, lease, job.compute) : await job.compute();
       handedOff = true;
-      persistInBackground(ctx, writeFor(ctx, job, { value, seen }), job.policy.label, {
+      persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+        label: job.policy.label,
         onStored: job.onPlacement,
         after: done,
       });

@@ -62,7 +62,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   const record: EntryFields = payload.bytes.length <= options.maxInlineBytes
     ? { ...fields, p: toBase64(payload.bytes) }
     : { ...fields, b: await putBlob(ctx, hash, payload.bytes) };
-  const result = await writeRecord(ctx, request, record, payload.bytes.length);
+  const result = await writeRecord(ctx, request, record);
   if (!result.written) {
     ctx.tier?.delete(hash);
     return false;
@@ -110,12 +110,7 @@ async function putBlob(ctx: CacheContext, hash: string, bytes: Uint8Array): Prom
 }
 
 /** The record's write: one store command (a script), with a due report of shared counters riding along. */
-async function writeRecord(
-  ctx: CacheContext,
-  request: WriteRequest,
-  record: EntryFields,
-  storedBytes: number,
-): Promise<WriteResult> {
+async function writeRecord(ctx: CacheContext, request: WriteRequest, record: EntryFields): Promise<WriteResult> {
   const { options } = ctx;
   const limits = options.limits.get(request.namespace);
   const op: WriteOp = {
@@ -130,7 +125,7 @@ async function writeRecord(
         ...lruKeys(options.prefix, request.namespace),
         member: request.hash,
         score: options.now(),
-        bytes: storedBytes,
+        bytes: record.s,
         maxEntries: limits.maxEntries,
         maxBytes: limits.maxBytes,
         recordPrefix: recordKey(options.prefix, ""),

@@ -20,7 +20,7 @@ import * as opt from "../util/check_options.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { blobKeyPrefix } from "../record/key_layout.ts";
-import { classify, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
+import { classify, type CleanupRun, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
 
 /** Options of `cache.cleanup()`. */
 export interface CleanupOptions {
@@ -116,6 +116,7 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
     await settings.onProgress?.({ phase, ...counts });
     settings.signal?.throwIfAborted();
   };
+  const run: CleanupRun = { ctx, blobs, settings, counts };
   const prefix = blobKeyPrefix(ctx.options.prefix);
   let cursor: string | undefined;
   do {
@@ -129,18 +130,18 @@ export async function cleanup(ctx: CacheContext, options?: CleanupOptions): Prom
     });
     cursor = page.cursor;
     counts.pages++;
-    const candidates = classify(ctx, page.objects, settings.graceMs, counts);
+    const candidates = classify(run, page.objects);
     await report("listed");
-    const orphans = await findOrphans(ctx, candidates, settings, counts, false);
+    const orphans = await findOrphans(run, candidates, false);
     counts.orphans += orphans.length;
     for (const { object } of orphans) counts.orphanBytes += object.size;
     await report("checked");
     if (!settings.dryRun) {
       if (orphans.length > 0) {
         // Read again right before deleting: a record written since the first read keeps its blob.
-        const confirmed = await findOrphans(ctx, orphans, settings, counts, true);
+        const confirmed = await findOrphans(run, orphans, true);
         counts.rescued += orphans.length - confirmed.length;
-        await remove(ctx, blobs, confirmed.map((c) => c.object), settings, counts);
+        await remove(run, confirmed.map((c) => c.object));
       }
       await report("deleted");
     }

@@ -31,13 +31,18 @@ export interface Candidate {
   readonly hash: string;
 }
 
+/** One cleanup as it runs: the cache, its blob store, its settings and its counters. */
+export interface CleanupRun {
+  readonly ctx: CacheContext;
+  readonly blobs: BlobStore;
+  readonly settings: Settings;
+  readonly counts: Counts;
+}
+
 /** Counts a page's objects and returns those old enough and named like Larder's blobs. */
-export function classify(
-  ctx: CacheContext,
-  objects: readonly BlobObject[],
-  graceMs: number,
-  counts: Counts,
-): Candidate[] {
+export function classify(run: CleanupRun, objects: readonly BlobObject[]): Candidate[] {
+  const { ctx, counts } = run;
+  const { graceMs } = run.settings;
   const now = ctx.options.now();
   const candidates: Candidate[] = [];
   for (const object of objects) {
@@ -57,12 +62,11 @@ export function classify(
  * and kept objects are not counted again.
  */
 export async function findOrphans(
-  ctx: CacheContext,
+  run: CleanupRun,
   candidates: readonly Candidate[],
-  settings: Settings,
-  counts: Counts,
   recheck: boolean,
 ): Promise<Candidate[]> {
+  const { ctx, settings, counts } = run;
   const { store, prefix } = ctx.options;
   const orphans: Candidate[] = [];
   for (let start = 0; start < candidates.length; start += settings.batchSize) {
@@ -99,13 +103,8 @@ function pointsTo(result: StoreResult | undefined, key: string): boolean {
 }
 
 /** Deletes `objects` (at most a page) with the store's batch delete, or one by one without it. */
-export async function remove(
-  ctx: CacheContext,
-  blobs: BlobStore,
-  objects: readonly BlobObject[],
-  settings: Settings,
-  counts: Counts,
-): Promise<void> {
+export async function remove(run: CleanupRun, objects: readonly BlobObject[]): Promise<void> {
+  const { ctx, blobs, settings, counts } = run;
   if (objects.length === 0) return;
   const failed = new Set<string>();
   for (let start = 0; start < objects.length; start += 1000) {

@@ -35,10 +35,11 @@ export function keyHash(prefix: string, namespace: string, identity: EntryIdenti
 
 /** Encodes `value` canonically; `path` names the value in error messages. */
 export function canonicalize(value: unknown, path = "args"): string {
-  return encode(value, path, new Set(), 0);
+  return encode(value, path, new Set());
 }
 
-function encode(value: unknown, path: string, seen: Set<object>, depth: number): string {
+/** `seen` holds the objects on the path from the root to `value`: its size is the depth. */
+function encode(value: unknown, path: string, seen: Set<object>): string {
   switch (typeof value) {
     case "undefined":
       return "u";
@@ -59,20 +60,20 @@ function encode(value: unknown, path: string, seen: Set<object>, depth: number):
   }
   if (value === null) return "n";
   const object = value as object;
-  if (depth >= MAX_DEPTH) throw new KeyError(`${path} is nested more than ${MAX_DEPTH} levels deep`);
+  if (seen.size >= MAX_DEPTH) throw new KeyError(`${path} is nested more than ${MAX_DEPTH} levels deep`);
   if (seen.has(object)) throw new KeyError(`${path} is a circular reference`);
   seen.add(object);
   try {
-    return encodeObject(object, path, seen, depth + 1);
+    return encodeObject(object, path, seen);
   } finally {
     seen.delete(object);
   }
 }
 
-function encodeObject(object: object, path: string, seen: Set<object>, depth: number): string {
+function encodeObject(object: object, path: string, seen: Set<object>): string {
   if (Array.isArray(object)) {
     let out = `a${object.length}[`;
-    for (let i = 0; i < object.length; i++) out += encode(object[i], `${path}[${i}]`, seen, depth);
+    for (let i = 0; i < object.length; i++) out += encode(object[i], `${path}[${i}]`, seen);
     return `${out}]`;
   }
   if (object instanceof Date) return `D${object.getTime()};`;
@@ -84,16 +85,15 @@ function encodeObject(object: object, path: string, seen: Set<object>, depth: nu
   if (object instanceof Map) {
     const entries = Array.from(
       object,
-      ([k, v], i) =>
-        encode(k, `${path}.<key ${i}>`, seen, depth) + encode(v, `${path}.get(${describeKey(k)})`, seen, depth),
+      ([k, v], i) => encode(k, `${path}.<key ${i}>`, seen) + encode(v, `${path}.get(${describeKey(k)})`, seen),
     );
     return `M${entries.length}{${entries.sort().join("")}}`;
   }
   if (object instanceof Set) {
-    const items = Array.from(object, (v, i) => encode(v, `${path}.<item ${i}>`, seen, depth));
+    const items = Array.from(object, (v, i) => encode(v, `${path}.<item ${i}>`, seen));
     return `S${items.length}{${items.sort().join("")}}`;
   }
-  if (object instanceof RegExp) return `R${encode(object.source, path, seen, depth)}${object.flags};`;
+  if (object instanceof RegExp) return `R${encode(object.source, path, seen)}${object.flags};`;
   const proto = Object.getPrototypeOf(object);
   if (proto !== Object.prototype && proto !== null) {
     const name = (object as { constructor?: { name?: string } }).constructor?.name ?? "unknown";
@@ -107,7 +107,7 @@ function encodeObject(object: object, path: string, seen: Set<object>, depth: nu
   const keys = Object.keys(object).sort();
   let out = `o${keys.length}{`;
   for (const key of keys) {
-    out += `s${key.length}:${key}${encode((object as Record<string, unknown>)[key], `${path}.${key}`, seen, depth)}`;
+    out += `s${key.length}:${key}${encode((object as Record<string, unknown>)[key], `${path}.${key}`, seen)}`;
   }
   return `${out}}`;
 }
