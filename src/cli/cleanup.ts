@@ -6,7 +6,8 @@
  */
 import type { CleanupSummary } from "../core/ops/cleanup.ts";
 import type { Duration } from "../core/util/durations.ts";
-import { type CommandContext, EXIT_FAILURE, EXIT_OK } from "./command.ts";
+import type { CommandContext } from "./command_types.ts";
+import { EXIT_FAILURE, EXIT_OK } from "./exit_codes.ts";
 import { bytes, count, duration, table } from "./format.ts";
 import { progressDisplay } from "./progress.ts";
 

@@ -7,7 +7,8 @@
  */
 import type { EntryInspection } from "../core/ops/inspect.ts";
 import { UsageError } from "./args.ts";
-import { type CommandContext, EXIT_OK } from "./command.ts";
+import type { CommandContext } from "./command_types.ts";
+import { EXIT_OK } from "./exit_codes.ts";
 import { bytes, count, instant, table } from "./format.ts";
 
 const HASH = /^[0-9a-f]{64}$/;

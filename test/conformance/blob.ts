@@ -3,7 +3,7 @@
  * its real backend, so each one meets the same contract: bytes in, the same bytes out, `null`
  * for a missing object, idempotent deletes, any key the core may produce, aborts honoured, a
  * `get`'s expected size honoured (nothing larger returned, nothing copied before it is known), and
- * listing in pages and batch deletes (test/conformance/_blob-listing.ts).
+ * listing in pages and batch deletes (test/conformance/_blob_listing.ts).
  *
  * @example
  * ```ts
@@ -16,7 +16,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BLOB_PENDING_BYTES, type BlobStore } from "../../src/core/types.ts";
 import { abortedSignal, expectAbortSettles, pseudoRandomBytes, randomPrefix, sameBytes } from "./_shared.ts";
-import { listingTests } from "./_blob-listing.ts";
+import { listingTests } from "./_blob_listing.ts";
 
 /** What `additionalTests` get: the suite's blob store and a per-test key namer. */
 export interface BlobTestContext {

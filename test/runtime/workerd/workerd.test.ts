@@ -18,7 +18,7 @@ import { createCache } from "larder";
 import { upstashStore } from "larder/stores/upstash";
 import { s3BlobStore } from "larder/blobs/s3";
 import { buildAndPack } from "../../../scripts/_pack.ts";
-import { carriesEmbeddedZstd } from "../../../scripts/zstd-wasm.ts";
+import { carriesEmbeddedZstd } from "../../../scripts/zstd_wasm.ts";
 import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
 import { httpScenarios, largeBody, sameBytes } from "../_http_scenarios.ts";
 import { checkAnswers, dashboardScenarios } from "../_dashboard_scenarios.ts";

@@ -18,11 +18,11 @@ import { AwsClient } from "aws4fetch";
 import { afterEach, describe, expect, it } from "vitest";
 import { blobKey } from "../../src/core/record/key_layout.ts";
 import { keyHash } from "../../src/core/record/key_material.ts";
-import type { BlobReadConfig, BlobReadMessage, MeasuredRead } from "../helpers/blob-read-child.ts";
+import type { BlobReadConfig, BlobReadMessage, MeasuredRead } from "../helpers/blob_read_child.ts";
 import { addFaults, removeFaults, requireServices, trafficOf, uniquePrefix } from "../helpers/services.ts";
 
 const services = requireServices();
-const CHILD = fileURLToPath(new URL("../helpers/blob-read-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../helpers/blob_read_child.ts", import.meta.url));
 const MiB = 1024 * 1024;
 const OBJECT_BYTES = 120 * MiB;
 const RECORD_BYTES = 40_000;

@@ -15,7 +15,7 @@
  * - `node-script`: the packed tarball installed into the example; `node main.js`.
  *
  * The examples read the usual variables (`UPSTASH_REDIS_REST_URL`, `AWS_ACCESS_KEY_ID`…), set
- * here from the `LARDER_TEST_*` ones. `npx tsx scripts/run-examples.ts [names…]` runs some.
+ * here from the `LARDER_TEST_*` ones. `npx tsx scripts/run_examples.ts [names…]` runs some.
  *
  * @module
  */
@@ -26,7 +26,7 @@ import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { Miniflare } from "miniflare";
 import { buildAndPack } from "./_pack.ts";
-import { carriesEmbeddedZstd } from "./zstd-wasm.ts";
+import { carriesEmbeddedZstd } from "./zstd_wasm.ts";
 
 const ROOT = resolve(".");
 const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");

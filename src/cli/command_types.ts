@@ -1,5 +1,7 @@
 /**
- * The shape of an operator CLI command, and its exit codes.
+ * The shape of an operator CLI command: what it declares (name, options, help, what a backend
+ * failure stops it doing) and what its `run` receives. The commands themselves are listed in
+ * commands.ts; the exit codes they return are in exit_codes.ts.
  *
  * @module
  */
@@ -7,15 +9,6 @@ import type { OptionSpec, ParsedArgs } from "./args.ts";
 import type { CliConfig } from "./config.ts";
 import type { FailureActions } from "./failure.ts";
 import type { CliIo } from "./io.ts";
-
-/** Done. */
-export const EXIT_OK = 0;
-/** A backend (Redis, S3) failed, or the command could not finish its work. */
-export const EXIT_FAILURE = 1;
-/** Unknown command or option, missing argument or configuration. */
-export const EXIT_USAGE = 2;
-/** Interrupted (Ctrl-C). */
-export const EXIT_INTERRUPTED = 130;
 
 /** What a command's `run` receives. */
 export interface CommandContext {

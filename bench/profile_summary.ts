@@ -2,7 +2,7 @@
  * Summarises a V8 `.cpuprofile` (from `node --cpu-prof`): self and inclusive time per function,
  * and optionally the call chains under one function. Not part of `npm run bench`.
  *
- *   npx tsx bench/profile-summary.ts <file.cpuprofile> [top=30] [chainsOf=functionName]
+ *   npx tsx bench/profile_summary.ts <file.cpuprofile> [top=30] [chainsOf=functionName]
  *
  * @module
  */
@@ -17,7 +17,7 @@ interface ProfileNode {
 
 const [file, topArg = "30", chainsOf] = process.argv.slice(2);
 if (file === undefined) {
-  console.error("usage: profile-summary.ts <file.cpuprofile> [top] [functionName]");
+  console.error("usage: profile_summary.ts <file.cpuprofile> [top] [functionName]");
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: ProfileNode[]; samples: number[] };

@@ -11,7 +11,7 @@ import { cborCodec } from "../../src/codec/cbor.ts";
 import { jsonCodec, jsonNumberBytes } from "../../src/codec/json.ts";
 import { TooLargeError } from "../../src/core/errors.ts";
 import type { ValueCodec } from "../../src/core/types.ts";
-import { prng, randomValues } from "../helpers/random-values.ts";
+import { prng, randomValues } from "../helpers/random_values.ts";
 
 function expectExactLimit(codec: ValueCodec, value: unknown, label: string): void {
   const bytes = codec.encode(value);

@@ -13,9 +13,9 @@ import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { describe, expect, it } from "vitest";
-import type { MeasuredWrite, OversizedWriteConfig } from "../helpers/oversized-write-child.ts";
+import type { MeasuredWrite, OversizedWriteConfig } from "../helpers/oversized_write_child.ts";
 
-const CHILD = fileURLToPath(new URL("../helpers/oversized-write-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../helpers/oversized_write_child.ts", import.meta.url));
 const MiB = 1024 * 1024;
 /** What a refused write may cost at most: far below the encoded size (~200 MB). */
 const RSS_BOUND = 40 * MiB;

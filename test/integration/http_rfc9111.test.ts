@@ -17,8 +17,8 @@ import { cacheResponses } from "../../src/hono/middleware.ts";
 import type { ResponseCacheOptions } from "../../src/http/_options.ts";
 import { cacheHandler } from "../../src/http/handler.ts";
 import { servicesCache } from "../helpers/cache.ts";
-import { parseCacheStatus } from "../helpers/cache-status.ts";
-import { listen, type LoopbackServer, type RawRequest, rawRequest } from "../helpers/raw-http.ts";
+import { parseCacheStatus } from "../helpers/cache_status.ts";
+import { listen, type LoopbackServer, type RawRequest, rawRequest } from "../helpers/raw_http.ts";
 import { leaseKey, recordKey } from "../../src/core/record/key_layout.ts";
 import {
   addFaults,

@@ -11,9 +11,9 @@ import { Decoder as NoEvalDecoder, Encoder as NoEvalEncoder } from "cbor-x/index
 import { describe, expect, it } from "vitest";
 import { cborCodec } from "../../src/codec/cbor.ts";
 import { CodecError } from "../../src/core/errors.ts";
-import { CBOR_X_OPTIONS } from "../helpers/cbor-x.ts";
-import { prng, randomValues } from "../helpers/random-values.ts";
-import { difference } from "../helpers/same-value.ts";
+import { CBOR_X_OPTIONS } from "../helpers/cbor_x.ts";
+import { prng, randomValues } from "../helpers/random_values.ts";
+import { difference } from "../helpers/same_value.ts";
 
 const cbor = cborCodec();
 // Both cbor-x entry points Larder has used: the default one and the no-eval build.

@@ -1,6 +1,6 @@
 /**
  * One process reading a blob entry whose object is far larger than its record says, for
- * test/integration/bounded-reads.test.ts: its RSS is this read's own.
+ * test/integration/bounded_reads.test.ts: its RSS is this read's own.
  *
  * Started with `fork()` (`--import tsx --expose-gc`) and the test's `LARDER_TEST_*` environment;
  * its one argument is a JSON {@link BlobReadConfig}. It writes the entry (a small blob) and says

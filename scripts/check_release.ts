@@ -11,7 +11,7 @@
  *   script before publishing);
  * - `npm publish --dry-run` accepts the package as it would be uploaded.
  *
- *   npx tsx scripts/check-release.ts [--tag v1.2.3]
+ *   npx tsx scripts/check_release.ts [--tag v1.2.3]
  *
  * @module
  */
@@ -78,7 +78,7 @@ for (const [registry, command] of Object.entries(publishers)) {
   if (job.permissions?.["id-token"] !== "write") problems.push(`release.yml: job ${name} needs id-token: write`);
   if (!needsTest(job)) problems.push(`release.yml: job ${name} must need the test job`);
   if (!/check-release\.ts --tag/.test(runs(job))) {
-    problems.push(`release.yml: job ${name} must check the tag (scripts/check-release.ts --tag) before publishing`);
+    problems.push(`release.yml: job ${name} must check the tag (scripts/check_release.ts --tag) before publishing`);
   }
 }
 for (const [name, job] of jobs) {

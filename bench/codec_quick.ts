@@ -1,7 +1,7 @@
 /**
  * Quick codec benchmark: CBOR+zstd against JSON+gzip on a ~10 MB rows value (query results:
  * `{ id, name, amount, date }`), and the cost of the validation walk.
- * Run: `npx tsx bench/codec-quick.ts` (Node). Throughput is in MB of the value's JSON size per second.
+ * Run: `npx tsx bench/codec_quick.ts` (Node). Throughput is in MB of the value's JSON size per second.
  *
  * @module
  */
@@ -13,7 +13,7 @@ import { gzipCompressor } from "../src/codec/gzip.ts";
 import { jsonCodec } from "../src/codec/json.ts";
 import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";
-import { CBOR_X_OPTIONS } from "../test/helpers/cbor-x.ts";
+import { CBOR_X_OPTIONS } from "../test/helpers/cbor_x.ts";
 
 const TARGET_BYTES = 10 * 1024 * 1024;
 const ROUNDS = 7;

@@ -1,5 +1,5 @@
 /**
- * One process writing a value far over `maxValueBytes`, for test/integration/bounded-writes.test.ts:
+ * One process writing a value far over `maxValueBytes`, for test/integration/bounded_writes.test.ts:
  * its RSS is this write's own. Started with `fork()` (`--import tsx --expose-gc`); its one
  * argument is a JSON {@link OversizedWriteConfig}. It builds the value first (cheap: one string
  * shared by every row, so the value is small in memory and large once encoded), then measures, each

@@ -8,7 +8,7 @@
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
  *
- *   npx tsx scripts/check-package.ts
+ *   npx tsx scripts/check_package.ts
  *
  * @module
  */

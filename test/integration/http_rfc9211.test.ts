@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cacheResponses } from "../../src/hono/middleware.ts";
 import { cacheHandler } from "../../src/http/handler.ts";
 import { servicesCache } from "../helpers/cache.ts";
-import { parseCacheStatus } from "../helpers/cache-status.ts";
-import { listen, type LoopbackServer, type RawRequest, rawRequest, type RawResponse } from "../helpers/raw-http.ts";
+import { parseCacheStatus } from "../helpers/cache_status.ts";
+import { listen, type LoopbackServer, type RawRequest, rawRequest, type RawResponse } from "../helpers/raw_http.ts";
 import { requireServices } from "../helpers/services.ts";
 
 requireServices();

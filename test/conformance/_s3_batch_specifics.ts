@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { parseAuthorization, signV4 } from "../helpers/sigv4.ts";
 import { randomPrefix } from "./_shared.ts";
-import type { S3Settings } from "./_s3-specifics.ts";
+import type { S3Settings } from "./_s3_specifics.ts";
 
 /** Re-derives a bucket request's signature, query included; returns [expected, actual]. */
 async function rederiveWithQuery(request: Request, s3: S3Settings): Promise<[string, string]> {

@@ -1,8 +1,8 @@
 /**
  * Hits of one tier and size in a loop, to profile (not part of `npm run bench`):
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile-hit.ts inline "1 KB" 5000
- *   npx tsx bench/profile-summary.ts /tmp/prof/<the larger file>.cpuprofile
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile_hit.ts inline "1 KB" 5000
+ *   npx tsx bench/profile_summary.ts /tmp/prof/<the larger file>.cpuprofile
  *
  * Tiers: memory, inline, s3. Sizes: 1 KB, 100 KB, 1 MB, 10 MB. The services run in a child
  * process (its own profile, if any, is the smaller file).
@@ -17,7 +17,7 @@ import { startBenchServices } from "./_services.ts";
 const [tier = "inline", label = "1 KB", count = "3000"] = process.argv.slice(2);
 const size = SIZES.find((s) => s.label === label);
 if (!["memory", "inline", "s3"].includes(tier) || size === undefined) {
-  console.error(`usage: profile-hit.ts <memory|inline|s3> <${SIZES.map((s) => s.label).join("|")}> [count]`);
+  console.error(`usage: profile_hit.ts <memory|inline|s3> <${SIZES.map((s) => s.label).join("|")}> [count]`);
   process.exit(2);
 }
 const services = await startBenchServices();

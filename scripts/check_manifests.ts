@@ -8,15 +8,15 @@
  * the `larder` bin on npm (its Node entry, built into dist/) and the `./cli` export on JSR (its Deno
  * entry); both entries must exist. The zstd.wasm embedded in `src/codec/_zstd_wasm_gzip.ts` must be
  * the one of the `@bokuweb/zstd-wasm` devDependency, pinned to the version the glue binds
- * (scripts/zstd-wasm.ts).
+ * (scripts/zstd_wasm.ts).
  *
- *   npx tsx scripts/check-manifests.ts
+ *   npx tsx scripts/check_manifests.ts
  *
  * @module
  */
 import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
-import { checkEmbedded, ZSTD_PACKAGE } from "./zstd-wasm.ts";
+import { checkEmbedded, ZSTD_PACKAGE } from "./zstd_wasm.ts";
 
 /** Subpaths published on npm only, and why. */
 const NPM_ONLY: Readonly<Record<string, string>> = {
@@ -39,7 +39,7 @@ const NOT_AT_RUN_TIME: Readonly<Record<string, string>> = {
     "its optional cbor-extract@^2.2.3 names platform packages that were never published, so Deno's npm resolver (JSR installs) fails; src/codec has its own CBOR code, and cbor-x is a devDependency for the cross-tests",
   "cbor-extract": "see cbor-x",
   "@bokuweb/zstd-wasm":
-    "Larder embeds the package's zstd.wasm (scripts/zstd-wasm.ts) and runs it with its own glue, never through the package's process-wide init(): at run time the package would only be a second, unused copy",
+    "Larder embeds the package's zstd.wasm (scripts/zstd_wasm.ts) and runs it with its own glue, never through the package's process-wide init(): at run time the package would only be a second, unused copy",
 };
 
 interface PackageJson {
