@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { parseAuthorization, signV4 } from "../helpers/sigv4.ts";
-import { randomPrefix } from "./_shared.ts";
+import { randomPrefix } from "../../src/testing/_helpers.ts";
 import type { S3Settings } from "./_s3_specifics.ts";
 
 /** Re-derives a bucket request's signature, query included; returns [expected, actual]. */

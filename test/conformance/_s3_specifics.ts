@@ -14,7 +14,7 @@ import { isCacheError } from "../../src/core/errors.ts";
 import type { BlobStore } from "../../src/core/types.ts";
 import { parseAuthorization, s3CanonicalUri, signV4 } from "../helpers/sigv4.ts";
 import { ODD_KEYS } from "./blob.ts";
-import { randomPrefix } from "./_shared.ts";
+import { randomPrefix } from "../../src/testing/_helpers.ts";
 
 /** Connection settings of the S3 server the suite runs against. */
 export interface S3Settings {

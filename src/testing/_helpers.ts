@@ -1,9 +1,10 @@
 /**
- * Helpers shared by the conformance suites: test clocks, polling, abort checks and random keys.
+ * Helpers shared by the conformance suites (and the adapters' own tests): test clocks, polling,
+ * abort checks, random keys and bytes.
  *
  * @module
  */
-import { expect } from "vitest";
+import { expect } from "./_expect.ts";
 
 /** A clock the test moves by hand; pass `now` to an adapter and the clock to its suite. */
 export interface ManualClock {

@@ -5,12 +5,15 @@
  *
  * @module
  */
-import { describe, expect, it } from "vitest";
-import type { BlobObject, BlobStore } from "../../src/core/types.ts";
-import { abortedSignal, randomPrefix } from "./_shared.ts";
+import type { BlobObject, BlobStore } from "../core/types.ts";
+import { expect } from "./_expect.ts";
+import { abortedSignal, randomPrefix } from "./_helpers.ts";
+import type { TestRunner } from "./_runner.ts";
 
 /** Keys the suite writes under its own prefixes; includes characters XML must escape. */
 export interface ListingContext {
+  /** The test runner. */
+  readonly runner: TestRunner;
   /** The adapter under test. */
   readonly blobs: () => BlobStore;
   /** Keys that need encoding on the wire (from the main suite). */
@@ -50,6 +53,7 @@ async function putMany(blobs: BlobStore, keys: readonly string[]): Promise<void>
 
 /** Registers the listing and batch-delete tests. */
 export function listingTests(context: ListingContext): void {
+  const { describe, it } = context.runner;
   describe("list and deleteMany", () => {
     const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
     const blobs = (): BlobStore => context.blobs();
