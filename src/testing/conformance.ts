@@ -30,5 +30,5 @@
 export { type BlobConformanceOptions, type BlobTestContext, describeBlobConformance, ODD_KEYS } from "./_blob_suite.ts";
 export { AssertionFailure } from "./_expect.ts";
 export { type ManualClock, manualClock } from "./_helpers.ts";
-export type { TestBody, TestRunner } from "./_runner.ts";
+export type { SuiteOptions, TestBody, TestRunner } from "./_runner.ts";
 export { describeStoreConformance, type StoreConformanceOptions, type StoreTestContext } from "./_store_suite.ts";
