@@ -41,6 +41,8 @@ const STEPS: readonly Step[] = [
   { name: "fmt", command: ["npx", "deno", "fmt", "--check"], timeoutMs: 5 * 60_000 },
   // deno.json and package.json agree (version, subpaths, dependencies).
   { name: "manifests", command: ["npx", "tsx", "scripts/check_manifests.ts"], timeoutMs: 2 * 60_000 },
+  // src/core's layers, no import cycles, one backend facade, key shapes in one module (ARCHITECTURE.md).
+  { name: "architecture", command: ["npx", "tsx", "scripts/check_architecture.ts"], timeoutMs: 2 * 60_000 },
   // The npm tarball (contents, publint, attw) and the JSR dry run (slow types, deno doc --lint).
   { name: "package", command: ["npx", "tsx", "scripts/check_package.ts"], timeoutMs: 5 * 60_000 },
   // The release workflow (actionlint, what it publishes), versions against CHANGELOG.md, npm publish --dry-run.

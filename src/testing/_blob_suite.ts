@@ -8,7 +8,7 @@
  * @module
  */
 import { BLOB_PENDING_BYTES, type BlobStore } from "../core/types.ts";
-import { abortedSignal, expectAbortSettles, pseudoRandomBytes, randomPrefix, sameBytes } from "./_helpers.ts";
+import { abortedSignal, expectAbortSettles, pseudoRandomBytes, sameBytes } from "./_helpers.ts";
 import { listingTests } from "./_blob_listing.ts";
 import { expect } from "./_expect.ts";
 import { adapterUnderTest, type SuiteOptions } from "./_runner.ts";

@@ -31,18 +31,18 @@ export function scriptTests(context: ScriptTestContext): void {
   const { describe, it } = context.runner;
   const { run, key, clock } = context;
   describe("leases", () => {
-    const read = (k: string, l: string, token: string, ttlMs = 60_000): StoreOp => ({
+    const read = (k: string, lease: { key: string; token: string; ttlMs?: number }): StoreOp => ({
       type: "read",
       key: k,
       gens: [],
       token: "g1",
-      lease: { key: l, token, ttlMs },
+      lease: { ttlMs: 60_000, ...lease },
     });
 
     it("read returns the record when it exists, and takes no lease then", async () => {
       const [k, l] = [key("v"), key("lease")];
       await run([{ type: "set", key: k, value: "record", ttlMs: 60_000 }]);
-      expect(await run([read(k, l, "a")])).toStrictEqual([
+      expect(await run([read(k, { key: l, token: "a" })])).toStrictEqual([
         { value: "record", invalidated: false, lease: "none", gens: {} },
       ]);
       expect(await run([{ type: "exists", key: l }])).toStrictEqual([false]);
@@ -52,23 +52,26 @@ export function scriptTests(context: ScriptTestContext): void {
       const [k, l] = [key("v"), key("lease")];
       const lease = async (ops: StoreOp[]): Promise<unknown[]> =>
         (await run(ops)).map((r) => typeof r === "object" && r !== null && "lease" in r ? r.lease : r);
-      expect(await lease([read(k, l, "a")])).toStrictEqual(["acquired"]);
-      expect(await lease([read(k, l, "b"), read(k, l, "a"), { type: "get", key: l }])).toStrictEqual([
-        "held",
-        "held",
-        "a",
-      ]);
+      expect(await lease([read(k, { key: l, token: "a" })])).toStrictEqual(["acquired"]);
+      expect(await lease([read(k, { key: l, token: "b" }), read(k, { key: l, token: "a" }), { type: "get", key: l }]))
+        .toStrictEqual([
+          "held",
+          "held",
+          "a",
+        ]);
     });
 
     it("lets exactly one of many concurrent readers take the lease", async () => {
       const [k, l] = [key("v"), key("lease")];
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => run([read(k, l, `t${i}`)])));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => run([read(k, { key: l, token: `t${i}` })])),
+      );
       expect(results.flat().filter((r) => (r as { lease?: string }).lease === "acquired")).toHaveLength(1);
     });
 
     it("renews and releases only for the owner", async () => {
       const [k, l] = [key("v"), key("lease")];
-      await run([read(k, l, "owner")]);
+      await run([read(k, { key: l, token: "owner" })]);
       expect(
         await run([
           { type: "renewLease", key: l, token: "intruder", ttlMs: 60_000 },
@@ -85,10 +88,10 @@ export function scriptTests(context: ScriptTestContext): void {
 
     it("hands the lease over once it expires", async () => {
       const [k, l] = [key("v"), key("lease")];
-      expect((await run([read(k, l, "dead", 100)]))[0]).toMatchObject({ lease: "acquired" });
+      expect((await run([read(k, { key: l, token: "dead", ttlMs: 100 })]))[0]).toMatchObject({ lease: "acquired" });
       if (clock) clock.advance(101);
       else await new Promise((r) => setTimeout(r, 250));
-      expect((await run([read(k, l, "next")]))[0]).toMatchObject({ lease: "acquired" });
+      expect((await run([read(k, { key: l, token: "next" })]))[0]).toMatchObject({ lease: "acquired" });
       expect(await run([{ type: "get", key: l }])).toStrictEqual(["next"]);
     });
   });
@@ -163,32 +166,33 @@ export function scriptTests(context: ScriptTestContext): void {
 
   describe("eviction bookkeeping", () => {
     type Limits = { maxEntries: number; maxBytes: number };
+    /** One tracked entry's write: its stored bytes, its score (now), the limits and its TTL. */
+    type Tracked = { bytes: number; score: number; limits?: Limits; ttlMs?: number };
     const ref = (member: string) => ({ key: key("lru"), sizes: key("sizes"), expiries: key("exp"), member });
-    const lru = (member: string, bytes: number, score: number, limits: Limits = { maxEntries: 2, maxBytes: 0 }) => ({
+    const lru = (member: string, entry: Tracked) => ({
       ...ref(member),
-      bytes,
-      score,
+      bytes: entry.bytes,
+      score: entry.score,
       recordPrefix: key("rec:"),
-      ...limits,
+      ...entry.limits ?? { maxEntries: 2, maxBytes: 0 },
     });
-    const writeOp = (member: string, bytes: number, score: number, limits?: Limits, ttlMs = 60_000): WriteOp => ({
+    const writeOp = (member: string, entry: Tracked): WriteOp => ({
       type: "write",
       key: key(`rec:${member}`),
       record: member.startsWith("blob") ? `{"b":"x/${member}"}` : `{"p":"AA=="}`,
-      ttlMs,
+      ttlMs: entry.ttlMs ?? 60_000,
       gens: [],
       token: "t",
-      lru: lru(member, bytes, score, limits),
+      lru: lru(member, entry),
     });
-    const write = (member: string, bytes: number, score: number, limits?: Limits, ttlMs?: number) =>
-      run([writeOp(member, bytes, score, limits, ttlMs)]);
+    const write = (member: string, entry: Tracked) => run([writeOp(member, entry)]);
     const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
     const sizes = async (): Promise<StoreResult | undefined> =>
       (await run([{ type: "hgetall", key: key("sizes") }]))[0];
 
     it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
-      expect(await write("blob-a", 10, 1)).toStrictEqual([{ written: true, evicted: [] }]);
-      expect(await write("inline-b", 10, 2)).toStrictEqual([{ written: true, evicted: [] }]);
+      expect(await write("blob-a", { bytes: 10, score: 1 })).toStrictEqual([{ written: true, evicted: [] }]);
+      expect(await write("inline-b", { bytes: 10, score: 2 })).toStrictEqual([{ written: true, evicted: [] }]);
       // A hit on blob-a makes inline-b the least recently used.
       await run([{
         type: "read",
@@ -197,9 +201,9 @@ export function scriptTests(context: ScriptTestContext): void {
         token: "t",
         touch: { ...ref("blob-a"), score: 3 },
       }]);
-      expect(await write("blob-c", 10, 4)).toStrictEqual([{ written: true, evicted: [] }]);
+      expect(await write("blob-c", { bytes: 10, score: 4 })).toStrictEqual([{ written: true, evicted: [] }]);
       expect(await exists("inline-b")).toStrictEqual([false]);
-      expect(await write("blob-d", 10, 5)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+      expect(await write("blob-d", { bytes: 10, score: 5 })).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
       expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([
         { "#": "20", "blob-c": "10", "blob-d": "10" },
       ]);
@@ -207,9 +211,12 @@ export function scriptTests(context: ScriptTestContext): void {
 
     it("evicts past maxBytes, and forgets a deleted entry's size", async () => {
       const limits = { maxEntries: 0, maxBytes: 100 };
-      await write("blob-a", 60, 1, limits);
-      await write("blob-b", 30, 2, limits);
-      expect(await write("blob-c", 30, 3, limits)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+      await write("blob-a", { bytes: 60, score: 1, limits });
+      await write("blob-b", { bytes: 30, score: 2, limits });
+      expect(await write("blob-c", { bytes: 30, score: 3, limits })).toStrictEqual([{
+        written: true,
+        evicted: ["blob-a"],
+      }]);
       expect(
         await run([{
           type: "del",
@@ -224,34 +231,52 @@ export function scriptTests(context: ScriptTestContext): void {
     // score + ttlMs), never the server's: instances and tests with a moved clock agree.
     it("does not count an expired member against maxEntries, nor report it as evicted", async () => {
       const limits = { maxEntries: 3, maxBytes: 0 };
-      await write("blob-a", 10, 1_000, limits);
-      await write("blob-b", 10, 1_001, limits, 100); // expires at 1_101
-      await write("blob-c", 10, 1_002, limits);
+      await write("blob-a", { bytes: 10, score: 1_000, limits });
+      await write("blob-b", { bytes: 10, score: 1_001, limits, ttlMs: 100 }); // expires at 1_101
+      await write("blob-c", { bytes: 10, score: 1_002, limits });
       // Three live members and d: nothing to evict; b's bookkeeping is dropped.
-      expect(await write("blob-d", 10, 2_000, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+      expect(await write("blob-d", { bytes: 10, score: 2_000, limits })).toStrictEqual([{
+        written: true,
+        evicted: [],
+      }]);
       expect(await exists("blob-a")).toStrictEqual([true]);
       expect(await sizes()).toStrictEqual({ "#": "30", "blob-a": "10", "blob-c": "10", "blob-d": "10" });
       // b is gone from the eviction order too: the next eviction takes a, and b is never reported
       // (its blob is not the evictor's to delete: the record expired on its own).
-      expect(await write("blob-e", 10, 2_001, limits)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
-      expect(await write("blob-f", 10, 2_002, limits)).toStrictEqual([{ written: true, evicted: ["blob-c"] }]);
+      expect(await write("blob-e", { bytes: 10, score: 2_001, limits })).toStrictEqual([{
+        written: true,
+        evicted: ["blob-a"],
+      }]);
+      expect(await write("blob-f", { bytes: 10, score: 2_002, limits })).toStrictEqual([{
+        written: true,
+        evicted: ["blob-c"],
+      }]);
       expect(await sizes()).toStrictEqual({ "#": "30", "blob-d": "10", "blob-e": "10", "blob-f": "10" });
     });
 
     it("releases an expired member's bytes before deciding what to evict past maxBytes", async () => {
       const limits = { maxEntries: 0, maxBytes: 100 };
-      await write("blob-a", 40, 1_000, limits);
-      await write("blob-b", 40, 1_001, limits, 100);
-      expect(await write("blob-c", 40, 2_000, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+      await write("blob-a", { bytes: 40, score: 1_000, limits });
+      await write("blob-b", { bytes: 40, score: 1_001, limits, ttlMs: 100 });
+      expect(await write("blob-c", { bytes: 40, score: 2_000, limits })).toStrictEqual([{
+        written: true,
+        evicted: [],
+      }]);
       expect(await exists("blob-a")).toStrictEqual([true]);
       expect(await sizes()).toStrictEqual({ "#": "80", "blob-a": "40", "blob-c": "40" });
     });
 
     it("counts a member rewritten after it expired once, with its new size", async () => {
       const limits = { maxEntries: 2, maxBytes: 100 };
-      await write("blob-a", 40, 1_000, limits, 100);
-      expect(await write("blob-a", 50, 2_000, limits)).toStrictEqual([{ written: true, evicted: [] }]);
-      expect(await write("blob-b", 50, 2_001, limits)).toStrictEqual([{ written: true, evicted: [] }]);
+      await write("blob-a", { bytes: 40, score: 1_000, limits, ttlMs: 100 });
+      expect(await write("blob-a", { bytes: 50, score: 2_000, limits })).toStrictEqual([{
+        written: true,
+        evicted: [],
+      }]);
+      expect(await write("blob-b", { bytes: 50, score: 2_001, limits })).toStrictEqual([{
+        written: true,
+        evicted: [],
+      }]);
       expect(await sizes()).toStrictEqual({ "#": "100", "blob-a": "50", "blob-b": "50" });
       expect(await exists("blob-a")).toStrictEqual([true]);
     });
@@ -261,21 +286,21 @@ export function scriptTests(context: ScriptTestContext): void {
       // 150 members expiring at 1_010 + i (written in one batch, latest expiry first).
       const ops = Array.from(
         { length: 150 },
-        (_, i) => writeOp(`m${String(149 - i).padStart(3, "0")}`, 1, 1_000, limits, 159 - i),
+        (_, i) => writeOp(`m${String(149 - i).padStart(3, "0")}`, { bytes: 1, score: 1_000, limits, ttlMs: 159 - i }),
       );
       await run(ops);
-      await write("inline-x", 1, 5_000, limits);
+      await write("inline-x", { bytes: 1, score: 5_000, limits });
       const left = await sizes() as Record<string, string>;
       expect(left["#"]).toBe("51");
       expect(Object.keys(left).filter((m) => m.startsWith("m")).sort()).toStrictEqual(
         Array.from({ length: 50 }, (_, i) => `m${100 + i}`),
       );
-      await write("inline-y", 1, 5_001, limits);
+      await write("inline-y", { bytes: 1, score: 5_001, limits });
       expect(await sizes()).toStrictEqual({ "#": "2", "inline-x": "1", "inline-y": "1" });
     });
 
     it("keeps the expiry order consistent: a delete forgets the member everywhere", async () => {
-      await write("blob-a", 10, 1_000);
+      await write("blob-a", { bytes: 10, score: 1_000 });
       expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
         .toStrictEqual([true, true]);
       expect(await run([{ type: "del", key: key("rec:blob-a"), lru: ref("blob-a") }])).toStrictEqual([1]);
@@ -286,18 +311,21 @@ export function scriptTests(context: ScriptTestContext): void {
 
     it("never evicts the member it is writing, even when the writer's clock is behind", async () => {
       const limits = { maxEntries: 2, maxBytes: 0 };
-      await write("blob-a", 10, 5_000, limits);
-      await write("blob-b", 10, 5_001, limits);
+      await write("blob-a", { bytes: 10, score: 5_000, limits });
+      await write("blob-b", { bytes: 10, score: 5_001, limits });
       // c's score is the lowest (its writer's clock lags): a, the oldest other member, goes.
-      expect(await write("blob-c", 10, 4_000, limits)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+      expect(await write("blob-c", { bytes: 10, score: 4_000, limits })).toStrictEqual([{
+        written: true,
+        evicted: ["blob-a"],
+      }]);
       expect(await exists("blob-c")).toStrictEqual([true]);
       expect(await sizes()).toStrictEqual({ "#": "20", "blob-b": "10", "blob-c": "10" });
     });
 
     it("never evicts the member it is writing when it alone is over maxBytes", async () => {
       const limits = { maxEntries: 0, maxBytes: 100 };
-      await write("blob-a", 40, 1_000, limits);
-      const [result] = await write("blob-big", 150, 2_000, limits);
+      await write("blob-a", { bytes: 40, score: 1_000, limits });
+      const [result] = await write("blob-big", { bytes: 150, score: 2_000, limits });
       expect((result as WriteResult).evicted).not.toContain("blob-big");
       expect(await exists("blob-big")).toStrictEqual([true]);
       expect((await sizes() as Record<string, string>)["blob-big"]).toBe("150");

@@ -7,7 +7,7 @@
  */
 import type { MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
 import { expect } from "./_expect.ts";
-import { abortedSignal, expectAbortSettles, type ManualClock, pollUntil, randomPrefix } from "./_helpers.ts";
+import { abortedSignal, expectAbortSettles, type ManualClock, pollUntil } from "./_helpers.ts";
 import { adapterUnderTest, type SuiteOptions } from "./_runner.ts";
 import { scriptTests } from "./_store_scripts.ts";
 

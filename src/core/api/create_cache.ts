@@ -9,13 +9,28 @@ import { Backends } from "../backend/backend_call.ts";
 import { CircuitBreaker } from "../backend/breaker.ts";
 import { cleanup, type CleanupOptions, type CleanupSummary } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
-import type { Duration } from "../util/durations.ts";
-import { deleteEntry, entryRef, getEntry, hasEntry, setEntry, setRef } from "./entries.ts";
+import {
+  deleteEntry,
+  entryRef,
+  getEntry,
+  hasEntry,
+  type KeyOptions,
+  setEntry,
+  type SetOptions,
+  setRef,
+} from "./entries.ts";
 import { checkTags } from "../record/generations.ts";
 import { namespaceGeneration, statsKey, tagGeneration } from "../record/key_layout.ts";
 import { checkHash, type EntryInspection, inspectEntry } from "../ops/inspect.ts";
 import { attachContext } from "../context.ts";
-import { clearAll, invalidate, readGlobalStats } from "./invalidation.ts";
+import {
+  clearAll,
+  type ClearOptions,
+  type ClearResult,
+  invalidate,
+  type InvalidateOptions,
+  readGlobalStats,
+} from "./invalidation.ts";
 import { checkName } from "../record/key_material.ts";
 import { embeddedZstdWasm } from "../../codec/_zstd_embedded.ts";
 import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
@@ -24,48 +39,6 @@ import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
-
-/** Options of {@link Cache.get}, {@link Cache.has} and {@link Cache.delete}. */
-export interface KeyOptions {
-  /** Namespace of the entry. @default the cache's `namespace` */
-  namespace?: string;
-}
-
-/** Options of {@link Cache.set}. */
-export interface SetOptions extends KeyOptions {
-  /** Time to live. @default the cache's `ttl` */
-  ttl?: Duration;
-  /** Tags of the entry, for {@link Cache.invalidateTag}. @default [] */
-  tags?: readonly string[];
-}
-
-/** Options of the invalidation methods. */
-export interface InvalidateOptions {
-  /**
-   * `"expire"`: entries miss from now on. `"stale"`: entries are served stale while one refresh
-   * per entry runs (by `wrap`; `get` treats them as misses), like Next.js' `revalidateTag`.
-   * @default "expire"
-   */
-  mode?: "expire" | "stale";
-}
-
-/** Options of {@link Cache.clear}. */
-export interface ClearOptions {
-  /**
-   * Also delete the prefix's payload blobs now (a cleanup with no grace period: it lists the
-   * whole prefix), instead of leaving them to `cleanup()` or the bucket's lifecycle rule.
-   * @default false
-   */
-  blobs?: boolean;
-}
-
-/** What {@link Cache.clear} removed. */
-export interface ClearResult {
-  /** Keys deleted from the store (records, leases, generations, eviction bookkeeping, counters). */
-  readonly keys: number;
-  /** Blobs deleted (0 unless `blobs: true`). */
-  readonly blobs: number;
-}
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
@@ -240,3 +213,6 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
   attachContext(cache, ctx);
   return cache;
 }
+
+export type { KeyOptions, SetOptions } from "./entries.ts";
+export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { KeyOptions, SetOptions } from "./create_cache.ts";
+import type { Duration } from "../util/durations.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import * as opt from "../util/check_options.ts";
 import { ConfigError } from "../errors.ts";
@@ -14,6 +14,20 @@ import { keyHash } from "../record/key_material.ts";
 import { nameCheck, tagsCheck } from "./options.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
+
+/** Options of `Cache.get`, `has`, `delete` and `inspect`. */
+export interface KeyOptions {
+  /** Namespace of the entry. @default the cache's `namespace` */
+  namespace?: string;
+}
+
+/** Options of `Cache.set`. */
+export interface SetOptions extends KeyOptions {
+  /** Time to live. @default the cache's `ttl` */
+  ttl?: Duration;
+  /** Tags of the entry, for `Cache.invalidateTag`. @default [] */
+  tags?: readonly string[];
+}
 
 const KEY_OPTIONS = { namespace: opt.optional(nameCheck) } satisfies opt.OptionChecks<KeyOptions>;
 

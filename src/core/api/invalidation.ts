@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { ClearOptions, ClearResult, InvalidateOptions } from "./create_cache.ts";
 import { cleanup } from "../ops/cleanup.ts";
 import type { CacheContext } from "../context.ts";
 import { StoreError } from "../errors.ts";
@@ -17,6 +16,34 @@ import type { StoreOp } from "../types.ts";
 
 /** Keys deleted per store request while clearing. */
 const CLEAR_BATCH = DEFAULTS.clearBatch;
+
+/** Options of the invalidation methods. */
+export interface InvalidateOptions {
+  /**
+   * `"expire"`: entries miss from now on. `"stale"`: entries are served stale while one refresh
+   * per entry runs (by `wrap`; `get` treats them as misses), like Next.js' `revalidateTag`.
+   * @default "expire"
+   */
+  mode?: "expire" | "stale";
+}
+
+/** Options of `Cache.clear`. */
+export interface ClearOptions {
+  /**
+   * Also delete the prefix's payload blobs now (a cleanup with no grace period: it lists the
+   * whole prefix), instead of leaving them to `cleanup()` or the bucket's lifecycle rule.
+   * @default false
+   */
+  blobs?: boolean;
+}
+
+/** What `Cache.clear` removed. */
+export interface ClearResult {
+  /** Keys deleted from the store (records, leases, generations, eviction bookkeeping, counters). */
+  readonly keys: number;
+  /** Blobs deleted (0 unless `blobs: true`). */
+  readonly blobs: number;
+}
 
 const INVALIDATE_OPTIONS = {
   mode: opt.withDefault(opt.oneOf(["expire", "stale"]), "expire"),

@@ -20,7 +20,17 @@ import * as opt from "../util/check_options.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { blobKeyPrefix } from "../record/key_layout.ts";
-import { classify, type CleanupRun, type Counts, findOrphans, remove, type Settings } from "./orphans.ts";
+import {
+  classify,
+  type CleanupCounts,
+  type CleanupRun,
+  type Counts,
+  findOrphans,
+  remove,
+  type RunSettings,
+} from "./orphans.ts";
+
+export type { CleanupCounts };
 
 /** Options of `cache.cleanup()`. */
 export interface CleanupOptions {
@@ -43,34 +53,6 @@ export interface CleanupOptions {
   batchSize?: number;
   /** Time limit of each backend call. @default "30s" */
   timeout?: Duration;
-}
-
-/** Counters of a cleanup so far. */
-export interface CleanupCounts {
-  /** Pages listed. */
-  readonly pages: number;
-  /** Objects listed under the prefix. */
-  readonly scanned: number;
-  /** Their total size in bytes. */
-  readonly scannedBytes: number;
-  /** Objects a record points to (or whose record this version cannot read): kept. */
-  readonly live: number;
-  /** Objects younger than the grace period: kept. */
-  readonly recent: number;
-  /** Objects not named like a Larder blob: kept. */
-  readonly foreign: number;
-  /** Objects no record pointed to when checked. */
-  readonly orphans: number;
-  /** Their total size in bytes. */
-  readonly orphanBytes: number;
-  /** Orphans whose record or lease appeared before deletion: kept. */
-  readonly rescued: number;
-  /** Objects deleted. */
-  readonly deleted: number;
-  /** Their total size in bytes. */
-  readonly deletedBytes: number;
-  /** Orphans the blob store failed to delete. */
-  readonly failed: number;
 }
 
 /** What `onProgress` receives: the counters and the step just finished. */
@@ -164,6 +146,13 @@ const CLEANUP_OPTIONS = {
   batchSize: opt.withDefault(opt.integerFrom(1, 1000), C.batchSize),
   timeout: opt.withDefault(opt.duration, C.timeout),
 } satisfies opt.OptionChecks<CleanupOptions>;
+
+/** Validated options of a cleanup. */
+interface Settings extends RunSettings {
+  readonly dryRun: boolean;
+  readonly onProgress: CleanupOptions["onProgress"];
+  readonly pageSize: number;
+}
 
 function resolve(options: CleanupOptions | undefined): Settings {
   const o = opt.checkOptions("cleanup", options, CLEANUP_OPTIONS);

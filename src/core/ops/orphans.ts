@@ -1,24 +1,53 @@
 /**
  * The per-page work of `cache.cleanup()` (cleanup.ts): sorting listed objects into kept and
- * candidates, reading the candidates' records in pipelined batches, and deleting the orphans.
+ * candidates, reading the candidates' records in pipelined batches, and deleting the orphans, with
+ * the counters they keep.
  *
  * @module
  */
-import type { CleanupCounts, CleanupOptions } from "./cleanup.ts";
 import type { CacheContext } from "../context.ts";
 import { operatorCall } from "../backend/backend_call.ts";
 import { parseRecord } from "../record/entry.ts";
 import { hashOfBlobKey, leaseKey, recordKey } from "../record/key_layout.ts";
 import type { BlobObject, BlobStore, StoreOp, StoreResult } from "../types.ts";
 
-/** Validated options of a cleanup. */
-export interface Settings {
+/** Counters of a cleanup so far. */
+export interface CleanupCounts {
+  /** Pages listed. */
+  readonly pages: number;
+  /** Objects listed under the prefix. */
+  readonly scanned: number;
+  /** Their total size in bytes. */
+  readonly scannedBytes: number;
+  /** Objects a record points to (or whose record this version cannot read): kept. */
+  readonly live: number;
+  /** Objects younger than the grace period: kept. */
+  readonly recent: number;
+  /** Objects not named like a Larder blob: kept. */
+  readonly foreign: number;
+  /** Objects no record pointed to when checked. */
+  readonly orphans: number;
+  /** Their total size in bytes. */
+  readonly orphanBytes: number;
+  /** Orphans whose record or lease appeared before deletion: kept. */
+  readonly rescued: number;
+  /** Objects deleted. */
+  readonly deleted: number;
+  /** Their total size in bytes. */
+  readonly deletedBytes: number;
+  /** Orphans the blob store failed to delete. */
+  readonly failed: number;
+}
+
+/** The options of a cleanup this work uses (cleanup.ts checks them). */
+export interface RunSettings {
+  /** Objects younger than this are kept (0: none). */
   readonly graceMs: number;
-  readonly dryRun: boolean;
-  readonly onProgress: CleanupOptions["onProgress"];
+  /** Stops the work between and during calls. */
   readonly signal: AbortSignal | undefined;
-  readonly pageSize: number;
+  /** Records read per store pipeline. */
   readonly batchSize: number;
+  /** Time limit of each backend call. */
   readonly timeoutMs: number;
 }
 
@@ -35,7 +64,7 @@ export interface Candidate {
 export interface CleanupRun {
   readonly ctx: CacheContext;
   readonly blobs: BlobStore;
-  readonly settings: Settings;
+  readonly settings: RunSettings;
   readonly counts: Counts;
 }
 
