@@ -77,7 +77,7 @@ for (const [registry, command] of Object.entries(publishers)) {
   const [name, job] = found[0]!;
   if (job.permissions?.["id-token"] !== "write") problems.push(`release.yml: job ${name} needs id-token: write`);
   if (!needsTest(job)) problems.push(`release.yml: job ${name} must need the test job`);
-  if (!/check-release\.ts --tag/.test(runs(job))) {
+  if (!/check_release\.ts --tag/.test(runs(job))) {
     problems.push(`release.yml: job ${name} must check the tag (scripts/check_release.ts --tag) before publishing`);
   }
 }
