@@ -186,13 +186,17 @@ export function scriptTests(context: ScriptTestContext): void {
       lru: lru(member, entry),
     });
     const write = (member: string, entry: Tracked) => run([writeOp(member, entry)]);
+    /** Writes `member`, expecting it written and exactly `evicted` (the members with blobs) reported. */
+    const writeEvicting = async (member: string, entry: Tracked, evicted: string[]): Promise<void> => {
+      expect(await write(member, entry)).toStrictEqual([{ written: true, evicted }]);
+    };
     const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
     const sizes = async (): Promise<StoreResult | undefined> =>
       (await run([{ type: "hgetall", key: key("sizes") }]))[0];
 
     it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
-      expect(await write("blob-a", { bytes: 10, score: 1 })).toStrictEqual([{ written: true, evicted: [] }]);
-      expect(await write("inline-b", { bytes: 10, score: 2 })).toStrictEqual([{ written: true, evicted: [] }]);
+      await writeEvicting("blob-a", { bytes: 10, score: 1 }, []);
+      await writeEvicting("inline-b", { bytes: 10, score: 2 }, []);
       // A hit on blob-a makes inline-b the least recently used.
       await run([{
         type: "read",
@@ -201,9 +205,9 @@ export function scriptTests(context: ScriptTestContext): void {
         token: "t",
         touch: { ...ref("blob-a"), score: 3 },
       }]);
-      expect(await write("blob-c", { bytes: 10, score: 4 })).toStrictEqual([{ written: true, evicted: [] }]);
+      await writeEvicting("blob-c", { bytes: 10, score: 4 }, []);
       expect(await exists("inline-b")).toStrictEqual([false]);
-      expect(await write("blob-d", { bytes: 10, score: 5 })).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
+      await writeEvicting("blob-d", { bytes: 10, score: 5 }, ["blob-a"]);
       expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([
         { "#": "20", "blob-c": "10", "blob-d": "10" },
       ]);
@@ -213,10 +217,7 @@ export function scriptTests(context: ScriptTestContext): void {
       const limits = { maxEntries: 0, maxBytes: 100 };
       await write("blob-a", { bytes: 60, score: 1, limits });
       await write("blob-b", { bytes: 30, score: 2, limits });
-      expect(await write("blob-c", { bytes: 30, score: 3, limits })).toStrictEqual([{
-        written: true,
-        evicted: ["blob-a"],
-      }]);
+      await writeEvicting("blob-c", { bytes: 30, score: 3, limits }, ["blob-a"]);
       expect(
         await run([{
           type: "del",
@@ -235,22 +236,13 @@ export function scriptTests(context: ScriptTestContext): void {
       await write("blob-b", { bytes: 10, score: 1_001, limits, ttlMs: 100 }); // expires at 1_101
       await write("blob-c", { bytes: 10, score: 1_002, limits });
       // Three live members and d: nothing to evict; b's bookkeeping is dropped.
-      expect(await write("blob-d", { bytes: 10, score: 2_000, limits })).toStrictEqual([{
-        written: true,
-        evicted: [],
-      }]);
+      await writeEvicting("blob-d", { bytes: 10, score: 2_000, limits }, []);
       expect(await exists("blob-a")).toStrictEqual([true]);
       expect(await sizes()).toStrictEqual({ "#": "30", "blob-a": "10", "blob-c": "10", "blob-d": "10" });
       // b is gone from the eviction order too: the next eviction takes a, and b is never reported
       // (its blob is not the evictor's to delete: the record expired on its own).
-      expect(await write("blob-e", { bytes: 10, score: 2_001, limits })).toStrictEqual([{
-        written: true,
-        evicted: ["blob-a"],
-      }]);
-      expect(await write("blob-f", { bytes: 10, score: 2_002, limits })).toStrictEqual([{
-        written: true,
-        evicted: ["blob-c"],
-      }]);
+      await writeEvicting("blob-e", { bytes: 10, score: 2_001, limits }, ["blob-a"]);
+      await writeEvicting("blob-f", { bytes: 10, score: 2_002, limits }, ["blob-c"]);
       expect(await sizes()).toStrictEqual({ "#": "30", "blob-d": "10", "blob-e": "10", "blob-f": "10" });
     });
 
@@ -258,10 +250,7 @@ export function scriptTests(context: ScriptTestContext): void {
       const limits = { maxEntries: 0, maxBytes: 100 };
       await write("blob-a", { bytes: 40, score: 1_000, limits });
       await write("blob-b", { bytes: 40, score: 1_001, limits, ttlMs: 100 });
-      expect(await write("blob-c", { bytes: 40, score: 2_000, limits })).toStrictEqual([{
-        written: true,
-        evicted: [],
-      }]);
+      await writeEvicting("blob-c", { bytes: 40, score: 2_000, limits }, []);
       expect(await exists("blob-a")).toStrictEqual([true]);
       expect(await sizes()).toStrictEqual({ "#": "80", "blob-a": "40", "blob-c": "40" });
     });
@@ -269,14 +258,8 @@ export function scriptTests(context: ScriptTestContext): void {
     it("counts a member rewritten after it expired once, with its new size", async () => {
       const limits = { maxEntries: 2, maxBytes: 100 };
       await write("blob-a", { bytes: 40, score: 1_000, limits, ttlMs: 100 });
-      expect(await write("blob-a", { bytes: 50, score: 2_000, limits })).toStrictEqual([{
-        written: true,
-        evicted: [],
-      }]);
-      expect(await write("blob-b", { bytes: 50, score: 2_001, limits })).toStrictEqual([{
-        written: true,
-        evicted: [],
-      }]);
+      await writeEvicting("blob-a", { bytes: 50, score: 2_000, limits }, []);
+      await writeEvicting("blob-b", { bytes: 50, score: 2_001, limits }, []);
       expect(await sizes()).toStrictEqual({ "#": "100", "blob-a": "50", "blob-b": "50" });
       expect(await exists("blob-a")).toStrictEqual([true]);
     });
@@ -314,10 +297,7 @@ export function scriptTests(context: ScriptTestContext): void {
       await write("blob-a", { bytes: 10, score: 5_000, limits });
       await write("blob-b", { bytes: 10, score: 5_001, limits });
       // c's score is the lowest (its writer's clock lags): a, the oldest other member, goes.
-      expect(await write("blob-c", { bytes: 10, score: 4_000, limits })).toStrictEqual([{
-        written: true,
-        evicted: ["blob-a"],
-      }]);
+      await writeEvicting("blob-c", { bytes: 10, score: 4_000, limits }, ["blob-a"]);
       expect(await exists("blob-c")).toStrictEqual([true]);
       expect(await sizes()).toStrictEqual({ "#": "20", "blob-b": "10", "blob-c": "10" });
     });

@@ -28,6 +28,22 @@ export interface StoreConformanceOptions extends SuiteOptions<MetadataStore, Sto
   clock?: ManualClock;
 }
 
+/** Values a store must keep exactly, as strings, by what they look like. */
+const STRING_VALUES: Readonly<Record<string, string>> = {
+  "empty": "",
+  "number-like": "123",
+  "float-like": "1.50",
+  "null-like": "null",
+  "boolean-like": "true",
+  "JSON object": '{"a":1,"b":[true,null]}',
+  "JSON string": '"quoted"',
+  "whitespace": "  \t\n\r\n  ",
+  "unicode": "héllo 日本語 🎉 e\u0301",
+  "NUL and controls": "a\u0000b\u0001c\u001f",
+  "base64": "AAECAwQFBgcICQ==+/",
+  "Redis syntax": "*3\r\n$3\r\nSET\r\n",
+};
+
 /** Registers the store contract tests for the adapter `factory` builds (once per suite). */
 export function describeStoreConformance(
   name: string,
@@ -67,22 +83,7 @@ export function describeStoreConformance(
         expect(await run([{ type: "get", key: key("k") }])).toStrictEqual(["new"]);
       });
 
-      for (
-        const [label, value] of [
-          ["empty", ""],
-          ["number-like", "123"],
-          ["float-like", "1.50"],
-          ["null-like", "null"],
-          ["boolean-like", "true"],
-          ["JSON object", '{"a":1,"b":[true,null]}'],
-          ["JSON string", '"quoted"'],
-          ["whitespace", "  \t\n\r\n  "],
-          ["unicode", "héllo 日本語 🎉 e\u0301"],
-          ["NUL and controls", "a\u0000b\u0001c\u001f"],
-          ["base64", "AAECAwQFBgcICQ==+/"],
-          ["Redis syntax", "*3\r\n$3\r\nSET\r\n"],
-        ] as const
-      ) {
+      for (const [label, value] of Object.entries(STRING_VALUES)) {
         it(`keeps a ${label} value exactly, as a string`, async () => {
           await run([{ type: "set", key: key("v"), value, ttlMs: 60_000 }]);
           const [got] = await run([{ type: "get", key: key("v") }]);
