@@ -3,7 +3,8 @@
  *
  * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, `zstd.wasm`),
  *   README, LICENSE and package.json; every export target is in it; no built module imports a
- *   `node:` module; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
+ *   `node:` module but those in {@link NODE_IMPORTS_ALLOWED} (larder/blobs/fs), which no other
+ *   entry point imports; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
  *   the `larder` bin is in it and answers `--help` when run by plain `node`.
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
@@ -14,11 +15,31 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { buildAndPack } from "./_pack.ts";
 
 const problems: string[] = [];
+
+/**
+ * Built modules that may import `node:` modules, each with its reason. Every other module must
+ * run on every runtime, and no other entry point may import these.
+ */
+const NODE_IMPORTS_ALLOWED: Readonly<Record<string, string>> = {
+  "dist/src/blobs/fs.js":
+    "larder/blobs/fs stores blobs in a local directory through node:fs, which Node, Bun and Deno all run (Workers have no file system); it is its own entry point, loaded only by those who import it",
+};
+
+/** The relative imports `file` (a path in the tarball) reaches, transitively, itself included. */
+function importGraph(file: string, seen: Set<string> = new Set()): Set<string> {
+  if (seen.has(file)) return seen;
+  seen.add(file);
+  const text = readFileSync(file, "utf8");
+  for (const match of text.matchAll(/\b(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+    importGraph(join(dirname(file), match[1]!), seen);
+  }
+  return seen;
+}
 
 function check(label: string, command: string, args: readonly string[], forbidden?: RegExp): void {
   console.log(`\n● ${label}: ${command} ${args.join(" ")}`);
@@ -51,8 +72,17 @@ for (const [subpath, conditions] of Object.entries(pkg.exports)) {
   }
 }
 for (const file of files.filter((f) => f.endsWith(".js"))) {
+  if (file in NODE_IMPORTS_ALLOWED) continue;
   if (/\bfrom\s*["']node:|import\(\s*["']node:/.test(readFileSync(join("dist", "..", file), "utf8"))) {
     problems.push(`npm pack: ${file} imports a node: module (the library must run on every runtime)`);
+  }
+}
+// An allowed module must stay out of every other entry's imports: only its own users load it.
+for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+  const entry = conditions.default?.replace(/^\.\//, "");
+  if (entry === undefined || entry in NODE_IMPORTS_ALLOWED) continue;
+  for (const reached of importGraph(entry)) {
+    if (reached in NODE_IMPORTS_ALLOWED) problems.push(`npm pack: exports ${subpath} imports ${reached}`);
   }
 }
 

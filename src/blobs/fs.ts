@@ -20,12 +20,14 @@
  * ```ts
  * import { fsBlobStore } from "larder/blobs/fs";
  *
- * const blobs = fsBlobStore({ dir: await Deno.makeTempDir() }); // e.g. "/var/cache/myapp" on Node
+ * const blobs = fsBlobStore({ dir: ".cache/larder" }); // created on the first write
  * await blobs.put("reports/2024", new TextEncoder().encode("a large payload"));
  * console.log(new TextDecoder().decode((await blobs.get("reports/2024"))!)); // "a large payload"
  * console.log((await blobs.list!("reports/")).objects.map((o) => o.key)); // ["reports/2024"]
  * await blobs.delete("reports/2024");
  * ```
+ *
+ * As the cache's blob store: `createCache({ store, blobs: fsBlobStore({ dir: "/var/cache/myapp" }) })`.
  *
  * @module
  */
