@@ -4,7 +4,7 @@
  * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, `zstd.wasm`),
  *   README, LICENSE and package.json; every export target is in it; no built module imports a
  *   `node:` module but those in {@link NODE_IMPORTS_ALLOWED} (larder/blobs/fs), which no other
- *   entry point imports; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
+ *   entry point imports; `larder` itself imports no adapter but the in-process ones; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
  *   the `larder` bin is in it and answers `--help` when run by plain `node`.
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
@@ -35,8 +35,11 @@ function importGraph(file: string, seen: Set<string> = new Set()): Set<string> {
   if (seen.has(file)) return seen;
   seen.add(file);
   const text = readFileSync(file, "utf8");
-  for (const match of text.matchAll(/\b(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
-    importGraph(join(dirname(file), match[1]!), seen);
+  // Statements at the start of a line (tsc's output), not the examples in doc comments.
+  const specifiers =
+    /^(?:import|export)\b[^;]*?["'](\.{1,2}\/[^"']+)["'];|\bimport\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/gm;
+  for (const match of text.matchAll(specifiers)) {
+    importGraph(join(dirname(file), (match[1] ?? match[2])!), seen);
   }
   return seen;
 }
@@ -76,6 +79,14 @@ for (const file of files.filter((f) => f.endsWith(".js"))) {
   if (/\bfrom\s*["']node:|import\(\s*["']node:/.test(readFileSync(join("dist", "..", file), "utf8"))) {
     problems.push(`npm pack: ${file} imports a node: module (the library must run on every runtime)`);
   }
+}
+// `larder` itself loads no adapter but the in-process ones (its embedded default): an application
+// pays only for the adapters it imports.
+const mainGraph = importGraph(pkg.exports["."]!.default!.replace(/^\.\//, ""));
+for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+  if (!/^\.\/(stores|blobs)\//.test(subpath) || subpath.endsWith("/memory")) continue;
+  const target = conditions.default?.replace(/^\.\//, "");
+  if (target !== undefined && mainGraph.has(target)) problems.push(`npm pack: "larder" imports ${subpath} (${target})`);
 }
 // An allowed module must stay out of every other entry's imports: only its own users load it.
 for (const [subpath, conditions] of Object.entries(pkg.exports)) {
