@@ -155,8 +155,10 @@ export interface WriteOp {
     readonly bytes: number;
     readonly maxEntries: number;
     readonly maxBytes: number;
-    /** Record key of a member: `recordPrefix + member`. */
+    /** Record key of a member: `recordPrefix + member + recordSuffix`. */
     readonly recordPrefix: string;
+    /** See `recordPrefix`. @default "" */
+    readonly recordSuffix?: string;
   };
 }
 

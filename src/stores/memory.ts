@@ -139,7 +139,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
       for (const member of order.keys()) {
         if (!over()) break;
         forget({ key: lru.key, sizes: lru.sizes, member });
-        const victim = lru.recordPrefix + member;
+        const victim = lru.recordPrefix + member + (lru.recordSuffix ?? "");
         const record = entries.get(victim, at);
         entries.delete(victim, at);
         if (record?.includes('"b":"')) evicted.push(member);

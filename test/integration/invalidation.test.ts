@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
-import { blobKey, keyHash } from "../../src/core/keys.ts";
+import { blobKey, keyHash, lruKeys } from "../../src/core/keys.ts";
 import type { CacheOptions } from "../../src/core/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { servicesCache } from "../helpers/cache.ts";
@@ -304,7 +304,7 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("c", { namespace: "big" })).toBeDefined();
     expect(await listObjects(`${prefix}/`)).toHaveLength(2);
     const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
-    expect(sizes).toEqual([`${prefix}:lrs:big`]);
+    expect(sizes).toEqual([lruKeys(prefix, "big").sizes]);
   });
 });
 

@@ -1,0 +1,256 @@
+/**
+ * The Lua scripts behind the atomic store operations, shared by every Redis adapter (Upstash over
+ * HTTP, plain Redis and Redis Cluster over TCP) and mirrored by the memory store. A record keeps
+ * the tokens of its generations at its front (`{"g":[["key","x","s"],…],…`, see
+ * src/core/generations.ts), so a script compares them without parsing the rest.
+ *
+ * `READ`, `WRITE` and `FORGET` touch keys of several slots (generations, eviction bookkeeping,
+ * victims' records): they serve one Redis node. On a cluster, `_redis_cluster.ts` runs the same
+ * operations as per-slot pieces (`GENERATION_ONLY`, `READ_RECORD`, `LRU_ADD`, `EVICT`, `LRU_FORGET`)
+ * and decides validity in the client.
+ *
+ * @module
+ */
+
+/** A script and its SHA-1 (what `EVALSHA` names it by; computed once, see {@link scriptSha}). */
+export interface LuaScript {
+  /** Short name, for messages. */
+  readonly name: string;
+  /** The script's text. */
+  readonly source: string;
+}
+
+// Generations: create missing ones with the caller's token (both fields), so a record never
+// holds an empty token.
+const GENERATION = `local function generation(k, token)
+  local v = redis.call("HMGET", k, "x", "s")
+  local x, s = v[1], v[2]
+  if not x then x = token; redis.call("HSET", k, "x", x) end
+  if not s then s = token; redis.call("HSET", k, "s", s) end
+  return x, s
+end`;
+
+// The stamps at the front of a stored record, as "key","x" pairs for string.gmatch.
+const STAMPS = `local function stamps(v)
+  local list = string.match(v, '^{"g":%[(%[.-)%]%]')
+  if not list then return function() return nil end end
+  return string.gmatch(list, '%["([^"]*)","([^"]*)","[^"]*"')
+end`;
+
+/**
+ * KEYS: record, lease (or record), touched sorted set (or record), generation keys…
+ * ARGV: token, lease?, lease token, lease ttl, touch?, touch score, touch member.
+ * Returns {record or false, invalidated 0/1, lease -1/0/1, {key, x, s, …}}.
+ */
+export const READ: LuaScript = {
+  name: "read",
+  source: `${GENERATION}
+${STAMPS}
+local token, gens, order = ARGV[1], {}, {}
+local function gen(k)
+  if not gens[k] then
+    local x, s = generation(k, token)
+    gens[k] = {x, s}
+    table.insert(order, k)
+  end
+  return gens[k]
+end
+for i = 4, #KEYS do gen(KEYS[i]) end
+local v = redis.call("GET", KEYS[1])
+local invalidated = 0
+if v then
+  for k, x in stamps(v) do
+    if gen(k)[1] ~= x then invalidated = 1 end
+  end
+  if invalidated == 1 then v = false end
+end
+local lease = -1
+if not v and ARGV[2] == "1" then
+  if redis.call("SET", KEYS[2], ARGV[3], "NX", "PX", ARGV[4]) then lease = 1 else lease = 0 end
+end
+if v and ARGV[5] == "1" then redis.call("ZADD", KEYS[3], "XX", ARGV[6], ARGV[7]) end
+local flat = {}
+for _, k in ipairs(order) do
+  table.insert(flat, k); table.insert(flat, gens[k][1]); table.insert(flat, gens[k][2])
+end
+return {v, invalidated, lease, flat}`,
+};
+
+/**
+ * KEYS: record, sorted set (or record), sizes hash (or record), generation keys…
+ * ARGV: token, record, ttl, lru?, member, score, bytes, max entries, max bytes, record prefix,
+ * record suffix, then the expected x and s of each generation key ("" when not given).
+ * Returns {written 0/1, {evicted members whose record pointed to a blob}}.
+ */
+export const WRITE: LuaScript = {
+  name: "write",
+  source: `${GENERATION}
+local token, parts = ARGV[1], {}
+for i = 4, #KEYS do
+  local x, s = generation(KEYS[i], token)
+  local j = 2 * (i - 3)
+  local wx, ws = ARGV[10 + j], ARGV[11 + j]
+  if wx ~= "" and wx ~= x then return {0, {}} end
+  if wx == "" then wx = x end
+  if ws == "" then ws = s end
+  table.insert(parts, '["' .. KEYS[i] .. '","' .. wx .. '","' .. ws .. '"]')
+end
+redis.call("SET", KEYS[1], '{"g":[' .. table.concat(parts, ",") .. '],' .. string.sub(ARGV[2], 2), "PX", ARGV[3])
+local evicted = {}
+if ARGV[4] == "1" then
+  local lru, sizes, member = KEYS[2], KEYS[3], ARGV[5]
+  local old = tonumber(redis.call("HGET", sizes, member) or "0")
+  redis.call("ZADD", lru, ARGV[6], member)
+  redis.call("HSET", sizes, member, ARGV[7])
+  redis.call("HINCRBY", sizes, "#", tonumber(ARGV[7]) - old)
+  local maxEntries, maxBytes = tonumber(ARGV[8]), tonumber(ARGV[9])
+  while (maxEntries > 0 and redis.call("ZCARD", lru) > maxEntries) or
+      (maxBytes > 0 and tonumber(redis.call("HGET", sizes, "#") or "0") > maxBytes) do
+    local popped = redis.call("ZPOPMIN", lru)
+    if #popped == 0 then break end
+    local m = popped[1]
+    local b = tonumber(redis.call("HGET", sizes, m) or "0")
+    redis.call("HDEL", sizes, m)
+    redis.call("HINCRBY", sizes, "#", -b)
+    local key = ARGV[10] .. m .. ARGV[11]
+    local rec = redis.call("GET", key)
+    if rec then
+      redis.call("DEL", key)
+      if string.find(rec, '"b":"', 1, true) then table.insert(evicted, m) end
+    end
+  end
+end
+return {1, evicted}`,
+};
+
+/** KEYS: sorted set, sizes hash, keys to delete… ARGV: member. Returns the number of keys deleted. */
+export const FORGET: LuaScript = {
+  name: "forget",
+  source: `local n = 0
+for i = 3, #KEYS do n = n + redis.call("DEL", KEYS[i]) end
+redis.call("ZREM", KEYS[1], ARGV[1])
+local b = redis.call("HGET", KEYS[2], ARGV[1])
+if b then
+  redis.call("HDEL", KEYS[2], ARGV[1])
+  redis.call("HINCRBY", KEYS[2], "#", -tonumber(b))
+end
+return n`,
+};
+
+/** KEYS: lease. ARGV: token, ttl. Returns 1 when still the owner (expiry reset), else 0. */
+export const RENEW_LEASE: LuaScript = {
+  name: "renewLease",
+  source: `if redis.call("GET", KEYS[1]) == ARGV[1] then
+  redis.call("PEXPIRE", KEYS[1], ARGV[2])
+  return 1
+end
+return 0`,
+};
+
+/** KEYS: lease. ARGV: token. Returns 1 when deleted (the token owned it), else 0. */
+export const RELEASE_LEASE: LuaScript = {
+  name: "releaseLease",
+  source: `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`,
+};
+
+// ---- Cluster pieces: each touches the keys of one slot only. ----
+
+/** KEYS: one generation key. ARGV: token. Returns {x, s} (created from the token when missing). */
+export const GENERATION_ONLY: LuaScript = {
+  name: "generation",
+  source: `${GENERATION}
+local x, s = generation(KEYS[1], ARGV[1])
+return {x, s}`,
+};
+
+/**
+ * The record's half of a cluster read. KEYS: record, lease (same slot; or record).
+ * ARGV: lease?, lease token, lease ttl, then `key, x` pairs: the expire tokens this process saw
+ * last. The lease is taken when there is no record, or when one of its stamps differs from a
+ * token given (it is invalid by what this process knows). Validity itself is decided by the
+ * caller against the current tokens, read in the same round trip from their own slots.
+ * Returns {record or false, lease -1/0/1}.
+ */
+export const READ_RECORD: LuaScript = {
+  name: "readRecord",
+  source: `${STAMPS}
+local v = redis.call("GET", KEYS[1])
+local known = {}
+for i = 4, #ARGV, 2 do known[ARGV[i]] = ARGV[i + 1] end
+local missing = not v
+if v then
+  for k, x in stamps(v) do
+    if known[k] and known[k] ~= x then missing = true end
+  end
+end
+local lease = -1
+if missing and ARGV[1] == "1" then
+  if redis.call("SET", KEYS[2], ARGV[2], "NX", "PX", ARGV[3]) then lease = 1 else lease = 0 end
+end
+return {v, lease}`,
+};
+
+/**
+ * A namespace's eviction bookkeeping on a cluster (its keys share one slot). KEYS: sorted set,
+ * sizes hash. ARGV: member, score, bytes, max entries, max bytes. Tracks the member, then pops the
+ * least recently used members until both limits hold. Returns the popped members (their records
+ * live on their own slots: the caller deletes them with {@link EVICT}).
+ */
+export const LRU_ADD: LuaScript = {
+  name: "lruAdd",
+  source: `local lru, sizes, member = KEYS[1], KEYS[2], ARGV[1]
+local old = tonumber(redis.call("HGET", sizes, member) or "0")
+redis.call("ZADD", lru, ARGV[2], member)
+redis.call("HSET", sizes, member, ARGV[3])
+redis.call("HINCRBY", sizes, "#", tonumber(ARGV[3]) - old)
+local maxEntries, maxBytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local popped = {}
+while (maxEntries > 0 and redis.call("ZCARD", lru) > maxEntries) or
+    (maxBytes > 0 and tonumber(redis.call("HGET", sizes, "#") or "0") > maxBytes) do
+  local p = redis.call("ZPOPMIN", lru)
+  if #p == 0 then break end
+  local m = p[1]
+  local b = tonumber(redis.call("HGET", sizes, m) or "0")
+  redis.call("HDEL", sizes, m)
+  redis.call("HINCRBY", sizes, "#", -b)
+  table.insert(popped, m)
+end
+return popped`,
+};
+
+/** KEYS: an evicted entry's record. Deletes it; returns 1 when it pointed to a blob, else 0. */
+export const EVICT: LuaScript = {
+  name: "evict",
+  source: `local rec = redis.call("GET", KEYS[1])
+if not rec then return 0 end
+redis.call("DEL", KEYS[1])
+if string.find(rec, '"b":"', 1, true) then return 1 end
+return 0`,
+};
+
+/** KEYS: sorted set, sizes hash (one slot). ARGV: member. Forgets the member; returns 0. */
+export const LRU_FORGET: LuaScript = {
+  name: "lruForget",
+  source: `redis.call("ZREM", KEYS[1], ARGV[1])
+local b = redis.call("HGET", KEYS[2], ARGV[1])
+if b then
+  redis.call("HDEL", KEYS[2], ARGV[1])
+  redis.call("HINCRBY", KEYS[2], "#", -tonumber(b))
+end
+return 0`,
+};
+
+const shas = new Map<string, Promise<string>>();
+
+/** The script's SHA-1 in lower-case hex, as `EVALSHA` and `SCRIPT LOAD` name it (computed once). */
+export function scriptSha(script: LuaScript): Promise<string> {
+  let sha = shas.get(script.source);
+  if (!sha) {
+    sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source)).then((digest) =>
+      [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
+    );
+    shas.set(script.source, sha);
+  }
+  return sha;
+}
