@@ -24,6 +24,10 @@ interface Step {
   readonly command: readonly [string, ...string[]];
   /** Whether it needs the local services (their variables are added to its environment). */
   readonly services?: boolean;
+  /** Whether it also needs the Redis Cluster (started before the first step that needs it). */
+  readonly cluster?: boolean;
+  /** Variables of its own, e.g. which store the parameterised suites run against. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Whether it uses the built package (dist/): built first when no earlier step of this run built it. */
   readonly dist?: boolean;
   /** Killed (by PID) after this long. */
@@ -40,7 +44,8 @@ const STEPS: readonly Step[] = [
   { name: "manifests", command: ["npx", "tsx", "scripts/check-manifests.ts"], timeoutMs: 2 * 60_000 },
   // The npm tarball (contents, publint, attw) and the JSR dry run (slow types, deno doc --lint).
   { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },
-  { name: "vitest", command: ["npx", "vitest", "run"], services: true, timeoutMs: 20 * 60_000 },
+  // The suites that need the Redis Cluster are among them (it starts in a few seconds).
+  { name: "vitest", command: ["npx", "vitest", "run"], services: true, cluster: true, timeoutMs: 20 * 60_000 },
   // The shared runtime scenarios (test/runtime/_scenarios.ts) on each runtime, against the services.
   {
     name: "node",
@@ -197,6 +202,21 @@ async function main(): Promise<number> {
             continue;
           }
         }
+        if (step.cluster && !services.cluster) {
+          try {
+            const clusterStarted = performance.now();
+            await services.addCluster();
+            console.log(`  redis cluster up in ${((performance.now() - clusterStarted) / 1000).toFixed(1)} s`);
+          } catch (error) {
+            outcomes.push({
+              step,
+              code: 1,
+              ms: performance.now() - started,
+              note: `the Redis Cluster failed to start: ${(error as Error).message}`,
+            });
+            continue;
+          }
+        }
         env = services.env;
         if (interrupted) break;
       }
@@ -212,7 +232,7 @@ async function main(): Promise<number> {
         }
         built = true;
       }
-      const { code, note } = await run(step, env);
+      const { code, note } = await run(step, { ...env, ...step.env });
       if (step.name === "package" && code === 0) built = true;
       outcomes.push({ step, code, ms: performance.now() - started, ...(note ? { note } : {}) });
     }

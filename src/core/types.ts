@@ -69,7 +69,10 @@ export interface Generation {
   readonly s: string;
 }
 
-/** An entry in a namespace's eviction bookkeeping: a sorted set by last use and a hash of sizes. */
+/**
+ * An entry in a namespace's eviction bookkeeping: a sorted set by last use and a hash of sizes.
+ * Both keys share one Redis Cluster hash tag (`lruKeys` in keys.ts), so one script updates them.
+ */
 export interface LruRef {
   /** Sorted set: member → last use, ms since the epoch. */
   readonly key: string;

@@ -14,7 +14,7 @@
 import { ConfigError, StoreError } from "../core/errors.ts";
 import type { StoreOp, StoreResult } from "../core/types.ts";
 import { type Arg, decodeReply, type RedisCommand } from "./_redis_ops.ts";
-import { scriptSha } from "./_redis_scripts.ts";
+import { loadShas, scriptSha } from "./_redis_scripts.ts";
 
 /** A pipeline of an ioredis client: commands queued with `call`, sent by `exec`. */
 export interface RedisPipelineLike {
@@ -44,6 +44,8 @@ export interface RedisClientLike {
 export interface RedisClusterLike extends RedisClientLike {
   /** The nodes of a role, each a one-node client. */
   nodes(role?: "master" | "slave" | "all"): RedisClientLike[];
+  /** ioredis' slot map: for each slot, the `host:port` of its master first. */
+  readonly slots?: readonly (readonly string[] | undefined)[];
 }
 
 /** A command's outcome: its reply, or the error the server (or the connection) gave. */
@@ -79,10 +81,10 @@ export function isNoScript(error: unknown): boolean {
 }
 
 /** The `EVALSHA` (or, with `load`, `EVAL`) arguments of a script command; the command's own for others. */
-export async function wireArgs(command: RedisCommand, load = false): Promise<[string, ...Arg[]]> {
+export function wireArgs(command: RedisCommand, load = false): [string, ...Arg[]] {
   if (command.kind === "call") return [...command.args];
   const { keys, args } = command;
-  const head = load ? command.script.source : await scriptSha(command.script);
+  const head = load ? command.script.source : scriptSha(command.script);
   return [load ? "EVAL" : "EVALSHA", head, keys.length, ...keys, ...args];
 }
 
@@ -102,23 +104,24 @@ export async function runPipeline(client: RedisClientLike, commands: readonly Re
   const wire: [string, ...Arg[]][] = [];
   const positions: number[] = [];
   const loading = new Map<string, number>();
+  await loadShas();
   for (const command of commands) {
     if (command.kind === "script") {
-      const sha = await scriptSha(command.script);
+      const sha = scriptSha(command.script);
       if (!loaded.has(sha) && !loading.has(sha)) {
         loading.set(sha, wire.length);
         wire.push(["SCRIPT", "LOAD", command.script.source]);
       }
     }
     positions.push(wire.length);
-    wire.push(await wireArgs(command));
+    wire.push(wireArgs(command));
   }
   const all = await execute(client, wire);
   for (const [sha, at] of loading) if (all[at]?.ok) loaded.add(sha);
   const replies = positions.map((at) => all[at]!);
   const unknown = replies.flatMap((reply, i) => !reply.ok && isNoScript(reply.error) ? [i] : []);
   if (unknown.length === 0) return replies;
-  const again = await execute(client, await Promise.all(unknown.map((i) => wireArgs(commands[i]!, true))));
+  const again = await execute(client, unknown.map((i) => wireArgs(commands[i]!, true)));
   unknown.forEach((index, j) => (replies[index] = again[j]!));
   return replies;
 }
@@ -133,18 +136,24 @@ async function execute(client: RedisClientLike, wire: readonly [string, ...Arg[]
   return results.map(([error, value]): Reply => error ? { ok: false, error } : { ok: true, value });
 }
 
-/** Runs one command with `call` (a cluster routes it), re-sent with `EVAL` on NOSCRIPT. */
-export async function runCommand(client: RedisClientLike, command: RedisCommand): Promise<Reply> {
-  try {
-    return { ok: true, value: await client.call(...await wireArgs(command)) };
-  } catch (error) {
-    if (!isNoScript(error)) return { ok: false, error: asError(error) };
-  }
-  try {
-    return { ok: true, value: await client.call(...await wireArgs(command, true)) };
-  } catch (error) {
-    return { ok: false, error: asError(error) };
-  }
+/**
+ * Runs one command with `call` (a cluster routes it). A script goes by `EVAL` when `load` (its
+ * node is not known to have it: that loads it there), else by `EVALSHA`, re-sent with `EVAL` on
+ * NOSCRIPT.
+ */
+export function runCommand(client: RedisClientLike, command: RedisCommand, load = false): Promise<Reply> {
+  // Issued before returning (no await first), so commands leave in the order they were run.
+  const loadNow = (): Promise<Reply> =>
+    client.call(...wireArgs(command, true)).then((value): Reply => ({ ok: true, value }), failed);
+  if (load && command.kind === "script") return loadNow();
+  return client.call(...wireArgs(command)).then(
+    (value): Reply => ({ ok: true, value }),
+    (error: unknown) => command.kind === "script" && isNoScript(error) ? loadNow() : failed(error),
+  );
+}
+
+function failed(error: unknown): Reply {
+  return { ok: false, error: asError(error) };
 }
 
 function asError(error: unknown): Error {

@@ -66,7 +66,17 @@ import type {
 } from "../core/types.ts";
 import { type RedisClusterLike, type Reply, resultOf, runCommand } from "./_redis_client.ts";
 import { type Arg, encodeOp, isStrings, leaseState, recordOrNull, type RedisCommand } from "./_redis_ops.ts";
-import { EVICT, GENERATION_ONLY, LRU_ADD, LRU_FORGET, READ_RECORD, RELEASE_LEASE } from "./_redis_scripts.ts";
+import {
+  EVICT,
+  GENERATION_ONLY,
+  loadShas,
+  LRU_ADD,
+  LRU_FORGET,
+  READ_RECORD,
+  RELEASE_LEASE,
+  scriptSha,
+} from "./_redis_scripts.ts";
+import { keySlot } from "./_redis_slot.ts";
 
 const NAME = "redis-cluster";
 /** Generation keys whose last-seen tokens are kept per process. */
@@ -75,7 +85,24 @@ const SEEN_MAX = 10_000;
 /** Runs batches on `cluster`; see the module documentation. */
 export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp[]) => Promise<StoreResult[]> {
   const seen = new SeenTokens(SEEN_MAX);
-  const send = (command: RedisCommand): Promise<Reply> => runCommand(cluster, command);
+  // Scripts each node (by host:port) is known to have: the first time on a node a script goes by
+  // EVAL, which loads it, so a batch never meets NOSCRIPT in the normal case and keeps its order.
+  const loaded = new Map<string, Set<string>>();
+  // Sends at once (no await before the call), so a batch's commands leave in order.
+  const send = (command: RedisCommand): Promise<Reply> => {
+    if (command.kind !== "script") return runCommand(cluster, command);
+    const node = cluster.slots?.[keySlot(command.keys[0] ?? "")]?.[0];
+    const sha = scriptSha(command.script);
+    const known = node !== undefined && loaded.get(node)?.has(sha) === true;
+    return runCommand(cluster, command, !known).then((reply) => {
+      if (reply.ok && node !== undefined && !known) {
+        let set = loaded.get(node);
+        if (!set) loaded.set(node, set = new Set());
+        set.add(sha);
+      }
+      return reply;
+    });
+  };
   const script = (s: typeof READ_RECORD, keys: string[], args: Arg[]): RedisCommand => ({
     kind: "script",
     script: s,
@@ -106,10 +133,10 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
 
   async function read(op: ReadOp): Promise<ReadResult> {
     const { lease, touch } = op;
-    const together = lease !== undefined && sameSlot(op.key, lease.key);
+    const together = lease !== undefined && keySlot(op.key) === keySlot(lease.key);
     const known = op.gens.flatMap((key) => {
-      const gen = seen.get(key);
-      return gen ? [key, gen.x] : [];
+      const x = seen.get(key)?.x;
+      return x === undefined ? [] : [key, x];
     });
     const record = send(script(READ_RECORD, together ? [op.key, lease.key] : [op.key], [
       together ? "1" : "0",
@@ -156,13 +183,16 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
   async function write(op: WriteOp): Promise<WriteResult> {
     // The write-side check, against the tokens this process saw last (see the module doc).
     for (const stamp of op.gens) {
-      const last = stamp.x === undefined ? undefined : seen.get(stamp.key);
-      if (last && last.x !== stamp.x) return { written: false, evicted: [] };
+      const last = stamp.x === undefined ? undefined : seen.get(stamp.key)?.x;
+      if (last !== undefined && last !== stamp.x) return { written: false, evicted: [] };
     }
     const unstamped = op.gens.filter((g) => g.x === undefined || g.s === undefined).map((g) => g.key);
     const current = unstamped.length > 0 ? await generations(unstamped, op.token) : {};
     const stamps = op.gens.map((g): Stamp => [g.key, g.x ?? current[g.key]!.x, g.s ?? current[g.key]!.s]);
     const { lru } = op;
+    if (lru && keySlot(lru.key) !== keySlot(lru.sizes)) {
+      throw new StoreError(`${NAME} write failed: eviction keys must share a hash tag (src/core/keys.ts lruKeys)`);
+    }
     const [setReply, lruReply] = await Promise.all([
       send({ kind: "call", args: ["SET", op.key, stampRecord(stamps, op.record), "PX", op.ttlMs] }),
       lru
@@ -182,6 +212,9 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
 
   async function del(op: StoreOp & { type: "del" }): Promise<number> {
     const keys = [op.key, ...op.more ?? []];
+    if (op.lru && keySlot(op.lru.key) !== keySlot(op.lru.sizes)) {
+      throw new StoreError(`${NAME} del failed: eviction keys must share a hash tag (src/core/keys.ts lruKeys)`);
+    }
     const forget = op.lru ? send(script(LRU_FORGET, [op.lru.key, op.lru.sizes], [op.lru.member])) : undefined;
     const [removed, forgot] = await Promise.all([
       Promise.all(keys.map((key) => send({ kind: "call", args: ["DEL", key] }))),
@@ -231,37 +264,22 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
     }
   }
 
-  return (ops) => Promise.all(ops.map(one));
-}
-
-/**
- * Whether two keys are certainly on one slot: the same key, or the same non-empty hash tag (the
- * text between the first `{` and the next `}`). Keys without tags may share a slot by chance;
- * they are treated as apart (correct, one round trip more).
- */
-export function sameSlot(a: string, b: string): boolean {
-  if (a === b) return true;
-  const tag = hashTag(a);
-  return tag !== undefined && tag === hashTag(b);
-}
-
-function hashTag(key: string): string | undefined {
-  const open = key.indexOf("{");
-  if (open < 0) return undefined;
-  const close = key.indexOf("}", open + 1);
-  return close > open + 1 ? key.slice(open + 1, close) : undefined;
+  return async (ops) => {
+    await loadShas();
+    return await Promise.all(ops.map(one));
+  };
 }
 
 /** The generation tokens this process saw last, for the lease decision and the write-side check. */
 class SeenTokens {
-  readonly #tokens = new Map<string, Generation>();
+  readonly #tokens = new Map<string, Partial<Generation>>();
   constructor(readonly max: number) {}
 
-  get(key: string): Generation | undefined {
+  get(key: string): Partial<Generation> | undefined {
     return this.#tokens.get(key);
   }
 
-  set(key: string, gen: Generation): void {
+  set(key: string, gen: Partial<Generation>): void {
     this.#tokens.delete(key);
     this.#tokens.set(key, gen);
     if (this.#tokens.size > this.max) this.#tokens.delete(this.#tokens.keys().next().value!);
@@ -269,7 +287,6 @@ class SeenTokens {
 
   /** One field replaced by this process' own invalidation. */
   update(key: string, field: "x" | "s", token: string): void {
-    const gen = this.#tokens.get(key);
-    if (gen) this.set(key, { ...gen, [field]: token });
+    this.set(key, { ...this.#tokens.get(key), [field]: token });
   }
 }

@@ -241,16 +241,37 @@ end
 return 0`,
 };
 
-const shas = new Map<string, Promise<string>>();
+/** Every script, for computing their SHA-1s once ({@link loadShas}). */
+const ALL: readonly LuaScript[] = [
+  READ,
+  WRITE,
+  FORGET,
+  RENEW_LEASE,
+  RELEASE_LEASE,
+  GENERATION_ONLY,
+  READ_RECORD,
+  LRU_ADD,
+  EVICT,
+  LRU_FORGET,
+];
+const shas = new Map<LuaScript, string>();
+let loading: Promise<void> | undefined;
 
-/** The script's SHA-1 in lower-case hex, as `EVALSHA` and `SCRIPT LOAD` name it (computed once). */
-export function scriptSha(script: LuaScript): Promise<string> {
-  let sha = shas.get(script.source);
-  if (!sha) {
-    sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source)).then((digest) =>
-      [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")
-    );
-    shas.set(script.source, sha);
-  }
+/** Computes every script's SHA-1 (once per process: WebCrypto's digest is asynchronous). */
+export function loadShas(): Promise<void> {
+  loading ??= Promise.all(ALL.map(async (script) => {
+    const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.source));
+    shas.set(script, [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  })).then(() => {});
+  return loading;
+}
+
+/**
+ * The script's SHA-1 in lower-case hex, as `EVALSHA` names it. Synchronous, so a batch's commands
+ * leave in order; {@link loadShas} must have resolved.
+ */
+export function scriptSha(script: LuaScript): string {
+  const sha = shas.get(script);
+  if (sha === undefined) throw new Error(`script ${script.name}: SHA-1 not computed (await loadShas() first)`);
   return sha;
 }

@@ -361,9 +361,12 @@ export function describeStoreConformance(
     });
 
     describe("eviction bookkeeping", () => {
+      // A namespace's bookkeeping keys share a hash tag (one cluster slot), as lruKeys() makes them.
+      const lruKey = (): string => key("lru:{ns}");
+      const sizesKey = (): string => key("sizes:{ns}");
       const lru = (member: string, bytes: number, score: number, limits = { maxEntries: 2, maxBytes: 0 }) => ({
-        key: key("lru"),
-        sizes: key("sizes"),
+        key: lruKey(),
+        sizes: sizesKey(),
         member,
         bytes,
         score,
@@ -391,12 +394,12 @@ export function describeStoreConformance(
           key: key("rec:blob-a"),
           gens: [],
           token: "t",
-          touch: { key: key("lru"), sizes: key("sizes"), member: "blob-a", score: 3 },
+          touch: { key: lruKey(), sizes: sizesKey(), member: "blob-a", score: 3 },
         }]);
         expect(await write("blob-c", 10, 4)).toStrictEqual([{ written: true, evicted: [] }]);
         expect(await exists("inline-b")).toStrictEqual([false]);
         expect(await write("blob-d", 10, 5)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
-        expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([
+        expect(await run([{ type: "hgetall", key: sizesKey() }])).toStrictEqual([
           { "#": "20", "blob-c": "10", "blob-d": "10" },
         ]);
       });
@@ -410,10 +413,10 @@ export function describeStoreConformance(
           await run([{
             type: "del",
             key: key("rec:blob-b"),
-            lru: { key: key("lru"), sizes: key("sizes"), member: "blob-b" },
+            lru: { key: lruKey(), sizes: sizesKey(), member: "blob-b" },
           }]),
         ).toStrictEqual([1]);
-        expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
+        expect(await run([{ type: "hgetall", key: sizesKey() }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
       });
     });
 

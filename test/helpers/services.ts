@@ -76,6 +76,21 @@ export function requireServices(): TestServices {
   };
 }
 
+/**
+ * The seed URLs of the local Redis Cluster (3 masters, 3 replicas); throws when it is not running,
+ * so a cluster suite never skips silently.
+ */
+export function requireCluster(): string[] {
+  const urls = process.env.LARDER_TEST_REDIS_CLUSTER_URLS;
+  if (!urls) {
+    throw new Error(
+      "This suite needs the local Redis Cluster, but LARDER_TEST_REDIS_CLUSTER_URLS is not set.\n" +
+        "Run it through `npm test`, or `npm run services -- --cluster npx vitest run <files>`.",
+    );
+  }
+  return urls.split(",");
+}
+
 /** A random prefix for keys and objects, so tests sharing the services do not collide. */
 export function uniquePrefix(label = "t"): string {
   return `${label}-${crypto.randomUUID()}`;
