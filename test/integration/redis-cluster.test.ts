@@ -195,15 +195,18 @@ describe("Redis Cluster: the read side alone keeps invalidations", () => {
     );
     try {
       let release!: () => void;
+      let started!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
+      const running = new Promise<void>((resolve) => (started = resolve));
       let data = "old";
       const slow = writer!.wrap(async () => {
         const seen = data;
+        started();
         await gate;
         return seen;
       }, { name: "report", tags: ["sales"] });
       const pending = slow();
-      await new Promise((resolve) => setTimeout(resolve, 50)); // its lookup is done: the function runs
+      await running; // its lookup is done (it saw the old tokens): the function runs
       data = "new";
       await invalidator!.invalidateTags(["sales"]);
       release();
