@@ -34,6 +34,16 @@ interface Step {
   readonly timeoutMs: number;
 }
 
+/** The integration suites that run once per store (LARDER_TEST_STORE). */
+const BY_STORE = [
+  "test/integration/cache.test.ts",
+  "test/integration/invalidation.test.ts",
+  "test/integration/stampede.test.ts",
+  "test/integration/chaos.test.ts",
+  "test/integration/cleanup.test.ts",
+  "test/integration/cli.test.ts",
+];
+
 const STEPS: readonly Step[] = [
   { name: "typecheck", command: ["npm", "run", "--silent", "typecheck"], timeoutMs: 5 * 60_000 },
   // The library alone, with web-standard types only: Buffer, process or node: imports fail here.
@@ -46,6 +56,23 @@ const STEPS: readonly Step[] = [
   { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },
   // The suites that need the Redis Cluster are among them (it starts in a few seconds).
   { name: "vitest", command: ["npx", "vitest", "run"], services: true, cluster: true, timeoutMs: 20 * 60_000 },
+  // The integration suites again, on plain Redis over TCP and on the Redis Cluster
+  // (test/helpers/stores.ts; the cluster run adds a master's failover during chaos).
+  {
+    name: "vitest-redis",
+    command: ["npx", "vitest", "run", ...BY_STORE],
+    services: true,
+    env: { LARDER_TEST_STORE: "redis" },
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: "vitest-cluster",
+    command: ["npx", "vitest", "run", ...BY_STORE],
+    services: true,
+    cluster: true,
+    env: { LARDER_TEST_STORE: "cluster" },
+    timeoutMs: 10 * 60_000,
+  },
   // The shared runtime scenarios (test/runtime/_scenarios.ts) on each runtime, against the services.
   {
     name: "node",

@@ -9,7 +9,7 @@ import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import { blobKey } from "../../src/core/keys.ts";
-import { upstashStore } from "../../src/stores/upstash.ts";
+import { bridgeOnly, testStore } from "../helpers/stores.ts";
 import { cliEnv, runInProcess, spawnCli } from "../helpers/cli.ts";
 import { listObjects, putObject, rawRedisKeys, requireServices, uniquePrefix } from "../helpers/services.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
@@ -20,7 +20,7 @@ const randomHash = (): string => toHex(crypto.getRandomValues(new Uint8Array(32)
 function setup() {
   const prefix = uniquePrefix("cli");
   const cache = createCache({
-    store: upstashStore(services.upstash),
+    store: testStore(),
     blobs: s3BlobStore(services.s3),
     prefix,
     maxInlineBytes: 64,
@@ -109,7 +109,7 @@ describe("larder bin (Node) on the real services", () => {
 
   it("invalidate --tag / --namespace [--stale] reach every instance's reads; inspect shows the standing", async () => {
     const { prefix, cache, env } = setup();
-    const other = createCache({ store: upstashStore(services.upstash), prefix, logger: recordingLogger() });
+    const other = createCache({ store: testStore(), prefix, logger: recordingLogger() });
     const fill = async (): Promise<void> => {
       expect(await cache.set("eu", "v-eu", { tags: ["region:eu", "2024"] })).toBe(true);
       expect(await cache.set("us", "v-us", { tags: ["region:us", "2024"] })).toBe(true);
@@ -177,7 +177,7 @@ describe("larder bin (Node) on the real services", () => {
     const { prefix, env } = setup();
     const instances = [0, 1].map(() =>
       createCache({
-        store: upstashStore(services.upstash),
+        store: testStore(),
         prefix,
         logger: recordingLogger(),
         globalStats: { interval: 1 },
@@ -204,7 +204,7 @@ describe("larder bin (Node) on the real services", () => {
     expect(empty.stdout).toMatch(/\(none reported yet\)/);
   });
 
-  it("exits 1 with one line, and no secret, when a backend fails", async () => {
+  bridgeOnly("exits 1 with one line, and no secret, when a backend fails", async () => {
     const { env } = setup();
     const noBucket = await spawnCli(["cleanup"], { ...env, LARDER_S3_BUCKET: "no-such-bucket-for-cli" });
     expect(noBucket.code).toBe(1);
@@ -219,6 +219,15 @@ describe("larder bin (Node) on the real services", () => {
         expect(run.stdout + run.stderr).not.toContain(secret);
       }
     }
+  });
+
+  it("exits 1 with one line, and no password, when a Redis URL's server is not there", async () => {
+    const { env } = setup();
+    const tcp = { ...env, CACHE_URL: "redis://larder:pw-not-shown-42@127.0.0.1:9/0", LARDER_TIMEOUT: "2s" };
+    const run = await spawnCli(["inspect", "k"], tcp);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^larder: inspect failed: redis [a-z ,[\]]+ failed: .*\n$/);
+    expect(run.stdout + run.stderr).not.toContain("pw-not-shown-42");
   });
 
   it("exits 2 on a usage error in the real process too", async () => {
