@@ -62,11 +62,11 @@ export interface CountingProxy {
   close(): Promise<void>;
 }
 
-/** Starts a proxy to `target` that logs into `log`; replies are held back `delayMs`. */
+/** Starts a proxy to `target` that logs into `log` (unless `log: false`); replies are held back `delayMs`. */
 export async function countingProxy(
   target: { host: string; port: number },
   log: ProxyLog,
-  options: { node?: string; delayMs?: number } = {},
+  options: { node?: string; delayMs?: number; log?: boolean } = {},
 ): Promise<CountingProxy> {
   const node = options.node ?? `${target.host}:${target.port}`;
   const sockets = new Set<net.Socket>();
@@ -74,13 +74,14 @@ export async function countingProxy(
     const upstream = net.connect(target.port, target.host);
     sockets.add(client).add(upstream);
     const parser = new RespCommandParser();
+    const logging = options.log !== false;
     client.on("data", (chunk: Buffer) => {
-      log.events.push({ node, dir: "up", commands: parser.push(chunk) });
+      if (logging) log.events.push({ node, dir: "up", commands: parser.push(chunk) });
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
       const pass = (): void => {
-        log.events.push({ node, dir: "down", commands: [] });
+        if (logging) log.events.push({ node, dir: "down", commands: [] });
         client.write(chunk);
       };
       if (options.delayMs) setTimeout(pass, options.delayMs);
