@@ -168,7 +168,8 @@ async function runScenario(
       result.misses[label] = await misses(make(`${prefix}-miss`), client, label, rows, budget(label));
     }
     if (latency.storeMs === 0) {
-      result.throughput = await throughput(inlineRows, client, await entryKeys(`${prefix}-in`, "1 KB"), quick);
+      await inline.flush();
+      result.throughput = await throughput(inlineRows, client, `${prefix}-in`, quick);
     }
   } finally {
     await removeLatency();
@@ -216,22 +217,32 @@ async function misses(
 async function throughput(
   hit: (label: string, i: number) => Promise<unknown>,
   client: RedisClientLike,
-  keys: { record: string },
+  prefix: string,
   quick: boolean,
 ): Promise<{ hitsPerS: number; getsPerS: number }> {
-  const run = async (call: () => Promise<unknown>): Promise<number> => {
+  // Each caller on its own warm key, so in-process coalescing never merges two callers' calls.
+  const records: string[] = [];
+  for (let caller = 1; caller <= CALLERS; caller++) {
+    await hit("1 KB", caller);
+    records.push((await entryKeys(prefix, "1 KB", caller)).record);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the background writes land
+  const run = async (call: (caller: number) => Promise<unknown>): Promise<number> => {
     const durationMs = quick ? 300 : 2_000;
     const until = performance.now() + durationMs;
     let done = 0;
-    await Promise.all(Array.from({ length: CALLERS }, async () => {
+    await Promise.all(Array.from({ length: CALLERS }, async (_, caller) => {
       while (performance.now() < until) {
-        await call();
+        await call(caller);
         done++;
       }
     }));
     return Math.round(done / (durationMs / 1000));
   };
-  return { hitsPerS: await run(() => hit("1 KB", 0)), getsPerS: await run(() => client.call("GET", keys.record)) };
+  return {
+    hitsPerS: await run((caller) => hit("1 KB", caller + 1)),
+    getsPerS: await run((caller) => client.call("GET", records[caller]!)),
+  };
 }
 
 /** The markdown section of the TCP stores. */
