@@ -49,7 +49,8 @@ import { describeOps, encodeOp } from "./_redis_ops.ts";
 import { connect } from "./_redis_connect.ts";
 import { parseRedisUrl, type RedisAddress } from "./_redis_url.ts";
 
-export type { RedisClientLike, RedisClusterLike } from "./_redis_client.ts";
+export type { RedisClientLike, RedisClusterLike, RedisPipelineLike } from "./_redis_client.ts";
+export type { Arg } from "./_redis_ops.ts";
 
 /** Options of {@link redisStore}: a `url` (the store owns the client) or a `client` (the app does). */
 export interface RedisStoreOptions {
