@@ -12,7 +12,8 @@
  *   there is no record, or when the record's stamps differ from the expire tokens this process saw
  *   last for those generations (it is invalid by what this process knows);
  * - `GENERATION_ONLY` on each generation key's shard: its current tokens (created when missing);
- * - the eviction touch (`ZADD XX`) on the namespace's shard.
+ * - the eviction touch (`ZADD XX`) on the namespace's shard (sent before validity is known: an
+ *   invalidated entry still tracked may be marked used; its next write or eviction settles it).
  *
  * Validity is then decided here, by comparing the tokens stamped in the record with the current
  * ones, exactly as the one-node script does.
