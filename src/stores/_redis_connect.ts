@@ -7,8 +7,10 @@
  *   for a reconnection; the cache fails open and its breaker stops calling a dead server.
  * - `protocol: 2`: RESP2 replies (what the scripts' replies are decoded from; RESP3 ones are
  *   accepted too, for clients the app gives).
- * - an `error` listener: connection errors reach callers through their commands; without a
- *   listener ioredis prints every reconnection failure.
+ * - an `error` listener: without one ioredis prints every reconnection failure. The last
+ *   connection error is kept ({@link lastConnectionError}): with `maxRetriesPerRequest: 0` a command
+ *   fails with "Reached the max retries per request limit", which hides the cause
+ *   (`connect ECONNREFUSED 127.0.0.1:6379`, a TLS or auth failure) that operators need.
  * - on a cluster, `enableAutoPipelining`: the commands of one lookup that go to one node leave in
  *   one write; reads go to masters (a replica may lag behind an invalidation).
  *
@@ -19,6 +21,20 @@ import type { RedisAddress } from "./_redis_url.ts";
 
 interface Listening {
   on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "ready", listener: () => void): unknown;
+}
+
+const lastErrors = new WeakMap<object, Error>();
+
+/** The last connection error of a client this module created, until it is ready again. */
+export function lastConnectionError(client: object): Error | undefined {
+  return lastErrors.get(client);
+}
+
+function watch<T extends Listening>(client: T): T {
+  client.on("error", (error) => lastErrors.set(client, error));
+  client.on("ready", () => lastErrors.delete(client));
+  return client;
 }
 
 /** The part of the "ioredis" module used here. */
@@ -56,11 +72,8 @@ export async function connect(options: ConnectOptions): Promise<RedisClientLike>
     protocol: 2,
     connectionName: "larder",
   };
-  const ignore = (): void => {};
   if (!options.cluster) {
-    const client = new Redis({ ...common, host: first.host, port: first.port, db: first.db ?? 0 });
-    client.on("error", ignore);
-    return client;
+    return watch(new Redis({ ...common, host: first.host, port: first.port, db: first.db ?? 0 }));
   }
   const client = new Cluster(
     options.addresses.map((a) => ({ host: a.host, port: a.port })),
@@ -76,6 +89,5 @@ export async function connect(options: ConnectOptions): Promise<RedisClientLike>
       ...(first.tls ? { dnsLookup: (address: string, done: (e: null, a: string) => void) => done(null, address) } : {}),
     },
   );
-  client.on("error", ignore);
-  return client;
+  return watch(client);
 }

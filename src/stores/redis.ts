@@ -46,7 +46,7 @@ import {
 } from "./_redis_client.ts";
 import { clusterRunner } from "./_redis_cluster.ts";
 import { describeOps, encodeOp } from "./_redis_ops.ts";
-import { connect } from "./_redis_connect.ts";
+import { connect, lastConnectionError } from "./_redis_connect.ts";
 import { parseRedisUrl, type RedisAddress } from "./_redis_url.ts";
 
 export type { RedisClientLike, RedisClusterLike, RedisPipelineLike } from "./_redis_client.ts";
@@ -114,7 +114,16 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         return ops.map((op, i) => resultOf(name, op, replies[i]));
       } catch (cause) {
         signal?.throwIfAborted();
-        if (cause instanceof StoreError || cause instanceof ConfigError) throw cause;
+        if (cause instanceof ConfigError) throw cause;
+        // A command refused for want of a connection ("max retries per request") says nothing of
+        // why: the connection's own error (ECONNREFUSED, TLS, auth) is what the operator needs.
+        const connection = loaded ? lastConnectionError(await loaded.catch(() => ({}))) : undefined;
+        if (connection) {
+          throw new StoreError(`${name} ${describeOps(ops)} failed: cannot connect: ${errorMessage(connection)}`, {
+            cause: connection,
+          });
+        }
+        if (cause instanceof StoreError) throw cause;
         throw new StoreError(`${name} ${describeOps(ops)} failed: ${errorMessage(cause)}`, { cause });
       }
     },

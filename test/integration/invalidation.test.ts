@@ -385,7 +385,7 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("a", ns)).toBeInstanceOf(Uint8Array);
     expect(await cache.get("c", ns)).toBeInstanceOf(Uint8Array);
     expect(cache.stats().evictedBlobs).toBe(0);
-    const total = await redisCommand(["HGET", `${prefix}:lrs:big`, "#"]);
+    const total = await redisCommand(["HGET", lruKeys(prefix, "big").sizes, "#"]);
     expect(Number(total)).toBeLessThan(25_000);
     expect(Number(total)).toBeGreaterThanOrEqual(20_000);
   });
@@ -395,7 +395,7 @@ describe("eviction per namespace (real services)", () => {
     const cache = onServices(prefix, { limits: { reports: { maxEntries: 3 } } });
     await cache.set("a", "v", { namespace: "reports" });
     expect((await rawRedisKeys(`${prefix}:lr*`)).sort()).toStrictEqual(
-      [`${prefix}:lrs:reports`, `${prefix}:lru:reports`, `${prefix}:lrx:reports`],
+      Object.values(lruKeys(prefix, "reports")).sort(),
     );
     await cache.clear();
     expect(await rawRedisKeys(`${prefix}:lr*`)).toStrictEqual([]);
