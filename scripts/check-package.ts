@@ -4,8 +4,10 @@
  * - npm: the packed tarball holds only `dist/` (JS, `.d.ts`, `zstd.wasm`),
  *   README, LICENSE and package.json; every export target is in it; no built module imports a
  *   `node:` module but those in {@link NODE_IMPORTS_ALLOWED} (larder/blobs/fs), which no other
- *   entry point imports; `larder` itself imports no adapter but the in-process ones; `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing;
- *   the `larder` bin is in it and answers `--help` when run by plain `node`.
+ *   entry point imports; `larder` itself imports no adapter but the in-process ones;
+ *   `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing; the `larder`
+ *   bin is in it and answers `--help` when run by plain `node`; ioredis is an optional peer that
+ *   no entry but `larder/stores/redis` (and `larder/env`) can load.
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
  *
@@ -95,6 +97,42 @@ for (const [subpath, conditions] of Object.entries(pkg.exports)) {
   for (const reached of importGraph(entry)) {
     if (reached in NODE_IMPORTS_ALLOWED) problems.push(`npm pack: exports ${subpath} imports ${reached}`);
   }
+}
+
+// ioredis is an optional peer: only the TCP store (and what configures it from the environment)
+// may reach it, statically or by a dynamic import; `larder` alone must never load it.
+const MAY_LOAD_IOREDIS = new Set(["./stores/redis", "./env"]);
+const manifest = pkg as unknown as {
+  dependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+};
+if (manifest.dependencies?.ioredis !== undefined || manifest.peerDependenciesMeta?.ioredis?.optional !== true) {
+  problems.push("package.json: ioredis must be an optional peer dependency, never a dependency");
+}
+for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+  const entry = conditions.default?.replace(/^\.\//, "");
+  if (entry === undefined || MAY_LOAD_IOREDIS.has(subpath)) continue;
+  const reached = bareImports(entry);
+  if (reached.has("ioredis")) problems.push(`npm pack: ${subpath} (${entry}) can load ioredis`);
+}
+
+/** The bare specifiers reached from `file` (in dist/) through relative static and dynamic imports. */
+function bareImports(file: string): Set<string> {
+  const bare = new Set<string>();
+  const seen = new Set<string>();
+  const queue = [file];
+  while (queue.length > 0) {
+    const next = queue.pop()!;
+    if (seen.has(next) || !files.includes(next)) continue;
+    seen.add(next);
+    const text = readFileSync(next, "utf8");
+    for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)) {
+      const specifier = match[1]!;
+      if (specifier.startsWith(".")) queue.push(join(next, "..", specifier));
+      else bare.add(specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/"));
+    }
+  }
+  return bare;
 }
 
 for (const [name, target] of Object.entries(pkg.bin ?? {})) {

@@ -3,7 +3,7 @@
  * Redis on their own; their blobs do not, so every expired, replaced-by-inline or half-written
  * entry leaves an object behind.
  *
- * A blob is live when the record `<prefix>:e:<hash>` exists and its `b` is the object's key.
+ * A blob is live when the record `<prefix>:e:{<hash>}` exists and its `b` is the object's key.
  * The bucket is listed under `<prefix>/` page by page; for each page the records of the objects
  * older than the grace period are read in batches (one store pipeline each), and the objects no
  * record points to are read again right before deletion (record and lease, one pipeline), then

@@ -4,6 +4,22 @@
  * function's identity with its arguments or the user's own key. Both storage keys derive from
  * the hash alone, so a reader can fetch the record and the blob at the same time.
  *
+ * Every Redis key Larder writes, with its Redis Cluster hash tag (the part in braces decides the
+ * slot), so that entries spread over every shard while the keys one script needs share a slot:
+ *
+ * | key | what | slot |
+ * |---|---|---|
+ * | `<prefix>:e:{<hash>}` | an entry's record ({@link recordKey}) | the entry's own |
+ * | `<prefix>:l:{<hash>}` | its lease ({@link leaseKey}) | the record's |
+ * | `<prefix>:lru:{<prefix>:<namespace>}` | a limited namespace's entries by last use ({@link lruKeys}) | the namespace's |
+ * | `<prefix>:lrs:{<prefix>:<namespace>}` | their payload sizes ({@link lruKeys}) | the namespace's |
+ * | `<prefix>:lrx:{<prefix>:<namespace>}` | their expiry times, so expired entries stop counting ({@link lruKeys}) | the namespace's |
+ * | `<prefix>:v:all`, `<prefix>:v:ns:<namespace>`, `<prefix>:v:tag:<tag>` | generations (generations.ts) | each its own |
+ * | `<prefix>:stats` | shared counters ({@link statsKey}) | its own |
+ *
+ * Generation keys carry no hash tag: a tag's or a namespace's generation is read by every entry
+ * that carries it, so each lives on its own slot rather than next to any entry.
+ *
  * @module
  */
 import { sha256Hex } from "./bytes.ts";
@@ -29,9 +45,19 @@ export function keyHash(prefix: string, namespace: string, identity: EntryIdenti
   return sha256Hex(encoder.encode(text));
 }
 
-/** The Redis key of an entry's record. */
+/** The Redis key of an entry's record: its key hash is its hash tag (entries spread over a cluster's slots). */
 export function recordKey(prefix: string, hash: string): string {
-  return `${prefix}:e:${hash}`;
+  return `${prefix}:e:{${hash}}`;
+}
+
+/** The record key of an entry as `recordPrefix + hash + recordSuffix` (for store scripts that evict). */
+export function recordKeyParts(prefix: string): { recordPrefix: string; recordSuffix: string } {
+  return { recordPrefix: `${prefix}:e:{`, recordSuffix: "}" };
+}
+
+/** The Redis key of an entry's lease: the same hash tag as its record, so one script reads both. */
+export function leaseKey(prefix: string, hash: string): string {
+  return `${prefix}:l:{${hash}}`;
 }
 
 /** The object key of an entry's payload in the bucket. */
@@ -39,13 +65,26 @@ export function blobKey(prefix: string, hash: string): string {
   return `${prefix}/${hash}`;
 }
 
-/** A namespace's eviction bookkeeping: entries by last use, their payload sizes, and entries by expiry. */
+/**
+ * A namespace's eviction bookkeeping: entries by last use, their payload sizes, and entries by
+ * expiry. Every key of it carries the namespace's hash tag ({@link namespaceKey}), so one script
+ * updates them together on a cluster.
+ */
 export function lruKeys(prefix: string, namespace: string): { key: string; sizes: string; expiries: string } {
   return {
-    key: `${prefix}:lru:${namespace}`,
-    sizes: `${prefix}:lrs:${namespace}`,
-    expiries: `${prefix}:lrx:${namespace}`,
+    key: namespaceKey(prefix, namespace, "lru"),
+    sizes: namespaceKey(prefix, namespace, "lrs"),
+    expiries: namespaceKey(prefix, namespace, "lrx"),
   };
+}
+
+/**
+ * A key of a namespace's bookkeeping, `<prefix>:<kind>:{<prefix>:<namespace>}`: all of a
+ * namespace's kinds share one slot, and the prefix in the tag keeps tenants' namespaces of the
+ * same name apart.
+ */
+export function namespaceKey(prefix: string, namespace: string, kind: string): string {
+  return `${prefix}:${kind}:{${prefix}:${namespace}}`;
 }
 
 /** The hash of counters every instance adds to (see `Cache.globalStats`). */

@@ -9,6 +9,7 @@
  */
 import { runStore } from "./store_call.ts";
 import type { CacheContext } from "./context.ts";
+import { leaseKey } from "./keys.ts";
 
 /** A lease this process holds. */
 export interface Lease {
@@ -18,10 +19,7 @@ export interface Lease {
   readonly token: string;
 }
 
-/** The Redis key of an entry's lease. */
-export function leaseKey(prefix: string, hash: string): string {
-  return `${prefix}:l:${hash}`;
-}
+export { leaseKey } from "./keys.ts";
 
 /** A fresh owner token. */
 export function newLease(prefix: string, hash: string): Lease {

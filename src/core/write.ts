@@ -13,7 +13,7 @@ import { type EntryFields, formatRecord, RECORD_VERSION } from "./entry.ts";
 import { StoreError, TooLargeError } from "./errors.ts";
 import { newToken } from "./generations.ts";
 import { guarded } from "./guard.ts";
-import { blobKey, lruKeys, recordKey } from "./keys.ts";
+import { blobKey, lruKeys, recordKey, recordKeyParts } from "./keys.ts";
 import { encodePayload } from "./payload.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "./types.ts";
 
@@ -137,7 +137,7 @@ async function writeRecord(
         bytes: storedBytes,
         maxEntries: limits.maxEntries,
         maxBytes: limits.maxBytes,
-        recordPrefix: recordKey(options.prefix, ""),
+        ...recordKeyParts(options.prefix),
       },
     },
   };

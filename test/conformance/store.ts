@@ -362,7 +362,10 @@ export function describeStoreConformance(
 
     describe("eviction bookkeeping", () => {
       type Limits = { maxEntries: number; maxBytes: number };
-      const ref = (member: string) => ({ key: key("lru"), sizes: key("sizes"), expiries: key("exp"), member });
+      // A namespace's bookkeeping keys share a hash tag (one cluster slot), as lruKeys() makes them.
+      const lruKey = (): string => key("lru:{ns}");
+      const sizesKey = (): string => key("sizes:{ns}");
+      const ref = (member: string) => ({ key: lruKey(), sizes: sizesKey(), expiries: key("exp:{ns}"), member });
       const lru = (member: string, bytes: number, score: number, limits: Limits = { maxEntries: 2, maxBytes: 0 }) => ({
         ...ref(member),
         bytes,
@@ -383,7 +386,7 @@ export function describeStoreConformance(
         run([writeOp(member, bytes, score, limits, ttlMs)]);
       const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
       const sizes = async (): Promise<StoreResult | undefined> =>
-        (await run([{ type: "hgetall", key: key("sizes") }]))[0];
+        (await run([{ type: "hgetall", key: sizesKey() }]))[0];
 
       it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
         expect(await write("blob-a", 10, 1)).toStrictEqual([{ written: true, evicted: [] }]);
@@ -399,7 +402,7 @@ export function describeStoreConformance(
         expect(await write("blob-c", 10, 4)).toStrictEqual([{ written: true, evicted: [] }]);
         expect(await exists("inline-b")).toStrictEqual([false]);
         expect(await write("blob-d", 10, 5)).toStrictEqual([{ written: true, evicted: ["blob-a"] }]);
-        expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([
+        expect(await run([{ type: "hgetall", key: sizesKey() }])).toStrictEqual([
           { "#": "20", "blob-c": "10", "blob-d": "10" },
         ]);
       });
@@ -416,7 +419,7 @@ export function describeStoreConformance(
             lru: ref("blob-b"),
           }]),
         ).toStrictEqual([1]);
-        expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
+        expect(await run([{ type: "hgetall", key: sizesKey() }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
       });
 
       // Expiry is decided by the writer's clock (`score` is its "now"; a member expires at
@@ -475,10 +478,10 @@ export function describeStoreConformance(
 
       it("keeps the expiry order consistent: a delete forgets the member everywhere", async () => {
         await write("blob-a", 10, 1_000);
-        expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
+        expect(await run([{ type: "exists", key: lruKey() }, { type: "exists", key: key("exp:{ns}") }]))
           .toStrictEqual([true, true]);
         expect(await run([{ type: "del", key: key("rec:blob-a"), lru: ref("blob-a") }])).toStrictEqual([1]);
-        expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
+        expect(await run([{ type: "exists", key: lruKey() }, { type: "exists", key: key("exp:{ns}") }]))
           .toStrictEqual([false, false]);
         expect(await sizes()).toStrictEqual({ "#": "0" });
       });

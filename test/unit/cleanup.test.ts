@@ -8,7 +8,7 @@ import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
 import { toHex } from "../../src/core/bytes.ts";
 import { RECORD_VERSION } from "../../src/core/entry.ts";
-import { blobKey, recordKey } from "../../src/core/keys.ts";
+import { blobKey, leaseKey, recordKey } from "../../src/core/keys.ts";
 import type { BlobStore, MetadataStore } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
@@ -219,7 +219,7 @@ describe("inspect", () => {
     expect(await cache.inspect({ hash })).toMatchObject({ record: null, leased: false, blob: { exists: false } });
     await store.run([
       { type: "set", key: recordKey("t", hash), value: '{"v":9}', ttlMs: HOUR },
-      { type: "set", key: `t:l:${hash}`, value: "owner", ttlMs: HOUR },
+      { type: "set", key: leaseKey("t", hash), value: "owner", ttlMs: HOUR },
     ]);
     expect(await cache.inspect({ hash })).toMatchObject({
       record: null,
