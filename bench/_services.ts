@@ -24,11 +24,12 @@ export async function startBenchServices(): Promise<BenchServices> {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  let redisPid = -1;
+  // Every redis-server the child started (the standalone one and the cluster's nodes).
+  let redisPids: number[] = [];
   const ready = new Promise<ServicesEnv>((resolve, reject) => {
     child.once("message", (message) => {
-      const up = message as { env: ServicesEnv; redisPid: number };
-      redisPid = up.redisPid;
+      const up = message as { env: ServicesEnv; redisPids: number[] };
+      redisPids = up.redisPids;
       resolve(up.env);
     });
     child.once("exit", (code, signal) => reject(new Error(`services exited early (${code ?? signal})`)));
@@ -40,7 +41,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
-    stopping ??= stopChild(child, exited, () => redisPid);
+    stopping ??= stopChild(child, exited, () => redisPids);
     return stopping;
   };
   // Whatever ends this process, the services go with it.
@@ -52,7 +53,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   process.once("exit", () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill("SIGKILL");
-    killIfAlive(redisPid);
+    redisPids.forEach(killIfAlive);
   });
   try {
     return { env: await ready, stop };
@@ -62,7 +63,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   }
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<void>, redisPid: () => number): Promise<void> {
+async function stopChild(child: ChildProcess, exited: Promise<void>, redisPids: () => number[]): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     if (child.connected) child.send("stop");
     else child.kill("SIGTERM");
@@ -71,7 +72,7 @@ async function stopChild(child: ChildProcess, exited: Promise<void>, redisPid: (
     clearTimeout(timer);
   }
   // A child that did not exit cleanly may have left redis-server running: stop it by its PID.
-  if (child.exitCode !== 0) killIfAlive(redisPid());
+  if (child.exitCode !== 0) redisPids().forEach(killIfAlive);
 }
 
 function killIfAlive(pid: number): void {

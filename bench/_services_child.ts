@@ -1,7 +1,7 @@
 /**
  * Runs the local services (`startServices()`: redis-server, the Upstash bridge, S3 behind its
  * counting proxy) in a process of their own, so their CPU work never shares the measured
- * process' event loop. Started by `_services.ts` over IPC: it sends `{ env, redisPid }` once
+ * process' event loop. Started by `_services.ts` over IPC: it sends `{ env, redisPids }` once
  * up, and stops everything on a `"stop"` message, on a signal, or when its parent goes away.
  *
  * @module
@@ -9,7 +9,8 @@
 import process from "node:process";
 import { startServices } from "../scripts/services/index.ts";
 
-const services = await startServices();
+// The cluster too: bench/tcp.ts measures the TCP store on one node and on a Redis Cluster.
+const services = await startServices({ cluster: true });
 let stopping: Promise<void> | undefined;
 
 function stop(): Promise<void> {
@@ -26,4 +27,7 @@ process.on("message", (message) => {
 process.on("disconnect", () => void stop());
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void stop());
 
-process.send?.({ env: services.env, redisPid: services.redis.pid });
+process.send?.({
+  env: services.env,
+  redisPids: [services.redis.pid, ...services.cluster?.nodes.map((node) => node.pid) ?? []],
+});

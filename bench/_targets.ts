@@ -10,6 +10,7 @@ import type { Latency } from "./_latency.ts";
 import type { Summary } from "./_measure.ts";
 import type { MissResult } from "./miss.ts";
 import type { PeakMemory } from "./peak_memory.ts";
+import type { TcpResults } from "./tcp.ts";
 
 /** Everything one run measured (what bench.json holds). */
 export interface BenchResults {
@@ -39,6 +40,8 @@ export interface BenchResults {
   readonly misses: Record<string, Record<string, MissResult>>;
   readonly concurrency: readonly ConcurrencyCase[];
   readonly peak: PeakMemory;
+  /** Plain Redis and the Redis Cluster over TCP (bench/tcp.ts). */
+  readonly tcp?: TcpResults;
 }
 
 /** Where entries go with the default `maxInlineBytes` (32 KiB of compressed payload). */

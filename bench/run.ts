@@ -26,6 +26,7 @@ import { runCodecs } from "./codec.ts";
 import { runConcurrency } from "./concurrency.ts";
 import { type HitResults, runHits, runMemoryHits, setupHits } from "./hits.ts";
 import { type MissResult, runMisses } from "./miss.ts";
+import { renderTcp, runTcp } from "./tcp.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 
 const quick = process.argv.includes("--quick");
@@ -173,6 +174,9 @@ async function main(): Promise<void> {
     const concurrency = await runConcurrency(fx, quick ? 300 : 2000);
     done();
 
+    // The TCP stores (one node, the cluster), each against floors through its own client.
+    const tcp = await runTcp(env, bare, runId, datasets, quick);
+
     done = step("peak memory, 50 MB value");
     const peak = await peakMemory(env, runId);
     done();
@@ -191,10 +195,11 @@ async function main(): Promise<void> {
       misses,
       concurrency,
       peak,
+      tcp,
     };
     await mkdir(RESULTS, { recursive: true });
     await writeFile(new URL("bench.json", RESULTS), JSON.stringify(results, null, 2) + "\n");
-    const markdown = renderMarkdown(results);
+    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}`;
     await writeFile(new URL("bench.md", RESULTS), markdown);
     await writeFile(new URL("hit-latency.svg", RESULTS), renderPlot(results));
     console.log(markdown);

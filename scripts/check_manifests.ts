@@ -1,7 +1,8 @@
 /**
  * Fails when the two manifests drift apart: `deno.json` (JSR) and `package.json` (npm) must have
  * the same version and licence, the same subpaths pointing at the same source files (npm's
- * `types`/`default` being that file's build output in `dist/`), and the same dependencies with
+ * `types`/`default` being that file's build output in `dist/`; every adapter of src/stores and
+ * src/blobs is one), and the same dependencies with
  * the same version ranges. The only subpaths allowed on one side are listed in
  * {@link NPM_ONLY} and {@link DENO_ONLY}, each with its reason. Packages in {@link NOT_AT_RUN_TIME}
  * must not be runtime dependencies at all. The operator CLI is the one entry shipped differently:
@@ -14,7 +15,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { checkEmbedded, ZSTD_PACKAGE } from "./zstd_wasm.ts";
 
@@ -122,6 +123,17 @@ for (const subpath of Object.keys(NPM_ONLY)) {
 for (const subpath of Object.keys(DENO_ONLY)) {
   if (!(subpath in deno.exports)) problem(`DENO_ONLY lists ${subpath}, which deno.json does not export`);
   if (subpath in pkg.exports) problem(`DENO_ONLY lists ${subpath}, which package.json exports too`);
+}
+
+// Every adapter (a file of src/stores or src/blobs not starting with `_`) is its own subpath, so
+// that users load only the adapters they import.
+for (const role of ["stores", "blobs"]) {
+  for (const file of readdirSync(`src/${role}`).filter((f) => f.endsWith(".ts") && !f.startsWith("_"))) {
+    const subpath = `./${role}/${file.slice(0, -3)}`;
+    if (deno.exports[subpath] !== `./src/${role}/${file}`) {
+      problem(`adapter src/${role}/${file} must be exported as ${subpath} in deno.json and package.json`);
+    }
+  }
 }
 
 // The CLI: JSR's ./cli is the Deno entry, npm's bin is the Node entry's build output.

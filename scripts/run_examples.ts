@@ -3,7 +3,9 @@
  * using Larder the way its users get it, and each asserting a miss then a hit:
  *
  * - `cloudflare-worker`: the packed tarball installed into the example, bundled by wrangler
- *   (`wrangler deploy --dry-run`), run in workerd by Miniflare; two requests.
+ *   (`wrangler deploy --dry-run`), run in workerd by Miniflare with a local R2 bucket behind its
+ *   `[[r2_buckets]]` binding; a miss, then a hit from the blob, which is in that bucket. Then
+ *   again without the binding: the example's alternative, S3 (the local S3 server).
  * - `hono-worker`: likewise, a Hono app with `cacheResponses`: a miss, then the same response
  *   (bytes and headers) as a hit, then an invalidation and a miss again.
  * - `deno`: `deno run` with the example's deno.json, which imports `jsr:@larder/larder` as a JSR
@@ -96,13 +98,16 @@ interface Counters {
   runs: number;
   hits: number;
   misses: number;
+  /** Hits served from the blob store, and which one (the Worker example says). */
+  blobHits?: number;
+  blobs?: string;
 }
 
 /** Asserts the first answer was a miss and that a hit follows (the write lands in the background). */
 async function missThenHit(
   label: string,
   get: () => Promise<Counters>,
-): Promise<void> {
+): Promise<Counters> {
   const first = await get();
   console.log(`  ${label} first request: ${JSON.stringify(first)}`);
   if (first.runs !== 1 || first.misses !== 1 || first.hits !== 0) {
@@ -115,15 +120,18 @@ async function missThenHit(
       if (next.runs !== 1) {
         throw new Error(`${label}: the hit ran the function again`);
       }
-      return;
+      return next;
     }
     await new Promise((done) => setTimeout(done, 100));
   }
   throw new Error(`${label}: no hit after 5 s`);
 }
 
-/** Installs the tarball into a Worker example, bundles it with wrangler, and starts it in Miniflare. */
-function startWorker(name: string, tarball: string): Miniflare {
+/**
+ * Installs the tarball into a Worker example, bundles it with wrangler, and starts it in Miniflare,
+ * with a local R2 bucket behind each `[[r2_buckets]]` binding of its wrangler.toml (unless `r2` is false).
+ */
+function startWorker(name: string, tarball: string, options: { r2?: boolean } = {}): Miniflare {
   const dir = join(ROOT, "examples", name);
   const out = join(dir, ".build");
   install(dir, tarball);
@@ -147,6 +155,9 @@ function startWorker(name: string, tarball: string): Miniflare {
     throw new Error(`${name}: the Worker bundle carries the embedded zstd.wasm as well`);
   }
   const toml = readFileSync(join(dir, "wrangler.toml"), "utf8");
+  const r2Buckets = options.r2 === false
+    ? []
+    : [...toml.matchAll(/\[\[r2_buckets\]\]\s*binding\s*=\s*"([^"]+)"/g)].map((m) => m[1]!);
   return new Miniflare({
     scriptPath: join(out, "index.js"),
     modules: true,
@@ -154,6 +165,7 @@ function startWorker(name: string, tarball: string): Miniflare {
     compatibilityDate: /compatibility_date\s*=\s*"([^"]+)"/.exec(toml)?.[1] ??
       "2026-04-01",
     bindings: exampleEnv(name),
+    r2Buckets,
   });
 }
 
@@ -193,21 +205,36 @@ function checkDenoResolution(dir: string): void {
 
 const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
   async "cloudflare-worker"(tarball) {
-    const mf = startWorker("cloudflare-worker", tarball);
-    try {
-      await missThenHit("worker", async () => {
-        const response = await mf.dispatchFetch(
-          "http://example/forecast?city=paris",
-        );
-        if (!response.ok) {
-          throw new Error(
-            `worker answered ${response.status}: ${await response.text()}`,
+    for (const blobs of ["r2", "s3"]) {
+      const mf = startWorker("cloudflare-worker", tarball, { r2: blobs === "r2" });
+      try {
+        const hit = await missThenHit(`worker (${blobs})`, async () => {
+          const response = await mf.dispatchFetch(
+            "http://example/forecast?city=paris",
           );
+          if (!response.ok) {
+            throw new Error(
+              `worker answered ${response.status}: ${await response.text()}`,
+            );
+          }
+          return await response.json() as Counters;
+        });
+        if (hit.blobs !== blobs || hit.blobHits !== 1) {
+          throw new Error(`worker (${blobs}): the hit was not read from ${blobs} (${JSON.stringify(hit)})`);
         }
-        return await response.json() as Counters;
-      });
-    } finally {
-      await mf.dispose();
+        if (blobs === "r2") {
+          // The payload is in the bucket behind the binding, under the cache's prefix.
+          const bucket = await mf.getR2Bucket("CACHE_BUCKET") as unknown as {
+            list(options: { prefix: string }): Promise<{ objects: { key: string; size: number }[] }>;
+          };
+          const prefix = ((await mf.getBindings()) as Record<string, unknown>).CACHE_PREFIX as string;
+          const { objects } = await bucket.list({ prefix: `${prefix}/` });
+          if (objects.length !== 1) throw new Error(`worker (r2): ${objects.length} objects in the bucket, not 1`);
+          console.log(`  worker (r2) bucket: ${objects[0]!.key} (${objects[0]!.size} bytes)`);
+        }
+      } finally {
+        await mf.dispose();
+      }
     }
   },
 

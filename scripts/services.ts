@@ -5,6 +5,8 @@
  * - `npm run services` prints `export LARDER_TEST_…=…` lines and stays up until Ctrl-C / SIGTERM.
  * - `npm run services -- <cmd> [args…]` runs the command with those variables added to its
  *   environment, then stops everything and exits with the command's exit code.
+ * - `--cluster` first (`npm run services -- --cluster <cmd>`) also starts a Redis Cluster
+ *   (3 masters, 3 replicas) and sets `LARDER_TEST_REDIS_CLUSTER_URLS`.
  *
  * Whatever happens (errors, signals, our parent dying), it stops what it started.
  * Note: `kill <npm pid>` does not reach this process (npm signals its `sh -c` child, which exits
@@ -58,6 +60,9 @@ function printEnv(services: Services): void {
   console.log(`# upstash REST  ${services.env.LARDER_TEST_UPSTASH_URL}  (log: GET /__larder/requests, Bearer token)`);
   console.log(`# S3 (proxy)    ${services.env.LARDER_TEST_S3_ENDPOINT}  bucket ${services.env.LARDER_TEST_S3_BUCKET}`);
   console.log(`# S3 (direct)   ${services.s3.directEndpoint}  (not counted)`);
+  if (services.cluster) {
+    console.log(`# cluster       ${services.cluster.nodes.map((n) => `${n.port} (pid ${n.pid})`).join(", ")}`);
+  }
   console.log(`# process ${process.pid}; Ctrl-C or SIGTERM stops everything`);
 }
 
@@ -87,11 +92,13 @@ async function main(): Promise<number> {
   installSignalHandlers();
   const argv = process.argv.slice(2);
   if (argv[0] === "--") argv.shift();
+  const cluster = argv[0] === "--cluster";
+  if (cluster) argv.shift();
   const [command, ...args] = argv;
 
   let services: Services;
   try {
-    services = await startServices();
+    services = await startServices({ cluster });
   } catch (error) {
     console.error(`[services] failed to start: ${(error as Error).message}`);
     return 1;

@@ -25,6 +25,10 @@ interface Step {
   readonly command: readonly [string, ...string[]];
   /** Whether it needs the local services (their variables are added to its environment). */
   readonly services?: boolean;
+  /** Whether it also needs the Redis Cluster (started before the first step that needs it). */
+  readonly cluster?: boolean;
+  /** Variables of its own, e.g. which store the parameterised suites run against. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Whether it uses the built package (dist/): built first when no earlier step of this run built it. */
   readonly dist?: boolean;
   /** Killed (by PID) after this long. */
@@ -32,6 +36,16 @@ interface Step {
   /** Run before the command (e.g. installing a tool it needs); a throw fails the step with its message. */
   readonly prepare?: () => void;
 }
+
+/** The integration suites that run once per store (LARDER_TEST_STORE). */
+const BY_STORE = [
+  "test/integration/cache.test.ts",
+  "test/integration/invalidation.test.ts",
+  "test/integration/stampede.test.ts",
+  "test/integration/chaos.test.ts",
+  "test/integration/cleanup.test.ts",
+  "test/integration/cli.test.ts",
+];
 
 const STEPS: readonly Step[] = [
   { name: "typecheck", command: ["npm", "run", "--silent", "typecheck"], timeoutMs: 5 * 60_000 },
@@ -47,13 +61,32 @@ const STEPS: readonly Step[] = [
   { name: "package", command: ["npx", "tsx", "scripts/check_package.ts"], timeoutMs: 5 * 60_000 },
   // The release workflow (actionlint, what it publishes), versions against CHANGELOG.md, npm publish --dry-run.
   { name: "release", command: ["npx", "tsx", "scripts/check_release.ts"], timeoutMs: 5 * 60_000 },
-  // The dashboard's browser test drives Debian's chromium: installed here (as root) when missing.
+  // The suites that need the Redis Cluster are among them (it starts in a few seconds). The
+  // dashboard's browser test drives Debian's chromium: installed here (as root) when missing.
   {
     name: "vitest",
     command: ["npx", "vitest", "run"],
     services: true,
+    cluster: true,
     timeoutMs: 20 * 60_000,
     prepare: () => void ensureChromium(),
+  },
+  // The integration suites again, on plain Redis over TCP and on the Redis Cluster
+  // (test/helpers/stores.ts; the cluster run adds a master's failover during chaos).
+  {
+    name: "vitest-redis",
+    command: ["npx", "vitest", "run", ...BY_STORE],
+    services: true,
+    env: { LARDER_TEST_STORE: "redis" },
+    timeoutMs: 10 * 60_000,
+  },
+  {
+    name: "vitest-cluster",
+    command: ["npx", "vitest", "run", ...BY_STORE],
+    services: true,
+    cluster: true,
+    env: { LARDER_TEST_STORE: "cluster" },
+    timeoutMs: 10 * 60_000,
   },
   // The shared runtime scenarios (test/runtime/_scenarios.ts) on each runtime, against the services.
   {
@@ -211,6 +244,21 @@ async function main(): Promise<number> {
             continue;
           }
         }
+        if (step.cluster && !services.cluster) {
+          try {
+            const clusterStarted = performance.now();
+            await services.addCluster();
+            console.log(`  redis cluster up in ${((performance.now() - clusterStarted) / 1000).toFixed(1)} s`);
+          } catch (error) {
+            outcomes.push({
+              step,
+              code: 1,
+              ms: performance.now() - started,
+              note: `the Redis Cluster failed to start: ${(error as Error).message}`,
+            });
+            continue;
+          }
+        }
         env = services.env;
         if (interrupted) break;
       }
@@ -234,7 +282,7 @@ async function main(): Promise<number> {
           continue;
         }
       }
-      const { code, note } = await run(step, env);
+      const { code, note } = await run(step, { ...env, ...step.env });
       if (step.name === "package" && code === 0) built = true;
       outcomes.push({ step, code, ms: performance.now() - started, ...(note ? { note } : {}) });
     }

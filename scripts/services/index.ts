@@ -18,10 +18,15 @@
  */
 import { randomBytes } from "node:crypto";
 import { type Bridge, startBridge } from "./bridge.ts";
+import { type RedisCluster, startCluster } from "./cluster.ts";
 import { type RedisServer, startRedis } from "./redis.ts";
 import { S3_CREDENTIALS, type S3Server, startS3 } from "./s3.ts";
 
-/** The environment variables that describe the services (all of them, always set). */
+/**
+ * The environment variables that describe the services (all of them, always set). With the
+ * cluster, also `LARDER_TEST_REDIS_CLUSTER_URLS`: `redis://127.0.0.1:PORT,…`, every node
+ * of a 3-master, 3-replica Redis Cluster.
+ */
 export interface ServicesEnv extends Record<string, string> {
   /** `redis://127.0.0.1:PORT` (the real redis-server, RESP over TCP). */
   LARDER_TEST_REDIS_URL: string;
@@ -41,6 +46,12 @@ export interface ServicesEnv extends Record<string, string> {
   LARDER_TEST_S3_SECRET_ACCESS_KEY: string;
 }
 
+/** What to start besides the defaults. */
+export interface ServicesOptions {
+  /** Also a Redis Cluster (3 masters, 3 replicas; a few seconds to start). @default false */
+  readonly cluster?: boolean;
+}
+
 /** The running services. */
 export interface Services {
   /** The `LARDER_TEST_*` variables. */
@@ -51,12 +62,16 @@ export interface Services {
   readonly bridge: Bridge;
   /** s3rver and its proxy. */
   readonly s3: S3Server;
+  /** The Redis Cluster, when asked for (or added later by {@link Services.addCluster}). */
+  cluster: RedisCluster | undefined;
+  /** Starts the cluster now (if not running) and adds its variable to `env`. */
+  addCluster(): Promise<void>;
   /** Stops everything that was started; safe to call more than once. */
   stop(): Promise<void>;
 }
 
-/** Starts redis-server, the bridge and the S3 server; stops what it started if any step fails. */
-export async function startServices(): Promise<Services> {
+/** Starts redis-server, the bridge and the S3 server (and the cluster); stops what it started if any step fails. */
+export async function startServices(options: ServicesOptions = {}): Promise<Services> {
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     const errors: unknown[] = [];
@@ -87,7 +102,23 @@ export async function startServices(): Promise<Services> {
       LARDER_TEST_S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
       LARDER_TEST_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     };
-    return { env, redis, bridge, s3, stop: stopAll };
+    const services: Services = {
+      env,
+      redis,
+      bridge,
+      s3,
+      cluster: undefined,
+      async addCluster(): Promise<void> {
+        if (services.cluster) return;
+        const cluster = await startCluster();
+        stops.push(() => cluster.stop());
+        services.cluster = cluster;
+        env.LARDER_TEST_REDIS_CLUSTER_URLS = cluster.urls.join(",");
+      },
+      stop: stopAll,
+    };
+    if (options.cluster) await services.addCluster();
+    return services;
   } catch (error) {
     await stopAll().catch(() => {});
     throw error;

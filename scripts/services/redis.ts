@@ -70,7 +70,7 @@ export function ensureRedisServer(): void {
   );
 }
 
-async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {
+export async function waitForPing(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -90,7 +90,7 @@ async function waitForPing(port: number, child: ChildProcess, log: () => string)
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);

@@ -30,6 +30,7 @@ import type {
 } from "../core/types.ts";
 import { Lru } from "../core/util/lru.ts";
 import { Expectation } from "./_expected.ts";
+import { compareCodePoints } from "./_listing.ts";
 import * as opt from "../core/util/check_options.ts";
 
 /** Options of {@link memoryBlobStore}. */
@@ -128,23 +129,6 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
       return { failed: [] };
     },
   };
-}
-
-/** Orders strings by code point (UTF-16 order differs where surrogates meet U+E000–U+FFFF). */
-function compareCodePoints(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) return rank(x) - rank(y);
-  }
-  return a.length - b.length;
-}
-
-function rank(unit: number): number {
-  // Surrogates (astral code points) sort after U+E000–U+FFFF.
-  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
-  return unit >= 0xe000 ? unit - 0x800 : unit;
 }
 
 function checkKey(operation: string, key: unknown): void {

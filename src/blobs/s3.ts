@@ -12,6 +12,7 @@
  *   bucket: "cache",
  *   accessKeyId: "…",
  *   secretAccessKey: "…",
+ *   // sse: { type: "aws:kms", keyId: "arn:aws:kms:…" }, // server-side encryption on AWS
  * });
  * await blobs.put("myapp/3f2a…", new Uint8Array([1, 2, 3]));
  * console.log(await blobs.get("myapp/3f2a…")); // Uint8Array(3) [1, 2, 3]
@@ -33,6 +34,9 @@ import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
+import { encryptionHeaders, type S3Encryption } from "./_s3_sse.ts";
+
+export type { S3Encryption } from "./_s3_sse.ts";
 
 /** Options of {@link s3BlobStore}. */
 export interface S3BlobStoreOptions {
@@ -63,6 +67,14 @@ export interface S3BlobStoreOptions {
    * `get` with an expected size (as the cache's reads have) holds at most that size. @default 134217728 (128 MiB)
    */
   maxObjectBytes?: number;
+  /**
+   * Server-side encryption of the objects written: `{ type: "AES256" }` (SSE-S3) or
+   * `{ type: "aws:kms", keyId?, context?, bucketKey? }` (SSE-KMS), sent as
+   * `x-amz-server-side-encryption*` headers on every PUT (reads need none). SSE-C is not
+   * supported. R2 encrypts every object on its own and has no such options: leave it unset there.
+   * @default undefined (the bucket's default encryption applies; on AWS, SSE-S3 at least)
+   */
+  sse?: S3Encryption;
 }
 
 const WHERE = "s3BlobStore";
@@ -137,7 +149,11 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       const response = await send("put", key, {
         method: "PUT",
         body: body as Uint8Array<ArrayBuffer>,
-        headers: { "content-type": "application/octet-stream", "content-length": String(body.byteLength) },
+        headers: {
+          "content-type": "application/octet-stream",
+          "content-length": String(body.byteLength),
+          ...config.putHeaders,
+        },
         signal: callOptions?.signal ?? null,
       });
       if (!response.ok) throw await failure(response, { operation: "put", key });
@@ -200,6 +216,8 @@ interface Resolved {
   readonly bucketUrl: string;
   readonly fetch: (request: Request) => Promise<Response>;
   readonly maxObjectBytes: number;
+  /** Headers every PUT carries (server-side encryption). */
+  readonly putHeaders: Readonly<Record<string, string>>;
 }
 
 const PATH_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
@@ -223,6 +241,8 @@ const OPTIONS = {
   forcePathStyle: opt.optional(opt.boolean),
   fetch: opt.optional(opt.fn<(request: Request) => Promise<Response>>()),
   maxObjectBytes: opt.withDefault(opt.positiveInteger, 128 * 1024 * 1024),
+  // Checked into the headers every PUT carries.
+  sse: encryptionHeaders,
 } satisfies opt.OptionChecks<S3BlobStoreOptions>;
 
 function resolve(options: S3BlobStoreOptions): Resolved {
@@ -255,6 +275,7 @@ function resolve(options: S3BlobStoreOptions): Resolved {
     // Looked up at call time, not captured: `fetch` must be called unbound on some runtimes.
     fetch: o.fetch ?? ((request) => fetch(request)),
     maxObjectBytes: o.maxObjectBytes,
+    putHeaders: o.sse,
   };
 }
 

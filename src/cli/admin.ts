@@ -12,7 +12,7 @@ import { count, flatten, table } from "./format.ts";
 /** Runs `stats`: the counters every instance sharing the prefix adds to. */
 export async function statsCommand(context: CommandContext): Promise<number> {
   const { io, options } = context;
-  const config = context.config({ blobs: false });
+  const config = await context.config({ blobs: false });
   const stats = await config.cache.globalStats();
   if (options.json === true) {
     io.stdout(`${JSON.stringify({ prefix: config.prefix, counters: stats })}\n`);
@@ -41,7 +41,7 @@ export async function invalidateCommand(context: CommandContext): Promise<number
     throw new UsageError("invalidate needs either --tag (one or more) or --namespace, not both", "invalidate");
   }
   const mode = options.stale === true ? "stale" : "expire";
-  const config = context.config({ blobs: false });
+  const config = await context.config({ blobs: false });
   const what = namespace !== undefined
     ? `namespace "${namespace}"`
     : `tag${tags.length > 1 ? "s" : ""} ${tags.map((t) => `"${t}"`).join(", ")}`;
@@ -65,7 +65,7 @@ export async function clearCommand(context: CommandContext): Promise<number> {
     throw new UsageError(`clear removes every entry under prefix "${prefix}"; run it again with --yes`, "clear");
   }
   const withBlobs = options.blobs === true;
-  const config = context.config({ blobs: withBlobs });
+  const config = await context.config({ blobs: withBlobs });
   const { keys, blobs } = await config.cache.clear({ blobs: withBlobs });
   io.stdout(
     `Cleared prefix "${config.prefix}": ${count(keys)} keys deleted from Redis.\n` +

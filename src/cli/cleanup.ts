@@ -17,7 +17,7 @@ export async function cleanupCommand(context: CommandContext): Promise<number> {
   const dryRun = options["dry-run"] === true;
   const grace = options.grace as string | undefined;
   const json = options.json === true;
-  const config = context.config({ blobs: true });
+  const config = await context.config({ blobs: true });
   const display = progressDisplay({ write: io.stderr, isTTY: io.isTTY, now: io.now ?? Date.now }, dryRun);
   let summary: CleanupSummary;
   try {

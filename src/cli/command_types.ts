@@ -19,7 +19,7 @@ export interface CommandContext {
   /** Arguments that are not options. */
   readonly positionals: readonly string[];
   /** The cache from the environment; called once the arguments are known to be valid. */
-  readonly config: (needs: { blobs: boolean }) => CliConfig;
+  readonly config: (needs: { blobs: boolean }) => Promise<CliConfig>;
 }
 
 /** An option with its help text. */

@@ -13,7 +13,7 @@
  * @module
  */
 import { isCacheError } from "../core/errors.ts";
-import type { Env } from "./config.ts";
+import { type Env, envValue } from "../config/env.ts";
 
 /** What a command does with each backend, as in "cannot <action> the store at …". */
 export interface FailureActions {
@@ -46,13 +46,32 @@ export function backendFailureLine(error: unknown, actions: FailureActions | und
   if (backend === undefined) return undefined;
   const action = actions?.[backend] ?? "use";
   const detail = timedOut ? timeoutDetail(error.message) : detailOf(error);
-  return `larder: cannot ${action} ${target(backend, env)}: ${detail} — ${hint(backend, detail, timedOut)}`;
+  return `larder: cannot ${action} ${target(backend, env)}: ${detail} — ${hint({ backend, detail, timedOut }, env)}`;
+}
+
+/**
+ * Which variables configure the store in `env`, as the CLI reads them (src/config/env.ts):
+ * `CACHE_URL`, else `REDIS_URL` (a TCP store), else the Upstash pair.
+ */
+function storeVariables(env: Env): { readonly url: string; readonly secret: string } {
+  if (envValue(env, "CACHE_URL") !== undefined) return { url: "CACHE_URL", secret: "the password in CACHE_URL" };
+  if (envValue(env, "REDIS_URL") !== undefined) return { url: "REDIS_URL", secret: "the password in REDIS_URL" };
+  return { url: "UPSTASH_REDIS_REST_URL", secret: "UPSTASH_REDIS_REST_TOKEN" };
+}
+
+/** `url` without its user name and password (a `redis://user:pass@host` URL holds them). */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1");
 }
 
 /** `the store at <url>` or `the bucket "<name>" at <endpoint>`. */
 function target(backend: Backend, env: Env): string {
   const clean = (value: string | undefined): string | undefined => value?.trim().replace(/\/+$/, "") || undefined;
-  if (backend === "store") return `the store at ${clean(env.UPSTASH_REDIS_REST_URL) ?? "UPSTASH_REDIS_REST_URL"}`;
+  if (backend === "store") {
+    const { url } = storeVariables(env);
+    const value = clean(env[url]);
+    return `the store at ${value === undefined ? url : withoutCredentials(value)}`;
+  }
   const endpoint = clean(env.LARDER_S3_ENDPOINT);
   return `the bucket "${env.LARDER_S3_BUCKET?.trim() ?? ""}"${endpoint ? ` at ${endpoint}` : ""}`;
 }
@@ -87,15 +106,22 @@ function timeoutDetail(message: string): string {
   return found ? `no answer, ${found[0]}` : message;
 }
 
-function hint(backend: Backend, detail: string, timedOut: boolean): string {
-  const where = backend === "store" ? "UPSTASH_REDIS_REST_URL" : "LARDER_S3_ENDPOINT";
+/** What failed, as {@link hint} reads it. */
+interface Failed {
+  readonly backend: Backend;
+  /** The server's or the network's words ({@link detailOf}). */
+  readonly detail: string;
+  readonly timedOut: boolean;
+}
+
+function hint({ backend, detail, timedOut }: Failed, env: Env): string {
+  const store = storeVariables(env);
+  const where = backend === "store" ? store.url : "LARDER_S3_ENDPOINT";
   if (timedOut) return `check ${where}, or raise LARDER_TIMEOUT`;
   if (NAME.test(detail)) return `check the host name in ${where}`;
   if (CONNECT.test(detail)) return `is the server running? check ${where}`;
   if (backend === "store") {
-    return STORE_AUTH.test(detail)
-      ? "check UPSTASH_REDIS_REST_TOKEN"
-      : "check UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN";
+    return STORE_AUTH.test(detail) ? `check ${store.secret}` : `check ${store.url} and ${store.secret}`;
   }
   if (/NoSuchBucket/.test(detail)) return "check LARDER_S3_BUCKET";
   if (S3_CREDENTIALS.test(detail)) return "check LARDER_S3_ACCESS_KEY_ID and LARDER_S3_SECRET_ACCESS_KEY";

@@ -22,7 +22,7 @@ export async function inspectCommand(context: CommandContext): Promise<number> {
   if (byHash && options.namespace !== undefined) {
     throw new UsageError("--namespace applies to keys; this argument is a key hash (use --key for a key)", "inspect");
   }
-  const config = context.config({ blobs: false });
+  const config = await context.config({ blobs: false });
   const namespace = (options.namespace as string | undefined) ?? config.namespace;
   const found = await config.cache.inspect(byHash ? { hash: target } : target, { namespace });
   if (options.json === true) {

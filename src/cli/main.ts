@@ -30,6 +30,7 @@ export async function runCli(io: CliIo): Promise<number> {
   const fail = (text: string): void => io.stderr(`${scrub(text.replace(/\s*\n\s*/g, " "))}\n`);
   const [name, ...rest] = io.args;
   let command: Command | undefined;
+  let configured: CliConfig | undefined;
   try {
     if (name === undefined || name === "--help" || name === "-h" || name === "help") {
       const topic = name === "help" ? rest[0] : undefined;
@@ -56,15 +57,20 @@ export async function runCli(io: CliIo): Promise<number> {
     const write = (text: string): void => io.stderr(`${scrub(text)}\n`);
     const held: string[] = [];
     const logger = stderrLogger(write, held);
-    const code = await command.run({
-      io,
-      options: parsed.options,
-      positionals: parsed.positionals,
-      config: (needs): CliConfig => configure(io.env, logger, needs),
-    });
-    // The command finished despite them: they are worth seeing.
-    for (const line of held) write(line);
-    return code;
+    try {
+      const code = await command.run({
+        io,
+        options: parsed.options,
+        positionals: parsed.positionals,
+        config: async (needs): Promise<CliConfig> => (configured = await configure(io.env, logger, needs)),
+      });
+      // The command finished despite them: they are worth seeing.
+      for (const line of held) write(line);
+      return code;
+    } finally {
+      // A TCP store's connection would keep the process alive.
+      await configured?.close().catch(() => {});
+    }
   } catch (error) {
     if (error instanceof UsageError || (isCacheError(error) && error.code === "E_CONFIG")) {
       const about = error instanceof UsageError ? error.command : command?.name;

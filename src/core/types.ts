@@ -73,7 +73,8 @@ export interface Generation {
 
 /**
  * An entry in a namespace's eviction bookkeeping: a sorted set by last use, a hash of sizes and a
- * sorted set by expiry (so expired entries stop counting against the limits).
+ * sorted set by expiry (so expired entries stop counting against the limits). All three keys share
+ * one Redis Cluster hash tag (`lruKeys` in record/key_layout.ts), so one script updates them.
  */
 export interface LruRef {
   /** Sorted set: member → last use, ms since the epoch. */
@@ -166,8 +167,10 @@ export interface WriteOp {
     readonly bytes: number;
     readonly maxEntries: number;
     readonly maxBytes: number;
-    /** Record key of a member: `recordPrefix + member`. */
+    /** Record key of a member: `recordPrefix + member + recordSuffix`. */
     readonly recordPrefix: string;
+    /** See `recordPrefix`. @default "" */
+    readonly recordSuffix?: string;
   };
 }
 

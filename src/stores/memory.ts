@@ -156,7 +156,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
         const member = first === lru.member ? second : first;
         if (member === undefined) break;
         forget(other(member));
-        const victim = lru.recordPrefix + member;
+        const victim = lru.recordPrefix + member + (lru.recordSuffix ?? "");
         const record = entries.get(victim, at);
         entries.delete(victim, at);
         if (record?.includes('"b":"')) evicted.push(member);

@@ -28,7 +28,7 @@ import { Redis } from "@upstash/redis/cloudflare";
 import { ConfigError, StoreError } from "../core/errors.ts";
 import * as opt from "../core/util/check_options.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
-import { decodeReply, enqueue, type Pipeline } from "./_upstash_ops.ts";
+import { type Arg, decodeReply, describeOps, encodeOp, type RedisCommand } from "./_redis_ops.ts";
 
 /** Options of {@link upstashStore}. */
 export interface UpstashStoreOptions {
@@ -84,19 +84,21 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
       const redis = client(signal);
       if (readYourWrites) redis.readYourWritesSyncToken = syncToken;
       const pipeline = redis.pipeline();
-      for (const op of ops) enqueue(pipeline as unknown as Pipeline, op);
+      for (const op of ops) enqueue(pipeline as unknown as Pipeline, encodeOp(op));
       let replies: PipelineReply[];
       try {
         replies = await pipeline.exec<unknown[]>({ keepErrors: true }) as PipelineReply[];
       } catch (cause) {
         signal?.throwIfAborted();
-        throw new StoreError(`upstash ${describe(ops)} failed: ${message(cause, token)}`, {
+        throw new StoreError(`upstash ${describeOps(ops)} failed: ${message(cause, token)}`, {
           cause: safe(cause, token),
         });
       }
       if (readYourWrites) syncToken = redis.readYourWritesSyncToken ?? syncToken;
       if (replies.length !== ops.length) {
-        throw new StoreError(`upstash ${describe(ops)} failed: ${replies.length} replies for ${ops.length} operations`);
+        throw new StoreError(
+          `upstash ${describeOps(ops)} failed: ${replies.length} replies for ${ops.length} operations`,
+        );
       }
       return ops.map((op, i) => decode(op, replies[i], token));
     },
@@ -127,6 +129,11 @@ function checkUrl(url: unknown): string {
   } catch {
     throw new ConfigError(`upstashStore: \`url\` is not a valid URL: ${JSON.stringify(url)}`);
   }
+  if (parsed.protocol === "redis:" || parsed.protocol === "rediss:") {
+    throw new ConfigError(
+      `upstashStore: \`url\` is a ${parsed.protocol}// URL (Redis over TCP): use redisStore from "larder/stores/redis" for it, or give upstashStore the database's REST URL (https://…, UPSTASH_REDIS_REST_URL)`,
+    );
+  }
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
     throw new ConfigError(`upstashStore: \`url\` must be an http(s) URL, got ${JSON.stringify(parsed.protocol)}`);
   }
@@ -138,10 +145,51 @@ function checkUrl(url: unknown): string {
   return parsed.href.replace(/\/$/, "");
 }
 
-/** The operation names of a batch, for messages: `run [get]`, `run [set, get]`. */
-function describe(ops: readonly StoreOp[]): string {
-  const names = ops.slice(0, 5).map((op) => op.type);
-  return `run [${names.join(", ")}${ops.length > 5 ? `, … ${ops.length} ops` : ""}]`;
+/** The part of an `@upstash/redis` pipeline the adapter uses. */
+interface Pipeline {
+  get(key: string): unknown;
+  set(key: string, value: string, options: { nx?: true; px: number }): unknown;
+  del(...keys: string[]): unknown;
+  exists(key: string): unknown;
+  eval(script: string, keys: string[], args: Arg[]): unknown;
+  hset(key: string, fields: Record<string, string>): unknown;
+  hincrby(key: string, field: string, by: number): unknown;
+  hgetall(key: string): unknown;
+  scan(cursor: string, options: { match: string; count: number }): unknown;
+}
+
+/**
+ * Adds `command` to `pipeline`. Scripts go with EVAL, not EVALSHA: every call is then one round
+ * trip even on a server that has never seen the script (the REST API has no connection to keep a
+ * script cache warm on, and a NOSCRIPT retry would be a second request).
+ */
+function enqueue(pipeline: Pipeline, command: RedisCommand): void {
+  if (command.kind === "script") {
+    pipeline.eval(command.script.source, [...command.keys], [...command.args]);
+    return;
+  }
+  const [name, ...args] = command.args;
+  const text = args.map(String);
+  switch (name) {
+    case "GET":
+      return void pipeline.get(text[0]!);
+    case "SET":
+      return void pipeline.set(text[0]!, text[1]!, { px: Number(text[3]), ...(text[4] === "NX" ? { nx: true } : {}) });
+    case "DEL":
+      return void pipeline.del(...text);
+    case "EXISTS":
+      return void pipeline.exists(text[0]!);
+    case "HSET":
+      return void pipeline.hset(text[0]!, { [text[1]!]: text[2]! });
+    case "HINCRBY":
+      return void pipeline.hincrby(text[0]!, text[1]!, Number(text[2]));
+    case "HGETALL":
+      return void pipeline.hgetall(text[0]!);
+    case "SCAN":
+      return void pipeline.scan(text[0]!, { match: text[2]!, count: Number(text[4]) });
+    default:
+      throw new StoreError(`upstash: no pipeline method for ${name}`);
+  }
 }
 
 /**

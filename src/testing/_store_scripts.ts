@@ -168,7 +168,12 @@ export function scriptTests(context: ScriptTestContext): void {
     type Limits = { maxEntries: number; maxBytes: number };
     /** One tracked entry's write: its stored bytes, its score (now), the limits and its TTL. */
     type Tracked = { bytes: number; score: number; limits?: Limits; ttlMs?: number };
-    const ref = (member: string) => ({ key: key("lru"), sizes: key("sizes"), expiries: key("exp"), member });
+    // A namespace's bookkeeping keys share a hash tag (one Redis Cluster slot), as Larder's key
+    // layout makes them; a cluster store refuses eviction keys that do not.
+    const lruKey = (): string => key("lru:{ns}");
+    const sizesKey = (): string => key("sizes:{ns}");
+    const expiriesKey = (): string => key("exp:{ns}");
+    const ref = (member: string) => ({ key: lruKey(), sizes: sizesKey(), expiries: expiriesKey(), member });
     const lru = (member: string, entry: Tracked) => ({
       ...ref(member),
       bytes: entry.bytes,
@@ -191,8 +196,7 @@ export function scriptTests(context: ScriptTestContext): void {
       expect(await write(member, entry)).toStrictEqual([{ written: true, evicted }]);
     };
     const exists = (member: string): Promise<StoreResult[]> => run([{ type: "exists", key: key(`rec:${member}`) }]);
-    const sizes = async (): Promise<StoreResult | undefined> =>
-      (await run([{ type: "hgetall", key: key("sizes") }]))[0];
+    const sizes = async (): Promise<StoreResult | undefined> => (await run([{ type: "hgetall", key: sizesKey() }]))[0];
 
     it("evicts the least recently used entries past maxEntries, reporting those with blobs", async () => {
       await writeEvicting("blob-a", { bytes: 10, score: 1 }, []);
@@ -208,7 +212,7 @@ export function scriptTests(context: ScriptTestContext): void {
       await writeEvicting("blob-c", { bytes: 10, score: 4 }, []);
       expect(await exists("inline-b")).toStrictEqual([false]);
       await writeEvicting("blob-d", { bytes: 10, score: 5 }, ["blob-a"]);
-      expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([
+      expect(await run([{ type: "hgetall", key: sizesKey() }])).toStrictEqual([
         { "#": "20", "blob-c": "10", "blob-d": "10" },
       ]);
     });
@@ -225,7 +229,7 @@ export function scriptTests(context: ScriptTestContext): void {
           lru: ref("blob-b"),
         }]),
       ).toStrictEqual([1]);
-      expect(await run([{ type: "hgetall", key: key("sizes") }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
+      expect(await run([{ type: "hgetall", key: sizesKey() }])).toStrictEqual([{ "#": "30", "blob-c": "30" }]);
     });
 
     // Expiry is decided by the writer's clock (`score` is its "now"; a member expires at
@@ -284,10 +288,10 @@ export function scriptTests(context: ScriptTestContext): void {
 
     it("keeps the expiry order consistent: a delete forgets the member everywhere", async () => {
       await write("blob-a", { bytes: 10, score: 1_000 });
-      expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
+      expect(await run([{ type: "exists", key: lruKey() }, { type: "exists", key: expiriesKey() }]))
         .toStrictEqual([true, true]);
       expect(await run([{ type: "del", key: key("rec:blob-a"), lru: ref("blob-a") }])).toStrictEqual([1]);
-      expect(await run([{ type: "exists", key: key("lru") }, { type: "exists", key: key("exp") }]))
+      expect(await run([{ type: "exists", key: lruKey() }, { type: "exists", key: expiriesKey() }]))
         .toStrictEqual([false, false]);
       expect(await sizes()).toStrictEqual({ "#": "0" });
     });

@@ -3,11 +3,13 @@ import { requireServices } from "../helpers/services.ts";
 import { describeBlobConformance } from "./blob.ts";
 import { s3Specifics } from "./_s3_specifics.ts";
 import { s3BatchSpecifics } from "./_s3_batch_specifics.ts";
+import { s3SseSpecifics } from "./_s3-sse-specifics.ts";
 
 const { s3 } = requireServices();
 describeBlobConformance("s3", () => s3BlobStore(s3), {
   additionalTests: () => {
     s3Specifics(s3);
     s3BatchSpecifics(s3);
+    s3SseSpecifics(s3);
   },
 });

@@ -1,13 +1,13 @@
 /**
- * A cache on the real local services (redis-server behind the Upstash bridge, and S3), on a fresh
- * prefix, with a logger that keeps what it was told: the setup every integration suite shares.
+ * A cache on the real local services (the store of `LARDER_TEST_STORE`: by default redis-server
+ * behind the Upstash bridge; and S3), on a fresh prefix, with a logger that keeps what it was told: the setup every integration suite shares.
  */
 import { type Cache, createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import type { CacheOptions } from "../../src/core/api/options.ts";
-import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "./chaos.ts";
 import { requireServices, uniquePrefix } from "./services.ts";
+import { testStore } from "./stores.ts";
 
 /** What {@link servicesCache} made. */
 export interface ServicesCache {
@@ -22,7 +22,7 @@ export function servicesCache(label: string, options: CacheOptions = {}): Servic
   const prefix = options.prefix ?? uniquePrefix(label);
   const logger = recordingLogger();
   const cache = createCache({
-    store: upstashStore(services.upstash),
+    store: testStore(),
     blobs: s3BlobStore(services.s3),
     logger,
     ...options,

@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { runCli } from "../../src/cli/main.ts";
 import type { TestServices } from "./services.ts";
+import { storeEnv } from "./stores.ts";
 
 /** What a CLI run printed and returned. */
 export interface CliRun {
@@ -52,11 +53,10 @@ export function spawnCli(args: string[], env: Record<string, string>): Promise<C
   });
 }
 
-/** The CLI's environment variables for the local services and `prefix`. */
+/** The CLI's environment variables for the local services (the store of `LARDER_TEST_STORE`) and `prefix`. */
 export function cliEnv(services: TestServices, prefix: string): Record<string, string> {
   return {
-    UPSTASH_REDIS_REST_URL: services.upstash.url,
-    UPSTASH_REDIS_REST_TOKEN: services.upstash.token,
+    ...storeEnv(),
     LARDER_PREFIX: prefix,
     LARDER_S3_ENDPOINT: services.s3.endpoint,
     LARDER_S3_BUCKET: services.s3.bucket,

@@ -12,6 +12,7 @@
  */
 import process from "node:process";
 import { AwsClient } from "aws4fetch";
+import { Cluster } from "ioredis";
 import type {
   FaultKind,
   FaultRule,
@@ -74,6 +75,21 @@ export function requireServices(): TestServices {
       secretAccessKey: get("LARDER_TEST_S3_SECRET_ACCESS_KEY"),
     },
   };
+}
+
+/**
+ * The seed URLs of the local Redis Cluster (3 masters, 3 replicas); throws when it is not running,
+ * so a cluster suite never skips silently.
+ */
+export function requireCluster(): string[] {
+  const urls = process.env.LARDER_TEST_REDIS_CLUSTER_URLS;
+  if (!urls) {
+    throw new Error(
+      "This suite needs the local Redis Cluster, but LARDER_TEST_REDIS_CLUSTER_URLS is not set.\n" +
+        "Run it through `npm test`, or `npm run services -- --cluster npx vitest run <files>`.",
+    );
+  }
+  return urls.split(",");
 }
 
 /** A random prefix for keys and objects, so tests sharing the services do not collide. */
@@ -184,8 +200,28 @@ export async function setFaults(baseUrl: string, rules: FaultRule[], token?: str
   await control(baseUrl, "PUT", "faults", token, { rules });
 }
 
-/** Runs one raw Redis command through the bridge (not logged); strings come back as UTF-8 text. */
+let clusterAdmin: Cluster | undefined;
+
+/**
+ * Runs one raw Redis command where this run's store lives (not logged): through the bridge
+ * (redis-server), or on the Redis Cluster when `LARDER_TEST_STORE=cluster` (`KEYS` then asks every
+ * master). Strings come back as UTF-8 text.
+ */
 export async function redisCommand(command: readonly (string | number)[]): Promise<unknown> {
+  if (process.env.LARDER_TEST_STORE === "cluster") {
+    if (!clusterAdmin) {
+      const [seed] = requireCluster();
+      const url = new URL(seed!);
+      clusterAdmin = new Cluster([{ host: url.hostname, port: Number(url.port) }], { scaleReads: "master" });
+      await clusterAdmin.call("PING");
+    }
+    const [name, ...args] = command.map(String) as [string, ...string[]];
+    if (name.toUpperCase() === "KEYS") {
+      const perMaster = await Promise.all(clusterAdmin.nodes("master").map((node) => node.call("KEYS", ...args)));
+      return (perMaster as string[][]).flat();
+    }
+    return await clusterAdmin.call(name, ...args);
+  }
   const { upstash } = requireServices();
   const response = await fetch(upstash.url, {
     method: "POST",

@@ -14,9 +14,10 @@
 import process from "node:process";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
+import { redisStore } from "../../src/stores/redis.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "./chaos.ts";
-import { redisCommand, requireServices } from "./services.ts";
+import { redisCommand, requireCluster, requireServices } from "./services.ts";
 
 /** What the test tells a child. */
 export interface ChildConfig {
@@ -63,8 +64,15 @@ const send = (message: ChildMessage): Promise<void> =>
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? "{}") as ChildConfig;
   const services = requireServices();
+  // The store of LARDER_TEST_STORE (test/helpers/stores.ts; that module needs vitest, this is a child process).
+  const kind = process.env.LARDER_TEST_STORE ?? "upstash";
+  const store = kind === "redis"
+    ? redisStore({ url: services.redisUrl })
+    : kind === "cluster"
+    ? redisStore({ url: requireCluster() })
+    : upstashStore(services.upstash);
   const cache = createCache({
-    store: upstashStore(services.upstash),
+    store,
     blobs: s3BlobStore(services.s3),
     prefix: config.prefix,
     lease: config.lease,

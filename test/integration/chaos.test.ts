@@ -15,6 +15,11 @@
  * function's time and a margin; errors reaching callers are only the function's own; and no
  * promise rejection goes unhandled.
  *
+ * The same run goes against each store of `LARDER_TEST_STORE` (test/helpers/stores.ts); store
+ * faults come from the bridge, so over TCP only the S3 faults remain. On the Redis Cluster a
+ * second run kills a master of a private cluster by PID a third of the way in: its replica takes
+ * over while the calls go on, and the oracle stays the same.
+ *
  * Reproduce a run with `LARDER_CHAOS_SEED=<seed>` (printed at the start and in every failure);
  * `LARDER_CHAOS_OPS` changes the number of operations (default 6000).
  */
@@ -25,8 +30,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
 import { mulberry32 } from "../../scripts/_random.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { upstashStore } from "../../src/stores/upstash.ts";
+import type { MetadataStore } from "../../src/core/types.ts";
+import { redisStore } from "../../src/stores/redis.ts";
+import { startCluster } from "../../scripts/services/cluster.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
+import { STORE_KIND, testStore } from "../helpers/stores.ts";
 import {
   addFaults,
   type FaultKind,
@@ -101,8 +109,23 @@ describe("chaos", () => {
   process.on("unhandledRejection", onUnhandled);
   afterAll(() => void process.off("unhandledRejection", onUnhandled));
 
-  it(`${OPS} operations by ${CLIENTS} instances under random faults: no wrong value (seed ${SEED})`, async () => {
-    console.log(`chaos: LARDER_CHAOS_SEED=${SEED} LARDER_CHAOS_OPS=${OPS}`);
+  /** What a run goes against. */
+  interface ChaosTarget {
+    /** For the log line. */
+    readonly label: string;
+    /** A store per instance. */
+    readonly store: () => MetadataStore;
+    /** Whether the bridge's fault rules reach this store (Upstash only). */
+    readonly storeFaults: boolean;
+    /** Runs beside the operations (e.g. kills a node), given how many have been issued so far. */
+    readonly during?: (issued: () => number) => Promise<void>;
+    /** Operations. */
+    readonly ops: number;
+  }
+
+  const chaosRun = async (target: ChaosTarget): Promise<void> => {
+    const OPS = target.ops;
+    console.log(`chaos (${target.label}): LARDER_CHAOS_SEED=${SEED} LARDER_CHAOS_OPS=${OPS}`);
     const prefix = uniquePrefix("chaos");
     const started = performance.now();
     const loop = monitorEventLoopDelay({ resolution: 10 });
@@ -145,7 +168,7 @@ describe("chaos", () => {
     const wrapped: Record<FnName, (key: number) => Promise<Produced>>[] = [];
     for (let c = 0; c < CLIENTS; c++) {
       const cache = createCache({
-        store: upstashStore(services.upstash),
+        store: target.store(),
         blobs: s3BlobStore(services.s3),
         prefix,
         maxInlineBytes: 1_024,
@@ -452,10 +475,13 @@ describe("chaos", () => {
         // and add up to two random rules.
         if (phases++ % 4 !== 3) {
           const turn = phases - 1 - Math.floor(phases / 4);
-          const lead = randomRule(turn % 2 === 0 ? "store" : "s3", KINDS[Math.floor(turn / 2) % KINDS.length], true);
-          const rules: [FaultRule, "store" | "s3"][] = [[lead, turn % 2 === 0 ? "store" : "s3"]];
+          // Without store faults (TCP stores), every rule goes to S3.
+          const leading = target.storeFaults && turn % 2 === 0 ? "store" : "s3";
+          const kindTurn = target.storeFaults ? Math.floor(turn / 2) : turn;
+          const lead = randomRule(leading, KINDS[kindTurn % KINDS.length], true);
+          const rules: [FaultRule, "store" | "s3"][] = [[lead, leading]];
           for (let n = between(0, 3); n > 0; n--) {
-            const service = faultRandom() < 0.55 ? "store" : "s3";
+            const service = target.storeFaults && faultRandom() < 0.55 ? "store" : "s3";
             rules.push([randomRule(service), service]);
           }
           for (const [rule, service] of rules) {
@@ -480,6 +506,7 @@ describe("chaos", () => {
     try {
       const workers: Promise<void>[] = [];
       for (let c = 0; c < CLIENTS; c++) for (let w = 0; w < WORKERS_PER_CLIENT; w++) workers.push(worker(c, w));
+      if (target.during) workers.push(target.during(() => issued));
       await Promise.all(workers);
     } finally {
       running = false;
@@ -573,7 +600,7 @@ describe("chaos", () => {
     expect(unhandled.map(String), `${context}: unhandled rejections`).toEqual([]);
     expect(issued, context).toBeGreaterThanOrEqual(OPS);
     // The run exercised what it claims to: every fault kind on both services, hits, expiries.
-    for (const service of ["store", "s3"] as const) {
+    for (const service of target.storeFaults ? ["store", "s3"] as const : ["s3"] as const) {
       for (const kind of ["latency", "status", "reset", "truncate", "corrupt"] as const) {
         if (OPS >= 2_000) {
           expect(faults[service]![kind] ?? 0, `${context}: ${service} ${kind} faults`).toBeGreaterThan(0);
@@ -583,5 +610,52 @@ describe("chaos", () => {
     expect(figures.cache.hits, context).toBeGreaterThan(0);
     expect(figures.operations.values, context).toBeGreaterThan(0);
     if (OPS >= 2_000) expect(ops.invalidate - ops.invalidateFailed, context).toBeGreaterThan(0);
-  }, 120_000);
+  };
+
+  it(
+    `${OPS} operations by ${CLIENTS} instances under random faults (${STORE_KIND}): no wrong value (seed ${SEED})`,
+    async () => {
+      await chaosRun({ label: STORE_KIND, store: testStore, storeFaults: STORE_KIND === "upstash", ops: OPS });
+    },
+    120_000,
+  );
+
+  if (STORE_KIND === "cluster") {
+    it(`a master killed during the run: its replica takes over, no wrong value (seed ${SEED})`, async () => {
+      const cluster = await startCluster();
+      const stores: { close(): Promise<void> }[] = [];
+      try {
+        const before = await cluster.masters();
+        const victim = before[0]!;
+        let promoted: number[] = [];
+        await chaosRun({
+          label: "cluster failover",
+          ops: Math.min(OPS, 3_000),
+          storeFaults: false,
+          store: () => {
+            const store = redisStore({ url: cluster.urls, connectTimeoutMs: 1_000 });
+            stores.push(store);
+            return store;
+          },
+          during: async (issued) => {
+            while (issued() < Math.min(OPS, 3_000) / 3) await sleep(20);
+            console.log(`chaos: killing master 127.0.0.1:${victim} after ${issued()} operations`);
+            await cluster.kill(victim);
+            const deadline = Date.now() + 20_000;
+            while (Date.now() < deadline) {
+              promoted = await cluster.masters().catch(() => []);
+              if (promoted.length === 3 && !promoted.includes(victim)) break;
+              await sleep(100);
+            }
+            console.log(`chaos: masters now ${promoted.join(", ")} (were ${before.join(", ")})`);
+          },
+        });
+        expect(promoted, "a replica was promoted in the killed master's place").toHaveLength(3);
+        expect(promoted).not.toContain(victim);
+      } finally {
+        for (const store of stores) await store.close();
+        await cluster.stop();
+      }
+    }, 180_000);
+  }
 });

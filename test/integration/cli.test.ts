@@ -17,7 +17,7 @@ import {
   storeKeyPattern,
   tagGeneration,
 } from "../../src/core/record/key_layout.ts";
-import { upstashStore } from "../../src/stores/upstash.ts";
+import { bridgeOnly, describeBridgeOnly, testStore } from "../helpers/stores.ts";
 import { cliEnv, runInProcess, spawnCli } from "../helpers/cli.ts";
 import { listObjects, putObject, rawRedisKeys, requireServices, uniquePrefix } from "../helpers/services.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
@@ -28,7 +28,7 @@ const randomHash = (): string => toHex(crypto.getRandomValues(new Uint8Array(32)
 function setup() {
   const prefix = uniquePrefix("cli");
   const cache = createCache({
-    store: upstashStore(services.upstash),
+    store: testStore(),
     blobs: s3BlobStore(services.s3),
     prefix,
     maxInlineBytes: 64,
@@ -117,7 +117,7 @@ describe("larder bin (Node) on the real services", () => {
 
   it("invalidate --tag / --namespace [--stale] reach every instance's reads; inspect shows the standing", async () => {
     const { prefix, cache, env } = setup();
-    const other = createCache({ store: upstashStore(services.upstash), prefix, logger: recordingLogger() });
+    const other = createCache({ store: testStore(), prefix, logger: recordingLogger() });
     const fill = async (): Promise<void> => {
       expect(await cache.set("eu", "v-eu", { tags: ["region:eu", "2024"] })).toBe(true);
       expect(await cache.set("us", "v-us", { tags: ["region:us", "2024"] })).toBe(true);
@@ -185,7 +185,7 @@ describe("larder bin (Node) on the real services", () => {
     const { prefix, env } = setup();
     const instances = [0, 1].map(() =>
       createCache({
-        store: upstashStore(services.upstash),
+        store: testStore(),
         prefix,
         logger: recordingLogger(),
         globalStats: { interval: 1 },
@@ -212,7 +212,7 @@ describe("larder bin (Node) on the real services", () => {
     expect(empty.stdout).toMatch(/\(none reported yet\)/);
   });
 
-  it("exits 1 with one line, and no secret, when a backend fails", async () => {
+  bridgeOnly("exits 1 with one line, and no secret, when a backend fails", async () => {
     const { env } = setup();
     const noBucket = await spawnCli(["cleanup"], { ...env, LARDER_S3_BUCKET: "no-such-bucket-for-cli" });
     expect(noBucket.code).toBe(1);
@@ -233,77 +233,91 @@ describe("larder bin (Node) on the real services", () => {
     }
   });
 
-  describe("every command, when a backend fails: the operator's one line, exit 1, no warning, no token", () => {
-    const WRONG = "not-the-token-5678";
-    const commands = [
-      { args: ["stats"], action: "read stats from" },
-      { args: ["inspect", "k"], action: "read the entry from" },
-      { args: ["invalidate", "--tag", "t"], action: "write the invalidation to" },
-      { args: ["cleanup", "--grace", "1ms"], action: "check records in" },
-      { args: ["clear", "--yes"], action: "clear the prefix in" },
-    ];
-    /** A port nothing listens on (bound, then closed). */
-    const closedPort = (): Promise<number> =>
-      new Promise((resolve) => {
-        const server = createServer();
-        server.listen(0, "127.0.0.1", () => {
-          const { port } = server.address() as AddressInfo;
-          server.close(() => resolve(port));
+  describeBridgeOnly(
+    "every command, when a backend fails: the operator's one line, exit 1, no warning, no token",
+    () => {
+      const WRONG = "not-the-token-5678";
+      const commands = [
+        { args: ["stats"], action: "read stats from" },
+        { args: ["inspect", "k"], action: "read the entry from" },
+        { args: ["invalidate", "--tag", "t"], action: "write the invalidation to" },
+        { args: ["cleanup", "--grace", "1ms"], action: "check records in" },
+        { args: ["clear", "--yes"], action: "clear the prefix in" },
+      ];
+      /** A port nothing listens on (bound, then closed). */
+      const closedPort = (): Promise<number> =>
+        new Promise((resolve) => {
+          const server = createServer();
+          server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => resolve(port));
+          });
         });
+      /** A prefix with one orphan, so that cleanup has a record to look up in the store. */
+      const withOrphan = async (): Promise<Record<string, string>> => {
+        const { prefix, env } = setup();
+        await putObject(blobKey(prefix, randomHash()), new Uint8Array(10));
+        return env;
+      };
+      const clean = (run: { stdout: string; stderr: string }): void => {
+        for (const secret of [services.upstash.token, WRONG]) expect(run.stdout + run.stderr).not.toContain(secret);
+      };
+
+      it.each(commands)("$args.0: wrong token", async ({ args, action }) => {
+        const env = await withOrphan();
+        const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_TOKEN: WRONG });
+        expect(run.stderr).toBe(
+          `larder: cannot ${action} the store at ${services.upstash.url}: Unauthorized — check UPSTASH_REDIS_REST_TOKEN\n`,
+        );
+        expect(run.code).toBe(1);
+        expect(run.stdout).toBe("");
+        clean(run);
       });
-    /** A prefix with one orphan, so that cleanup has a record to look up in the store. */
-    const withOrphan = async (): Promise<Record<string, string>> => {
-      const { prefix, env } = setup();
-      await putObject(blobKey(prefix, randomHash()), new Uint8Array(10));
-      return env;
-    };
-    const clean = (run: { stdout: string; stderr: string }): void => {
-      for (const secret of [services.upstash.token, WRONG]) expect(run.stdout + run.stderr).not.toContain(secret);
-    };
 
-    it.each(commands)("$args.0: wrong token", async ({ args, action }) => {
-      const env = await withOrphan();
-      const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_TOKEN: WRONG });
-      expect(run.stderr).toBe(
-        `larder: cannot ${action} the store at ${services.upstash.url}: Unauthorized — check UPSTASH_REDIS_REST_TOKEN\n`,
-      );
-      expect(run.code).toBe(1);
-      expect(run.stdout).toBe("");
-      clean(run);
-    });
+      it.each(commands)("$args.0: nothing listening at the store's URL", async ({ args, action }) => {
+        const env = await withOrphan();
+        const port = await closedPort();
+        const url = `http://127.0.0.1:${port}`;
+        const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: WRONG });
+        expect(run.stderr).toBe(
+          `larder: cannot ${action} the store at ${url}: connect ECONNREFUSED 127.0.0.1:${port} — ` +
+            "is the server running? check UPSTASH_REDIS_REST_URL\n",
+        );
+        expect(run.code).toBe(1);
+        expect(run.stdout).toBe("");
+        clean(run);
+      });
 
-    it.each(commands)("$args.0: nothing listening at the store's URL", async ({ args, action }) => {
-      const env = await withOrphan();
-      const port = await closedPort();
-      const url = `http://127.0.0.1:${port}`;
-      const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: WRONG });
-      expect(run.stderr).toBe(
-        `larder: cannot ${action} the store at ${url}: connect ECONNREFUSED 127.0.0.1:${port} — ` +
-          "is the server running? check UPSTASH_REDIS_REST_URL\n",
-      );
-      expect(run.code).toBe(1);
-      expect(run.stdout).toBe("");
-      clean(run);
-    });
+      it("cleanup: nothing listening at the S3 endpoint, or a wrong access key", async () => {
+        const env = await withOrphan();
+        const port = await closedPort();
+        const endpoint = `http://127.0.0.1:${port}`;
+        const down = await spawnCli(["cleanup"], { ...env, LARDER_S3_ENDPOINT: endpoint });
+        expect(down.stderr).toBe(
+          `larder: cannot clean up the bucket "${services.s3.bucket}" at ${endpoint}: connect ECONNREFUSED ` +
+            `127.0.0.1:${port} — is the server running? check LARDER_S3_ENDPOINT\n`,
+        );
+        expect(down.code).toBe(1);
+        const wrongKey = await spawnCli(["cleanup"], { ...env, LARDER_S3_ACCESS_KEY_ID: "AKIDWRONG" });
+        expect(wrongKey.stderr).toBe(
+          `larder: cannot clean up the bucket "${services.s3.bucket}" at ${services.s3.endpoint}: ` +
+            "HTTP 403 InvalidAccessKeyId — check LARDER_S3_ACCESS_KEY_ID and LARDER_S3_SECRET_ACCESS_KEY\n",
+        );
+        expect(wrongKey.code).toBe(1);
+        for (const run of [down, wrongKey]) expect(run.stdout + run.stderr).not.toContain(services.s3.secretAccessKey);
+      });
+    },
+  );
 
-    it("cleanup: nothing listening at the S3 endpoint, or a wrong access key", async () => {
-      const env = await withOrphan();
-      const port = await closedPort();
-      const endpoint = `http://127.0.0.1:${port}`;
-      const down = await spawnCli(["cleanup"], { ...env, LARDER_S3_ENDPOINT: endpoint });
-      expect(down.stderr).toBe(
-        `larder: cannot clean up the bucket "${services.s3.bucket}" at ${endpoint}: connect ECONNREFUSED ` +
-          `127.0.0.1:${port} — is the server running? check LARDER_S3_ENDPOINT\n`,
-      );
-      expect(down.code).toBe(1);
-      const wrongKey = await spawnCli(["cleanup"], { ...env, LARDER_S3_ACCESS_KEY_ID: "AKIDWRONG" });
-      expect(wrongKey.stderr).toBe(
-        `larder: cannot clean up the bucket "${services.s3.bucket}" at ${services.s3.endpoint}: ` +
-          "HTTP 403 InvalidAccessKeyId — check LARDER_S3_ACCESS_KEY_ID and LARDER_S3_SECRET_ACCESS_KEY\n",
-      );
-      expect(wrongKey.code).toBe(1);
-      for (const run of [down, wrongKey]) expect(run.stdout + run.stderr).not.toContain(services.s3.secretAccessKey);
-    });
+  it("exits 1 with one line naming CACHE_URL, and no password, when a Redis URL's server is not there", async () => {
+    const { env } = setup();
+    const tcp = { ...env, CACHE_URL: "redis://larder:pw-not-shown-42@127.0.0.1:9/0", LARDER_TIMEOUT: "2s" };
+    const run = await spawnCli(["inspect", "k"], tcp);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /^larder: cannot read the entry from the store at redis:\/\/127\.0\.0\.1:9\/0: .+ — (is the server running\? check CACHE_URL|check CACHE_URL, or raise LARDER_TIMEOUT)\n$/,
+    );
+    expect(run.stdout + run.stderr).not.toContain("pw-not-shown-42");
   });
 
   it("exits 2 on a usage error in the real process too", async () => {

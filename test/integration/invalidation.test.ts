@@ -11,6 +11,7 @@ import { blobKey, lruKeys, recordKey } from "../../src/core/record/key_layout.ts
 import { keyHash } from "../../src/core/record/key_material.ts";
 import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
+import { bridgeOnly, STORE_KIND } from "../helpers/stores.ts";
 import { servicesCache } from "../helpers/cache.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 import {
@@ -64,8 +65,9 @@ describe("tags on the real services", () => {
     const before = await bridgeTraffic(prefix);
     await cache.invalidateTag("orders");
     const { requests } = await bridgeTraffic(prefix, before.mark);
-    // One request, one command, whatever the number of entries carrying the tag.
-    expect(requests.map((e) => e.commands)).toEqual([["HSET"]]);
+    // One request, one command, whatever the number of entries carrying the tag (counted at the
+    // bridge; over TCP in redis-cluster.test.ts).
+    if (STORE_KIND === "upstash") expect(requests.map((e) => e.commands)).toEqual([["HSET"]]);
 
     let served = 0;
     await inParallel(keys, 64, async (key) => {
@@ -79,10 +81,13 @@ describe("tags on the real services", () => {
     for (let i = 0; i < 10; i++) await few.set(`k${i}`, i, { tags: ["orders"] });
     const mark = (await bridgeTraffic(small)).mark;
     await few.invalidateTag("orders");
-    expect((await bridgeTraffic(small, mark)).requests.map((e) => e.commands)).toEqual([["HSET"]]);
+    if (STORE_KIND === "upstash") {
+      expect((await bridgeTraffic(small, mark)).requests.map((e) => e.commands)).toEqual([["HSET"]]);
+    }
+    expect(await few.get("k1")).toBeUndefined();
   }, 120_000);
 
-  it("a hit is still one store request, entry and its tags' generations read together", async () => {
+  bridgeOnly("a hit is still one store request, entry and its tags' generations read together", async () => {
     const prefix = uniquePrefix("tagshit");
     const cache = onServices(prefix);
     const report = cache.wrap(async (id: number) => ({ id }), { name: "report", tags: ["orders", "customers"] });
@@ -391,7 +396,7 @@ describe("eviction per namespace (real services)", () => {
     const cache = onServices(prefix, { limits: { reports: { maxEntries: 3 } } });
     await cache.set("a", "v", { namespace: "reports" });
     expect((await rawRedisKeys(`${prefix}:lr*`)).sort()).toStrictEqual(
-      [lruKeys(prefix, "reports").sizes, lruKeys(prefix, "reports").key, lruKeys(prefix, "reports").expiries],
+      Object.values(lruKeys(prefix, "reports")).sort(),
     );
     await cache.clear();
     expect(await rawRedisKeys(`${prefix}:lr*`)).toStrictEqual([]);

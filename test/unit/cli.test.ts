@@ -63,10 +63,20 @@ describe("larder CLI: help and usage", () => {
   });
 
   it("names the missing or invalid variable (exit 2), never a secret's value", async () => {
-    expect((await runInProcess(["cleanup"], {})).stderr).toMatch(/^larder: UPSTASH_REDIS_REST_URL is not set/);
-    expect((await runInProcess(["cleanup"], { UPSTASH_REDIS_REST_URL: "http://x" })).stderr).toMatch(
-      /^larder: UPSTASH_REDIS_REST_TOKEN is not set/,
+    expect((await runInProcess(["cleanup"], {})).stderr).toMatch(
+      /^larder: no store configured: set CACHE_URL \(or REDIS_URL\) to redis:/,
     );
+    expect((await runInProcess(["cleanup"], { UPSTASH_REDIS_REST_URL: "http://x" })).stderr).toMatch(
+      /^larder: UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is not/,
+    );
+    expect((await runInProcess(["stats"], { CACHE_URL: "https://x.upstash.io" })).stderr).toMatch(
+      /^larder: CACHE_URL is an https:\/\/ URL: for Upstash over HTTP set UPSTASH_REDIS_REST_URL/,
+    );
+    expect((await runInProcess(["stats"], { REDIS_URL: "mem://" })).stderr).toMatch(/needs a shared store/);
+    // A Redis URL's password is a secret: never echoed, even by a URL that does not parse.
+    const password = await runInProcess(["stats"], { REDIS_URL: "redis://u:hunter2pw@host:bad/0" });
+    expect(password.code).toBe(2);
+    expect(password.stderr).not.toContain("hunter2pw");
     expect((await runInProcess(["cleanup"], env)).stderr).toMatch(/^larder: LARDER_S3_BUCKET is not set/);
     const s3 = { ...env, LARDER_S3_BUCKET: "b", AWS_ACCESS_KEY_ID: "AKID" };
     expect((await runInProcess(["cleanup"], s3)).stderr).toMatch(/LARDER_S3_SECRET_ACCESS_KEY \(or AWS_SECRET/);

@@ -12,7 +12,7 @@ import type { CacheContext } from "../context.ts";
 import { type EntryFields, formatRecord, RECORD_VERSION } from "../record/entry.ts";
 import { StoreError, TooLargeError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
-import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
+import { blobKey, lruKeys, recordKey, recordKeyParts } from "../record/key_layout.ts";
 import { encodePayload } from "../record/entry.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "../types.ts";
 
@@ -128,7 +128,7 @@ async function writeRecord(ctx: CacheContext, request: WriteRequest, record: Ent
         bytes: record.s,
         maxEntries: limits.maxEntries,
         maxBytes: limits.maxBytes,
-        recordPrefix: recordKey(options.prefix, ""),
+        ...recordKeyParts(options.prefix),
       },
     },
   };

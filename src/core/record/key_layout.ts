@@ -3,18 +3,25 @@
  * of the blob store. Everything that names a key — the core, `cleanup()` and `inspect()`, the
  * CLI, the scripts and the tests — builds it here; no other module spells a key shape.
  *
- * | key                          | type       | holds                                                     | lives          |
- * | ---------------------------- | ---------- | --------------------------------------------------------- | -------------- |
- * | `<prefix>:e:<hash>`          | string     | an entry's record (record/entry.ts), generations in front | TTL + stale    |
- * | `<prefix>:l:<hash>`          | string     | an entry's lease: its owner's token (`SET NX PX`)         | lease TTL      |
- * | `<prefix>:v:all`             | hash x, s  | the whole prefix's generation (`clear()` replaces it)     | no expiry      |
- * | `<prefix>:v:ns:<namespace>`  | hash x, s  | a namespace's generation                                  | no expiry      |
- * | `<prefix>:v:tag:<tag>`       | hash x, s  | a tag's generation (a URL's: tag `larder-url:<bucket>`)   | no expiry      |
- * | `<prefix>:lru:<namespace>`   | sorted set | entry hash → last use (only namespaces with `limits`)     | no expiry      |
- * | `<prefix>:lrs:<namespace>`   | hash       | entry hash → stored bytes, and `#` → their total          | no expiry      |
- * | `<prefix>:lrx:<namespace>`   | sorted set | entry hash → when its record expires                      | no expiry      |
- * | `<prefix>:stats`             | hash       | counters every instance adds to (`globalStats()`)         | no expiry      |
- * | object `<prefix>/<hash>`     | blob       | a payload over `maxInlineBytes`, uploaded before its record | `cleanup()`  |
+ * The part of a Redis key in braces is its Redis Cluster hash tag: only it decides the key's slot.
+ * Entries spread over every shard while the keys one script needs share a slot.
+ *
+ * | key                                   | type       | holds                                                     | slot               | lives      |
+ * | ------------------------------------- | ---------- | --------------------------------------------------------- | ------------------ | ---------- |
+ * | `<prefix>:e:{<hash>}`                 | string     | an entry's record (record/entry.ts), generations in front | the entry's own    | TTL + stale |
+ * | `<prefix>:l:{<hash>}`                 | string     | an entry's lease: its owner's token (`SET NX PX`)         | the record's       | lease TTL  |
+ * | `<prefix>:v:all`                      | hash x, s  | the whole prefix's generation (`clear()` replaces it)     | its own            | no expiry  |
+ * | `<prefix>:v:ns:<namespace>`           | hash x, s  | a namespace's generation                                  | its own            | no expiry  |
+ * | `<prefix>:v:tag:<tag>`                | hash x, s  | a tag's generation (a URL's: tag `larder-url:<bucket>`)   | its own            | no expiry  |
+ * | `<prefix>:lru:{<prefix>:<namespace>}` | sorted set | entry hash → last use (only namespaces with `limits`)     | the namespace's    | no expiry  |
+ * | `<prefix>:lrs:{<prefix>:<namespace>}` | hash       | entry hash → stored bytes, and `#` → their total          | the namespace's    | no expiry  |
+ * | `<prefix>:lrx:{<prefix>:<namespace>}` | sorted set | entry hash → when its record expires                      | the namespace's    | no expiry  |
+ * | `<prefix>:stats`                      | hash       | counters every instance adds to (`globalStats()`)         | its own            | no expiry  |
+ * | object `<prefix>/<hash>`              | blob       | a payload over `maxInlineBytes`, uploaded before its record | —                | `cleanup()` |
+ *
+ * Generation keys carry no hash tag: a tag's or a namespace's generation is read by every entry
+ * that carries it, so each lives on its own slot rather than next to any entry. A namespace's
+ * bookkeeping keys carry the prefix in their tag, so tenants' namespaces of one name stay apart.
  *
  * `<hash>` is an entry's key hash (record/key_material.ts): 64 lower-case hex characters, so a
  * reader derives both the record's key and the blob's from it and fetches them at once.
@@ -26,14 +33,19 @@
  * @module
  */
 
-/** The Redis key of an entry's record. */
+/** The Redis key of an entry's record: its key hash is its hash tag (entries spread over a cluster's slots). */
 export function recordKey(prefix: string, hash: string): string {
-  return `${prefix}:e:${hash}`;
+  return `${prefix}:e:{${hash}}`;
 }
 
-/** The Redis key of an entry's lease. */
+/** The record key of an entry as `recordPrefix + hash + recordSuffix` (for store scripts that evict). */
+export function recordKeyParts(prefix: string): { recordPrefix: string; recordSuffix: string } {
+  return { recordPrefix: `${prefix}:e:{`, recordSuffix: "}" };
+}
+
+/** The Redis key of an entry's lease: the same hash tag as its record, so one script reads both. */
 export function leaseKey(prefix: string, hash: string): string {
-  return `${prefix}:l:${hash}`;
+  return `${prefix}:l:{${hash}}`;
 }
 
 /** The object key of an entry's payload in the bucket. */
@@ -65,13 +77,29 @@ export function generationKeys(prefix: string, namespace: string, tags: readonly
   ];
 }
 
-/** A namespace's eviction bookkeeping: entries by last use, their payload sizes, and entries by expiry. */
+/**
+ * A namespace's eviction bookkeeping: entries by last use, their payload sizes, and entries by
+ * expiry. Every key of it carries the namespace's hash tag ({@link namespaceKey}), so one script
+ * updates them together on a cluster.
+ */
 export function lruKeys(prefix: string, namespace: string): { key: string; sizes: string; expiries: string } {
   return {
-    key: `${prefix}:lru:${namespace}`,
-    sizes: `${prefix}:lrs:${namespace}`,
-    expiries: `${prefix}:lrx:${namespace}`,
+    key: namespaceKey(prefix, namespace, "lru"),
+    sizes: namespaceKey(prefix, namespace, "lrs"),
+    expiries: namespaceKey(prefix, namespace, "lrx"),
   };
+}
+
+/** The kinds of a namespace's bookkeeping: last use, sizes, expiries. */
+export type NamespaceKeyKind = "lru" | "lrs" | "lrx";
+
+/**
+ * A key of a namespace's bookkeeping, `<prefix>:<kind>:{<prefix>:<namespace>}`: all of a
+ * namespace's kinds share one slot, and the prefix in the tag keeps tenants' namespaces of the
+ * same name apart.
+ */
+export function namespaceKey(prefix: string, namespace: string, kind: NamespaceKeyKind): string {
+  return `${prefix}:${kind}:{${prefix}:${namespace}}`;
 }
 
 /** The hash of counters every instance adds to (see `Cache.globalStats`). */

@@ -5,6 +5,12 @@
  * deploy` would upload, `.wasm` imports as compiled modules). Miniflare then runs that bundle
  * in workerd, and this file drives it with fetch against the local services.
  *
+ * `larder/blobs/r2` is tested on the R2 bucket Miniflare binds to the Worker (`[[r2_buckets]]`
+ * in its wrangler.toml): the blob conformance suite runs here, in vitest, on a store whose every
+ * call is a request to the Worker, where `r2BlobStore(env.BLOBS)` makes the call on the real
+ * binding (test/runtime/_blob_proxy.ts); the bucket is also read and written directly through
+ * Miniflare, to compare the stored bytes.
+ *
  * wrangler 4.86.0 and miniflare 4.20260426.0 are pinned: they are the last releases that support
  * Node 20 (later ones require Node 22).
  */
@@ -22,6 +28,9 @@ import { carriesEmbeddedZstd } from "../../../scripts/zstd_wasm.ts";
 import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
 import { httpScenarios, largeBody, sameBytes } from "../_http_scenarios.ts";
 import { checkAnswers, dashboardScenarios } from "../_dashboard_scenarios.ts";
+import { blobStoreProxy } from "../_blob_proxy.ts";
+import { describeBlobConformance } from "../../conformance/blob.ts";
+import { pseudoRandomBytes, randomPrefix, sameBytes as sameBlob } from "../../../src/testing/_helpers.ts";
 
 const WORKER = resolve("test/runtime/workerd/worker");
 const OUT = join(WORKER, ".build");
@@ -65,15 +74,18 @@ beforeAll(async () => {
   );
   const wasm = readdirSync(OUT).filter((file) => file.endsWith(".wasm"));
   expect(wasm, "wrangler emitted zstd.wasm as a separate module").toHaveLength(1);
-  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-    readFileSync(join(WORKER, "wrangler.toml"), "utf8"),
-  )?.[1];
+  const toml = readFileSync(join(WORKER, "wrangler.toml"), "utf8");
+  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(toml)?.[1];
+  const r2Buckets = [...toml.matchAll(/\[\[r2_buckets\]\]\s*binding\s*=\s*"([^"]+)"/g)].map((m) => m[1]!);
+  expect(r2Buckets).toStrictEqual(["BLOBS"]);
   mf = new Miniflare({
     scriptPath: join(OUT, "index.js"),
     modules: true,
     // What wrangler declares for its output: `.wasm` files are compiled modules.
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     ...(compatibilityDate ? { compatibilityDate } : {}),
+    // A local R2 bucket (in memory) behind each [[r2_buckets]] binding.
+    r2Buckets,
     bindings: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("LARDER_TEST_"))),
   });
   await mf.ready;
@@ -242,3 +254,82 @@ describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () =
     assertDeepEqual(value, sampleValue("from-workerd"), "the entry workerd wrote decodes identically on Node");
   });
 });
+
+describeBlobConformance(
+  "r2 (r2BlobStore(env.BLOBS) in workerd)",
+  () =>
+    blobStoreProxy("r2", async (path, init) => {
+      if (!mf) throw new Error("the Worker is not running");
+      return await mf.dispatchFetch(`http://worker${path}`, init as never) as unknown as Response;
+    }),
+  {
+    additionalTests: r2Specifics,
+    // Every byte crosses Miniflare's dispatchFetch twice, at a few MB/s on a loaded machine: the
+    // large-object and abort-in-flight tests use 2 MiB (the adapter's abort is also checked
+    // inside the Worker, by the order of events: "an aborted put or get rejects…" below).
+    largeBytes: 2 * 1024 * 1024,
+  },
+);
+
+function r2Specifics(): void {
+  describe("r2 specifics", () => {
+    /** The bucket as Miniflare reaches it from Node (typed here: @cloudflare/workers-types is not installed). */
+    interface NodeSideBucket {
+      get(key: string): Promise<{ size: number; arrayBuffer(): Promise<ArrayBuffer> } | null>;
+      put(key: string, value: Uint8Array): Promise<unknown>;
+    }
+    const bucket = async () => await mf!.getR2Bucket("BLOBS") as unknown as NodeSideBucket;
+    const proxy = () =>
+      blobStoreProxy(
+        "r2",
+        async (path, init) => await mf!.dispatchFetch(`http://worker${path}`, init as never) as never,
+      );
+
+    it("stores exactly the bytes put, as R2 itself reads them, and reads what R2 stored", async () => {
+      const key = `${randomPrefix("r2-bytes")}/k+ é`;
+      const body = pseudoRandomBytes(200_000, 21);
+      await proxy().put(key, body);
+      const stored = await (await bucket()).get(key);
+      expect(stored?.size).toBe(body.byteLength);
+      expect(sameBlob(new Uint8Array(await stored!.arrayBuffer()), body)).toBe(true);
+      const other = pseudoRandomBytes(70_000, 22);
+      await (await bucket()).put(`${key}/2`, other);
+      expect(sameBlob(await proxy().get(`${key}/2`), other)).toBe(true);
+    });
+
+    it("rejects what is not an R2 binding with a ConfigError that names the fix", async () => {
+      const answers = await (await mf!.dispatchFetch("http://worker/r2/config-errors")).json() as {
+        label: string;
+        ok?: boolean;
+        code?: string;
+        message?: string;
+      }[];
+      expect(answers.map((a) => [a.label, a.ok ?? a.code])).toStrictEqual([
+        ["undefined", "E_CONFIG"],
+        ["a bucket name", "E_CONFIG"],
+        ["an S3 options object", "E_CONFIG"],
+        ["bad maxObjectBytes", "E_CONFIG"],
+        ["the binding", true],
+      ]);
+      for (const answer of answers.slice(0, 3)) {
+        expect(answer.message).toContain("pass env.<BINDING> from wrangler.toml [[r2_buckets]]");
+      }
+    });
+
+    it("an aborted put or get rejects with the reason at once, before the binding's call settles", async () => {
+      const events = await (await mf!.dispatchFetch("http://worker/r2/abort-order")).json();
+      expect(events).toStrictEqual([
+        "put rejected with the reason",
+        "binding put settled",
+        "get rejected with the reason",
+        "binding get settled",
+      ]);
+    });
+
+    it("a cache with its blobs in R2: a large value missed, then hit from its blob", async () => {
+      const response = await mf!.dispatchFetch(`http://worker/r2/cache?prefix=r2-cache-${crypto.randomUUID()}`);
+      const body = await response.json() as Record<string, unknown>;
+      expect(body).toMatchObject({ ok: true, hits: { total: 1, blob: 1 } });
+    });
+  });
+}

@@ -11,7 +11,8 @@
  *   that records cross runtimes both ways.
  *
  * - the response-cache routes of ./http.ts (`/http-scenario…`, `/app/…`, `/plain/…`);
- * - the dashboard routes of ./dashboard.ts (`/dashboard-scenario…`, `/_larder`).
+ * - the dashboard routes of ./dashboard.ts (`/dashboard-scenario…`, `/_larder`);
+ * - the R2 routes of ./blobs.ts (`/blob/…` for the blob conformance suite, `/r2/…`).
  *
  * Every answer is JSON; a failed assertion is a 500 with the error's stack.
  */
@@ -28,6 +29,7 @@ import {
   servicesFromEnv,
   writeInBackground,
 } from "../../../_scenarios.ts";
+import { handleBlobs } from "./blobs.ts";
 import { handleDashboard } from "./dashboard.ts";
 import { handleHttp } from "./http.ts";
 
@@ -94,8 +96,8 @@ async function handle(request: Request, env: Record<string, string>, ctx: Execut
 export default {
   async fetch(request: Request, env: Record<string, string>, ctx: ExecutionContext): Promise<Response> {
     try {
-      return await handleHttp(request, env, ctx) ?? await handleDashboard(request, env) ??
-        await handle(request, env, ctx);
+      return await handleBlobs(request, env) ?? await handleHttp(request, env, ctx) ??
+        await handleDashboard(request, env) ?? await handle(request, env, ctx);
     } catch (error) {
       return json({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }, 500);
     }

@@ -1,0 +1,200 @@
+/**
+ * A metadata store on plain Redis (or Valkey, ElastiCache, Memorystore…) over TCP, one node or a
+ * Redis Cluster, through the `ioredis` client (an optional peer dependency: only this subpath
+ * loads it). It runs the same operations and the same Lua scripts as the Upstash store, so the
+ * round trips are the same: on one node a batch is one pipeline (one round trip) and scripts go
+ * by `EVALSHA`, re-sent with `EVAL` only when the server answers `NOSCRIPT`. On a cluster,
+ * entries spread over the shards and a lookup reaches the record's shard and its generations'
+ * shards in one round trip (see `_redis_cluster.ts`).
+ *
+ * Give it a `url` (`redis://`, `rediss://` for TLS, `user:password@`, `/db`; `?cluster=true`
+ * for a cluster's seed node) and it creates and owns the client: `store.close()` closes it. Or
+ * give it the `client` the app already has (an ioredis `Redis` or `Cluster`, connected or
+ * connecting; ioredis connects lazily by itself): the app keeps owning it and closes it itself.
+ *
+ * Node, Bun and Deno (as `npm:ioredis`). Not Cloudflare Workers: there is no TCP client there;
+ * use `upstashStore` (Redis over HTTP).
+ *
+ * Like every adapter it is dumb: no retries, no timeouts of its own. A call's `signal` rejects it
+ * at once (the reply, when it comes, is dropped); the cache's timeouts and fail-open do the rest.
+ *
+ * @example
+ * ```ts
+ * import { createCache } from "larder";
+ * import { redisStore } from "larder/stores/redis";
+ *
+ * const store = redisStore({ url: "redis://localhost:6379/0" });
+ * const cache = createCache({ store, prefix: "app" });
+ * const double = cache.wrap(async (n: number) => n * 2, { name: "double" });
+ * console.log(await double(21)); // 42
+ * await cache.flush();
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+import { ConfigError, StoreError } from "../core/errors.ts";
+import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
+import {
+  abortable,
+  checkClient,
+  errorMessage,
+  type RedisClientLike,
+  type RedisClusterLike,
+  resultOf,
+  runPipeline,
+} from "./_redis_client.ts";
+import { clusterRunner } from "./_redis_cluster.ts";
+import { describeOps, encodeOp } from "./_redis_ops.ts";
+import { connect, lastConnectionError } from "./_redis_connect.ts";
+import { parseRedisUrl, type RedisAddress } from "./_redis_url.ts";
+
+export type { RedisClientLike, RedisClusterLike, RedisPipelineLike } from "./_redis_client.ts";
+export type { Arg } from "./_redis_ops.ts";
+
+/** Options of {@link redisStore}: a `url` (the store owns the client) or a `client` (the app does). */
+export interface RedisStoreOptions {
+  /**
+   * `redis://[user:password@]host[:port][/db]`, `rediss://…` for TLS. For a Redis Cluster, one or
+   * more seed nodes: `?cluster=true` on the URL, several URLs, or `cluster: true`. Credentials are
+   * never included in errors or logs.
+   */
+  readonly url?: string | readonly string[];
+  /**
+   * An ioredis `Redis` or `Cluster` the app created (connected, or connecting on its own), when
+   * the app already has one. The app owns it: `close()` leaves it open.
+   */
+  readonly client?: RedisClientLike;
+  /** The `url` names seed nodes of a Redis Cluster. @default false (true with several URLs or ?cluster=true) */
+  readonly cluster?: boolean;
+  /** TLS options for `rediss://` (Node's `tls.connect` options, e.g. `{ ca }`). @default the system's CAs */
+  readonly tls?: Readonly<Record<string, unknown>>;
+  /** Time to establish a connection, in ms. @default 10000 */
+  readonly connectTimeoutMs?: number;
+}
+
+/** A {@link MetadataStore} on Redis over TCP, with the client it uses and a way to close it. */
+export interface RedisStore extends MetadataStore {
+  /** The ioredis client in use (created from `url`, or the one given); resolves once it is loaded. */
+  client(): Promise<RedisClientLike>;
+  /** Closes the client when the store created it (from `url`); does nothing to a client the app gave. */
+  close(): Promise<void>;
+}
+
+const WHERE = "redisStore";
+
+/** Creates a {@link RedisStore} (name `"redis"`, or `"redis-cluster"` on a cluster). */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  const { given, addresses, cluster } = validate(options);
+  const owned = given === undefined;
+  let loaded: Promise<RedisClientLike> | undefined = given ? Promise.resolve(given) : undefined;
+  let closed = false;
+  const client = (): Promise<RedisClientLike> => {
+    if (closed && owned) return Promise.reject(new StoreError(`${WHERE}: the store has been closed`));
+    loaded ??= connect({ addresses, cluster, tls: options.tls, connectTimeoutMs: options.connectTimeoutMs });
+    return loaded;
+  };
+  const name = cluster ? "redis-cluster" : "redis";
+  let runCluster: ReturnType<typeof clusterRunner> | undefined;
+
+  return {
+    name,
+    client,
+    async run(ops: readonly StoreOp[], callOptions?: CallOptions): Promise<StoreResult[]> {
+      const signal = callOptions?.signal;
+      signal?.throwIfAborted();
+      if (ops.length === 0) return [];
+      try {
+        const redis = await abortable(client(), signal);
+        if (cluster) {
+          runCluster ??= clusterRunner(redis as RedisClusterLike);
+          return await abortable(runCluster(ops), signal);
+        }
+        const replies = await abortable(runPipeline(redis, ops.map(encodeOp)), signal);
+        return ops.map((op, i) => resultOf(name, op, replies[i]));
+      } catch (cause) {
+        signal?.throwIfAborted();
+        if (cause instanceof ConfigError) throw cause;
+        // A command refused for want of a connection ("max retries per request") says nothing of
+        // why: the connection's own error (ECONNREFUSED, TLS, auth) is what the operator needs.
+        const connection = loaded ? lastConnectionError(await loaded.catch(() => ({}))) : undefined;
+        if (connection) {
+          throw new StoreError(`${name} ${describeOps(ops)} failed: cannot connect: ${errorMessage(connection)}`, {
+            cause: connection,
+          });
+        }
+        if (cause instanceof StoreError) throw cause;
+        throw new StoreError(`${name} ${describeOps(ops)} failed: ${errorMessage(cause)}`, { cause });
+      }
+    },
+    async close(): Promise<void> {
+      if (!owned || closed) return;
+      closed = true;
+      if (loaded) await (await loaded).quit().catch(() => {});
+    },
+  };
+}
+
+function validate(
+  options: RedisStoreOptions,
+): { given: RedisClientLike | undefined; addresses: RedisAddress[]; cluster: boolean } {
+  if (typeof options !== "object" || options === null) {
+    throw new ConfigError(`${WHERE}: options are required: { url: "redis://…" } or { client }`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!["url", "client", "cluster", "tls", "connectTimeoutMs"].includes(key)) {
+      throw new ConfigError(`${WHERE}: unknown option "${key}"`);
+    }
+  }
+  const { url, client } = options;
+  if ((url === undefined) === (client === undefined)) {
+    throw new ConfigError(`${WHERE}: give either \`url\` (redis://…) or \`client\` (an ioredis client), not both`);
+  }
+  if (options.cluster !== undefined && typeof options.cluster !== "boolean") {
+    throw new ConfigError(`${WHERE}: \`cluster\` must be a boolean`);
+  }
+  if (options.connectTimeoutMs !== undefined) {
+    const ms = options.connectTimeoutMs;
+    if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms <= 0) {
+      throw new ConfigError(`${WHERE}: \`connectTimeoutMs\` must be a positive integer`);
+    }
+  }
+  if (client !== undefined) {
+    const given = checkClient(client, `${WHERE}: \`client\``);
+    if (options.tls !== undefined || options.connectTimeoutMs !== undefined) {
+      throw new ConfigError(
+        `${WHERE}: \`tls\` and \`connectTimeoutMs\` apply to a \`url\`; configure your client instead`,
+      );
+    }
+    if (options.cluster !== undefined && options.cluster !== given.isCluster) {
+      throw new ConfigError(
+        `${WHERE}: \`cluster: ${options.cluster}\` but the client is ${
+          given.isCluster ? "a Cluster" : "a one-node Redis"
+        }`,
+      );
+    }
+    return { given, addresses: [], cluster: given.isCluster };
+  }
+  const urls = typeof url === "string" ? [url] : url;
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw new ConfigError(`${WHERE}: \`url\` must be a redis:// URL or a non-empty array of them`);
+  }
+  const addresses = urls.map((u, i) =>
+    parseRedisUrl(u, urls.length > 1 ? `${WHERE}: \`url[${i}]\`` : `${WHERE}: \`url\``)
+  );
+  const cluster = options.cluster ?? (addresses.length > 1 || addresses.some((a) => a.cluster));
+  if (!cluster && addresses.length > 1) {
+    throw new ConfigError(
+      `${WHERE}: several URLs are the seed nodes of a cluster; drop \`cluster: false\` or give one URL`,
+    );
+  }
+  if (cluster && addresses.some((a) => a.db !== undefined && a.db !== 0)) {
+    throw new ConfigError(
+      `${WHERE}: a Redis Cluster has only database 0; remove the /db index from the URL (use a different \`prefix\` to keep caches apart)`,
+    );
+  }
+  if (addresses.some((a) => a.tls) && addresses.some((a) => !a.tls)) {
+    throw new ConfigError(`${WHERE}: mix of redis:// and rediss:// URLs; use one scheme for every node`);
+  }
+  return { given: undefined, addresses, cluster };
+}
