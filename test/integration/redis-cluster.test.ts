@@ -9,7 +9,7 @@
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
-import { lruKeys } from "../../src/core/record/key_layout.ts";
+import { lruKeys, recordKey } from "../../src/core/record/key_layout.ts";
 import { redisStore } from "../../src/stores/redis.ts";
 import { type CountingProxy, countingProxy, ProxyLog } from "../helpers/tcp-proxy.ts";
 import { requireCluster, uniquePrefix } from "../helpers/services.ts";
@@ -52,7 +52,7 @@ describe("Redis Cluster: layout", () => {
         const written = await Promise.all(Array.from({ length: 100 }, (_, j) => cache.set(`k${i + j}`, i + j)));
         expect(written.every(Boolean)).toBe(true);
       }
-      const counts = await keysPerMaster(`${prefix}:e:*`);
+      const counts = await keysPerMaster(recordKey(prefix, "*"));
       expect(counts).toHaveLength(3);
       expect(counts.reduce((a, b) => a + b, 0)).toBe(1_000);
       // A third each is expected; 250 is more than five standard deviations below it.
@@ -69,7 +69,7 @@ describe("Redis Cluster: layout", () => {
     const cache = createCache({ store, prefix, globalStats: false, limits: { lim: { maxEntries: 5 } } });
     try {
       for (let i = 0; i < 12; i++) expect(await cache.set(`k${i}`, `v${i}`, { namespace: "lim" })).toBe(true);
-      const remaining = (await keysPerMaster(`${prefix}:e:*`)).reduce((a, b) => a + b, 0);
+      const remaining = (await keysPerMaster(recordKey(prefix, "*"))).reduce((a, b) => a + b, 0);
       expect(remaining).toBe(5);
       expect(await admin.zcard(lruKeys(prefix, "lim").key)).toBe(5);
       expect(await cache.get("k11", { namespace: "lim" })).toBe("v11");
@@ -213,7 +213,7 @@ describe("Redis Cluster: the read side alone keeps invalidations", () => {
       expect(await pending).toBe("old");
       await writer!.flush();
       // The writer had not seen the invalidation: its write-side check let the value through.
-      const records = (await keysPerMaster(`${prefix}:e:*`)).reduce((a, b) => a + b, 0);
+      const records = (await keysPerMaster(recordKey(prefix, "*"))).reduce((a, b) => a + b, 0);
       expect(records, "the stale writer's record is in Redis").toBe(1);
       const read = reader!.wrap(async () => data, { name: "report", tags: ["sales"] });
       expect(await read()).toBe("new");
