@@ -124,7 +124,7 @@ describe("miss → hit on the real services", () => {
     const { store } = await traffic(prefix);
     // The lookup (record, else lease: one script), the record's write (one script), then the
     // lease's release (one script, on the lease key).
-    // (Counted at the Upstash bridge; over TCP in redis-store.test.ts.)
+    // (Counted at the Upstash bridge; over TCP in redis_store.test.ts.)
     if (STORE_KIND === "upstash") {
       expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "EVAL", "EVAL"]);
       expect(store.map((e) => e.keys[0]!.split(":")[1])).toEqual(["e", "e", "l"]);
@@ -181,7 +181,7 @@ describe("placement", () => {
   });
 });
 
-// Counted at the Upstash bridge; the TCP stores' round trips: redis-store and redis-cluster tests.
+// Counted at the Upstash bridge; the TCP stores' round trips: redis_store and redis_cluster tests.
 describeBridgeOnly("round trips, counted at the servers", () => {
   it("inline hit: 1 store request, 0 S3 requests; miss: 1 store request before fn runs", async () => {
     const { cache, prefix } = setup();

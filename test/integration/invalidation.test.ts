@@ -66,7 +66,7 @@ describe("tags on the real services", () => {
     await cache.invalidateTag("orders");
     const { requests } = await bridgeTraffic(prefix, before.mark);
     // One request, one command, whatever the number of entries carrying the tag (counted at the
-    // bridge; over TCP in redis-cluster.test.ts).
+    // bridge; over TCP in redis_cluster.test.ts).
     if (STORE_KIND === "upstash") expect(requests.map((e) => e.commands)).toEqual([["HSET"]]);
 
     let served = 0;

@@ -1,6 +1,6 @@
 /**
  * The custom blob store of the README's "Storage adapters" section, word for word (the README's
- * snippet is this file from its first import; test/conformance/custom-blob.test.ts checks that
+ * snippet is this file from its first import; test/conformance/custom_blob.test.ts checks that
  * they match, and runs Larder's blob conformance suite on it). The `Map` stands for any backend
  * that maps keys to bytes: replace its calls with your client's.
  *

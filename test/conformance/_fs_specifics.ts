@@ -2,7 +2,7 @@
  * fs adapter tests beyond the blob contract: keys that try to leave the directory or to collide,
  * a writer killed half-way through a large write, several processes writing one key at once,
  * temporary and foreign files, errors and options. Each test gets its own directory; the crash
- * and concurrency tests use real processes (test/helpers/fs-writer-child.ts) and look at the
+ * and concurrency tests use real processes (test/helpers/fs_writer_child.ts) and look at the
  * files themselves.
  *
  * @module
@@ -15,10 +15,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { fsBlobStore } from "../../src/blobs/fs.ts";
 import { isCacheError } from "../../src/core/errors.ts";
-import { checkVersion, versionBytes, type WriterConfig } from "../helpers/fs-writer-child.ts";
+import { checkVersion, versionBytes, type WriterConfig } from "../helpers/fs_writer_child.ts";
 import { ODD_KEYS } from "./blob.ts";
 
-const WRITER = fileURLToPath(new URL("../helpers/fs-writer-child.ts", import.meta.url));
+const WRITER = fileURLToPath(new URL("../helpers/fs_writer_child.ts", import.meta.url));
 
 /** Keys written to escape the directory, or to land on another key's file. */
 export const HOSTILE_KEYS: readonly string[] = [

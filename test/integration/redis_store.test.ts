@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { redisStore } from "../../src/stores/redis.ts";
 import { freePort } from "../../scripts/services/redis.ts";
-import { type CountingProxy, countingProxy, ProxyLog } from "../helpers/tcp-proxy.ts";
+import { type CountingProxy, countingProxy, ProxyLog } from "../helpers/tcp_proxy.ts";
 import { requireServices, uniquePrefix } from "../helpers/services.ts";
 
 const { redisUrl } = requireServices();

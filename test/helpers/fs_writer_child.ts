@@ -1,6 +1,6 @@
 /**
  * A writer process for the fs blob store's crash and concurrency tests
- * (test/conformance/_fs-specifics.ts): it writes one key again and again with
+ * (test/conformance/_fs_specifics.ts): it writes one key again and again with
  * {@link versionBytes}, each version telling who wrote it and which version it is, so a reader
  * can tell a whole version from a torn or partial one ({@link checkVersion}).
  *

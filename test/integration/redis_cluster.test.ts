@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { lruKeys, recordKey } from "../../src/core/record/key_layout.ts";
 import { redisStore } from "../../src/stores/redis.ts";
-import { type CountingProxy, countingProxy, ProxyLog } from "../helpers/tcp-proxy.ts";
+import { type CountingProxy, countingProxy, ProxyLog } from "../helpers/tcp_proxy.ts";
 import { requireCluster, uniquePrefix } from "../helpers/services.ts";
 
 const urls = requireCluster();

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fsBlobStore } from "../../src/blobs/fs.ts";
 import { describeBlobConformance } from "./blob.ts";
-import { fsSpecifics } from "./_fs-specifics.ts";
+import { fsSpecifics } from "./_fs_specifics.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "larder-fs-conformance-"));
 describeBlobConformance("fs", () => fsBlobStore({ dir }), {
