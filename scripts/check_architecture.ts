@@ -19,6 +19,9 @@
  * 5. **Options objects**: no function in `src/` takes more than three positional parameters.
  * 6. **ARCHITECTURE.md stays true**: every `src/…ts` path it names exists, and its hit path lists
  *    at most six core modules.
+ * 7. **Dumb adapters**: `src/stores/` and `src/blobs/` use of the core only the adapter contract
+ *    (`types.ts`), the errors and `util/` (bytes, durations, the LRU, the options checker), plus
+ *    the few modules listed in `ADAPTER_CORE_ALLOWED` with the reason; nothing else of `src/`.
  *
  *   npx tsx scripts/check_architecture.ts
  *
@@ -43,6 +46,16 @@ const OUTSIDE_ALLOWED: readonly { readonly from: string; readonly to: RegExp; re
     from: "api",
     to: /^src\/(stores|blobs)\/memory\.ts$/,
     why: "createCache()'s embedded default (in-process store and blobs)",
+  },
+];
+/** The adapters' folders. */
+const ADAPTERS = /^src\/(stores|blobs)\//;
+/** What adapters may import of the core besides `types.ts`, `errors.ts` and `util/`, and why. */
+const ADAPTER_CORE_ALLOWED: readonly { readonly to: string; readonly why: string }[] = [
+  {
+    to: "src/core/record/generations.ts",
+    why: "the stamped record's stored form (stampRecord, storedStamps): a store that decides validity " +
+      "itself — the in-process store, the cluster's read path — writes and reads it as the Lua scripts do",
   },
 ];
 /** The facade module, and the calls whose callbacks may reach an adapter. */
@@ -146,6 +159,19 @@ for (const [file, sf] of sources) {
 for (const cycle of cyclesOf(graph)) problem(`import cycle between core modules: ${cycle.join(" → ")}`);
 const folderGraph = new Map([...folderEdges].map(([from, to]) => [from, [...to]]));
 for (const cycle of cyclesOf(folderGraph)) problem(`import cycle between core folders: ${cycle.join(" → ")}`);
+
+// 7: what the adapters import.
+for (const [file, sf] of sources) {
+  if (!ADAPTERS.test(file)) continue;
+  for (const { target, line } of importsOf(sf)) {
+    if (ADAPTERS.test(target)) continue;
+    const allowed = target === "src/core/types.ts" || target === "src/core/errors.ts" ||
+      target.startsWith("src/core/util/") || ADAPTER_CORE_ALLOWED.some((rule) => rule.to === target);
+    if (!allowed) {
+      problem(`${file}:${line}: an adapter imports ${target}; adapters use the core's types, errors and util/ only`);
+    }
+  }
+}
 
 /** The cycles of a directed graph (one per strongly connected component of more than one node, or a self-loop). */
 function cyclesOf(edges: ReadonlyMap<string, readonly string[]>): string[][] {
