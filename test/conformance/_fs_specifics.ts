@@ -322,6 +322,7 @@ export function fsSpecifics(): void {
       [{ dir: "x", maxObjectBytes: 0 }],
       [{ dir: "x", staleTempAfter: "soon" }],
       [{ dir: "x", staleTempAfter: -1 }],
+      [{ dir: "x", maxObjectByte: 5 }],
     ])("rejects invalid options %j with a ConfigError", (options) => {
       let error: unknown;
       try {

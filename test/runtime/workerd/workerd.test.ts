@@ -309,6 +309,7 @@ function r2Specifics(): void {
         ["a bucket name", "E_CONFIG"],
         ["an S3 options object", "E_CONFIG"],
         ["bad maxObjectBytes", "E_CONFIG"],
+        ["an unknown option", "E_CONFIG"],
         ["the binding", true],
       ]);
       for (const answer of answers.slice(0, 3)) {
