@@ -45,15 +45,20 @@ export {
   type InvalidateOptions,
   type KeyOptions,
   type SetOptions,
-} from "./src/core/cache.ts";
-export type { CacheOptions } from "./src/core/options.ts";
-export type { CleanupCounts, CleanupOptions, CleanupProgress, CleanupSummary } from "./src/core/cleanup.ts";
-export type { BlobInspection, EntryInspection, GenerationInspection, RecordInspection } from "./src/core/inspect.ts";
-export type { WrapOptions, Wrapped } from "./src/core/wrap.ts";
-export type { Duration } from "./src/core/durations.ts";
-export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats.ts";
-export type { BreakerState, BreakerStats } from "./src/core/breaker.ts";
-export type { LatencySummary } from "./src/core/histogram.ts";
+} from "./src/core/api/create_cache.ts";
+export type { CacheOptions } from "./src/core/api/options.ts";
+export type { CleanupCounts, CleanupOptions, CleanupProgress, CleanupSummary } from "./src/core/ops/cleanup.ts";
+export type {
+  BlobInspection,
+  EntryInspection,
+  GenerationInspection,
+  RecordInspection,
+} from "./src/core/ops/inspect.ts";
+export type { WrapOptions, Wrapped } from "./src/core/api/wrap.ts";
+export type { Duration } from "./src/core/util/durations.ts";
+export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
+export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
+export type { LatencySummary } from "./src/core/stats/histogram.ts";
 export type {
   BlobDeleteResult,
   BlobGetOptions,

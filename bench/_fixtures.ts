@@ -6,9 +6,10 @@
  * @module
  */
 import { type Cache, createCache } from "../mod.ts";
-import type { CacheOptions } from "../src/core/options.ts";
+import type { CacheOptions } from "../src/core/api/options.ts";
 import { s3BlobStore } from "../src/blobs/s3.ts";
-import { blobKey, keyHash, recordKey } from "../src/core/keys.ts";
+import { blobKey, recordKey } from "../src/core/record/key_layout.ts";
+import { keyHash } from "../src/core/record/key_material.ts";
 import { upstashStore } from "../src/stores/upstash.ts";
 import type { ServicesEnv } from "../scripts/services/index.ts";
 import type { Row } from "./_data.ts";

@@ -31,7 +31,8 @@ export async function applyLatency(
   const store = env.LARDER_TEST_UPSTASH_URL;
   const token = env.LARDER_TEST_UPSTASH_TOKEN;
   const s3 = env.LARDER_TEST_S3_ENDPOINT;
-  // Record keys are `<prefix>:e:<hash>`, lease keys `<prefix>:l:<hash>`, objects `<bucket>/<prefix>/<hash>`.
+  // Every store key of a cache starts with `<prefix>:`, every object path with `/<bucket>/<prefix>/`
+  // (src/core/record/key_layout.ts).
   const storeMatches = prefixes.map((prefix) => `${prefix}:`);
   const s3Matches = prefixes.map((prefix) => `/${prefix}/`);
   if (latency.storeMs > 0) {

@@ -1,5 +1,5 @@
 /**
- * The benchmark's services: `startServices()` run in a child process (see `_services-child.ts`),
+ * The benchmark's services: `startServices()` run in a child process (see `_services_child.ts`),
  * and a `stop()` that leaves nothing behind, also when the run fails or is interrupted.
  *
  * @module
@@ -17,7 +17,7 @@ export interface BenchServices {
   stop(): Promise<void>;
 }
 
-const CHILD = fileURLToPath(new URL("./_services-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./_services_child.ts", import.meta.url));
 
 /** Starts the services in a child process and waits until they are up. */
 export async function startBenchServices(): Promise<BenchServices> {

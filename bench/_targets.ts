@@ -9,7 +9,7 @@ import type { HitResults } from "./hits.ts";
 import type { Latency } from "./_latency.ts";
 import type { Summary } from "./_measure.ts";
 import type { MissResult } from "./miss.ts";
-import type { PeakMemory } from "./peak-memory.ts";
+import type { PeakMemory } from "./peak_memory.ts";
 import type { TcpResults } from "./tcp.ts";
 
 /** Everything one run measured (what bench.json holds). */

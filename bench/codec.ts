@@ -22,7 +22,7 @@ import { zstdCompressor } from "../src/codec/zstd.ts";
 import type { Dataset } from "./_fixtures.ts";
 import { toJsonRows } from "./_data.ts";
 import { type Budget, measure, type Summary } from "./_measure.ts";
-import { CBOR_X_OPTIONS as CBOR_OPTIONS } from "../test/helpers/cbor-x.ts";
+import { CBOR_X_OPTIONS as CBOR_OPTIONS } from "../test/helpers/cbor_x.ts";
 
 /** One format's figures at one size. */
 export interface CodecFigures {

@@ -13,6 +13,7 @@ import type { Floors } from "./_floors.ts";
 import { applyLatency, type Latency } from "./_latency.ts";
 import { type Budget, summarize, type Summary } from "./_measure.ts";
 import { createCache } from "../mod.ts";
+import { recordKey } from "../src/core/record/key_layout.ts";
 
 /** Per size: caller wait, the function's own time, overhead (their difference), the floor, and the write. */
 export interface MissResult {
@@ -46,7 +47,7 @@ export async function runMisses(
     return result;
   };
   const wrapped = cache.wrap(rows, { name: "rows" });
-  const missingKey = `${prefix}:e:missing`;
+  const missingKey = recordKey(prefix, "missing");
   const removeLatency = await applyLatency(env, latency, [prefix]);
   const results: Record<string, MissResult> = {};
   let call = 0;

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import os from "node:os";
 import process from "node:process";
@@ -28,7 +27,7 @@ import { runConcurrency } from "./concurrency.ts";
 import { type HitResults, runHits, runMemoryHits, setupHits } from "./hits.ts";
 import { type MissResult, runMisses } from "./miss.ts";
 import { renderTcp, runTcp } from "./tcp.ts";
-import type { PeakMemory } from "./peak-memory.ts";
+import type { PeakMemory } from "./peak_memory.ts";
 
 const quick = process.argv.includes("--quick");
 // A quick run checks the harness; its figures mean nothing, so they never land in bench/results.
@@ -113,9 +112,9 @@ function step(name: string): () => void {
   return () => process.stderr.write(` ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
-/** Runs peak-memory.ts in a child process with --expose-gc. */
+/** Runs peak_memory.ts in a child process with --expose-gc. */
 function peakMemory(env: Record<string, string>, prefix: string): Promise<PeakMemory> {
-  const script = fileURLToPath(new URL("./peak-memory.ts", import.meta.url));
+  const script = fileURLToPath(new URL("./peak_memory.ts", import.meta.url));
   const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", script], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: { ...process.env, LARDER_BENCH_ENV: JSON.stringify(env), LARDER_BENCH_PREFIX: prefix },

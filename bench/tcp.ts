@@ -21,7 +21,7 @@ import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { redisStore } from "../src/stores/redis.ts";
 import type { RedisClientLike } from "../src/stores/_redis_client.ts";
 import type { ServicesEnv } from "../scripts/services/index.ts";
-import { type CountingProxy, countingProxy, ProxyLog } from "../test/helpers/tcp-proxy.ts";
+import { type CountingProxy, countingProxy, ProxyLog } from "../test/helpers/tcp_proxy.ts";
 import { type Dataset, entryKeys, sameRows } from "./_fixtures.ts";
 import type { Floors } from "./_floors.ts";
 import { applyLatency, type Latency, SCENARIOS } from "./_latency.ts";

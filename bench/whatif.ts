@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import process from "node:process";
-import { sha256Hex } from "../src/core/bytes.ts";
+import { sha256Hex } from "../src/core/util/bytes.ts";
 import { cborCodec } from "../src/codec/cbor.ts";
 import { embeddedZstdWasm } from "../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../src/codec/zstd.ts";

@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { installedZstdWasm } from "./zstd-wasm.ts";
+import { installedZstdWasm } from "./zstd_wasm.ts";
 
 const DIST = "dist";
 

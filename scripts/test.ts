@@ -54,11 +54,13 @@ const STEPS: readonly Step[] = [
   { name: "lint", command: ["npx", "deno", "lint"], timeoutMs: 5 * 60_000 },
   { name: "fmt", command: ["npx", "deno", "fmt", "--check"], timeoutMs: 5 * 60_000 },
   // deno.json and package.json agree (version, subpaths, dependencies).
-  { name: "manifests", command: ["npx", "tsx", "scripts/check-manifests.ts"], timeoutMs: 2 * 60_000 },
+  { name: "manifests", command: ["npx", "tsx", "scripts/check_manifests.ts"], timeoutMs: 2 * 60_000 },
+  // src/core's layers, no import cycles, one backend facade, key shapes in one module (ARCHITECTURE.md).
+  { name: "architecture", command: ["npx", "tsx", "scripts/check_architecture.ts"], timeoutMs: 2 * 60_000 },
   // The npm tarball (contents, publint, attw) and the JSR dry run (slow types, deno doc --lint).
-  { name: "package", command: ["npx", "tsx", "scripts/check-package.ts"], timeoutMs: 5 * 60_000 },
+  { name: "package", command: ["npx", "tsx", "scripts/check_package.ts"], timeoutMs: 5 * 60_000 },
   // The release workflow (actionlint, what it publishes), versions against CHANGELOG.md, npm publish --dry-run.
-  { name: "release", command: ["npx", "tsx", "scripts/check-release.ts"], timeoutMs: 5 * 60_000 },
+  { name: "release", command: ["npx", "tsx", "scripts/check_release.ts"], timeoutMs: 5 * 60_000 },
   // The suites that need the Redis Cluster are among them (it starts in a few seconds). The
   // dashboard's browser test drives Debian's chromium: installed here (as root) when missing.
   {
@@ -113,7 +115,7 @@ const STEPS: readonly Step[] = [
   // Node script, each using the package as its users install it, each asserting a miss then a hit.
   {
     name: "examples",
-    command: ["npx", "tsx", "scripts/run-examples.ts"],
+    command: ["npx", "tsx", "scripts/run_examples.ts"],
     services: true,
     dist: true,
     timeoutMs: 10 * 60_000,

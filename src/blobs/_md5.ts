@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { padBlocks } from "../core/util/sha256.ts";
 
 /** Per-step shift amounts (RFC 1321, section 3.4). */
 const SHIFTS = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
@@ -80,14 +81,7 @@ const K = new Uint32Array([
 /** The 16-byte MD5 digest of `data`. */
 export function md5(data: Uint8Array): Uint8Array {
   // Padding: one 0x80 byte, zeros up to 56 mod 64, then the length in bits as 64-bit little-endian.
-  const blocks = Math.ceil((data.byteLength + 9) / 64);
-  const padded = new Uint8Array(blocks * 64);
-  padded.set(data);
-  padded[data.byteLength] = 0x80;
-  const view = new DataView(padded.buffer);
-  const bits = data.byteLength * 8;
-  view.setUint32(padded.byteLength - 8, bits >>> 0, true);
-  view.setUint32(padded.byteLength - 4, Math.floor(bits / 0x100000000), true);
+  const { padded, view } = padBlocks(data, true);
 
   let a0 = 0x67452301, b0 = 0xefcdab89, c0 = 0x98badcfe, d0 = 0x10325476;
   const m = new Uint32Array(16);

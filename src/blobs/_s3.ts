@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes, readAll } from "../core/util/bytes.ts";
 import { BlobError, TooLargeError } from "../core/errors.ts";
 import type { Expectation } from "./_expected.ts";
 
@@ -130,24 +130,11 @@ export async function readObject(
     return new Uint8Array(await response.arrayBuffer());
   }
   if (response.body === null) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const after = total + value.byteLength;
-      // Hold this chunk, and read no further, until the size is known.
-      if (after > expected.limit && !expected.settled && after <= expected.maxBytes) await expected.known(signal);
-      if (after > expected.limit) throw expected.refusal("s3 get", after);
-      chunks.push(value);
-      total = after;
-    }
-  } catch (error) {
-    await reader.cancel().catch(() => {});
-    throw error;
-  }
+  const { chunks, total } = await readAll(response.body.getReader(), async (after) => {
+    // Hold this chunk, and read no further, until the size is known.
+    if (after > expected.limit && !expected.settled && after <= expected.maxBytes) await expected.known(signal);
+    if (after > expected.limit) throw expected.refusal("s3 get", after);
+  });
   return concatBytes(chunks, total);
 }
 

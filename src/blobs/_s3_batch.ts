@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { toBase64 } from "../core/bytes.ts";
+import { toBase64 } from "../core/util/bytes.ts";
 import { BlobError, isCacheError } from "../core/errors.ts";
 import type { BlobDeleteResult, BlobListOptions, BlobListPage } from "../core/types.ts";
 import { encodeSegment, errorCode, readBody } from "./_s3.ts";
@@ -20,8 +20,8 @@ import { deleteRequestBody, isXmlSafe, parseDeleteResult, parseListResult } from
 
 /** What the adapter lends to these calls. */
 export interface BucketRequests {
-  /** Sends a signed request to the bucket's URL with `query` (already encoded). */
-  send(operation: string, query: string, init: RequestInit, signal?: AbortSignal): Promise<Response>;
+  /** Sends a signed request to the bucket's URL with `query` (already encoded); `init.signal` aborts it. */
+  send(operation: string, query: string, init: RequestInit): Promise<Response>;
   /** A `BlobError` describing a failed response (status and S3 error code only; `code` when already read). */
   failure(operation: string, response: Response, code?: string): Promise<BlobError>;
   /** The adapter's single-object delete. */
@@ -54,7 +54,7 @@ export async function listObjects(
   }
   let query = `max-keys=${limit}&prefix=${encodeQuery(prefix)}`;
   if (cursor !== undefined) query += `&marker=${encodeQuery(cursor)}`;
-  const response = await requests.send("list", query, { method: "GET" }, signal);
+  const response = await requests.send("list", query, { method: "GET", signal: signal ?? null });
   if (!response.ok) throw await requests.failure("list", response);
   const result = parseListResult(await readText(response, "list", signal));
   // A server that ignored `prefix` must not hand the caller someone else's objects.
@@ -102,7 +102,8 @@ async function deleteBatch(
       "content-length": String(body.byteLength),
       "content-md5": toBase64(md5(body)),
     },
-  }, signal);
+    signal: signal ?? null,
+  });
   if (response.status === 501 || response.status === 405 || response.status === 400) {
     const code = response.status === 400 ? await errorCode(response) : undefined;
     if (response.status !== 400 || code === "NotImplemented") {

@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { toBase64 } from "../core/bytes.ts";
 import { ConfigError } from "../core/errors.ts";
+import { toBase64 } from "../core/util/bytes.ts";
+import * as opt from "../core/util/check_options.ts";
 
 /**
  * Server-side encryption of the objects `s3BlobStore` writes.
@@ -30,61 +31,76 @@ export type S3Encryption =
     readonly bucketKey?: boolean;
   };
 
-const WHERE = "s3BlobStore";
-const KMS_FIELDS = new Set(["type", "keyId", "context", "bucketKey"]);
 /** Header values must be visible ASCII (and spaces). */
 const HEADER_SAFE = /^[\x20-\x7e]+$/;
 
-/** The headers of every PUT for `sse` (none when undefined); throws a ConfigError naming what is wrong. */
-export function encryptionHeaders(sse: unknown): Record<string, string> {
+type Kms = Extract<S3Encryption, { readonly type: "aws:kms" }>;
+
+const SSE_S3 = { type: opt.oneOf(["AES256"]) } satisfies opt.OptionChecks<Extract<S3Encryption, { type: "AES256" }>>;
+
+const SSE_KMS = {
+  type: opt.oneOf(["aws:kms"]),
+  keyId: opt.optional(
+    opt.satisfying<string>(
+      (v) => typeof v === "string" && v.length <= 2048 && HEADER_SAFE.test(v) && v.trim() === v,
+      "a KMS key ID, key ARN or alias ARN",
+    ),
+  ),
+  context: opt.optional(encryptionContext),
+  bucketKey: opt.optional(opt.boolean),
+} satisfies opt.OptionChecks<Kms>;
+
+/**
+ * Checks the `sse` option and returns the headers of every PUT for it (none when absent); a
+ * ConfigError names what is wrong.
+ */
+export function encryptionHeaders(sse: unknown, at: opt.OptionPath): Record<string, string> {
   if (sse === undefined) return {};
   if (typeof sse !== "object" || sse === null || Array.isArray(sse)) {
-    throw new ConfigError(`${WHERE}: sse must be an object such as { type: "AES256" } or { type: "aws:kms" }`);
+    throw new ConfigError(`${opt.optionName(at)} must be an object such as { type: "AES256" } or { type: "aws:kms" }`);
   }
-  const options = sse as Record<string, unknown>;
-  const type = options.type;
+  const type = (sse as { readonly type?: unknown }).type;
   if (type === "AES256") {
-    const extra = Object.keys(options).filter((name) => name !== "type");
-    if (extra.length > 0) {
+    // A KMS option under SSE-S3 is a mix-up, not a typo: say so rather than "unknown option".
+    const misplaced = Object.keys(sse).filter((name) => name !== "type" && Object.hasOwn(SSE_KMS, name));
+    if (misplaced.length > 0) {
       throw new ConfigError(
-        `${WHERE}: sse ${extra.join(", ")} ${extra.length > 1 ? "apply" : "applies"} to { type: "aws:kms" } only`,
+        `${opt.optionName(at)}: ${misplaced.join(", ")} ${
+          misplaced.length > 1 ? "apply" : "applies"
+        } to { type: "aws:kms" } only`,
       );
     }
+    opt.group(SSE_S3)(sse, at);
     return { "x-amz-server-side-encryption": "AES256" };
   }
   if (type !== "aws:kms") {
     throw new ConfigError(
-      `${WHERE}: sse.type must be "AES256" (SSE-S3) or "aws:kms" (SSE-KMS); SSE-C and dual-layer KMS are not supported`,
+      `${
+        opt.optionName(at)
+      }.type must be "AES256" (SSE-S3) or "aws:kms" (SSE-KMS); SSE-C and dual-layer KMS are not supported`,
     );
   }
-  const unknown = Object.keys(options).filter((name) => !KMS_FIELDS.has(name));
-  if (unknown.length > 0) {
-    throw new ConfigError(`${WHERE}: sse has no option ${unknown.join(", ")} (keyId, context, bucketKey)`);
-  }
+  const { keyId, context, bucketKey } = opt.group(SSE_KMS)(sse, at);
   const headers: Record<string, string> = { "x-amz-server-side-encryption": "aws:kms" };
-  const { keyId, context, bucketKey } = options;
-  if (keyId !== undefined) {
-    if (typeof keyId !== "string" || keyId.length > 2048 || !HEADER_SAFE.test(keyId) || keyId.trim() !== keyId) {
-      throw new ConfigError(`${WHERE}: sse.keyId must be a KMS key ID, key ARN or alias ARN`);
-    }
-    headers["x-amz-server-side-encryption-aws-kms-key-id"] = keyId;
-  }
+  if (keyId !== undefined) headers["x-amz-server-side-encryption-aws-kms-key-id"] = keyId;
   if (context !== undefined) {
-    if (typeof context !== "object" || context === null || Array.isArray(context)) {
-      throw new ConfigError(`${WHERE}: sse.context must be an object of string values, e.g. { app: "myapp" }`);
-    }
-    const entries = Object.entries(context);
-    if (entries.length === 0) throw new ConfigError(`${WHERE}: sse.context is empty; omit it instead`);
-    for (const [name, value] of entries) {
-      if (name === "" || typeof value !== "string") {
-        throw new ConfigError(`${WHERE}: sse.context must map non-empty names to strings (${JSON.stringify(name)})`);
-      }
-    }
     headers["x-amz-server-side-encryption-context"] = toBase64(new TextEncoder().encode(JSON.stringify(context)));
   }
-  if (bucketKey !== undefined) {
-    if (typeof bucketKey !== "boolean") throw new ConfigError(`${WHERE}: sse.bucketKey must be a boolean`);
-    headers["x-amz-server-side-encryption-bucket-key-enabled"] = String(bucketKey);
-  }
+  if (bucketKey !== undefined) headers["x-amz-server-side-encryption-bucket-key-enabled"] = String(bucketKey);
   return headers;
+}
+
+/** An encryption context: a non-empty object of non-empty names to strings. */
+function encryptionContext(value: unknown, at: opt.OptionPath): Readonly<Record<string, string>> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${opt.optionName(at)} must be an object of string values, e.g. { app: "myapp" }`);
+  }
+  const entries = Object.entries(value);
+  if (entries.length === 0) throw new ConfigError(`${opt.optionName(at)} is empty; omit it instead`);
+  for (const [name, item] of entries) {
+    if (name === "" || typeof item !== "string") {
+      throw new ConfigError(`${opt.optionName(at)} must map non-empty names to strings (${JSON.stringify(name)})`);
+    }
+  }
+  return value as Record<string, string>;
 }

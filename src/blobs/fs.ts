@@ -33,8 +33,7 @@
  */
 import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { toMs } from "../core/durations.ts";
-import type { Duration } from "../core/durations.ts";
+import type { Duration } from "../core/util/durations.ts";
 import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
 import type {
   BlobDeleteResult,
@@ -45,7 +44,7 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { checkOptionsObject, positiveInteger } from "../_validate.ts";
+import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { directoryOfPrefix, keyOfPath, kindOfName, pathOfKey, temporaryName } from "./_fs_paths.ts";
 import { checkDeleteKeys, checkListArgs, compareCodePoints } from "./_listing.ts";
@@ -71,6 +70,15 @@ export interface FsBlobStoreOptions {
 }
 
 const WHERE = "fsBlobStore";
+
+const OPTIONS = {
+  dir: opt.satisfying<string>(
+    (v) => typeof v === "string" && v !== "" && !v.includes("\0"),
+    'the path of a directory (required), e.g. fsBlobStore({ dir: ".cache/larder" })',
+  ),
+  maxObjectBytes: opt.withDefault(opt.positiveInteger, 128 * 1024 * 1024),
+  staleTempAfter: opt.withDefault(opt.duration, "15m"),
+} satisfies opt.OptionChecks<FsBlobStoreOptions>;
 /** Bytes per read or write call: an abort is noticed between two. */
 const CHUNK = 1024 * 1024;
 /** Files removed at once by `deleteMany`. */
@@ -81,17 +89,9 @@ const MISSING = new Set(["ENOENT", "ENOTDIR"]);
 /** Creates a {@link BlobStore} (name `"fs"`) over a local directory. */
 export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
   if (options === undefined) throw new ConfigError(`${WHERE}: options are required: fsBlobStore({ dir: "…" })`);
-  checkOptionsObject(WHERE, options);
-  const dir = options.dir as unknown;
-  if (typeof dir !== "string" || dir === "" || dir.includes("\0")) {
-    throw new ConfigError(
-      `${WHERE}: dir is required: the path of a directory, e.g. fsBlobStore({ dir: ".cache/larder" })`,
-    );
-  }
+  const { dir, maxObjectBytes, staleTempAfter: staleTempMs } = opt.checkOptions(WHERE, options, OPTIONS);
   const root = resolve(dir);
   const rootPrefix = root.endsWith(sep) ? root : root + sep;
-  const maxObjectBytes = positiveInteger(WHERE, "maxObjectBytes", options.maxObjectBytes, 128 * 1024 * 1024);
-  const staleTempMs = toMs(options.staleTempAfter ?? "15m", `${WHERE}: staleTempAfter`);
 
   function fileOf(operation: string, key: unknown): string {
     if (typeof key !== "string" || key.length === 0) {

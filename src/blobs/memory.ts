@@ -28,10 +28,10 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { Lru } from "../_lru.ts";
+import { Lru } from "../core/util/lru.ts";
 import { Expectation } from "./_expected.ts";
 import { compareCodePoints } from "./_listing.ts";
-import { checkOptionsObject, optionalFunction, positiveInteger } from "../_validate.ts";
+import * as opt from "../core/util/check_options.ts";
 
 /** Options of {@link memoryBlobStore}. */
 export interface MemoryBlobStoreOptions {
@@ -53,14 +53,17 @@ interface Stored {
 /** Objects per `list` page and keys per `deleteMany` at most, as in S3. */
 const MAX_BATCH = 1000;
 
-const WHERE = "memoryBlobStore";
+const OPTIONS = {
+  maxBytes: opt.withDefault(opt.positiveInteger, 64 * 1024 * 1024),
+  now: opt.optional(opt.fn<() => number>()),
+} satisfies opt.OptionChecks<MemoryBlobStoreOptions>;
 
 /** Creates an in-process {@link BlobStore} (name `"memory"`) bounded by `maxBytes`. */
 export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
-  checkOptionsObject(WHERE, options);
-  const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 64 * 1024 * 1024);
+  const checked = opt.checkOptions("memoryBlobStore", options, OPTIONS);
+  const { maxBytes } = checked;
   // Objects never expire and the byte bound already limits their number.
-  const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
+  const now = checked.now ?? Date.now;
   const objects = new Lru<Stored>({ maxEntries: Number.MAX_SAFE_INTEGER, maxBytes });
 
   return {
@@ -73,7 +76,7 @@ export function memoryBlobStore(options?: MemoryBlobStoreOptions): BlobStore {
       if (bytes > maxBytes) {
         throw new TooLargeError(`memory put: object of ${body.byteLength} bytes exceeds maxBytes ${maxBytes}`);
       }
-      objects.set(key, { bytes: body.slice(), lastModified: now() }, bytes, Infinity, 0);
+      objects.set(key, { value: { bytes: body.slice(), lastModified: now() }, bytes, expiresAt: Infinity }, 0);
     },
     async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
       const signal = callOptions?.signal;

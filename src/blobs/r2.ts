@@ -32,7 +32,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes } from "../core/util/bytes.ts";
 import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
 import type {
   BlobDeleteResult,
@@ -42,7 +42,7 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { checkOptionsObject, positiveInteger } from "../_validate.ts";
+import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { checkDeleteKeys, checkListArgs } from "./_listing.ts";
 import { quoteKey } from "./_s3.ts";
@@ -96,14 +96,16 @@ export interface R2BlobStoreOptions {
 const WHERE = "r2BlobStore";
 const FIX =
   'pass env.<BINDING> from wrangler.toml [[r2_buckets]] (binding = "<BINDING>"), e.g. r2BlobStore(env.CACHE_BUCKET)';
+const OPTIONS = {
+  maxObjectBytes: opt.withDefault(opt.positiveInteger, 64 * 1024 * 1024),
+} satisfies opt.OptionChecks<R2BlobStoreOptions>;
 /** In `u` mode a surrogate pair is one code point: this matches lone surrogates only. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** Creates a {@link BlobStore} (name `"r2"`) over an R2 bucket binding. */
 export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOptions): BlobStore {
   checkBinding(bucket);
-  checkOptionsObject(WHERE, options);
-  const maxObjectBytes = positiveInteger(WHERE, "maxObjectBytes", options?.maxObjectBytes, 64 * 1024 * 1024);
+  const { maxObjectBytes } = opt.checkOptions(WHERE, options, OPTIONS);
 
   return {
     name: "r2",
@@ -113,7 +115,7 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       signal?.throwIfAborted();
       checkKey("put", key);
       if (!(body instanceof Uint8Array)) throw new BlobError("r2 put: body must be a Uint8Array");
-      await call("put", key, () => bucket.put(key, body), signal);
+      await call({ operation: "put", key, signal }, () => bucket.put(key, body));
     },
 
     async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
@@ -121,7 +123,10 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       signal?.throwIfAborted();
       checkKey("get", key);
       const expected = new Expectation(callOptions?.expectedBytes, maxObjectBytes);
-      const object = await call("get", key, () => bucket.get(key), signal, (late) => void late?.body.cancel());
+      const object = await call(
+        { operation: "get", key, signal, late: (value) => void value?.body.cancel() },
+        () => bucket.get(key),
+      );
       if (object === null) return null;
       try {
         const size = object.size;
@@ -140,7 +145,7 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
     async delete(key: string, callOptions?: CallOptions): Promise<void> {
       callOptions?.signal?.throwIfAborted();
       checkKey("delete", key);
-      await call("delete", key, () => bucket.delete(key), callOptions?.signal);
+      await call({ operation: "delete", key, signal: callOptions?.signal }, () => bucket.delete(key));
     },
 
     async list(prefix: string, listOptions?: BlobListOptions): Promise<BlobListPage> {
@@ -148,10 +153,8 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       const signal = listOptions?.signal;
       signal?.throwIfAborted();
       const page = await call(
-        "list",
-        undefined,
+        { operation: "list", key: undefined, signal },
         () => bucket.list({ prefix, limit, ...(cursor === undefined ? {} : { cursor }) }),
-        signal,
       );
       const objects = page.objects
         .filter((object) => object.key.startsWith(prefix))
@@ -165,7 +168,9 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       signal?.throwIfAborted();
       keys.forEach((key) => checkKey("deleteMany", key));
       // One call for the whole batch: R2 deletes them all or throws.
-      if (keys.length > 0) await call("deleteMany", undefined, () => bucket.delete([...keys]), signal);
+      if (keys.length > 0) {
+        await call({ operation: "deleteMany", key: undefined, signal }, () => bucket.delete([...keys]));
+      }
       return { failed: [] };
     },
   };
@@ -205,17 +210,23 @@ function failure(operation: string, key: string | undefined, cause: unknown): Bl
   return new BlobError(`r2 ${operation}${key === undefined ? "" : ` ${quoteKey(key)}`} failed: ${shown}`, { cause });
 }
 
+/** One binding call: what it is (for messages), its signal, and what to do with a late result. */
+interface BindingCall<T> {
+  /** The operation, e.g. `get`. */
+  readonly operation: string;
+  /** The object's key (none for list and batch calls). */
+  readonly key: string | undefined;
+  /** The caller's signal. */
+  readonly signal: AbortSignal | undefined;
+  /** Gets what the call still returns after an abort, to release it. */
+  readonly late?: (value: T) => void;
+}
+
 /**
  * Runs one binding call. An abort rejects at once with the signal's reason (the binding cannot be
  * cancelled); `late` gets what the call still returns, to release it.
  */
-async function call<T>(
-  operation: string,
-  key: string | undefined,
-  start: () => Promise<T>,
-  signal: AbortSignal | undefined,
-  late?: (value: T) => void,
-): Promise<T> {
+async function call<T>({ operation, key, signal, late }: BindingCall<T>, start: () => Promise<T>): Promise<T> {
   let pending: Promise<T>;
   try {
     pending = start();

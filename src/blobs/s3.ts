@@ -30,7 +30,7 @@ import type {
   BlobStore,
   CallOptions,
 } from "../core/types.ts";
-import { checkOptionsObject, optionalFunction, positiveInteger, requiredString } from "../_validate.ts";
+import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
@@ -94,30 +94,35 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     cache: new LatestOnly(),
   });
 
-  async function send(operation: string, key: string, init: RequestInit, signal?: AbortSignal): Promise<Response> {
-    return await sendTo(operation, config.base + encodeKey(operation, key), where(key), init, signal);
+  /** Sends a signed request for the object `key` (`init.signal` aborts it). */
+  async function send(operation: string, key: string, init: RequestInit): Promise<Response> {
+    return await sendTo({ operation, url: config.base + encodeKey(operation, key), target: where(key) }, init);
   }
 
+  /** Sends a signed request; `to` names it in errors. */
   async function sendTo(
-    operation: string,
-    url: string,
-    target: string,
+    to: { readonly operation: string; readonly url: string; readonly target: string },
     init: RequestInit,
-    signal?: AbortSignal,
   ): Promise<Response> {
+    const signal = init.signal ?? undefined;
     signal?.throwIfAborted();
     try {
-      const request = await client.sign(url, signal === undefined ? init : { ...init, signal });
-      return await config.fetch(request);
+      return await config.fetch(await client.sign(to.url, init));
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
-      throw new BlobError(`s3 ${operation} ${target} failed: ${describeFailure(cause)}`, { cause });
+      throw new BlobError(`s3 ${to.operation} ${to.target} failed: ${describeFailure(cause)}`, { cause });
     }
   }
 
-  async function failure(operation: string, key: string, response: Response, code?: string): Promise<BlobError> {
-    const found = code ?? await errorCode(response);
-    return new BlobError(`s3 ${operation} ${where(key)} failed: HTTP ${response.status}${found ? ` ${found}` : ""}`);
+  /** The `BlobError` of a failed response for the object `key` (`code`: the S3 error code, when already read). */
+  async function failure(
+    response: Response,
+    about: { readonly operation: string; readonly key: string; readonly code?: string | undefined },
+  ): Promise<BlobError> {
+    const found = about.code ?? await errorCode(response);
+    return new BlobError(
+      `s3 ${about.operation} ${where(about.key)} failed: HTTP ${response.status}${found ? ` ${found}` : ""}`,
+    );
   }
 
   function where(key: string): string {
@@ -125,8 +130,8 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
   }
 
   const bucketRequests: BucketRequests = {
-    send: (operation, query, init, signal) =>
-      sendTo(operation, `${config.bucketUrl}?${query}`, `(bucket ${config.bucket})`, init, signal),
+    send: (operation, query, init) =>
+      sendTo({ operation, url: `${config.bucketUrl}?${query}`, target: `(bucket ${config.bucket})` }, init),
     async failure(operation: string, response: Response, known?: string): Promise<BlobError> {
       const code = known ?? await errorCode(response);
       return new BlobError(
@@ -149,8 +154,9 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
           "content-length": String(body.byteLength),
           ...config.putHeaders,
         },
-      }, callOptions?.signal);
-      if (!response.ok) throw await failure("put", key, response);
+        signal: callOptions?.signal ?? null,
+      });
+      if (!response.ok) throw await failure(response, { operation: "put", key });
       await discard(response);
     },
 
@@ -158,14 +164,14 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       const signal = callOptions?.signal;
       // Created first, so that it follows the size from the start.
       const expected = new Expectation(callOptions?.expectedBytes, config.maxObjectBytes);
-      const response = await send("get", key, { method: "GET" }, signal);
+      const response = await send("get", key, { method: "GET", signal: signal ?? null });
       if (response.status === 404) {
         // A missing object is a miss; a missing bucket is a configuration error to report.
         const code = await errorCode(response);
         if (code === undefined || code === "NoSuchKey") return null;
-        throw await failure("get", key, response, code);
+        throw await failure(response, { operation: "get", key, code });
       }
-      if (!response.ok) throw await failure("get", key, response);
+      if (!response.ok) throw await failure(response, { operation: "get", key });
       try {
         return await readObject(response, expected, signal);
       } catch (cause) {
@@ -176,13 +182,13 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     },
 
     async delete(key: string, callOptions?: CallOptions): Promise<void> {
-      const response = await send("delete", key, { method: "DELETE" }, callOptions?.signal);
+      const response = await send("delete", key, { method: "DELETE", signal: callOptions?.signal ?? null });
       if (response.status === 404) {
         const code = await errorCode(response);
         if (code === undefined || code === "NoSuchKey") return;
-        throw await failure("delete", key, response, code);
+        throw await failure(response, { operation: "delete", key, code });
       }
-      if (!response.ok) throw await failure("delete", key, response);
+      if (!response.ok) throw await failure(response, { operation: "delete", key });
       await discard(response);
     },
 
@@ -218,25 +224,35 @@ const PATH_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 const DNS_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[A-Za-z0-9_-]{1,64}$/;
 
+const OPTIONS = {
+  bucket: opt.requiredString,
+  accessKeyId: opt.requiredString,
+  secretAccessKey: opt.requiredString,
+  sessionToken: opt.optional(
+    opt.satisfying<string>((v) => typeof v === "string" && v.length > 0, "a non-empty string when given"),
+  ),
+  endpoint: (value: unknown): URL | undefined => parseEndpoint(value),
+  region: opt.optional(
+    opt.satisfying<string>(
+      (v) => typeof v === "string" && REGION.test(v),
+      'a region name such as "us-east-1" or "auto"',
+    ),
+  ),
+  forcePathStyle: opt.optional(opt.boolean),
+  fetch: opt.optional(opt.fn<(request: Request) => Promise<Response>>()),
+  maxObjectBytes: opt.withDefault(opt.positiveInteger, 128 * 1024 * 1024),
+  // Checked into the headers every PUT carries.
+  sse: encryptionHeaders,
+} satisfies opt.OptionChecks<S3BlobStoreOptions>;
+
 function resolve(options: S3BlobStoreOptions): Resolved {
   if (options === undefined) throw new ConfigError(`${WHERE}: options are required (bucket, credentials…)`);
-  checkOptionsObject(WHERE, options);
-  const bucket = requiredString(WHERE, "bucket", options.bucket);
-  const accessKeyId = requiredString(WHERE, "accessKeyId", options.accessKeyId);
-  const secretAccessKey = requiredString(WHERE, "secretAccessKey", options.secretAccessKey);
-  const sessionToken = options.sessionToken;
-  if (sessionToken !== undefined && (typeof sessionToken !== "string" || sessionToken.length === 0)) {
-    throw new ConfigError(`${WHERE}: sessionToken must be a non-empty string when given`);
-  }
-  const endpoint = parseEndpoint(options.endpoint);
-  const region = options.region ?? (endpoint?.hostname.endsWith(".r2.cloudflarestorage.com") ? "auto" : "us-east-1");
-  if (typeof region !== "string" || !REGION.test(region)) {
-    throw new ConfigError(`${WHERE}: region must be a region name such as "us-east-1" or "auto"`);
-  }
+  const o = opt.checkOptions(WHERE, options, OPTIONS);
+  const { bucket, accessKeyId, secretAccessKey, sessionToken, endpoint } = o;
+  const region = o.region ?? (endpoint?.hostname.endsWith(".r2.cloudflarestorage.com") ? "auto" : "us-east-1");
   const url = endpoint ?? new URL(`https://s3.${region}.amazonaws.com`);
   const isAws = /\.amazonaws\.com(\.cn)?$/.test(url.hostname);
-  const pathStyle = options.forcePathStyle ?? !isAws;
-  if (typeof pathStyle !== "boolean") throw new ConfigError(`${WHERE}: forcePathStyle must be a boolean`);
+  const pathStyle = o.forcePathStyle ?? !isAws;
   if (!(pathStyle ? PATH_BUCKET : DNS_BUCKET).test(bucket)) {
     throw new ConfigError(
       `${WHERE}: bucket ${JSON.stringify(bucket)} is not a valid bucket name` +
@@ -247,7 +263,6 @@ function resolve(options: S3BlobStoreOptions): Resolved {
   const base = pathStyle
     ? `${url.protocol}//${url.host}${path}/${encodeSegment(bucket)}/`
     : `${url.protocol}//${bucket}.${url.host}${path}/`;
-  const injected = optionalFunction(WHERE, "fetch", options.fetch);
   return {
     bucket,
     // Path-style: `/bucket` (no slash, which some servers would read as an empty key); virtual-hosted: `/`.
@@ -258,9 +273,9 @@ function resolve(options: S3BlobStoreOptions): Resolved {
     region,
     base,
     // Looked up at call time, not captured: `fetch` must be called unbound on some runtimes.
-    fetch: injected ?? ((request) => fetch(request)),
-    maxObjectBytes: positiveInteger(WHERE, "maxObjectBytes", options.maxObjectBytes, 128 * 1024 * 1024),
-    putHeaders: encryptionHeaders(options.sse),
+    fetch: o.fetch ?? ((request) => fetch(request)),
+    maxObjectBytes: o.maxObjectBytes,
+    putHeaders: o.sse,
   };
 }
 

@@ -5,7 +5,8 @@
  * @module
  */
 import { UsageError } from "./args.ts";
-import { type CommandContext, EXIT_OK } from "./command.ts";
+import type { CommandContext } from "./command_types.ts";
+import { EXIT_OK } from "./exit_codes.ts";
 import { count, flatten, table } from "./format.ts";
 
 /** Runs `stats`: the counters every instance sharing the prefix adds to. */

@@ -4,9 +4,10 @@
  *
  * @module
  */
-import type { CleanupSummary } from "../core/cleanup.ts";
-import type { Duration } from "../core/durations.ts";
-import { type CommandContext, EXIT_FAILURE, EXIT_OK } from "./command.ts";
+import type { CleanupSummary } from "../core/ops/cleanup.ts";
+import type { Duration } from "../core/util/durations.ts";
+import type { CommandContext } from "./command_types.ts";
+import { EXIT_FAILURE, EXIT_OK } from "./exit_codes.ts";
 import { bytes, count, duration, table } from "./format.ts";
 import { progressDisplay } from "./progress.ts";
 

@@ -5,7 +5,7 @@
  */
 import { clearCommand, invalidateCommand, statsCommand } from "./admin.ts";
 import { cleanupCommand } from "./cleanup.ts";
-import type { Command } from "./command.ts";
+import type { Command } from "./command_types.ts";
 import { inspectCommand } from "./inspect.ts";
 
 const json = { type: "boolean", help: "print one JSON object instead of text" } as const;

@@ -46,7 +46,7 @@ export function backendFailureLine(error: unknown, actions: FailureActions | und
   if (backend === undefined) return undefined;
   const action = actions?.[backend] ?? "use";
   const detail = timedOut ? timeoutDetail(error.message) : detailOf(error);
-  return `larder: cannot ${action} ${target(backend, env)}: ${detail} — ${hint(backend, detail, timedOut, env)}`;
+  return `larder: cannot ${action} ${target(backend, env)}: ${detail} — ${hint({ backend, detail, timedOut }, env)}`;
 }
 
 /**
@@ -106,7 +106,15 @@ function timeoutDetail(message: string): string {
   return found ? `no answer, ${found[0]}` : message;
 }
 
-function hint(backend: Backend, detail: string, timedOut: boolean, env: Env): string {
+/** What failed, as {@link hint} reads it. */
+interface Failed {
+  readonly backend: Backend;
+  /** The server's or the network's words ({@link detailOf}). */
+  readonly detail: string;
+  readonly timedOut: boolean;
+}
+
+function hint({ backend, detail, timedOut }: Failed, env: Env): string {
   const store = storeVariables(env);
   const where = backend === "store" ? store.url : "LARDER_S3_ENDPOINT";
   if (timedOut) return `check ${where}, or raise LARDER_TIMEOUT`;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Command } from "./command.ts";
+import type { Command } from "./command_types.ts";
 import { ENVIRONMENT } from "./config.ts";
 import { table } from "./format.ts";
 

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import type { EntryInspection } from "../core/inspect.ts";
+import type { EntryInspection } from "../core/ops/inspect.ts";
 import { UsageError } from "./args.ts";
-import { type CommandContext, EXIT_OK } from "./command.ts";
+import type { CommandContext } from "./command_types.ts";
+import { EXIT_OK } from "./exit_codes.ts";
 import { bytes, count, instant, table } from "./format.ts";
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -28,16 +29,23 @@ export async function inspectCommand(context: CommandContext): Promise<number> {
     io.stdout(`${JSON.stringify(found)}\n`);
     return EXIT_OK;
   }
-  io.stdout(render(found, (io.now ?? Date.now)(), byHash ? undefined : { key: target, namespace }, config.hasBlobs));
+  io.stdout(render(found, {
+    now: (io.now ?? Date.now)(),
+    key: byHash ? undefined : { key: target, namespace },
+    hasBlobs: config.hasBlobs,
+  }));
   return EXIT_OK;
 }
 
-function render(
-  found: EntryInspection,
-  now: number,
-  key: { key: string; namespace: string } | undefined,
-  hasBlobs: boolean,
-): string {
+/** How to render an inspection: now, the key asked for (none when asked by hash), and whether blobs were checked. */
+interface RenderContext {
+  readonly now: number;
+  readonly key: { readonly key: string; readonly namespace: string } | undefined;
+  readonly hasBlobs: boolean;
+}
+
+function render(found: EntryInspection, context: RenderContext): string {
+  const { now, key, hasBlobs } = context;
   const rows: [string, string][] = [];
   if (key) rows.push(["key", `${JSON.stringify(key.key)} in namespace "${key.namespace}"`]);
   rows.push(["hash", found.hash], ["record", `${found.recordKey}${found.record ? "" : "  (none)"}`]);

@@ -13,7 +13,8 @@
 import { isCacheError } from "../core/errors.ts";
 import type { Logger } from "../core/types.ts";
 import { parseArgs, UsageError } from "./args.ts";
-import { type Command, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./command.ts";
+import type { Command } from "./command_types.ts";
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from "./exit_codes.ts";
 import { COMMANDS } from "./commands.ts";
 import { backendFailureLine } from "./failure.ts";
 import { type CliConfig, configure, secretsOf } from "./config.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CleanupProgress } from "../core/cleanup.ts";
+import type { CleanupProgress } from "../core/ops/cleanup.ts";
 import { bytes, count } from "./format.ts";
 
 /** Options of {@link progressDisplay}. */
@@ -29,7 +29,7 @@ export interface ProgressDisplay {
 }
 
 /** One line describing `progress`. */
-export function describeProgress(p: CleanupProgress, dryRun: boolean): string {
+function describeProgress(p: CleanupProgress, dryRun: boolean): string {
   const parts = [
     `${count(p.pages)} page${p.pages === 1 ? "" : "s"}`,
     `${count(p.scanned)} objects scanned (${bytes(p.scannedBytes)})`,

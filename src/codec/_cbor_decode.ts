@@ -19,11 +19,11 @@
  * @module
  */
 import { CodecError } from "../core/errors.ts";
+import { hexByte } from "../core/util/bytes.ts";
 import { MAX_DEPTH } from "./_validate.ts";
 import {
   bigintFromBytes,
   float16,
-  hexByte,
   LITTLE_ENDIAN,
   swapBytes,
   TAG_BIGNUM,

@@ -36,7 +36,7 @@ import {
 } from "./_cbor_format.ts";
 
 /** The largest buffer kept for the next call; larger outputs get a buffer of their own. */
-export const SCRATCH_MAX_BYTES: number = 1 << 20;
+const SCRATCH_MAX_BYTES: number = 1 << 20;
 const INITIAL_BYTES = 8192;
 /** Room every write may use without checking: the largest head (9 bytes) and a tag. */
 const SLACK = 16;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { toHex } from "../core/util/bytes.ts";
 
 /** Tag 0: a date as an RFC 3339 text string (decoded only; never written). */
 export const TAG_DATE_STRING = 0;
@@ -97,18 +98,9 @@ export function float16(high: number, low: number): number {
   return high & 0x80 ? -magnitude : magnitude;
 }
 
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-/** A byte as two hexadecimal digits. */
-export function hexByte(byte: number | undefined): string {
-  return HEX[(byte ?? 0) & 0xff] as string;
-}
-
 /** The non-negative integer of `length` big-endian bytes at `start`, in linear time (BigInt parses hexadecimal text in linear time). */
 export function bigintFromBytes(bytes: Uint8Array, start: number, length: number): bigint {
-  let hex = "0x0";
-  for (let i = start, stop = start + length; i < stop; i++) hex += HEX[bytes[i] as number];
-  return BigInt(hex);
+  return BigInt(`0x0${toHex(bytes.subarray(start, start + length))}`);
 }
 
 /** The big-endian bytes of a non-negative BigInt, without leading zeros (none for 0). */

@@ -38,7 +38,7 @@ import { type BuiltinKind, checkValue, type ValuePolicy } from "./_validate.ts";
  * Largest BigInt stored, in bits: far beyond real data, and earlier versions of Larder (on cbor-x,
  * whose bignum encoding is quadratic) refused larger ones too.
  */
-export const MAX_BIGINT_BITS = 65536;
+const MAX_BIGINT_BITS = 65536;
 
 const BUILTINS: ReadonlyMap<object, BuiltinKind> = new Map<object, BuiltinKind>([
   [Date.prototype, "date"],

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes, readAll } from "../core/util/bytes.ts";
 import { CodecError, isCacheError, TooLargeError } from "../core/errors.ts";
 import type { Compressor } from "../core/types.ts";
 import { checkMaxBytes } from "./_limits.ts";
@@ -56,24 +56,16 @@ async function pump(
   // Failures show on the readable side too; this one only must not go unhandled.
   feeding.catch(() => {});
 
-  const reader = stream.readable.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
+    const { chunks, total } = await readAll(stream.readable.getReader(), (total) => {
       if (total > maxBytes) {
         throw new TooLargeError(`gzip: payload decompresses to more than the limit of ${maxBytes} bytes`);
       }
-      chunks.push(value);
-    }
+    });
     await feeding;
+    return concatBytes(chunks, total);
   } catch (error) {
-    await reader.cancel(error).catch(() => {});
     await writer.abort(error).catch(() => {});
     throw error;
   }
-  return concatBytes(chunks, total);
 }

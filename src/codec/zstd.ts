@@ -52,9 +52,9 @@ export interface ZstdOptions {
 }
 
 /** Lowest accepted level. zstd's negative ("fast") levels are not offered. */
-export const MIN_ZSTD_LEVEL = 1;
+const MIN_ZSTD_LEVEL = 1;
 /** Highest accepted level (20–22 need far more memory than a Worker has to spare). */
-export const MAX_ZSTD_LEVEL = 19;
+const MAX_ZSTD_LEVEL = 19;
 
 /** The zstd compressor (name `"zstd"`). Throws a `ConfigError` for an invalid level or `wasm`. */
 export function zstdCompressor(options: ZstdOptions): Compressor {

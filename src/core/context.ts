@@ -1,15 +1,51 @@
 /**
- * The state one cache instance shares between its read path, its write path and its API.
+ * The state one cache instance shares between its read path, its write path and its API, and the
+ * way from a public `Cache` object to that state, for the package's own entry points built on the
+ * core (the response cache in `larder/http` and `larder/hono`, the dashboard). Users never see a
+ * cache's context: it is not exported from the package.
  *
  * @module
  */
-import type { BackgroundQueue } from "./background.ts";
-import type { GuardContext } from "./guard.ts";
-import type { ResolvedOptions } from "./options.ts";
-import type { Placement, PlacementHints } from "./placement.ts";
-import type { StatsRecorder } from "./stats.ts";
-import type { GlobalReporter } from "./report.ts";
-import type { MemoryTier } from "./tier.ts";
+import type { BackgroundQueue } from "./flow/background.ts";
+import type { Backends } from "./backend/backend_call.ts";
+import type { Placement, PlacementHints } from "./flow/placement.ts";
+import type { StatsRecorder } from "./stats/stats.ts";
+import type { GlobalReporter } from "./stats/global_stats.ts";
+import type { MemoryTier } from "./flow/memory_tier.ts";
+import { ConfigError } from "./errors.ts";
+import type { PayloadConfig } from "./record/entry.ts";
+import type { BlobStore, Logger, MetadataStore, WaitUntil } from "./types.ts";
+
+/** A namespace's bounds; 0 means no bound. */
+export interface NamespaceLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
+/** Options after validation, with defaults filled in. */
+export interface ResolvedOptions {
+  readonly store: MetadataStore;
+  readonly blobs: BlobStore | undefined;
+  readonly prefix: string;
+  readonly namespace: string;
+  readonly ttlMs: number;
+  readonly payload: PayloadConfig;
+  readonly maxInlineBytes: number;
+  readonly storeTimeoutMs: number;
+  readonly blobTimeoutMs: number;
+  readonly totalTimeoutMs: number | undefined;
+  readonly waitUntil: WaitUntil | undefined;
+  readonly maxPendingWrites: number;
+  readonly logger: Logger;
+  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
+  readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
+  readonly staleWhileRevalidateMs: number;
+  readonly staleIfErrorMs: number;
+  readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+  readonly limits: ReadonlyMap<string, NamespaceLimits>;
+  readonly globalStatsIntervalMs: number | undefined;
+  readonly now: () => number;
+}
 
 /** Everything the read and write paths need. */
 export interface CacheContext {
@@ -17,8 +53,8 @@ export interface CacheContext {
   readonly options: ResolvedOptions;
   /** Counters and histograms. */
   readonly stats: StatsRecorder;
-  /** Shared state of guarded backend calls. */
-  readonly guard: GuardContext;
+  /** Every store and blob call of the request path goes through this facade. */
+  readonly backend: Backends;
   /** Where entries' payloads were last seen. */
   readonly hints: PlacementHints;
   /** Background writes. */
@@ -31,7 +67,7 @@ export interface CacheContext {
   readonly reporter: GlobalReporter;
 }
 
-/** An entry's location: its key hash, its namespace, its generation keys, and how to read it. */
+/** An entry's location: its key hash, its namespace, its generation keys, and where its payload probably is. */
 export interface EntryRef {
   /** Key hash. */
   readonly hash: string;
@@ -41,9 +77,22 @@ export interface EntryRef {
   readonly gens: readonly string[];
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
-  /**
-   * Read the stored payload as it is (verified, neither decompressed nor decoded) with the
-   * record's metadata: a hit's value is then a `StoredPayload` (raw.ts). Skips the in-process tier.
-   */
-  readonly raw?: boolean;
+}
+
+const contexts = new WeakMap<object, CacheContext>();
+
+/** Records `ctx` as the state behind `cache` (called once, by `createCache`). */
+export function attachContext(cache: object, ctx: CacheContext): void {
+  contexts.set(cache, ctx);
+}
+
+/** The state behind `cache`; a `ConfigError` naming `what` when it is not a cache from `createCache`. */
+export function contextOf(cache: unknown, what: string): CacheContext {
+  const ctx = typeof cache === "object" && cache !== null ? contexts.get(cache) : undefined;
+  if (ctx === undefined) {
+    throw new ConfigError(
+      `${what}: expected a cache created by createCache() (from this copy of larder; "larder" and "larder/workers" share one)`,
+    );
+  }
+  return ctx;
 }

@@ -74,7 +74,7 @@ export interface Generation {
 /**
  * An entry in a namespace's eviction bookkeeping: a sorted set by last use, a hash of sizes and a
  * sorted set by expiry (so expired entries stop counting against the limits). All three keys share
- * one Redis Cluster hash tag (`lruKeys` in keys.ts), so one script updates them.
+ * one Redis Cluster hash tag (`lruKeys` in record/key_layout.ts), so one script updates them.
  */
 export interface LruRef {
   /** Sorted set: member → last use, ms since the epoch. */

@@ -18,7 +18,7 @@ import {
 import { describeValue } from "./_value.ts";
 
 /** The actions there are. */
-export const ACTIONS: readonly string[] = ["inspect", "invalidate", "cleanup"];
+const ACTIONS: readonly string[] = ["inspect", "invalidate", "cleanup"];
 
 /** What an action did. */
 export interface ActionResult {

@@ -5,37 +5,31 @@
  *
  * @module
  */
+import { concatBytes, readAll } from "./_core.ts";
 
 /** Largest action body accepted. */
-export const MAX_BODY_BYTES: number = 16 * 1024;
+const MAX_BODY_BYTES: number = 16 * 1024;
 
 /** The fields, or why the body was refused (with the status to answer). */
 export type Fields =
   | { readonly ok: true; readonly fields: Readonly<Record<string, string>> }
   | { readonly ok: false; readonly status: number; readonly message: string };
 
+/** Thrown to stop reading a body over {@link MAX_BODY_BYTES}. */
+class TooLong extends Error {}
+
 async function boundedText(request: Request): Promise<string | undefined> {
   const reader = request.body?.getReader();
   if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
+  try {
+    const { chunks, total } = await readAll(reader, (size) => {
+      if (size > MAX_BODY_BYTES) throw new TooLong();
+    });
+    return new TextDecoder().decode(concatBytes(chunks, total));
+  } catch (error) {
+    if (error instanceof TooLong) return undefined;
+    throw error;
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /** Reads the request's fields; see the module doc. */

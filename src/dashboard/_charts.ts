@@ -67,8 +67,17 @@ export function groupMaxima(model: unknown, bars: readonly { path: string; group
   return max;
 }
 
-/** One horizontal bar for the figure at `path`, scaled to `max` (its group's largest value). */
-export function bar(model: unknown, path: string, group: string, max: number, css: string): Html {
+/** One bar: the figure at `path`, its group, the group's largest value, and its CSS class. */
+export interface BarSpec {
+  readonly path: string;
+  readonly group: string;
+  readonly max: number;
+  readonly css: string;
+}
+
+/** One horizontal bar for the figure at `spec.path`, scaled to `spec.max` (its group's largest value). */
+export function bar(model: unknown, spec: BarSpec): Html {
+  const { path, group, max, css } = spec;
   const value = Number(pick(model, path)) || 0;
   const width = max > 0 ? ((value / max) * 100).toFixed(2) : "0";
   return html`

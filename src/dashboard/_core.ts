@@ -1,7 +1,7 @@
 /**
  * Everything the dashboard takes from the rest of Larder, in one file: the public API (types and
  * errors, as `mod.ts` exports them) and the two internals it needs — a cache's resolved options
- * (for the configuration it shows, its logger and its clock) and duration parsing. The dashboard
+ * (for the configuration it shows, its logger and its clock), the options checker and byte helpers. The dashboard
  * touches nothing else of the core, so when the core's folders move, this is the file to change.
  *
  * @module
@@ -17,6 +17,7 @@ export type {
   Logger,
 } from "../../mod.ts";
 export { ConfigError, isCacheError } from "../../mod.ts";
-export { contextOf } from "../core/internals.ts";
-export { toMs } from "../core/durations.ts";
-export type { ResolvedOptions } from "../core/options.ts";
+export { contextOf } from "../core/context.ts";
+export * as opt from "../core/util/check_options.ts";
+export type { ResolvedOptions } from "../core/context.ts";
+export { concatBytes, readAll, toHex } from "../core/util/bytes.ts";

@@ -16,9 +16,9 @@
  */
 
 /** The session cookie's name. */
-export const COOKIE = "larder_dashboard_session";
+const COOKIE = "larder_dashboard_session";
 /** How long a form's token is accepted. */
-export const TOKEN_TTL_MS: number = 12 * 3_600_000;
+const TOKEN_TTL_MS: number = 12 * 3_600_000;
 const SESSION = /^[A-Za-z0-9_-]{22,64}$/;
 const encoder = new TextEncoder();
 

@@ -58,21 +58,19 @@ function tiersCard(m: DashboardModel): Html {
     html`
       <tr>
         <th>${label}</th>
-        <td class="barcell">${bar(
-          m,
-          `instance.${path}`,
-          "tiers-i",
-          max.get("tiers-i") ?? 0,
-          label === "misses" ? "miss" : "hit-i",
-        )}</td>
+        <td class="barcell">${bar(m, {
+          path: `instance.${path}`,
+          group: "tiers-i",
+          max: max.get("tiers-i") ?? 0,
+          css: label === "misses" ? "miss" : "hit-i",
+        })}</td>
         <td class="num">${fig(m, `instance.${path}`)}</td>
-        <td class="barcell">${bar(
-          m,
-          `global.${path}`,
-          "tiers-g",
-          max.get("tiers-g") ?? 0,
-          label === "misses" ? "miss" : "hit-g",
-        )}</td>
+        <td class="barcell">${bar(m, {
+          path: `global.${path}`,
+          group: "tiers-g",
+          max: max.get("tiers-g") ?? 0,
+          css: label === "misses" ? "miss" : "hit-g",
+        })}</td>
         <td class="num">${fig(m, `global.${path}`)}</td>
       </tr>
     `
@@ -105,9 +103,9 @@ function latencyCard(m: DashboardModel): Html {
     html`
       <tr>
         <th>${q}</th>
-        <td class="barcell">${bar(m, `instance.latency.hit.${q}`, "lat", max, "hit-i")}</td>
+        <td class="barcell">${bar(m, { path: `instance.latency.hit.${q}`, group: "lat", max, css: "hit-i" })}</td>
         <td class="num">${fig(m, `instance.latency.hit.${q}`, "ms")}</td>
-        <td class="barcell">${bar(m, `instance.latency.miss.${q}`, "lat", max, "miss")}</td>
+        <td class="barcell">${bar(m, { path: `instance.latency.miss.${q}`, group: "lat", max, css: "miss" })}</td>
         <td class="num">${fig(m, `instance.latency.miss.${q}`, "ms")}</td>
       </tr>
     `

@@ -61,7 +61,7 @@ function readLastError(value: unknown): LastError | null {
 }
 
 /** The last error per backend from `cache.health()`, when the cache has it; null otherwise. */
-export async function lastErrorsOf(cache: Cache): Promise<Record<"store" | "blob", LastError | null> | null> {
+async function lastErrorsOf(cache: Cache): Promise<Record<"store" | "blob", LastError | null> | null> {
   const health = (cache as { health?: unknown }).health;
   if (typeof health !== "function") return null;
   try {

@@ -89,21 +89,28 @@ function configRows(c: ConfigView): [string, string][] {
   return rows;
 }
 
+/** Name–value rows as a two-column table. */
+function kvTable(rows: readonly (readonly [string, string])[]): Html {
+  return html`
+    <table class="kv">
+      <tbody>${rows.map(([k, v]) =>
+        html`
+          <tr>
+            <th>${k}</th>
+            <td>${v}</td>
+          </tr>
+        `
+      )}</tbody>
+    </table>
+  `;
+}
+
 function configCard(m: DashboardModel): Html {
   const rows = m.config ? configRows(m.config) : [];
   return html`
     <section class="card" id="config">
       <h2>Configuration in force</h2>
-      <table class="kv">
-        <tbody>${rows.map(([k, v]) =>
-          html`
-            <tr>
-              <th>${k}</th>
-              <td>${v}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
+      ${kvTable(rows)}
     </section>
   `;
 }
@@ -194,20 +201,7 @@ function resultCard(result: ActionResult): Html {
   return html`<section class="card wide result ${result.ok ? "ok" : "failed"}" id="result" role="status">
 <h2>${result.action || "action"}: ${result.ok ? "done" : "refused"}</h2>
 <p class="summary">${result.summary}</p>
-${
-    rows.length === 0 ? "" : html`
-      <table class="kv">
-        <tbody>${rows.map(([k, v]) =>
-          html`
-            <tr>
-              <th>${k}</th>
-              <td>${v}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>
-    `
-  }
+${rows.length === 0 ? "" : kvTable(rows)}
 ${value}
 </section>`;
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ConfigError, type Duration, toMs } from "./_core.ts";
+import { ConfigError, type Duration, opt } from "./_core.ts";
 
 /** Options of `dashboard()`. `authorize` is required unless `public` is `"counters"`. */
 export interface DashboardOptions {
@@ -59,7 +59,25 @@ export interface DashboardSettings {
   readonly origins: ReadonlySet<string>;
 }
 
-const KNOWN = new Set(["authorize", "public", "challenge", "secret", "refresh", "history", "showPayload", "origins"]);
+const DASHBOARD_OPTIONS = {
+  authorize: opt.optional(
+    opt.fn<(request: Request) => boolean | Promise<boolean>>("a function (request) => boolean | Promise<boolean>"),
+  ),
+  public: opt.optional(
+    opt.satisfying<"counters">((v) => v === "counters", '"counters" (the only part that may be public)'),
+  ),
+  challenge: opt.optional(
+    opt.satisfying<string>(
+      (v) => typeof v === "string" && /^[\x21-\x7e][\x20-\x7e]*$/.test(v),
+      "a WWW-Authenticate value such as 'Basic realm=\"larder\"'",
+    ),
+  ),
+  secret: (value: unknown): Uint8Array | undefined => resolveSecret(value),
+  refresh: opt.withDefault(opt.duration, "5s"),
+  history: opt.withDefault(opt.integerFrom(2, 10_000), 120),
+  showPayload: opt.withDefault(opt.boolean, false),
+  origins: (value: unknown): ReadonlySet<string> => resolveOrigins(value),
+} satisfies opt.OptionChecks<DashboardOptions>;
 
 /** Validates `options`; every problem is a `ConfigError` naming the option and the fix. */
 export function resolveDashboardOptions(options: DashboardOptions | undefined): DashboardSettings {
@@ -68,47 +86,22 @@ export function resolveDashboardOptions(options: DashboardOptions | undefined): 
       "dashboard: options are required: dashboard(cache, { authorize: (request) => isOperator(request) })",
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new ConfigError(`dashboard: unknown option "${key}"`);
-  }
-  const o = options;
-  if (o.authorize !== undefined && typeof o.authorize !== "function") {
-    throw new ConfigError("dashboard: authorize must be a function (request) => boolean | Promise<boolean>");
-  }
-  if (o.public !== undefined && o.public !== "counters") {
-    throw new ConfigError(
-      `dashboard: public must be "counters" (the only part that may be public), got ${String(o.public)}`,
-    );
-  }
+  const o = opt.checkOptions("dashboard", options, DASHBOARD_OPTIONS);
   if (o.authorize === undefined && o.public === undefined) {
     throw new ConfigError(
       "dashboard: an authorize function is required, e.g. dashboard(cache, { authorize: (request) => isOperator(request) }); " +
         'to show the counters alone to anyone, read-only, pass { public: "counters" } instead',
     );
   }
-  if (
-    o.challenge !== undefined && (typeof o.challenge !== "string" || !/^[\x21-\x7e][\x20-\x7e]*$/.test(o.challenge))
-  ) {
-    throw new ConfigError("dashboard: challenge must be a WWW-Authenticate value such as 'Basic realm=\"larder\"'");
-  }
-  const history = o.history ?? 120;
-  if (typeof history !== "number" || !Number.isSafeInteger(history) || history < 2 || history > 10_000) {
-    throw new ConfigError(`dashboard: history must be an integer from 2 to 10000, got ${String(o.history)}`);
-  }
-  for (const flag of ["showPayload"] as const) {
-    if (o[flag] !== undefined && typeof o[flag] !== "boolean") {
-      throw new ConfigError(`dashboard: ${flag} must be a boolean`);
-    }
-  }
   return {
     authorize: o.authorize,
     publicCounters: o.public === "counters",
     challenge: o.challenge,
-    secret: resolveSecret(o.secret),
-    refreshMs: Math.max(1_000, toMs(o.refresh ?? "5s", "dashboard: refresh")),
-    history,
-    showPayload: o.showPayload ?? false,
-    origins: resolveOrigins(o.origins),
+    secret: o.secret,
+    refreshMs: Math.max(1_000, o.refresh),
+    history: o.history,
+    showPayload: o.showPayload,
+    origins: o.origins,
   };
 }
 

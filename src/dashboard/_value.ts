@@ -5,9 +5,10 @@
  *
  * @module
  */
+import { toHex } from "./_core.ts";
 
 /** Longest value text shown. */
-export const MAX_VALUE_CHARS: number = 64 * 1024;
+const MAX_VALUE_CHARS: number = 64 * 1024;
 
 function plain(value: unknown, seen: WeakSet<object>): unknown {
   if (typeof value === "bigint") return `${value}n`;
@@ -28,7 +29,7 @@ function container(value: object, seen: WeakSet<object>): unknown {
   if (value instanceof RegExp) return String(value);
   if (ArrayBuffer.isView(value)) {
     const bytes = new Uint8Array(value.buffer, value.byteOffset, Math.min(value.byteLength, 64));
-    const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const hex = toHex(bytes);
     return `${value.constructor.name}(${value.byteLength} bytes: ${hex}${value.byteLength > 64 ? "…" : ""})`;
   }
   if (value instanceof Map) return { "(Map)": [...value].map(([k, v]) => [plain(k, seen), plain(v, seen)]) };

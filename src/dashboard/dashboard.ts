@@ -73,13 +73,15 @@ function wantsJson(request: Request): boolean {
   return first.trim().toLowerCase().startsWith("application/json");
 }
 
-async function respond(
-  state: DashboardState,
-  request: Request,
-  scope: "operator" | "counters",
-  status: number,
-  result?: ActionResult,
-): Promise<Response> {
+/** An answer to send: who sees it, its status, and the action's result when it answers one. */
+interface Answer {
+  readonly scope: "operator" | "counters";
+  readonly status: number;
+  readonly result?: ActionResult | undefined;
+}
+
+async function respond(state: DashboardState, request: Request, answer: Answer): Promise<Response> {
+  const { scope, status, result } = answer;
   const issued = scope === "operator" ? await state.csrf.issue(request) : undefined;
   const json = wantsJson(request);
   let body: string;
@@ -99,16 +101,24 @@ async function respond(
 
 async function act(state: DashboardState, request: Request, logger: Logger): Promise<Response> {
   const read = await readFields(request);
-  if (!read.ok) return respond(state, request, "operator", read.status, failed("", read.status, read.message));
+  if (!read.ok) {
+    return respond(state, request, {
+      scope: "operator",
+      status: read.status,
+      result: failed("", read.status, read.message),
+    });
+  }
   const fields = read.fields;
   const action = fields.action ?? "";
   const refused = await state.csrf.refuse(request, request.headers.get("x-larder-csrf") ?? fields.csrf);
-  if (refused !== undefined) return respond(state, request, "operator", 403, failed(action, 403, refused));
+  if (refused !== undefined) {
+    return respond(state, request, { scope: "operator", status: 403, result: failed(action, 403, refused) });
+  }
   const result = await runAction(
     { cache: state.cache, prefix: state.options.prefix, showPayload: state.settings.showPayload, logger },
     fields,
   );
-  return respond(state, request, "operator", result.status, result);
+  return respond(state, request, { scope: "operator", status: result.status, result });
 }
 
 function failed(action: string, status: number, summary: string): ActionResult {
@@ -143,7 +153,9 @@ export function dashboard(cache: Cache, options: DashboardOptions): Dashboard {
     try {
       const access = await accessOf(settings, request, logger);
       if (access === "refused") return refusal(settings, request.method);
-      if (request.method === "GET" || request.method === "HEAD") return await respond(state, request, access, 200);
+      if (request.method === "GET" || request.method === "HEAD") {
+        return await respond(state, request, { scope: access, status: 200 });
+      }
       if (request.method !== "POST") {
         const headers = baseHeaders("text/plain; charset=utf-8");
         headers.set("allow", "GET, HEAD, POST");

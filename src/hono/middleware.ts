@@ -34,7 +34,7 @@
  *
  * @module
  */
-import type { Cache } from "../core/cache.ts";
+import type { Cache } from "../core/api/create_cache.ts";
 import type { WaitUntil } from "../core/types.ts";
 import { createEngine, respond } from "../http/_engine.ts";
 import type { ResponseCacheOptions } from "../http/_options.ts";

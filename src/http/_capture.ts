@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "../core/bytes.ts";
+import { concatBytes, readAll } from "../core/util/bytes.ts";
 import { TooLargeError } from "../core/errors.ts";
 
 /** The two uses of one body: the client's stream and the cache's bytes. */
@@ -29,21 +29,13 @@ export function splitBody(body: ReadableStream<Uint8Array> | null, maxBytes: num
 }
 
 /** Reads `body` whole into one `Uint8Array`, refusing (and cancelling it) past `maxBytes`. */
-export async function readBounded(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
+async function readBounded(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array> {
   if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
+  const { chunks, total } = await readAll(body.getReader(), (total) => {
     if (total > maxBytes) {
-      reader.cancel().catch(() => {});
       throw new TooLargeError(`response body is over maxValueBytes (${maxBytes} bytes): not cached`);
     }
-    chunks.push(value);
-  }
+  });
   // A plain Uint8Array even for one chunk (a runtime may hand out a subclass, e.g. Node's Buffer):
   // encodePayload stores exactly those as raw bytes.
   return chunks.length === 1 ? new Uint8Array(chunks[0]!) : concatBytes(chunks, total);

@@ -2,8 +2,8 @@
  * The response cache on top of the core: one exchange (request → response) resolved like a
  * wrapped function call, with the same round trips, lease, stale windows and stats. The entry is
  * the response body stored as bytes (compressed by the cache's compressor), with its status and
- * headers as the record's metadata; hits are read raw, so a client that accepts the stored
- * compression gets the stored bytes as they are. The response's own rules (RFC 9111) ride on the
+ * headers as the record's metadata; a hit is the verified entry itself (the stored bytes, not
+ * decoded), so a client that accepts the stored compression gets the stored bytes as they are. The response's own rules (RFC 9111) ride on the
  * core's hooks: its TTL and age in the write plan, and `mayServeStale` for `must-revalidate`.
  * Requests that pass through invalidate when their method is unsafe (`_invalidate.ts`).
  *
@@ -11,15 +11,15 @@
  *
  * @module
  */
-import { Lru } from "../_lru.ts";
-import type { Cache } from "../core/cache.ts";
+import { Lru } from "../core/util/lru.ts";
+import type { Cache } from "../core/api/create_cache.ts";
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
-import { contextOf } from "../core/internals.ts";
-import { keyHash } from "../core/keys.ts";
-import type { Placement } from "../core/placement.ts";
-import type { StoredPayload } from "../core/raw.ts";
-import { resolveEntry } from "../core/resolve.ts";
+import { contextOf } from "../core/context.ts";
+import { keyHash } from "../core/record/key_material.ts";
+import type { Placement } from "../core/flow/placement.ts";
+import type { StoredEntry } from "../core/flow/lookup.ts";
+import { getOrCompute } from "../core/flow/get_or_compute.ts";
 import type { WaitUntil } from "../core/types.ts";
 import { annotate, timing } from "./_answer.ts";
 import { splitBody } from "./_capture.ts";
@@ -27,7 +27,7 @@ import { invalidateFor } from "./_invalidate.ts";
 import { encodeHead } from "./_meta.ts";
 import { type ResolvedResponseOptions, resolveResponseOptions, type ResponseCacheOptions } from "./_options.ts";
 import { bypassOf, decide, type Decision } from "./_policy.ts";
-import { answerHead, answerStored, servableStale } from "./_stored.ts";
+import { answerHead, answerStored, servableStale, storedEntries } from "./_stored.ts";
 
 /** One response cache: a cache's state, its options, and the placement of its last entry. */
 export interface ResponseEngine {
@@ -44,7 +44,7 @@ export interface ResponseEngine {
 }
 
 /** How long a key whose response could not be stored skips the cache in this process. */
-export const PASS_MS = 10_000;
+const PASS_MS = 10_000;
 
 /** One request to answer. */
 export interface Exchange {
@@ -79,6 +79,15 @@ export function createEngine(cache: Cache, options: ResponseCacheOptions | undef
   };
 }
 
+/** One exchange being answered: its engine, the exchange, its key hash, and the time since it arrived. */
+export interface Answering {
+  readonly engine: ResponseEngine;
+  readonly exchange: Exchange;
+  readonly hash: string;
+  /** Milliseconds since the exchange arrived. */
+  readonly elapsed: () => number;
+}
+
 /** A response the handler just produced, and what to do with it. */
 class Computed {
   /** The body to send, once `persistAs` split it. */
@@ -102,7 +111,7 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
   if (bypass) {
     const response = await exchange.run(request);
     if (bypass.detail === "upgrade") return response;
-    await invalidateFor(ctx, config, request, response);
+    await invalidateFor(engine, request, response);
     return annotate(response, {
       body: response.body,
       headOnly: exchange.headOnly,
@@ -124,17 +133,14 @@ export async function respond(engine: ResponseEngine, exchange: Exchange): Promi
     });
   }
   // A HEAD whose handler cannot run as GET would store a body-less response as the GET entry.
-  if (request.method === "HEAD" && !exchange.forwardsGet) return await answerHead(engine, exchange, hash, elapsed);
-  return await resolveExchange(engine, exchange, hash, elapsed);
+  const answering: Answering = { engine, exchange, hash, elapsed };
+  if (request.method === "HEAD" && !exchange.forwardsGet) return await answerHead(answering);
+  return await resolveExchange(answering);
 }
 
 /** The GET (or HEAD run as GET) path: get-or-compute through the core, with the response's own policy. */
-async function resolveExchange(
-  engine: ResponseEngine,
-  exchange: Exchange,
-  hash: string,
-  elapsed: () => number,
-): Promise<Response> {
+async function resolveExchange(answering: Answering): Promise<Response> {
+  const { engine, exchange, hash, elapsed } = answering;
   const { ctx, config } = engine;
   const forward = forwardOf(exchange);
   // The request's own waitUntil covers the writes it starts (on top of the cache's, if any).
@@ -146,18 +152,19 @@ async function resolveExchange(
   let threw = false;
   // The last stale entry the lookup found: a miss after it forwards a stale response (`fwd=stale`),
   // and serving it is a stale answer even while its TTL runs (marked stale by an invalidation).
-  let stale: StoredPayload | undefined;
-  let found: StoredPayload | Computed;
+  let stale: StoredEntry | undefined;
+  let found: StoredEntry | Computed;
   try {
-    found = await resolveEntry<StoredPayload | Computed>(scoped, {
+    found = await getOrCompute<StoredEntry | Computed>(scoped, {
       ref: {
         hash,
         namespace: config.namespace,
         gens: config.gens(forward),
         fallbackHint: engine.lastPlacement,
-        raw: true,
       },
       policy: config.policy,
+      // The response cache serves the stored bytes as they are (or decompresses them itself).
+      decoder: storedEntries,
       compute: async () => {
         lookupMs ??= elapsed();
         // After the answer, this is a stale-while-revalidate refresh: nobody reads the body but the cache.
@@ -175,7 +182,7 @@ async function resolveExchange(
           failure = response;
           throw new HandlerFailure(response);
         }
-        return new Computed(response, decide(response, config, maxBytes, receivedAt), background);
+        return new Computed(response, decide(response, config, { maxBytes, at: receivedAt }), background);
       },
       onPlacement: (placement) => {
         engine.lastPlacement = placement;
@@ -188,7 +195,7 @@ async function resolveExchange(
       persistAs: (value) => {
         if (!(value instanceof Computed)) return undefined;
         const now = ctx.options.now();
-        const pass = (): void => engine.passes.set(hash, true, 0, now + PASS_MS, now);
+        const pass = (): void => engine.passes.set(hash, { value: true, bytes: 0, expiresAt: now + PASS_MS }, now);
         const decision = value.decision;
         if (!decision.store) {
           pass();
@@ -233,7 +240,7 @@ async function resolveExchange(
     });
   }
   const how = { failure, threw, stale: found === stale };
-  return await answerStored(engine, exchange, found, how, elapsed());
+  return await answerStored(answering, found, { ...how, ms: elapsed() });
 }
 
 /** The request the handler runs for a cached exchange: its GET form when the exchange allows it. */

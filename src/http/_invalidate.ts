@@ -16,8 +16,7 @@
  */
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
-import { newToken } from "../core/generations.ts";
-import { runStore } from "../core/store_call.ts";
+import { newToken } from "../core/record/generations.ts";
 import type { StoreOp } from "../core/types.ts";
 import { urlGeneration } from "./_key.ts";
 import type { ResolvedResponseOptions } from "./_options.ts";
@@ -25,11 +24,11 @@ import { isUnsafe } from "./_policy.ts";
 
 /** Invalidates what `response` to the unsafe `request` changed (nothing for a safe method or an error status). */
 export async function invalidateFor(
-  ctx: CacheContext,
-  config: ResolvedResponseOptions,
+  cache: { readonly ctx: CacheContext; readonly config: ResolvedResponseOptions },
   request: Request,
   response: Response,
 ): Promise<void> {
+  const { ctx, config } = cache;
   if (!isUnsafe(request) || response.status >= 400) return;
   const target = new URL(request.url);
   const urls = [target];
@@ -47,11 +46,11 @@ export async function invalidateFor(
   try {
     // Directly, not through cache.invalidateTag: stored responses never live in the in-process
     // tier, which an invalidation would otherwise clear on every POST.
-    await runStore(ctx, "invalidate", ops);
+    await ctx.backend.store("invalidate", ops);
   } catch (error) {
     // The store failure itself was counted (errors.store, or the open breaker's refusals).
     const code = isCacheError(error) ? error.code : "E_STORE";
-    ctx.guard.logger.warn(
+    ctx.backend.logger.warn(
       `larder: ${config.policy.label}: a ${request.method} answered ${response.status} but the stored responses ` +
         `of ${keys.size} URL(s) could not be invalidated; they may be served until they expire: ${String(error)}`,
       { code },

@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { tagGeneration } from "../core/generations.ts";
-import { sha256 } from "../core/sha256.ts";
+import { tagGeneration } from "../core/record/key_layout.ts";
+import { sha256 } from "../core/util/sha256.ts";
 
 /** Options of {@link responseKey}. */
 export interface ResponseKeyOptions {
@@ -43,7 +43,7 @@ export function responseKey(input: Request | URL | string, options: ResponseKeyO
 }
 
 /** `url` as keys name it: origin and path, the query sorted (and filtered by `query` when given), no fragment. */
-export function normalizedUrl(url: URL, query?: readonly string[]): string {
+function normalizedUrl(url: URL, query?: readonly string[]): string {
   const allowed = query && new Set(query);
   const params = [...url.searchParams]
     .filter(([name]) => !allowed || allowed.has(name))

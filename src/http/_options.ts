@@ -4,12 +4,13 @@
  *
  * @module
  */
+import { nameCheck, tagsCheck } from "../core/api/options.ts";
 import type { CacheContext } from "../core/context.ts";
-import { type Duration, toMs } from "../core/durations.ts";
-import { ConfigError } from "../core/errors.ts";
-import { checkTags, generationKeys } from "../core/generations.ts";
-import { checkName } from "../core/keys.ts";
-import type { EntryPolicy } from "../core/resolve.ts";
+import { checkTags } from "../core/record/generations.ts";
+import { generationKeys } from "../core/record/key_layout.ts";
+import * as opt from "../core/util/check_options.ts";
+import type { Duration } from "../core/util/durations.ts";
+import type { EntryPolicy } from "../core/flow/job.ts";
 import { responseKey, urlGeneration } from "./_key.ts";
 
 /** Options of `cacheHandler` and `cacheResponses`. Every field is optional. */
@@ -61,19 +62,38 @@ export interface ResolvedResponseOptions {
   readonly gens: (request: Request) => readonly string[];
 }
 
-const KNOWN = new Set([
-  "ttl",
-  "namespace",
-  "vary",
-  "query",
-  "key",
-  "statuses",
-  "cacheAuthorized",
-  "staleWhileRevalidate",
-  "staleIfError",
-  "tags",
-]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** An array of strings `valid` accepts; absent is empty. */
+function names(valid: (v: string) => boolean, kind: string): opt.Check<string[]> {
+  return opt.satisfying<string[]>(
+    (value) => Array.isArray(value) && value.every((v) => typeof v === "string" && valid(v)),
+    `an array of ${kind}`,
+  );
+}
+
+const RESPONSE_OPTIONS = {
+  ttl: opt.optional(opt.duration),
+  namespace: opt.optional(nameCheck),
+  vary: opt.withDefault(names((v) => HEADER_NAME.test(v), "header names"), []),
+  query: opt.optional(names((v) => v.length > 0, "names")),
+  key: opt.optional(opt.fn<(request: Request) => string | Promise<string>>("a function of the request")),
+  statuses: opt.withDefault(
+    opt.satisfying<number[]>(
+      (v) => Array.isArray(v) && v.length > 0 && v.every((s) => Number.isInteger(s) && s >= 200 && s <= 599),
+      "a non-empty array of HTTP statuses (200-599)",
+    ),
+    [200],
+  ),
+  cacheAuthorized: opt.withDefault(opt.boolean, false),
+  staleWhileRevalidate: opt.optional(opt.duration),
+  staleIfError: opt.optional(opt.duration),
+  tags: opt.withDefault(
+    (value: unknown, at: opt.OptionPath) =>
+      typeof value === "function" ? value as (request: Request) => readonly string[] : tagsCheck(value, at),
+    [],
+  ),
+} satisfies opt.OptionChecks<ResponseCacheOptions>;
 
 /** Validates `options` (a `ConfigError` naming `what` and the option) and fills in defaults from the cache's. */
 export function resolveResponseOptions(
@@ -81,63 +101,32 @@ export function resolveResponseOptions(
   options: ResponseCacheOptions | undefined,
   what: string,
 ): ResolvedResponseOptions {
-  const o = options ?? {};
-  if (typeof o !== "object" || o === null) throw new ConfigError(`${what}: options must be an object`);
-  for (const name of Object.keys(o)) {
-    if (!KNOWN.has(name)) throw new ConfigError(`${what}: unknown option "${name}"`);
-  }
-  const namespace = o.namespace === undefined ? ctx.options.namespace : checkName(o.namespace, `${what}: namespace`);
-  const vary = names(o.vary, `${what}: vary`, (v) => HEADER_NAME.test(v), "header names").map((v) => v.toLowerCase());
-  const query = o.query === undefined ? undefined : names(o.query, `${what}: query`, (v) => v.length > 0, "names");
-  if (o.key !== undefined && typeof o.key !== "function") {
-    throw new ConfigError(`${what}: key must be a function of the request`);
-  }
-  const statuses = o.statuses ?? [200];
-  if (
-    !Array.isArray(statuses) || statuses.length === 0 ||
-    !statuses.every((s) => Number.isInteger(s) && s >= 200 && s <= 599)
-  ) {
-    throw new ConfigError(`${what}: statuses must be a non-empty array of HTTP statuses (200-599)`);
-  }
-  if (o.cacheAuthorized !== undefined && typeof o.cacheAuthorized !== "boolean") {
-    throw new ConfigError(`${what}: cacheAuthorized must be a boolean`);
-  }
+  const o = opt.checkOptions(what, options, RESPONSE_OPTIONS);
+  const namespace = o.namespace ?? ctx.options.namespace;
+  const vary = o.vary.map((v) => v.toLowerCase());
+  const query = o.query;
   const tags = o.tags;
-  if (tags !== undefined && typeof tags !== "function") checkTags(tags, `${what}: tags`);
   const prefix = ctx.options.prefix;
-  const fixed = typeof tags === "function" ? undefined : generationKeys(prefix, namespace, tags ?? []);
+  const fixed = typeof tags === "function" ? [] : generationKeys(prefix, namespace, tags);
   const gens = (request: Request): readonly string[] => [
-    ...fixed ??
-      generationKeys(prefix, namespace, checkTags((tags as (r: Request) => string[])(request), `${what}: tags`)),
+    ...typeof tags === "function"
+      ? generationKeys(prefix, namespace, checkTags(tags(request), `${what}: tags`))
+      : fixed,
     urlGeneration(prefix, new URL(request.url), query),
   ];
-  const duration = (value: Duration | undefined, name: string, fallback: number): number =>
-    value === undefined ? fallback : toMs(value, `${what}: ${name}`);
   return {
     namespace,
     policy: {
-      ttlMs: duration(o.ttl, "ttl", ctx.options.ttlMs),
-      staleWhileRevalidateMs: duration(
-        o.staleWhileRevalidate,
-        "staleWhileRevalidate",
-        ctx.options.staleWhileRevalidateMs,
-      ),
-      staleIfErrorMs: duration(o.staleIfError, "staleIfError", ctx.options.staleIfErrorMs),
+      ttlMs: o.ttl ?? ctx.options.ttlMs,
+      staleWhileRevalidateMs: o.staleWhileRevalidate ?? ctx.options.staleWhileRevalidateMs,
+      staleIfErrorMs: o.staleIfError ?? ctx.options.staleIfErrorMs,
       label: `${namespace}/http`,
     },
     vary,
     key: o.key ?? ((request) => responseKey(request, { vary, ...(query ? { query } : {}) })),
-    statuses: new Set(statuses),
-    cacheAuthorized: o.cacheAuthorized === true,
+    statuses: new Set(o.statuses),
+    cacheAuthorized: o.cacheAuthorized,
     query,
     gens,
   };
-}
-
-function names(value: unknown, what: string, valid: (v: string) => boolean, kind: string): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && valid(v))) {
-    throw new ConfigError(`${what} must be an array of ${kind}`);
-  }
-  return value as string[];
 }

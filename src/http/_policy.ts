@@ -52,15 +52,15 @@ export function bypassOf(request: Request, config: ResolvedResponseOptions): Byp
 }
 
 /**
- * Whether `response`, received at `receivedAt` (ms since the epoch), may be stored by a shared
- * cache (RFC 9111 §3), and for how long (§4.2).
+ * Whether `response`, received at `received.at` (ms since the epoch), may be stored by a shared
+ * cache (RFC 9111 §3) whose values are at most `received.maxBytes`, and for how long (§4.2).
  */
 export function decide(
   response: Response,
   config: ResolvedResponseOptions,
-  maxBytes: number,
-  receivedAt: number,
+  received: { readonly maxBytes: number; readonly at: number },
 ): Decision {
+  const { maxBytes, at: receivedAt } = received;
   const headers = response.headers;
   const no = (reason: string): Decision => ({ store: false, reason });
   if (!config.statuses.has(response.status)) return no("status");

@@ -8,15 +8,15 @@
  *
  * @module
  */
-import type { PayloadConfig } from "../core/payload.ts";
-import { inflateStored, type StoredPayload } from "../core/raw.ts";
+import type { StoredEntry } from "../core/flow/lookup.ts";
+import { inflatePayload, type PayloadConfig } from "../core/record/entry.ts";
 import { addVary } from "./_answer.ts";
 import type { StoredHead } from "./_meta.ts";
 
 /** How to answer from a stored response. */
 export interface StoredAnswer {
-  /** The stored payload. */
-  readonly stored: StoredPayload;
+  /** The stored entry (its record and verified bytes). */
+  readonly stored: StoredEntry;
   /** Its status and headers. */
   readonly head: StoredHead;
   /** The request being answered. */
@@ -43,14 +43,14 @@ export async function answerFromStore(answer: StoredAnswer): Promise<Response> {
   const { stored, head, request } = answer;
   const headers = new Headers();
   for (const [name, value] of head.headers) headers.append(name, value);
-  const compression = stored.compression;
+  const compression = stored.record.z;
   const passThrough = compression === "none" || accepts(request.headers.get("accept-encoding"), compression);
-  const etag = headers.get("etag") ?? `"${stored.checksum.slice(0, 32)}"`;
+  const etag = headers.get("etag") ?? `"${stored.record.h.slice(0, 32)}"`;
   const encodedEtag = compression === "none" ? etag : suffixed(etag, compression);
   headers.set("etag", passThrough ? encodedEtag : etag);
   addVary(headers, [...answer.vary, ...(compression === "none" ? [] : ["accept-encoding"])]);
   // Its age when stored (a received Age, or the apparent age from Date) plus its time here (RFC 9111 §4.2.3).
-  headers.set("age", String(Math.max(0, Math.floor((head.ageMs + answer.now - stored.createdAt) / 1000))));
+  headers.set("age", String(Math.max(0, Math.floor((head.ageMs + answer.now - stored.record.t) / 1000))));
   headers.append("cache-status", `Larder; ${answer.cacheStatus}`);
   headers.append("server-timing", answer.serverTiming);
 
@@ -62,7 +62,7 @@ export async function answerFromStore(answer: StoredAnswer): Promise<Response> {
     }
     return new Response(null, { status: 304, headers });
   }
-  const body = passThrough ? stored.bytes : await inflateStored(stored, answer.payload);
+  const body = passThrough ? stored.bytes : await inflatePayload(stored.record, stored.bytes, answer.payload);
   if (passThrough && compression !== "none") headers.set("content-encoding", compression);
   headers.set("content-length", String(body.byteLength));
   // workerd compresses a body itself when Content-Encoding is set, unless told it already is.

@@ -10,18 +10,23 @@
  * @module
  */
 import { isCacheError } from "../core/errors.ts";
-import type { StoredPayload } from "../core/raw.ts";
-import { lookup } from "../core/read.ts";
-import { reportInBackground } from "../core/report.ts";
+import { find } from "../core/flow/get_or_compute.ts";
+import type { Decoder } from "../core/flow/job.ts";
+import type { StoredEntry } from "../core/flow/lookup.ts";
 import { annotate, timing } from "./_answer.ts";
-import type { Exchange, ResponseEngine } from "./_engine.ts";
+import type { Answering } from "./_engine.ts";
 import { forbidsStale } from "./_freshness.ts";
 import { decodeHead } from "./_meta.ts";
 import { parseCacheControl } from "./_policy.ts";
 import { answerFromStore } from "./_serve.ts";
 
-/** How a stored entry came to be the answer. */
+/** Stored responses are their verified entries: the stored bytes are served as they are (no tier: they are never decoded). */
+export const storedEntries: Decoder<StoredEntry> = { decode: (entry) => entry };
+
+/** How a stored entry came to be the answer, and how long its lookup took. */
 export interface StoredHow {
+  /** Milliseconds of lookup. */
+  readonly ms: number;
   /** The handler's 5xx, when stale-if-error applied after one. */
   readonly failure?: Response | undefined;
   /** The handler threw, and stale-if-error applied. */
@@ -36,9 +41,9 @@ export interface StoredHow {
  * An entry whose head does not decode is let through: answering from it fails, is counted, and
  * the handler answers.
  */
-export function servableStale(stored: StoredPayload): boolean {
+export function servableStale(stored: StoredEntry): boolean {
   try {
-    const head = decodeHead(stored.meta);
+    const head = decodeHead(stored.record.m);
     const cacheControl = head.headers.filter(([name]) => name === "cache-control").map(([, value]) => value);
     return !forbidsStale(parseCacheControl(cacheControl.join(", ")));
   } catch {
@@ -46,18 +51,18 @@ export function servableStale(stored: StoredPayload): boolean {
   }
 }
 
-/** The answer for a stored entry (fresh, stale, or stale-if-error), after `ms` of lookup. */
+/** The answer for a stored entry (fresh, stale, or stale-if-error), after `how.ms` of lookup. */
 export async function answerStored(
-  engine: ResponseEngine,
-  exchange: Exchange,
-  stored: StoredPayload,
+  answering: Pick<Answering, "engine" | "exchange">,
+  stored: StoredEntry,
   how: StoredHow,
-  ms: number,
 ): Promise<Response> {
+  const { engine, exchange } = answering;
+  const { ms } = how;
   const { ctx, config } = engine;
   const now = ctx.options.now();
-  const stale = how.stale === true || stored.expiresAt <= now;
-  const remaining = Math.floor((stored.expiresAt - now) / 1000);
+  const stale = how.stale === true || stored.record.e <= now;
+  const remaining = Math.floor((stored.record.e - now) / 1000);
   const ttl = stale ? Math.min(remaining, 0) : remaining;
   const ifError = how.failure !== undefined || how.threw === true;
   if (how.failure) void how.failure.body?.cancel().catch(() => {});
@@ -69,7 +74,7 @@ export async function answerStored(
   try {
     return await answerFromStore({
       stored,
-      head: decodeHead(stored.meta),
+      head: decodeHead(stored.record.m),
       request: exchange.request,
       payload: ctx.options.payload,
       vary: config.vary,
@@ -83,7 +88,7 @@ export async function answerStored(
     // counted like any unusable entry, and the handler answers.
     const code = isCacheError(error) ? error.code : "E_CODEC";
     ctx.stats.error(code === "E_INTEGRITY" ? "integrity" : "codec", code);
-    ctx.guard.logger.warn(`larder: ${config.policy.label}: stored response ignored: ${String(error)}`, { code });
+    ctx.backend.logger.warn(`larder: ${config.policy.label}: stored response ignored: ${String(error)}`, { code });
     const request = exchange.request;
     const response = await exchange.run(
       request.method === "HEAD" && exchange.forwardsGet ? new Request(request, { method: "GET" }) : request,
@@ -102,22 +107,18 @@ export async function answerStored(
  * A `HEAD` that the handler can only answer as a `HEAD`: one lookup (no lease: nothing will be
  * stored), a fresh entry answers it, anything else goes to the handler, unstored.
  */
-export async function answerHead(
-  engine: ResponseEngine,
-  exchange: Exchange,
-  hash: string,
-  elapsed: () => number,
-): Promise<Response> {
+export async function answerHead(answering: Answering): Promise<Response> {
+  const { engine, exchange, hash, elapsed } = answering;
   const { ctx, config } = engine;
   const request = exchange.request;
   const ref = { hash, namespace: config.namespace, gens: config.gens(request), fallbackHint: engine.lastPlacement };
-  const found = await lookup(ctx, { ...ref, raw: true });
+  const found = await find(ctx, ref, { decoder: storedEntries });
   const ms = elapsed();
-  reportInBackground(ctx);
+  ctx.reporter.reportInBackground(ctx.background);
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, ms);
     if (found.source !== "memory") engine.lastPlacement = found.source;
-    return await answerStored(engine, exchange, found.value as StoredPayload, {}, ms);
+    return await answerStored(answering, found.value, { ms });
   }
   ctx.stats.miss(ms);
   const response = await exchange.run(request);

@@ -38,7 +38,7 @@
  *
  * @module
  */
-import type { Cache } from "../core/cache.ts";
+import type { Cache } from "../core/api/create_cache.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { WaitUntil } from "../core/types.ts";
 import { createEngine, respond } from "./_engine.ts";

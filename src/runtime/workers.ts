@@ -36,8 +36,8 @@
 // A namespace import: a `waitUntil` missing from an old workerd is then `undefined`, not a link error.
 import * as workers from "cloudflare:workers";
 import zstdWasm from "./zstd.wasm";
-import { type Cache, createCacheFor } from "../core/cache.ts";
-import type { CacheOptions } from "../core/options.ts";
+import { type Cache, createCacheFor } from "../core/api/create_cache.ts";
+import type { CacheOptions } from "../core/api/options.ts";
 import type { WaitUntil } from "../core/types.ts";
 
 export * from "../../mod.ts";

@@ -4,9 +4,9 @@
  * On one node, a lookup is one script that reads the record and the current generations of its
  * prefix, namespace and tags, and decides validity atomically. On a cluster a script may only
  * touch keys of one slot, and putting a whole prefix under one hash tag would put every entry on
- * one shard. So keys are laid out by slot (src/core/keys.ts: the record and its lease share the
- * entry's hash tag; a namespace's eviction keys share the namespace's; each generation key is on
- * its own slot), and a `read` becomes pieces sent together, in one wall-clock round trip:
+ * one shard. So keys are laid out by slot (src/core/record/key_layout.ts: the record and its lease
+ * share the entry's hash tag; a namespace's eviction keys share the namespace's; each generation
+ * key is on its own slot), and a `read` becomes pieces sent together, in one wall-clock round trip:
  *
  * - `READ_RECORD` on the record's shard: the record, and the lease taken in the same script when
  *   there is no record, or when the record's stamps differ from the expire tokens this process saw
@@ -54,7 +54,7 @@
  * @module
  */
 import { StoreError } from "../core/errors.ts";
-import { type Stamp, stampRecord, storedStamps } from "../core/generations.ts";
+import { type Stamp, stampRecord, storedStamps } from "../core/record/generations.ts";
 import type {
   Generation,
   ReadOp,
@@ -192,7 +192,9 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
     const stamps = op.gens.map((g): Stamp => [g.key, g.x ?? current[g.key]!.x, g.s ?? current[g.key]!.s]);
     const { lru } = op;
     if (lru && !oneSlot(lru)) {
-      throw new StoreError(`${NAME} write failed: eviction keys must share a hash tag (src/core/keys.ts lruKeys)`);
+      throw new StoreError(
+        `${NAME} write failed: eviction keys must share a hash tag (src/core/record/key_layout.ts lruKeys)`,
+      );
     }
     const [setReply, lruReply] = await Promise.all([
       send({ kind: "call", args: ["SET", op.key, stampRecord(stamps, op.record), "PX", op.ttlMs] }),
@@ -221,7 +223,9 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
   async function del(op: StoreOp & { type: "del" }): Promise<number> {
     const keys = [op.key, ...op.more ?? []];
     if (op.lru && !oneSlot(op.lru)) {
-      throw new StoreError(`${NAME} del failed: eviction keys must share a hash tag (src/core/keys.ts lruKeys)`);
+      throw new StoreError(
+        `${NAME} del failed: eviction keys must share a hash tag (src/core/record/key_layout.ts lruKeys)`,
+      );
     }
     const forget = op.lru
       ? send(script(LRU_FORGET, [op.lru.key, op.lru.sizes, op.lru.expiries], [op.lru.member]))

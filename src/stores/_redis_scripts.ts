@@ -2,7 +2,7 @@
  * The Lua scripts behind the atomic store operations, shared by every Redis adapter (Upstash over
  * HTTP, plain Redis and Redis Cluster over TCP) and mirrored by the memory store. A record keeps
  * the tokens of its generations at its front (`{"g":[["key","x","s"],…],…`, see
- * src/core/generations.ts), so a script compares them without parsing the rest.
+ * src/core/record/generations.ts), so a script compares them without parsing the rest.
  *
  * `READ`, `WRITE` and `FORGET` touch keys of several slots (generations, eviction bookkeeping,
  * victims' records): they serve one Redis node. On a cluster, `_redis_cluster.ts` runs the same
@@ -160,18 +160,22 @@ end
 return {1, evicted}`,
 };
 
-/** KEYS: last-use sorted set, sizes hash, expiry sorted set, keys to delete… ARGV: member. Returns the number of keys deleted. */
-export const FORGET: LuaScript = {
-  name: "forget",
-  source: `local n = 0
-for i = 4, #KEYS do n = n + redis.call("DEL", KEYS[i]) end
-redis.call("ZREM", KEYS[1], ARGV[1])
+// Forgets ARGV[1] in a namespace's bookkeeping (KEYS 1-3: last use, sizes, expiries): shared by
+// FORGET (one node) and LRU_FORGET (the namespace's shard of a cluster).
+const LRU_FORGET_MEMBER = `redis.call("ZREM", KEYS[1], ARGV[1])
 redis.call("ZREM", KEYS[3], ARGV[1])
 local b = redis.call("HGET", KEYS[2], ARGV[1])
 if b then
   redis.call("HDEL", KEYS[2], ARGV[1])
   redis.call("HINCRBY", KEYS[2], "#", -tonumber(b))
-end
+end`;
+
+/** KEYS: last-use sorted set, sizes hash, expiry sorted set, keys to delete… ARGV: member. Returns the number of keys deleted. */
+export const FORGET: LuaScript = {
+  name: "forget",
+  source: `local n = 0
+for i = 4, #KEYS do n = n + redis.call("DEL", KEYS[i]) end
+${LRU_FORGET_MEMBER}
 return n`,
 };
 
@@ -260,13 +264,7 @@ return 0`,
 /** KEYS: last-use sorted set, sizes hash, expiry sorted set (one slot). ARGV: member. Forgets the member; returns 0. */
 export const LRU_FORGET: LuaScript = {
   name: "lruForget",
-  source: `redis.call("ZREM", KEYS[1], ARGV[1])
-redis.call("ZREM", KEYS[3], ARGV[1])
-local b = redis.call("HGET", KEYS[2], ARGV[1])
-if b then
-  redis.call("HDEL", KEYS[2], ARGV[1])
-  redis.call("HINCRBY", KEYS[2], "#", -tonumber(b))
-end
+  source: `${LRU_FORGET_MEMBER}
 return 0`,
 };
 

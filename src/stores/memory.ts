@@ -22,7 +22,7 @@
  * @module
  */
 import { StoreError, TooLargeError } from "../core/errors.ts";
-import { type Stamp, stampRecord, storedStamps } from "../core/generations.ts";
+import { type Stamp, stampRecord, storedStamps } from "../core/record/generations.ts";
 import type {
   CallOptions,
   Generation,
@@ -35,9 +35,9 @@ import type {
   WriteOp,
   WriteResult,
 } from "../core/types.ts";
-import { Lru } from "../_lru.ts";
+import { Lru } from "../core/util/lru.ts";
 import { SortedSet } from "./_sorted_set.ts";
-import { checkOptionsObject, describe, optionalFunction, positiveInteger } from "../_validate.ts";
+import * as opt from "../core/util/check_options.ts";
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -52,14 +52,17 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-const WHERE = "memoryStore";
+const OPTIONS = {
+  maxEntries: opt.withDefault(opt.positiveInteger, 10_000),
+  maxBytes: opt.withDefault(opt.positiveInteger, 32 * 1024 * 1024),
+  now: opt.optional(opt.fn<() => number>()),
+} satisfies opt.OptionChecks<MemoryStoreOptions>;
 
 /** Creates an in-process {@link MetadataStore} (name `"memory"`) with Redis semantics and bounded size. */
 export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
-  checkOptionsObject(WHERE, options);
-  const maxEntries = positiveInteger(WHERE, "maxEntries", options?.maxEntries, 10_000);
-  const maxBytes = positiveInteger(WHERE, "maxBytes", options?.maxBytes, 32 * 1024 * 1024);
-  const now = optionalFunction(WHERE, "now", options?.now) ?? Date.now;
+  const checked = opt.checkOptions("memoryStore", options, OPTIONS);
+  const { maxEntries, maxBytes } = checked;
+  const now = checked.now ?? Date.now;
   const entries = new Lru<string>({ maxEntries, maxBytes });
   // Hashes (generations, eviction sizes, counters) and sorted sets (eviction order, expiries)
   // have no expiry; their number is bounded by the tags and tracked entries in use. An emptied
@@ -113,7 +116,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
       const { key, token, ttlMs } = op.lease;
       if (entries.has(key, at)) lease = "held";
       else {
-        entries.set(key, token, sizeOf(key, token), at + ttlMs, at);
+        entries.set(key, { value: token, bytes: sizeOf(key, token), expiresAt: at + ttlMs }, at);
         lease = "acquired";
       }
     }
@@ -130,7 +133,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
       stamps.push([stamp.key, stamp.x ?? now.x, stamp.s ?? now.s]);
     }
     const value = stampRecord(stamps, op.record);
-    entries.set(op.key, value, sizeOf(op.key, value), at + op.ttlMs, at);
+    entries.set(op.key, { value, bytes: sizeOf(op.key, value), expiresAt: at + op.ttlMs }, at);
     const evicted: string[] = [];
     const lru = op.lru;
     if (lru) {
@@ -168,7 +171,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
         return entries.get(op.key, at) ?? null;
       case "set":
         if (op.ifAbsent && entries.has(op.key, at)) return false;
-        entries.set(op.key, op.value, sizeOf(op.key, op.value), at + op.ttlMs, at);
+        entries.set(op.key, { value: op.value, bytes: sizeOf(op.key, op.value), expiresAt: at + op.ttlMs }, at);
         return true;
       case "del": {
         let removed = 0;
@@ -186,7 +189,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
         return write(op, at);
       case "renewLease":
         if (entries.get(op.key, at) !== op.token) return false;
-        entries.set(op.key, op.token, sizeOf(op.key, op.token), at + op.ttlMs, at);
+        entries.set(op.key, { value: op.token, bytes: sizeOf(op.key, op.token), expiresAt: at + op.ttlMs }, at);
         return true;
       case "releaseLease":
         return entries.get(op.key, at) === op.token && entries.delete(op.key, at);
@@ -237,7 +240,7 @@ function checkOp(op: StoreOp, index: number, maxBytes: number): void {
   const ttl = (value: unknown, name: string): void => {
     // Redis answers "ERR invalid expire time" for these; the store refuses them the same way.
     if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
-      throw new StoreError(`${where}.${name} must be a positive integer, got ${describe(value)}`);
+      throw new StoreError(`${where}.${name} must be a positive integer, got ${opt.describe(value)}`);
     }
   };
   const fits = (key: string, value: string): void => {

@@ -35,6 +35,7 @@
  */
 import { ConfigError, StoreError } from "../core/errors.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
+import * as opt from "../core/util/check_options.ts";
 import {
   abortable,
   checkClient,
@@ -85,13 +86,13 @@ const WHERE = "redisStore";
 
 /** Creates a {@link RedisStore} (name `"redis"`, or `"redis-cluster"` on a cluster). */
 export function redisStore(options: RedisStoreOptions): RedisStore {
-  const { given, addresses, cluster } = validate(options);
+  const { given, addresses, cluster, tls, connectTimeoutMs } = validate(options);
   const owned = given === undefined;
   let loaded: Promise<RedisClientLike> | undefined = given ? Promise.resolve(given) : undefined;
   let closed = false;
   const client = (): Promise<RedisClientLike> => {
     if (closed && owned) return Promise.reject(new StoreError(`${WHERE}: the store has been closed`));
-    loaded ??= connect({ addresses, cluster, tls: options.tls, connectTimeoutMs: options.connectTimeoutMs });
+    loaded ??= connect({ addresses, cluster, tls, connectTimeoutMs });
     return loaded;
   };
   const name = cluster ? "redis-cluster" : "redis";
@@ -135,54 +136,51 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
 }
 
-function validate(
-  options: RedisStoreOptions,
-): { given: RedisClientLike | undefined; addresses: RedisAddress[]; cluster: boolean } {
+const OPTIONS = {
+  url: opt.optional(redisUrls),
+  client: opt.optional((value: unknown, at: opt.OptionPath) => checkClient(value, opt.optionName(at))),
+  cluster: opt.optional(opt.boolean),
+  tls: opt.optional(
+    opt.satisfying<Readonly<Record<string, unknown>>>(
+      (v) => typeof v === "object" && v !== null && !Array.isArray(v),
+      "an object of Node's tls.connect options, e.g. { ca }",
+    ),
+  ),
+  connectTimeoutMs: opt.optional(opt.positiveInteger),
+} satisfies opt.OptionChecks<RedisStoreOptions>;
+
+/** What {@link validate} makes of the options. */
+interface Validated {
+  readonly given: RedisClientLike | undefined;
+  readonly addresses: RedisAddress[];
+  readonly cluster: boolean;
+  readonly tls: Readonly<Record<string, unknown>> | undefined;
+  readonly connectTimeoutMs: number | undefined;
+}
+
+function validate(options: RedisStoreOptions): Validated {
   if (typeof options !== "object" || options === null) {
     throw new ConfigError(`${WHERE}: options are required: { url: "redis://…" } or { client }`);
   }
-  for (const key of Object.keys(options)) {
-    if (!["url", "client", "cluster", "tls", "connectTimeoutMs"].includes(key)) {
-      throw new ConfigError(`${WHERE}: unknown option "${key}"`);
-    }
-  }
-  const { url, client } = options;
-  if ((url === undefined) === (client === undefined)) {
+  // Which of the two ways is meant comes first: checking a client given beside a url would hide it.
+  if ((options.url === undefined) === (options.client === undefined)) {
     throw new ConfigError(`${WHERE}: give either \`url\` (redis://…) or \`client\` (an ioredis client), not both`);
   }
-  if (options.cluster !== undefined && typeof options.cluster !== "boolean") {
-    throw new ConfigError(`${WHERE}: \`cluster\` must be a boolean`);
-  }
-  if (options.connectTimeoutMs !== undefined) {
-    const ms = options.connectTimeoutMs;
-    if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms <= 0) {
-      throw new ConfigError(`${WHERE}: \`connectTimeoutMs\` must be a positive integer`);
-    }
-  }
-  if (client !== undefined) {
-    const given = checkClient(client, `${WHERE}: \`client\``);
-    if (options.tls !== undefined || options.connectTimeoutMs !== undefined) {
+  const { url: addresses = [], client: given, tls, connectTimeoutMs, ...o } = opt.checkOptions(WHERE, options, OPTIONS);
+  if (given !== undefined) {
+    if (tls !== undefined || connectTimeoutMs !== undefined) {
       throw new ConfigError(
         `${WHERE}: \`tls\` and \`connectTimeoutMs\` apply to a \`url\`; configure your client instead`,
       );
     }
-    if (options.cluster !== undefined && options.cluster !== given.isCluster) {
+    if (o.cluster !== undefined && o.cluster !== given.isCluster) {
       throw new ConfigError(
-        `${WHERE}: \`cluster: ${options.cluster}\` but the client is ${
-          given.isCluster ? "a Cluster" : "a one-node Redis"
-        }`,
+        `${WHERE}: \`cluster: ${o.cluster}\` but the client is ${given.isCluster ? "a Cluster" : "a one-node Redis"}`,
       );
     }
-    return { given, addresses: [], cluster: given.isCluster };
+    return { given, addresses, cluster: given.isCluster, tls, connectTimeoutMs };
   }
-  const urls = typeof url === "string" ? [url] : url;
-  if (!Array.isArray(urls) || urls.length === 0) {
-    throw new ConfigError(`${WHERE}: \`url\` must be a redis:// URL or a non-empty array of them`);
-  }
-  const addresses = urls.map((u, i) =>
-    parseRedisUrl(u, urls.length > 1 ? `${WHERE}: \`url[${i}]\`` : `${WHERE}: \`url\``)
-  );
-  const cluster = options.cluster ?? (addresses.length > 1 || addresses.some((a) => a.cluster));
+  const cluster = o.cluster ?? (addresses.length > 1 || addresses.some((a) => a.cluster));
   if (!cluster && addresses.length > 1) {
     throw new ConfigError(
       `${WHERE}: several URLs are the seed nodes of a cluster; drop \`cluster: false\` or give one URL`,
@@ -196,5 +194,15 @@ function validate(
   if (addresses.some((a) => a.tls) && addresses.some((a) => !a.tls)) {
     throw new ConfigError(`${WHERE}: mix of redis:// and rediss:// URLs; use one scheme for every node`);
   }
-  return { given: undefined, addresses, cluster };
+  return { given: undefined, addresses, cluster, tls, connectTimeoutMs };
+}
+
+/** The `url` option: one redis:// URL, or several (a cluster's seed nodes), parsed. */
+function redisUrls(value: unknown, at: opt.OptionPath): RedisAddress[] {
+  const urls: unknown = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw new ConfigError(`${opt.optionName(at)} must be a redis:// URL or a non-empty array of them`);
+  }
+  const name = opt.optionName(at);
+  return urls.map((u: unknown, i) => parseRedisUrl(u, urls.length > 1 ? `${name}[${i}]` : name));
 }

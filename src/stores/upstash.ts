@@ -26,6 +26,7 @@
 // `process` and passes `cache: "no-store"` to fetch, which older workerd versions reject.
 import { Redis } from "@upstash/redis/cloudflare";
 import { ConfigError, StoreError } from "../core/errors.ts";
+import * as opt from "../core/util/check_options.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
 import { type Arg, decodeReply, describeOps, encodeOp, type RedisCommand } from "./_redis_ops.ts";
 
@@ -50,8 +51,7 @@ interface PipelineReply {
 
 /** Creates a {@link MetadataStore} on Upstash Redis (or any server speaking its REST API). */
 export function upstashStore(options: UpstashStoreOptions): MetadataStore {
-  const { url, token } = validate(options);
-  const readYourWrites = options.readYourWrites ?? true;
+  const { url, token, readYourWrites } = validate(options);
   let syncToken = "";
 
   // A client per call, because @upstash/redis 1.39 takes its abort signal at construction only
@@ -105,9 +105,21 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
   };
 }
 
-function validate(options: UpstashStoreOptions): { url: string; token: string } {
+const OPTIONS = {
+  url: (value: unknown): string => checkUrl(value),
+  token: opt.satisfying<string>(
+    (v) => typeof v === "string" && v.trim() !== "" && !/\s/.test(v),
+    "given, without whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
+  ),
+  readYourWrites: opt.withDefault(opt.boolean, true),
+} satisfies opt.OptionChecks<UpstashStoreOptions>;
+
+function validate(options: UpstashStoreOptions): { url: string; token: string; readYourWrites: boolean } {
   if (typeof options !== "object" || options === null) throw new ConfigError("upstashStore: options are required");
-  const { url, token } = options;
+  return opt.checkOptions("upstashStore", options, OPTIONS);
+}
+
+function checkUrl(url: unknown): string {
   if (typeof url !== "string" || url.trim() === "") {
     throw new ConfigError("upstashStore: `url` is required (the database's REST URL, UPSTASH_REDIS_REST_URL)");
   }
@@ -130,12 +142,7 @@ function validate(options: UpstashStoreOptions): { url: string; token: string } 
       "upstashStore: `url` must not hold credentials, a query or a fragment; pass the token as `token`",
     );
   }
-  if (typeof token !== "string" || token.trim() === "" || /\s/.test(token)) {
-    throw new ConfigError(
-      "upstashStore: `token` is required and must not contain whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
-    );
-  }
-  return { url: parsed.href.replace(/\/$/, ""), token };
+  return parsed.href.replace(/\/$/, "");
 }
 
 /** The part of an `@upstash/redis` pipeline the adapter uses. */

@@ -4,7 +4,7 @@
  */
 import { type Cache, createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { recordingLogger } from "./chaos.ts";
 import { requireServices, uniquePrefix } from "./services.ts";
 import { testStore } from "./stores.ts";

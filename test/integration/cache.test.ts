@@ -6,9 +6,10 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { parseRecord } from "../../src/core/entry.ts";
-import { blobKey, keyHash, recordKey } from "../../src/core/keys.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import { parseRecord } from "../../src/core/record/entry.ts";
+import { blobKey, recordKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { bridgeOnly, describeBridgeOnly, STORE_KIND, testStore } from "../helpers/stores.ts";
 import {
@@ -67,7 +68,7 @@ describe("miss → hit on the real services", () => {
         expect(await report(3000)).toEqual(large);
         expect(runs).toBe(2);
         expect(cache.stats().hits).toEqual({ total: 2, memory: 0, inline: 1, blob: 1 });
-        const records = await rawRedisKeys(`${prefix}:e:*`);
+        const records = await rawRedisKeys(recordKey(prefix, "*"));
         expect(records).toHaveLength(2);
         for (const key of records) expect(parseRecord((await rawRedisGet(key))!).c).toBe(codec);
         expect(await listObjects(`${prefix}/`)).toHaveLength(1);
@@ -103,7 +104,7 @@ describe("miss → hit on the real services", () => {
     const b = cache.wrap(async (x: number) => ({ from: "b", x }), { name: "b" });
     await Promise.all([a(1), b(1)]);
     await cache.flush();
-    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(2);
+    expect(await rawRedisKeys(recordKey(prefix, "*"))).toHaveLength(2);
     expect(await a(1)).toEqual({ from: "a", x: 1 });
     expect(await b(1)).toEqual({ from: "b", x: 1 });
   });
@@ -123,7 +124,7 @@ describe("miss → hit on the real services", () => {
     const { store } = await traffic(prefix);
     // The lookup (record, else lease: one script), the record's write (one script), then the
     // lease's release (one script, on the lease key).
-    // (Counted at the Upstash bridge; over TCP in redis-store.test.ts.)
+    // (Counted at the Upstash bridge; over TCP in redis_store.test.ts.)
     if (STORE_KIND === "upstash") {
       expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "EVAL", "EVAL"]);
       expect(store.map((e) => e.keys[0]!.split(":")[1])).toEqual(["e", "e", "l"]);
@@ -172,7 +173,7 @@ describe("placement", () => {
     await w();
     await cache.flush();
     expect(await w()).toBe(1);
-    const key = (await rawRedisKeys(`${prefix}:e:*`))[0]!;
+    const key = (await rawRedisKeys(recordKey(prefix, "*")))[0]!;
     const deadline = Date.now() + 5_000;
     while ((await rawRedisGet(key)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await rawRedisGet(key)).toBeNull();
@@ -180,7 +181,7 @@ describe("placement", () => {
   });
 });
 
-// Counted at the Upstash bridge; the TCP stores' round trips: redis-store and redis-cluster tests.
+// Counted at the Upstash bridge; the TCP stores' round trips: redis_store and redis_cluster tests.
 describeBridgeOnly("round trips, counted at the servers", () => {
   it("inline hit: 1 store request, 0 S3 requests; miss: 1 store request before fn runs", async () => {
     const { cache, prefix } = setup();
@@ -239,7 +240,7 @@ describe("integrity on the real services", () => {
     const w = cache.wrap(async () => ({ run: ++runs }), { name: "w" });
     await w();
     await cache.flush();
-    const key = (await rawRedisKeys(`${prefix}:e:*`))[0]!;
+    const key = (await rawRedisKeys(recordKey(prefix, "*")))[0]!;
     const record = JSON.parse((await rawRedisGet(key))!);
     // Same length, one payload byte changed: only the checksum can tell.
     const bytes = Uint8Array.from(atob(record.p), (c) => c.charCodeAt(0));
@@ -318,6 +319,6 @@ describe("fail-open on the real services", () => {
     expect(runs).toBe(3);
     expect(cache.stats().writes.failed).toBe(2); // both misses of the large entry tried to upload
     expect(cache.stats().errors.blob).toBeGreaterThanOrEqual(1);
-    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(1); // no record points to a missing blob
+    expect(await rawRedisKeys(recordKey(prefix, "*"))).toHaveLength(1); // no record points to a missing blob
   });
 });

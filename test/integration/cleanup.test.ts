@@ -9,12 +9,11 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { toHex } from "../../src/core/bytes.ts";
-import type { CleanupProgress } from "../../src/core/cleanup.ts";
-import { formatRecord, RECORD_VERSION } from "../../src/core/entry.ts";
-import { blobKey, recordKey } from "../../src/core/keys.ts";
-import { leaseKey } from "../../src/core/lease.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import { toHex } from "../../src/core/util/bytes.ts";
+import type { CleanupProgress } from "../../src/core/ops/cleanup.ts";
+import { formatRecord, RECORD_VERSION } from "../../src/core/record/entry.ts";
+import { blobKey, leaseKey, recordKey } from "../../src/core/record/key_layout.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { bridgeOnly, testStore } from "../helpers/stores.ts";
 import {
   listObjects,

@@ -9,8 +9,14 @@ import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { toHex } from "../../src/core/bytes.ts";
-import { blobKey } from "../../src/core/keys.ts";
+import { toHex } from "../../src/core/util/bytes.ts";
+import {
+  blobKey,
+  namespaceGeneration,
+  recordKey,
+  storeKeyPattern,
+  tagGeneration,
+} from "../../src/core/record/key_layout.ts";
 import { bridgeOnly, describeBridgeOnly, testStore } from "../helpers/stores.ts";
 import { cliEnv, runInProcess, spawnCli } from "../helpers/cli.ts";
 import { listObjects, putObject, rawRedisKeys, requireServices, uniquePrefix } from "../helpers/services.ts";
@@ -85,14 +91,14 @@ describe("larder bin (Node) on the real services", () => {
     expect(byKey.code, byKey.stderr).toBe(0);
     expect(byKey.stdout).toMatch(/^key +"report:2024" in namespace "reports"\n/);
     expect(byKey.stdout).toMatch(new RegExp(`\nhash +${hash}\n`));
-    expect(byKey.stdout).toMatch(new RegExp(`  placement +blob ${prefix}/${hash}\n`));
+    expect(byKey.stdout).toMatch(new RegExp(`  placement +blob ${blobKey(prefix, hash)}\n`));
     expect(byKey.stdout).toMatch(/ {2}format +v2, codec cbor, compression none\n/);
     expect(byKey.stdout).toMatch(/ {2}standing +valid\n/);
-    expect(byKey.stdout).toMatch(new RegExp(` {2}generation +${prefix}:v:ns:reports {2}current\n`));
+    expect(byKey.stdout).toMatch(new RegExp(` {2}generation +${namespaceGeneration(prefix, "reports")} {2}current\n`));
     expect(byKey.stdout).toMatch(/ {2}expires +\S+Z \(in 1[45]m/);
     expect(byKey.stdout).toMatch(/ {2}payload +verified \(size and checksum match\)\n/);
     expect(byKey.stdout).toMatch(/\nlease +none\n/);
-    expect(byKey.stdout).toMatch(new RegExp(`\nblob +${prefix}/${hash} {2}\\d+ B\n`));
+    expect(byKey.stdout).toMatch(new RegExp(`\nblob +${blobKey(prefix, hash)} {2}\\d+ B\n`));
 
     const byHash = await spawnCli(["inspect", hash, "--json"], env);
     expect(byHash.code, byHash.stderr).toBe(0);
@@ -128,7 +134,7 @@ describe("larder bin (Node) on the real services", () => {
     expect(await other.get("us")).toBe("v-us");
     expect(JSON.parse((await spawnCli(["inspect", "eu", "--json"], env)).stdout)).toMatchObject({
       record: { standing: "invalid" },
-      problem: `the entry was invalidated (${prefix}:v:tag:region:eu): readers miss`,
+      problem: `the entry was invalidated (${tagGeneration(prefix, "region:eu")}): readers miss`,
     });
 
     const stale = await spawnCli(["invalidate", "--tag", "2024", "--tag", "region:us", "--stale"], env);
@@ -148,15 +154,15 @@ describe("larder bin (Node) on the real services", () => {
   it("clear --yes removes every key of the prefix from Redis and leaves blobs to cleanup", async () => {
     const { prefix, cache, env } = setup();
     for (const key of ["a", "b", "c"]) expect(await cache.set(key, `${key}:${"x".repeat(300)}`)).toBe(true);
-    expect((await rawRedisKeys(`${prefix}:*`)).length).toBeGreaterThanOrEqual(3);
+    expect((await rawRedisKeys(storeKeyPattern(prefix))).length).toBeGreaterThanOrEqual(3);
     const refused = await spawnCli(["clear"], env);
     expect(refused.code).toBe(2);
-    expect((await rawRedisKeys(`${prefix}:e:*`)).length).toBe(3);
+    expect((await rawRedisKeys(recordKey(prefix, "*"))).length).toBe(3);
 
     const cleared = await spawnCli(["clear", "--yes"], env);
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(cleared.stdout).toMatch(new RegExp(`^Cleared prefix "${prefix}": \\d+ keys deleted from Redis\\.\n`));
-    expect(await rawRedisKeys(`${prefix}:*`)).toStrictEqual([]);
+    expect(await rawRedisKeys(storeKeyPattern(prefix))).toStrictEqual([]);
     expect(await cache.get("a")).toBeUndefined();
     // The blobs stay until a cleanup finds them orphaned.
     expect(await listObjects(`${prefix}/`)).toHaveLength(3);
@@ -171,7 +177,7 @@ describe("larder bin (Node) on the real services", () => {
     const cleared = await spawnCli(["clear", "--yes", "--blobs"], env);
     expect(cleared.code, cleared.stderr).toBe(0);
     expect(cleared.stdout).toMatch(/\n2 payload blobs deleted from the bucket\.\n$/);
-    expect(await rawRedisKeys(`${prefix}:*`)).toStrictEqual([]);
+    expect(await rawRedisKeys(storeKeyPattern(prefix))).toStrictEqual([]);
     expect(await listObjects(`${prefix}/`)).toStrictEqual([]);
   });
 

@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import type { CacheOptions } from "../../src/core/options.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { cacheResponses } from "../../src/hono/middleware.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
 import { servicesCache } from "../helpers/cache.ts";

@@ -7,8 +7,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
-import { blobKey, keyHash, lruKeys } from "../../src/core/keys.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import { blobKey, lruKeys, recordKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { bridgeOnly, STORE_KIND } from "../helpers/stores.ts";
 import { servicesCache } from "../helpers/cache.ts";
@@ -65,7 +66,7 @@ describe("tags on the real services", () => {
     await cache.invalidateTag("orders");
     const { requests } = await bridgeTraffic(prefix, before.mark);
     // One request, one command, whatever the number of entries carrying the tag (counted at the
-    // bridge; over TCP in redis-cluster.test.ts).
+    // bridge; over TCP in redis_cluster.test.ts).
     if (STORE_KIND === "upstash") expect(requests.map((e) => e.commands)).toEqual([["HSET"]]);
 
     let served = 0;
@@ -287,7 +288,7 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("c", { namespace: "reports" })).toBeUndefined();
     for (const key of ["a", "d", "e"]) expect(await cache.get(key, { namespace: "reports" })).toBeDefined();
     expect(await cache.get("elsewhere")).toBeDefined();
-    expect(await rawRedisKeys(`${prefix}:e:*`)).toHaveLength(4);
+    expect(await rawRedisKeys(recordKey(prefix, "*"))).toHaveLength(4);
     const objects = await listObjects(`${prefix}/`);
     expect(objects).toHaveLength(4);
     expect(objects).not.toContain(blobKey(prefix, hashes[1]!));
@@ -310,7 +311,7 @@ describe("eviction per namespace (real services)", () => {
     expect(await cache.get("b", { namespace: "big" })).toBeUndefined();
     expect(await cache.get("c", { namespace: "big" })).toBeDefined();
     expect(await listObjects(`${prefix}/`)).toHaveLength(2);
-    const sizes = await rawRedisKeys(`${prefix}:lrs:*`);
+    const sizes = await rawRedisKeys(lruKeys(prefix, "*").sizes);
     expect(sizes).toEqual([lruKeys(prefix, "big").sizes]);
   });
 

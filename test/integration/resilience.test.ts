@@ -9,9 +9,10 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
+import { recordKey as recordKeyOf } from "../../src/core/record/key_layout.ts";
 import {
   addFaults,
   type FaultRule,
@@ -64,7 +65,7 @@ async function primed(size: "inline" | "blob", options: CacheOptions = {}) {
   }, { name: "report" });
   const v1 = await report(1);
   await cache.flush();
-  const [recordKey] = await rawRedisKeys(`${prefix}:e:*`);
+  const [recordKey] = await rawRedisKeys(recordKeyOf(prefix, "*"));
   const record = await rawRedisGet(recordKey!);
   const objects = await listObjects(`${prefix}/`);
   expect(objects).toHaveLength(size === "blob" ? 1 : 0);

@@ -2,17 +2,17 @@
  * Cross-process stampede protection on the real services: separate Node processes (each its own
  * `createCache`, as separate instances of an application would be) ask for one cold key at once.
  * The function counts its executions in Redis (`INCR` through the bridge), so "once" is counted
- * where every process can see it, not inferred. Children: test/helpers/stampede-child.ts.
+ * where every process can see it, not inferred. Children: test/helpers/stampede_child.ts.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ChildConfig, ChildMessage } from "../helpers/stampede-child.ts";
+import type { ChildConfig, ChildMessage } from "../helpers/stampede_child.ts";
 import { redisCommand, requireServices, uniquePrefix } from "../helpers/services.ts";
 
 requireServices();
-const CHILD = fileURLToPath(new URL("../helpers/stampede-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("../helpers/stampede_child.ts", import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Message<T extends ChildMessage["type"]> = Extract<ChildMessage, { type: T }>;

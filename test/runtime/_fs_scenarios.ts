@@ -3,7 +3,7 @@
  * brief (round trip, replace, missing, hostile keys kept under the directory, expected sizes,
  * listing in pages, batch deletes, temporary files ignored) and a cache whose large entries live
  * in the directory, miss then hit. The full conformance suite runs on Node under vitest
- * (test/conformance/fs-blob.test.ts); these check that the same code behaves the same elsewhere.
+ * (test/conformance/fs_blob.test.ts); these check that the same code behaves the same elsewhere.
  *
  * Imports nothing at run time, like _scenarios.ts: the harness passes the library and a fresh
  * directory, and lists the files with its own runtime's API.

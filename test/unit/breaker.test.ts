@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { CircuitBreaker } from "../../src/core/breaker.ts";
+import { CircuitBreaker } from "../../src/core/backend/breaker.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { ChaosBlobs, ChaosStore, recordingLogger } from "../helpers/chaos.ts";
 

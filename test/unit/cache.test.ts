@@ -5,9 +5,9 @@
 import { describe, expect, it, vi } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { parseRecord } from "../../src/core/entry.ts";
+import { parseRecord } from "../../src/core/record/entry.ts";
 import { ConfigError, KeyError } from "../../src/core/errors.ts";
-import { recordKey } from "../../src/core/keys.ts";
+import { recordKey } from "../../src/core/record/key_layout.ts";
 import type { MetadataStore } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { ChaosBlobs, ChaosStore, recordingLogger } from "../helpers/chaos.ts";
@@ -157,7 +157,7 @@ describe("wrap", () => {
     expect(second).toBeInstanceOf(Uint8Array);
     expect(Array.from(second)).toEqual(Array.from(first));
     expect(cache.stats().hits.total).toBe(1);
-    const { keyHash } = await import("../../src/core/keys.ts");
+    const { keyHash } = await import("../../src/core/record/key_material.ts");
     expect((await recordOf(store, await keyHash("t", "default", { kind: "call", fn: "bytes", args: [1000] })))?.c).toBe(
       "bytes",
     );
@@ -205,7 +205,7 @@ describe("values", () => {
     await tiny();
     await big();
     await cache.flush();
-    const { keyHash } = await import("../../src/core/keys.ts");
+    const { keyHash } = await import("../../src/core/record/key_material.ts");
     const tinyRecord = await recordOf(store, await keyHash("t", "default", { kind: "call", fn: "tiny", args: [] }));
     const bigRecord = await recordOf(store, await keyHash("t", "default", { kind: "call", fn: "big", args: [] }));
     expect(tinyRecord?.z).toBe("none");
@@ -217,7 +217,8 @@ describe("values", () => {
 describe("placement", () => {
   it("keeps small payloads inline and large ones in the blob store, blob written before record", async () => {
     const { cache, store, blobs } = setup({ maxInlineBytes: 1024 });
-    const { keyHash, blobKey } = await import("../../src/core/keys.ts");
+    const { keyHash } = await import("../../src/core/record/key_material.ts");
+    const { blobKey } = await import("../../src/core/record/key_layout.ts");
     // Random bytes do not compress: 4 KiB stays 4 KiB.
     const large = crypto.getRandomValues(new Uint8Array(4096));
     await cache.set("small", "hello");
@@ -239,7 +240,7 @@ describe("placement", () => {
     blobs.fault = "throw";
     expect(await cache.set("large", crypto.getRandomValues(new Uint8Array(4096)))).toBe(false);
     blobs.fault = "none";
-    const { keyHash } = await import("../../src/core/keys.ts");
+    const { keyHash } = await import("../../src/core/record/key_material.ts");
     expect(await recordOf(store, await keyHash("t", "default", { kind: "key", key: "large" }))).toBeNull();
   });
 
@@ -319,7 +320,7 @@ describe("integrity", () => {
 
   it("does not serve a record whose payload was swapped for another entry's", async () => {
     const { cache, store } = setup();
-    const { keyHash } = await import("../../src/core/keys.ts");
+    const { keyHash } = await import("../../src/core/record/key_material.ts");
     await cache.set("a", "value-a");
     await cache.set("b", "value-b");
     const ha = await keyHash("t", "default", { kind: "key", key: "a" });
@@ -593,7 +594,8 @@ describe("get / set / has / delete", () => {
 
   it("deletes the blob of a large entry too", async () => {
     const { cache, blobs } = setup({ maxInlineBytes: 1024 });
-    const { keyHash, blobKey } = await import("../../src/core/keys.ts");
+    const { keyHash } = await import("../../src/core/record/key_material.ts");
+    const { blobKey } = await import("../../src/core/record/key_layout.ts");
     await cache.set("large", crypto.getRandomValues(new Uint8Array(4096)));
     const key = blobKey("t", await keyHash("t", "default", { kind: "key", key: "large" }));
     expect(await blobs.inner.get(key)).not.toBeNull();

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { canonicalize, normalizeQueryText } from "../../src/core/canonical.ts";
+import { canonicalize, keyHash, normalizeQueryText } from "../../src/core/record/key_material.ts";
 import { KeyError } from "../../src/core/errors.ts";
-import { keyHash } from "../../src/core/keys.ts";
 
 describe("canonicalize", () => {
   it("ignores object key order, at every depth", () => {

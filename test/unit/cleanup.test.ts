@@ -6,9 +6,16 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { toHex } from "../../src/core/bytes.ts";
-import { RECORD_VERSION } from "../../src/core/entry.ts";
-import { blobKey, leaseKey, recordKey } from "../../src/core/keys.ts";
+import { toHex } from "../../src/core/util/bytes.ts";
+import { RECORD_VERSION } from "../../src/core/record/entry.ts";
+import {
+  blobKey,
+  leaseKey,
+  namespaceGeneration,
+  prefixGeneration,
+  recordKey,
+  tagGeneration,
+} from "../../src/core/record/key_layout.ts";
 import type { BlobStore, MetadataStore } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
@@ -196,10 +203,10 @@ describe("inspect", () => {
     expect(fresh.record).toMatchObject({
       standing: "valid",
       generations: [
-        { key: "t:v:all", state: "current" },
-        { key: "t:v:ns:reports", state: "current" },
-        { key: "t:v:tag:eu", state: "current" },
-        { key: "t:v:tag:2024", state: "current" },
+        { key: prefixGeneration("t"), state: "current" },
+        { key: namespaceGeneration("t", "reports"), state: "current" },
+        { key: tagGeneration("t", "eu"), state: "current" },
+        { key: tagGeneration("t", "2024"), state: "current" },
       ],
     });
     await cache.invalidateTag("2024", { mode: "stale" });
@@ -210,7 +217,7 @@ describe("inspect", () => {
     await cache.invalidateTag("eu");
     const invalid = await cache.inspect("k", { namespace: "reports" });
     expect(invalid.record!.standing).toBe("invalid");
-    expect(invalid.problem).toBe("the entry was invalidated (t:v:tag:eu): readers miss");
+    expect(invalid.problem).toBe(`the entry was invalidated (${tagGeneration("t", "eu")}): readers miss`);
   });
 
   it("reports a missing entry, an unreadable record and a held lease; refuses a malformed hash", async () => {

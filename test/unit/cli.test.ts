@@ -4,7 +4,7 @@
  * Commands against the real services: test/integration/cli.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import type { CleanupProgress } from "../../src/core/cleanup.ts";
+import type { CleanupProgress } from "../../src/core/ops/cleanup.ts";
 import { COMMANDS } from "../../src/cli/commands.ts";
 import { backendFailureLine } from "../../src/cli/failure.ts";
 import { BlobError, CodecError, StoreError, TimeoutError } from "../../src/core/errors.ts";

@@ -7,10 +7,10 @@
 import { Decoder as DefaultDecoder, Encoder as DefaultEncoder } from "cbor-x";
 import { describe, expect, it } from "vitest";
 import { cborCodec } from "../../src/codec/cbor.ts";
-import { codecByName, codecs } from "../../src/codec/index.ts";
+import { codecByName, codecs } from "../../src/codec/registry.ts";
 import { jsonCodec } from "../../src/codec/json.ts";
 import { CodecError } from "../../src/core/errors.ts";
-import { CBOR_X_OPTIONS as CBOR_OPTIONS } from "../helpers/cbor-x.ts";
+import { CBOR_X_OPTIONS as CBOR_OPTIONS } from "../helpers/cbor_x.ts";
 
 const cbor = cborCodec();
 const json = jsonCodec();

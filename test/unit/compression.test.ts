@@ -15,7 +15,7 @@ import { readZstdFrameHeader } from "../../src/codec/_zstd_frame.ts";
 import { instantiateZstd } from "../../src/codec/_zstd_wasm.ts";
 import { cborCodec } from "../../src/codec/cbor.ts";
 import { gzipCompressor } from "../../src/codec/gzip.ts";
-import { compressorByName } from "../../src/codec/index.ts";
+import { compressorByName } from "../../src/codec/registry.ts";
 import { jsonCodec } from "../../src/codec/json.ts";
 import { noCompression } from "../../src/codec/none.ts";
 import { zstdCompressor } from "../../src/codec/zstd.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toMs } from "../../src/core/durations.ts";
+import { toMs } from "../../src/core/util/durations.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 
 describe("toMs", () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { formatRecord, parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
-import { stampRecord, storedStamps } from "../../src/core/generations.ts";
+import { formatRecord, parseRecord, RECORD_VERSION } from "../../src/core/record/entry.ts";
+import { stampRecord, storedStamps } from "../../src/core/record/generations.ts";
 import { IntegrityError } from "../../src/core/errors.ts";
-import { Histogram } from "../../src/core/histogram.ts";
+import { Histogram } from "../../src/core/stats/histogram.ts";
 
 const hash = "a".repeat(64);
 const record = {

@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
-import { parseRecord, RECORD_VERSION } from "../../src/core/entry.ts";
+import { parseRecord, RECORD_VERSION } from "../../src/core/record/entry.ts";
 import { decodeHead, encodeHead } from "../../src/http/_meta.ts";
 import { resolveResponseOptions } from "../../src/http/_options.ts";
 import { decide, parseCacheControl } from "../../src/http/_policy.ts";
-import { contextOf } from "../../src/core/internals.ts";
+import { contextOf } from "../../src/core/context.ts";
 import { accepts } from "../../src/http/_serve.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
 
@@ -79,7 +79,8 @@ describe("freshness (RFC 9111 §4.2)", () => {
   const cache = createCache({ logger: quiet, ttl: "1h" });
   const config = resolveResponseOptions(contextOf(cache, "test"), {}, "test");
   const at = Date.parse("Mon, 07 Dec 2026 10:00:00 GMT");
-  const decided = (headers: Record<string, string>) => decide(new Response("x", { headers }), config, 1000, at);
+  const decided = (headers: Record<string, string>) =>
+    decide(new Response("x", { headers }), config, { maxBytes: 1000, at });
   const http = (ms: number): string => new Date(at + ms).toUTCString();
 
   it("RFC 9111 §4.2.1: Expires minus Date when there is no max-age; an invalid or past Expires is not stored", () => {

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { md5 } from "../../src/blobs/_md5.ts";
-import { toHex } from "../../src/core/bytes.ts";
+import { toHex } from "../../src/core/util/bytes.ts";
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { jsonCodec } from "../../src/codec/json.ts";
-import { encodePayload, type PayloadConfig } from "../../src/core/payload.ts";
+import { encodePayload, type PayloadConfig } from "../../src/core/record/entry.ts";
 import { TooLargeError } from "../../src/core/errors.ts";
 import type { Compressor, EncodeOptions, ValueCodec } from "../../src/core/types.ts";
 

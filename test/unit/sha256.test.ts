@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { sha256Hex, toHex } from "../../src/core/bytes.ts";
-import { sha256 } from "../../src/core/sha256.ts";
+import { sha256Hex, toHex } from "../../src/core/util/bytes.ts";
+import { sha256 } from "../../src/core/util/sha256.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const webCrypto = async (bytes: Uint8Array) =>

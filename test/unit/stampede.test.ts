@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { leaseKey } from "../../src/core/lease.ts";
-import { keyHash } from "../../src/core/keys.ts";
-import type { CacheOptions } from "../../src/core/options.ts";
+import { leaseKey } from "../../src/core/record/key_layout.ts";
+import { keyHash } from "../../src/core/record/key_material.ts";
+import type { CacheOptions } from "../../src/core/api/options.ts";
 import type { MetadataStore, StoreOp } from "../../src/core/types.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { ChaosStore, recordingLogger } from "../helpers/chaos.ts";
@@ -117,7 +117,7 @@ describe("cross-instance lease", () => {
     now += 5_000;
     await sleep(150);
     version = "fresh";
-    await store.run([{ type: "del", key: (await import("../../src/core/keys.ts")).recordKey("p", hash) }]);
+    await store.run([{ type: "del", key: (await import("../../src/core/record/key_layout.ts")).recordKey("p", hash) }]);
     await writer.wrap(async () => version, { name: "report" })();
     await writer.flush();
     expect(await waiting).toBe("fresh");

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
-import { MemoryTier } from "../../src/core/tier.ts";
+import { MemoryTier } from "../../src/core/flow/memory_tier.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
 import { ChaosBlobs, ChaosStore } from "../helpers/chaos.ts";
 
@@ -74,19 +74,19 @@ describe("in-process tier", () => {
 
   it("stays within its byte bound, evicting the least recently used", () => {
     const tier = new MemoryTier(10_000, 60_000, () => 0);
-    for (let i = 0; i < 50; i++) tier.set(`h${i}`, "bytes", new Uint8Array(1000), 1e9);
+    for (let i = 0; i < 50; i++) tier.set(`h${i}`, { codec: "bytes", bytes: new Uint8Array(1000) }, 1e9);
     expect(tier.bytes).toBeLessThanOrEqual(10_000);
     expect(tier.size).toBeGreaterThan(5);
     expect(tier.get("h0")).toBeUndefined();
     expect(tier.get("h49")?.bytes.length).toBe(1000);
-    tier.set("huge", "bytes", new Uint8Array(5000), 1e9); // over a quarter of the tier: not kept
+    tier.set("huge", { codec: "bytes", bytes: new Uint8Array(5000) }, 1e9); // over a quarter of the tier: not kept
     expect(tier.get("huge")).toBeUndefined();
   });
 
   it("never outlives the entry's own expiry", () => {
     let now = 0;
     const tier = new MemoryTier(10_000, 60_000, () => now);
-    tier.set("h", "bytes", new Uint8Array(1), 100);
+    tier.set("h", { codec: "bytes", bytes: new Uint8Array(1) }, 100);
     now = 99;
     expect(tier.get("h")).toBeDefined();
     now = 100;

@@ -24,13 +24,13 @@ import { createCache } from "larder";
 import { upstashStore } from "larder/stores/upstash";
 import { s3BlobStore } from "larder/blobs/s3";
 import { buildAndPack } from "../../../scripts/_pack.ts";
-import { carriesEmbeddedZstd } from "../../../scripts/zstd-wasm.ts";
+import { carriesEmbeddedZstd } from "../../../scripts/zstd_wasm.ts";
 import { assertDeepEqual, sampleValue, scenarios, servicesCache, servicesFromEnv } from "../_scenarios.ts";
 import { httpScenarios, largeBody, sameBytes } from "../_http_scenarios.ts";
 import { checkAnswers, dashboardScenarios } from "../_dashboard_scenarios.ts";
 import { blobStoreProxy } from "../_blob_proxy.ts";
 import { describeBlobConformance } from "../../conformance/blob.ts";
-import { pseudoRandomBytes, randomPrefix, sameBytes as sameBlob } from "../../conformance/_shared.ts";
+import { pseudoRandomBytes, randomPrefix, sameBytes as sameBlob } from "../../../src/testing/_helpers.ts";
 
 const WORKER = resolve("test/runtime/workerd/worker");
 const OUT = join(WORKER, ".build");
@@ -309,6 +309,7 @@ function r2Specifics(): void {
         ["a bucket name", "E_CONFIG"],
         ["an S3 options object", "E_CONFIG"],
         ["bad maxObjectBytes", "E_CONFIG"],
+        ["an unknown option", "E_CONFIG"],
         ["the binding", true],
       ]);
       for (const answer of answers.slice(0, 3)) {

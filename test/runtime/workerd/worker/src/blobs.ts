@@ -33,6 +33,7 @@ export async function handleBlobs(request: Request, env: Env): Promise<Response 
       ["a bucket name", () => r2BlobStore("larder-cache" as unknown as R2BucketBinding)],
       ["an S3 options object", () => r2BlobStore({ bucket: "b" } as unknown as R2BucketBinding)],
       ["bad maxObjectBytes", () => r2BlobStore(bucket, { maxObjectBytes: 0 })],
+      ["an unknown option", () => r2BlobStore(bucket, { maxBytes: 1 } as never)],
       ["the binding", () => r2BlobStore(bucket)],
     ];
     return json(attempts.map(([label, attempt]) => {

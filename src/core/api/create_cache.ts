@@ -1,0 +1,218 @@
+/**
+ * `createCache()`: the public object. Reads fail open (a broken backend is a miss), writes from
+ * `wrap` happen in the background, and `flush()` waits for them.
+ *
+ * @module
+ */
+import { BackgroundQueue } from "../flow/background.ts";
+import { Backends } from "../backend/backend_call.ts";
+import { CircuitBreaker } from "../backend/breaker.ts";
+import { cleanup, type CleanupOptions, type CleanupSummary } from "../ops/cleanup.ts";
+import type { CacheContext } from "../context.ts";
+import {
+  deleteEntry,
+  entryRef,
+  getEntry,
+  hasEntry,
+  type KeyOptions,
+  setEntry,
+  type SetOptions,
+  setRef,
+} from "./entries.ts";
+import { checkTags } from "../record/generations.ts";
+import { namespaceGeneration, statsKey, tagGeneration } from "../record/key_layout.ts";
+import { checkHash, type EntryInspection, inspectEntry } from "../ops/inspect.ts";
+import { attachContext } from "../context.ts";
+import {
+  clearAll,
+  type ClearOptions,
+  type ClearResult,
+  invalidate,
+  type InvalidateOptions,
+  readGlobalStats,
+} from "./invalidation.ts";
+import { checkName } from "../record/key_material.ts";
+import { embeddedZstdWasm } from "../../codec/_zstd_embedded.ts";
+import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
+import { PlacementHints } from "../flow/placement.ts";
+import { GlobalReporter } from "../stats/global_stats.ts";
+import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
+import { MemoryTier } from "../flow/memory_tier.ts";
+import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
+
+/** A cache created by {@link createCache}. */
+export interface Cache {
+  /**
+   * Wraps `fn` so that calls with equal arguments are served from the cache. The wrapper has
+   * `fn`'s parameters and returns a Promise of its result.
+   *
+   * @example
+   * ```ts
+   * const revenue = cache.wrap(runQuery, { name: "revenue", ttl: "15m" });
+   * await revenue("SELECT ...", 2024);
+   * ```
+   */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R, options?: WrapOptions<A>): Wrapped<A, R>;
+  /** The value stored under `key`, or `undefined` on a miss (including any cache failure). */
+  get<T = unknown>(key: string, options?: KeyOptions): Promise<T | undefined>;
+  /**
+   * Stores `value` under `key` and waits for the write. Resolves to false when a backend failed
+   * (counted and logged); rejects with `CodecError`/`TooLargeError` for a value that cannot be stored.
+   */
+  set(key: string, value: unknown, options?: SetOptions): Promise<boolean>;
+  /** Whether a record exists for `key` (without reading its payload). False on failure. */
+  has(key: string, options?: KeyOptions): Promise<boolean>;
+  /** Removes the entry under `key`; resolves to whether a record was removed. */
+  delete(key: string, options?: KeyOptions): Promise<boolean>;
+  /**
+   * Expires (or marks stale) every entry carrying `tag`, on every instance, with one store
+   * command whatever the number of entries. Rejects with a `StoreError` when the store could not
+   * be reached: an invalidation is never silently lost. This instance's in-process tier is
+   * emptied; other instances' tiers serve what they hold for at most their `memory.ttl`.
+   */
+  invalidateTag(tag: string, options?: InvalidateOptions): Promise<void>;
+  /** {@link invalidateTag} for several tags, in one round trip. */
+  invalidateTags(tags: readonly string[], options?: InvalidateOptions): Promise<void>;
+  /** Expires (or marks stale) every entry of `namespace`, like {@link invalidateTag}. */
+  invalidateNamespace(namespace: string, options?: InvalidateOptions): Promise<void>;
+  /**
+   * Invalidates everything under the prefix at once (one command), then deletes the prefix's
+   * keys from the store in batches (`SCAN`). Blobs are left to `cleanup()` or the bucket's
+   * lifecycle rule unless `blobs: true`. Rejects with a `StoreError` when the store fails.
+   */
+  clear(options?: ClearOptions): Promise<ClearResult>;
+  /**
+   * Counters added up over every instance sharing the prefix (see `globalStats` in the options),
+   * by name (`hits.inline`, `misses`, `writes.ok`…). Each instance's counts arrive at most one
+   * `globalStats.interval` late. Rejects with a `StoreError` when the store fails.
+   */
+  globalStats(): Promise<Record<string, number>>;
+  /** A snapshot of this instance's counters. */
+  stats(): CacheStats;
+  /** Resolves once every background write started so far has settled (and a due report of this instance's counters). */
+  flush(): Promise<void>;
+  /**
+   * Deletes the blobs no record points to any more (expired or replaced entries), leaving alone
+   * those written within `grace` (1 h). Rejects when a backend fails. See `CleanupOptions`.
+   *
+   * @example
+   * ```ts
+   * const { deleted, deletedBytes } = await cache.cleanup({ grace: "2h" });
+   * ```
+   */
+  cleanup(options?: CleanupOptions): Promise<CleanupSummary>;
+  /**
+   * What is stored for `key` (or for a key hash, `{ hash }`): record fields, lease, blob, and
+   * whether the payload matches its checksum. Never decodes the value; rejects when a backend fails.
+   */
+  inspect(key: string | { readonly hash: string }, options?: KeyOptions): Promise<EntryInspection>;
+}
+
+/**
+ * Creates a cache. With no `store` and no `blobs` it runs fully in-process.
+ *
+ * @example
+ * ```ts
+ * import { createCache } from "larder";
+ *
+ * const cache = createCache({ prefix: "demo", ttl: "1h" });
+ * const square = cache.wrap(async (n: number) => n * n, { name: "square" });
+ * await square(12); // runs the function
+ * await square(12); // served from the cache
+ * ```
+ */
+export function createCache(options?: CacheOptions): Cache {
+  return createCacheFor(options, { zstdWasm: embeddedZstdWasm });
+}
+
+/**
+ * {@link createCache} with a runtime's own defaults, for per-runtime entry points: `larder/workers`
+ * passes the `zstd.wasm` it imports as a compiled module. Only `createCache` references the
+ * embedded zstd.wasm, so a bundle built from such an entry point leaves those bytes out.
+ */
+export function createCacheFor(options: CacheOptions | undefined, runtime: RuntimeDefaults): Cache {
+  const resolved = resolveOptions(options, runtime);
+  const breaker = resolved.breaker;
+  const breakers = {
+    store: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
+    blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
+  };
+  const stats = new StatsRecorder(breakers);
+  const backend = new Backends({
+    store: resolved.store,
+    blobs: resolved.blobs,
+    storeTimeoutMs: resolved.storeTimeoutMs,
+    blobTimeoutMs: resolved.blobTimeoutMs,
+    stats,
+    logger: resolved.logger,
+    breakers,
+  });
+  const ctx: CacheContext = {
+    options: resolved,
+    stats,
+    backend,
+    hints: new PlacementHints(),
+    background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
+    tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
+    refreshing: new Set(),
+    reporter: new GlobalReporter({
+      stats,
+      key: statsKey(resolved.prefix),
+      intervalMs: resolved.globalStatsIntervalMs,
+      now: resolved.now,
+      backend,
+    }),
+  };
+  const wrapping: WrapState = { ctx, inflight: new Map(), registry: new Map() };
+  const { prefix } = resolved;
+
+  const cache: Cache = {
+    wrap: (fn, wrapOptions) => wrapFunction(wrapping, fn, wrapOptions),
+    get: async <T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> =>
+      await getEntry(ctx, await entryRef(ctx, { method: "get", key, options: keyOptions })) as T | undefined,
+    async set(key, value, setOptions) {
+      const { ref, ttlMs } = await setRef(ctx, { key, options: setOptions });
+      return await setEntry(ctx, ref, { value, ttlMs });
+    },
+    has: async (key, keyOptions) => hasEntry(ctx, await entryRef(ctx, { method: "has", key, options: keyOptions })),
+    delete: async (key, keyOptions) =>
+      deleteEntry(ctx, await entryRef(ctx, { method: "delete", key, options: keyOptions })),
+
+    async invalidateTag(tag, invalidateOptions) {
+      const keys = checkTags([tag], "invalidateTag: tag").map((t) => tagGeneration(prefix, t));
+      await invalidate(ctx, keys, invalidateOptions);
+    },
+    async invalidateTags(tags, invalidateOptions) {
+      const keys = checkTags(tags, "invalidateTags: tags").map((t) => tagGeneration(prefix, t));
+      await invalidate(ctx, keys, invalidateOptions);
+    },
+    async invalidateNamespace(namespace, invalidateOptions) {
+      const key = namespaceGeneration(prefix, checkName(namespace, "invalidateNamespace: namespace"));
+      await invalidate(ctx, [key], invalidateOptions);
+    },
+    clear: (clearOptions) => clearAll(ctx, clearOptions),
+    globalStats: () => readGlobalStats(ctx),
+
+    stats: () => stats.snapshot(ctx.background.size),
+    async flush() {
+      await ctx.background.flush();
+      // After the writes, so that a due report includes them.
+      ctx.reporter.reportInBackground(ctx.background);
+      await ctx.background.flush();
+    },
+    cleanup: (cleanupOptions) => cleanup(ctx, cleanupOptions),
+    inspect: async (key, keyOptions) =>
+      inspectEntry(
+        ctx,
+        typeof key === "string"
+          ? (await entryRef(ctx, { method: "inspect", key, options: keyOptions })).hash
+          : checkHash(key, "inspect"),
+      ),
+  };
+  // For the response cache (larder/http, larder/hono), which runs on the same machinery.
+  attachContext(cache, ctx);
+  return cache;
+}
+
+export type { KeyOptions, SetOptions } from "./entries.ts";
+export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";

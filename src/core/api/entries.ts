@@ -1,0 +1,166 @@
+/**
+ * Entries by key: `cache.get`, `set`, `has` and `delete`. Reads fail open (a broken backend is a
+ * miss); `set` waits for its write and reports a backend failure as `false`.
+ *
+ * @module
+ */
+import type { Duration } from "../util/durations.ts";
+import type { CacheContext, EntryRef } from "../context.ts";
+import * as opt from "../util/check_options.ts";
+import { ConfigError } from "../errors.ts";
+import { newToken } from "../record/generations.ts";
+import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
+import { keyHash } from "../record/key_material.ts";
+import { nameCheck, tagsCheck } from "./options.ts";
+import { find, valueDecoder } from "../flow/get_or_compute.ts";
+import { writeEntry } from "../flow/write.ts";
+
+/** Options of `Cache.get`, `has`, `delete` and `inspect`. */
+export interface KeyOptions {
+  /** Namespace of the entry. @default the cache's `namespace` */
+  namespace?: string;
+}
+
+/** Options of `Cache.set`. */
+export interface SetOptions extends KeyOptions {
+  /** Time to live. @default the cache's `ttl` */
+  ttl?: Duration;
+  /** Tags of the entry, for `Cache.invalidateTag`. @default [] */
+  tags?: readonly string[];
+}
+
+const KEY_OPTIONS = { namespace: opt.optional(nameCheck) } satisfies opt.OptionChecks<KeyOptions>;
+
+const SET_OPTIONS = {
+  namespace: opt.optional(nameCheck),
+  ttl: opt.optional(opt.duration),
+  tags: opt.withDefault(tagsCheck, []),
+} satisfies opt.OptionChecks<SetOptions>;
+
+/** A by-key call: the method (for messages), the user's key and options. */
+export interface KeyCall {
+  /** `get`, `has`, `delete` or `inspect`. */
+  readonly method: string;
+  /** The user's key. */
+  readonly key: unknown;
+  /** The call's options. */
+  readonly options: unknown;
+}
+
+/** The entry of a user's key: validated key and namespace, hashed. */
+export async function entryRef(ctx: CacheContext, call: KeyCall): Promise<EntryRef> {
+  const key = checkKey(call);
+  const o = opt.checkOptions(call.method, call.options, KEY_OPTIONS);
+  return await refOf(ctx, { key, namespace: o.namespace, tags: [] });
+}
+
+/** The entry of `cache.set`'s key (validated key, namespace and tags, hashed) and its TTL. */
+export async function setRef(
+  ctx: CacheContext,
+  call: Omit<KeyCall, "method">,
+): Promise<{ ref: EntryRef; ttlMs: number }> {
+  const key = checkKey({ ...call, method: "set" });
+  const o = opt.checkOptions("set", call.options, SET_OPTIONS);
+  return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: o.ttl ?? ctx.options.ttlMs };
+}
+
+function checkKey(call: KeyCall): string {
+  if (typeof call.key !== "string" || call.key.length === 0) {
+    throw new ConfigError(`${call.method}: key must be a non-empty string`);
+  }
+  return call.key;
+}
+
+async function refOf(
+  ctx: CacheContext,
+  entry: { readonly key: string; readonly namespace: string | undefined; readonly tags: readonly string[] },
+): Promise<EntryRef> {
+  const { prefix } = ctx.options;
+  const namespace = entry.namespace ?? ctx.options.namespace;
+  const hash = await keyHash(prefix, namespace, { kind: "key", key: entry.key });
+  return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags) };
+}
+
+/** The value of a fresh entry, or `undefined` (a miss, including any cache failure). */
+export async function getEntry(ctx: CacheContext, ref: EntryRef): Promise<unknown> {
+  const started = performance.now();
+  const found = await find(ctx, ref, { decoder: valueDecoder(ctx) });
+  const elapsed = performance.now() - started;
+  ctx.reporter.reportInBackground(ctx.background);
+  if (found.kind !== "hit") {
+    ctx.stats.miss(elapsed);
+    return undefined;
+  }
+  ctx.stats.hit(found.source, elapsed);
+  return found.value;
+}
+
+/** Writes `value` stamped with the current generations; false when a backend failed. */
+export async function setEntry(
+  ctx: CacheContext,
+  ref: EntryRef,
+  write: { readonly value: unknown; readonly ttlMs: number },
+): Promise<boolean> {
+  const { value, ttlMs } = write;
+  try {
+    const written = await writeEntry(ctx, {
+      hash: ref.hash,
+      namespace: ref.namespace,
+      gens: ref.gens.map((gen) => ({ key: gen })),
+      value,
+      ttlMs,
+    });
+    ctx.stats.writesOk++;
+    return written;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "E_CODEC" || code === "E_TOO_LARGE") throw error;
+    ctx.stats.writesFailed++;
+    return false;
+  }
+}
+
+/** Whether a valid record exists (invalidations honoured); false on failure. */
+export async function hasEntry(ctx: CacheContext, ref: EntryRef): Promise<boolean> {
+  const { prefix } = ctx.options;
+  try {
+    const [found] = await ctx.backend.store("exists", [{
+      type: "read",
+      key: recordKey(prefix, ref.hash),
+      gens: ref.gens,
+      token: newToken(),
+    }], ref.hash);
+    return typeof found === "object" && found !== null && "value" in found && found.value !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes the record (and its eviction bookkeeping) and the blob; resolves to whether a record was removed. */
+export async function deleteEntry(ctx: CacheContext, ref: EntryRef): Promise<boolean> {
+  const { hash, namespace } = ref;
+  const { blobs, prefix } = ctx.options;
+  ctx.hints.forget(hash);
+  ctx.tier?.delete(hash);
+  // The blob goes too, in parallel; a failure there leaves an orphan for cleanup, not a wrong value.
+  const blobDelete = blobs
+    ? ctx.backend.blob({
+      operation: "delete",
+      keyHash: hash,
+      call: (store, signal) => store.delete(blobKey(prefix, hash), { signal }),
+    }).catch(() => {})
+    : undefined;
+  const lru = ctx.options.limits.has(namespace) ? { ...lruKeys(prefix, namespace), member: hash } : undefined;
+  try {
+    const [removed] = await ctx.backend.store(
+      "del",
+      [{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }],
+      hash,
+    );
+    return removed === 1;
+  } catch {
+    return false;
+  } finally {
+    await blobDelete;
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The one facade around every backend call (as bentocache's remote-cache facade): each call goes
+ * out with a time limit, enforced through its `AbortSignal` and by racing (so an adapter that
+ * ignores the signal cannot hold the caller), and a failure comes back as a `CacheError` of the
+ * backend's class. Two policies share that core:
+ *
+ * - **The request path** ({@link Backends}: lookups, writes, leases, invalidation, counters): a
+ *   circuit breaker per backend skips calls while it is open (no round trip), failures are
+ *   counted in `stats()` and logged once per kind until the backend answers again, and a call
+ *   its caller abandoned (a speculative blob GET the record did not point to) is counted
+ *   nowhere. Whether a failure is then absorbed (reads fail open) or thrown (invalidation) is the
+ *   caller's choice; either way it is counted once ({@link countedByBackend}).
+ * - **The operator path** ({@link operatorCall}: cleanup, inspection): the caller's abort signal
+ *   is followed, and nothing trips a breaker or counts in `stats()`: an operator wants to know
+ *   that a cleanup failed, and a cleanup must not open the breaker of the requests beside it.
+ *
+ * @module
+ */
+import type { CircuitBreaker } from "./breaker.ts";
+import { BlobError, type CacheError, type CacheErrorCode, isCacheError, StoreError, TimeoutError } from "../errors.ts";
+import type { BlobStore, Logger, MetadataStore, StoreOp, StoreResult } from "../types.ts";
+
+/** Which backend a call goes to. */
+export type Backend = "store" | "blob";
+
+/** Where the request path counts failures (a cache's `StatsRecorder`). */
+export interface FailureCounter {
+  /** Counts one failure of `backend` with its error code. */
+  error(backend: Backend, code: CacheErrorCode): void;
+}
+
+/** What a cache's {@link Backends} are made of. */
+export interface BackendsConfig {
+  /** The metadata store. */
+  readonly store: MetadataStore;
+  /** The blob store, if any. */
+  readonly blobs: BlobStore | undefined;
+  /** Time limit of each store call. */
+  readonly storeTimeoutMs: number;
+  /** Time limit of each blob call. */
+  readonly blobTimeoutMs: number;
+  /** Where failures are counted. */
+  readonly stats: FailureCounter;
+  /** Where failures are logged. */
+  readonly logger: Logger;
+  /** One breaker per backend, or none when disabled. */
+  readonly breakers: Readonly<Record<Backend, CircuitBreaker | undefined>>;
+}
+
+/** One blob call of the request path. */
+export interface BlobCall<T> {
+  /** Operation for messages, e.g. `get`. */
+  readonly operation: string;
+  /** Entry key hash for messages (shortened), when the call concerns one entry. */
+  readonly keyHash?: string;
+  /** The adapter call; must stop when `signal` aborts. */
+  readonly call: (blobs: BlobStore, signal: AbortSignal) => Promise<T>;
+  /**
+   * Fires when the caller no longer wants the result: the call is aborted, and a failure after
+   * that is not the backend's, so it is neither counted nor held against the breaker.
+   */
+  readonly abandon?: AbortSignal;
+}
+
+/** One call of the operator path. */
+export interface OperatorCall<T> {
+  /** Which backend, for the error class. */
+  readonly backend: Backend;
+  /** What is being done, for messages, e.g. `upstash run [get × 250]`. */
+  readonly what: string;
+  /** Time limit. */
+  readonly timeoutMs: number;
+  /** The caller's signal: its abort rejects the call at once with its reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** The adapter call; must stop when `signal` aborts. */
+  readonly call: (signal: AbortSignal) => Promise<T>;
+}
+
+/** A request-path call, as the facade runs it. */
+interface GuardedCall<T> extends Omit<OperatorCall<T>, "signal"> {
+  /** Adapter name, for the "answering again" log line. */
+  readonly adapter: string;
+  /** The caller's abandon signal (see {@link BlobCall.abandon}). */
+  readonly abandon?: AbortSignal | undefined;
+}
+
+// Errors the request path has counted: a caller that accounts for a failed read or write skips
+// them, so one failure is one count (a blob over a size limit is a blob error, not also a codec one).
+const counted = new WeakSet<object>();
+
+/** Whether `error` came out of a request-path call and was counted there. */
+export function countedByBackend(error: unknown): boolean {
+  return typeof error === "object" && error !== null && counted.has(error);
+}
+
+/** Most kinds of callers' own warnings remembered by {@link Backends.warnOnce}. */
+const MAX_LOGGED = 1000;
+
+/** The request path's facade over one cache's store and blobs; see the module doc. */
+export class Backends {
+  readonly #config: BackendsConfig;
+  /** Kinds already logged: `backend:code` (cleared when the backend answers again) and callers' own. */
+  readonly #logged = new Set<string>();
+
+  constructor(config: BackendsConfig) {
+    this.#config = config;
+  }
+
+  /** Where this facade logs (the cache's logger). */
+  get logger(): Logger {
+    return this.#config.logger;
+  }
+
+  /** Runs `ops` in one store round trip; `operation` and `keyHash` name it in errors. */
+  store(operation: string, ops: readonly StoreOp[], keyHash?: string): Promise<StoreResult[]> {
+    const { store, storeTimeoutMs } = this.#config;
+    return this.#guarded("store", {
+      adapter: store.name,
+      what: named(store.name, operation, keyHash),
+      timeoutMs: storeTimeoutMs,
+      call: (signal) => store.run(ops, { signal }),
+    });
+  }
+
+  /** Runs a call to the blob store (rejects at once when the cache has none). */
+  blob<T>(spec: BlobCall<T>): Promise<T> {
+    const { blobs, blobTimeoutMs } = this.#config;
+    if (!blobs) return Promise.reject(new BlobError(`blob ${spec.operation}: this cache has no blob store`));
+    return this.#guarded("blob", {
+      adapter: blobs.name,
+      what: named(blobs.name, spec.operation, spec.keyHash),
+      timeoutMs: blobTimeoutMs,
+      call: (signal) => spec.call(blobs, signal),
+      abandon: spec.abandon,
+    });
+  }
+
+  /** Logs `message` once per `kind` (for failures a caller accounts itself, e.g. a value not cached). */
+  warnOnce(kind: string, message: string): void {
+    if (this.#logged.has(kind)) return;
+    if (this.#logged.size < MAX_LOGGED) this.#logged.add(kind);
+    this.#config.logger.warn(message);
+  }
+
+  async #guarded<T>(backend: Backend, spec: Omit<GuardedCall<T>, "backend">): Promise<T> {
+    const breaker = this.#config.breakers[backend];
+    if (breaker && !breaker.allow()) {
+      // Refused without a round trip; counted by the breaker, not as a backend error.
+      const message = `${spec.what} skipped: circuit open after repeated ${backend} failures`;
+      throw backend === "store" ? new StoreError(message) : new BlobError(message);
+    }
+    const abandon = spec.abandon;
+    try {
+      const result = await within({ ...spec, backend, signal: abandon });
+      breaker?.success();
+      this.#recovered(backend, spec.adapter);
+      return result;
+    } catch (cause) {
+      if (abandon?.aborted) throw cause;
+      const error = cause as CacheError;
+      // Only unavailability trips the breaker; a value over a size limit says nothing of health.
+      if (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT") breaker?.failure();
+      else breaker?.success();
+      this.#config.stats.error(backend, error.code);
+      counted.add(error);
+      this.#logOnce(backend, error);
+      throw error;
+    }
+  }
+
+  #logOnce(backend: Backend, error: CacheError): void {
+    const kind = `${backend}:${error.code}`;
+    if (this.#logged.has(kind)) return;
+    this.#logged.add(kind);
+    this.#config.logger.warn(`larder: ${backend} unavailable, serving without cache: ${error.message}`, {
+      code: error.code,
+      backend,
+    });
+  }
+
+  #recovered(backend: Backend, adapter: string): void {
+    if (this.#logged.size === 0) return;
+    let cleared = false;
+    for (const kind of this.#logged) {
+      if (kind.startsWith(`${backend}:`)) {
+        this.#logged.delete(kind);
+        cleared = true;
+      }
+    }
+    if (cleared) this.#config.logger.info(`larder: ${backend} (${adapter}) answering again`, { backend });
+  }
+}
+
+/** Runs an operator call within its time limit and the caller's signal; failures become `CacheError`s. */
+export function operatorCall<T>(spec: OperatorCall<T>): Promise<T> {
+  return within(spec);
+}
+
+/** `adapter operation (key 0123456789ab)`, for messages. */
+function named(adapter: string, operation: string, keyHash: string | undefined): string {
+  return `${adapter} ${operation}${keyHash ? ` (key ${keyHash.slice(0, 12)})` : ""}`;
+}
+
+/**
+ * The core both paths share: `spec.call` raced against its time limit and the caller's signal.
+ * A rejection is a `CacheError` of the backend's class, or the caller's abort reason as it is.
+ */
+async function within<T>(spec: OperatorCall<T>): Promise<T> {
+  const outer = spec.signal;
+  outer?.throwIfAborted();
+  const controller = new AbortController();
+  let fail: (error: unknown) => void = () => {};
+  const stopped = new Promise<never>((_, reject) => (fail = reject));
+  const onAbort = (): void => {
+    controller.abort(outer!.reason);
+    fail(outer!.reason);
+  };
+  outer?.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => {
+    const error = new TimeoutError(spec.backend, `${spec.what} timed out after ${spec.timeoutMs} ms`);
+    controller.abort(error);
+    fail(error);
+  }, spec.timeoutMs);
+  try {
+    // Raced as well as signalled, so an adapter that ignores its signal cannot hold the caller.
+    return await Promise.race([spec.call(controller.signal), stopped]);
+  } catch (cause) {
+    if (outer?.aborted && cause === outer.reason) throw cause;
+    throw normalise(spec.backend, spec.what, cause);
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener("abort", onAbort);
+  }
+}
+
+function normalise(backend: Backend, what: string, cause: unknown): CacheError {
+  if (isCacheError(cause)) return cause;
+  const message = `${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+  return backend === "store" ? new StoreError(message, { cause }) : new BlobError(message, { cause });
+}

@@ -1,0 +1,262 @@
+/**
+ * Get-or-compute for one key, across instances: the policy behind `wrap` and the response cache.
+ *
+ * - fresh entry → served;
+ * - expired but within `staleWhileRevalidate`, or marked stale by an invalidation → served at
+ *   once, and one refresh runs in the background (refresh.ts);
+ * - miss → the lease comes with the lookup; its owner computes, renews while computing, and
+ *   releases once the entry is written; other instances wait for the entry (bounded, then they
+ *   compute themselves) and take the lease over if the owner dies;
+ * - the function throws and an entry expired less than `staleIfError` ago exists → that is served;
+ * - a job can forbid both stale servings for an entry (`mayServeStale`, e.g. an HTTP response
+ *   with `must-revalidate`): such an entry, once stale, is a miss.
+ *
+ * Values come out of verified entries through the job's decoder ({@link find}): `wrap` and `get`
+ * decode them ({@link valueDecoder}, with the in-process tier in front), the response cache keeps
+ * the stored bytes. An entry that does not decode is a miss, counted as an error.
+ *
+ * Every write is stamped with the generations the lookup saw before the function ran, so a value
+ * computed across an invalidation is never stored as fresh; when the lookup could not read them
+ * (the store failed), the value is not stored at all.
+ *
+ * @module
+ */
+import type { CacheContext, EntryRef } from "../context.ts";
+import { decodeValue, inflatePayload } from "../record/entry.ts";
+import type { HitSource } from "../stats/stats.ts";
+import { type ComputeJob, type Decoder, writeFor } from "./job.ts";
+import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
+import { countEntryError, type Generations, lookup, type LookupOptions } from "./lookup.ts";
+import { persistInBackground } from "./persist.ts";
+import { refreshInBackground } from "./refresh.ts";
+
+/** What {@link find} found: a lookup's outcome with the entry decoded into the job's value. */
+export type Found<T> =
+  /** A fresh value. */
+  | { readonly kind: "hit"; readonly value: T; readonly source: HitSource; readonly gens: Generations }
+  /** A stale value (see `Lookup`). */
+  | {
+    readonly kind: "stale";
+    readonly value: T;
+    readonly source: HitSource;
+    readonly expiredAt: number;
+    readonly marked: boolean;
+    readonly gens: Generations;
+  }
+  /** Nothing usable. `lease` says whether this caller now holds the lease, another does, or neither. */
+  | { readonly kind: "miss"; readonly lease: "acquired" | "held" | "none"; readonly gens: Generations };
+
+/** Options of {@link find}: the lookup's, and the decoder of the values. */
+export interface FindOptions<T> extends LookupOptions {
+  /** How values come out of stored entries. */
+  readonly decoder: Decoder<T>;
+}
+
+/**
+ * The value of an entry: from the decoder's local copy, else looked up and decoded. Never
+ * rejects: an entry that does not decode is a miss, counted as an error.
+ */
+export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOptions<T>): Promise<Found<T>> {
+  const { decoder } = options;
+  try {
+    const local = decoder.local?.(ref.hash);
+    if (local) return { kind: "hit", value: local.value, source: "memory", gens: {} };
+  } catch (error) {
+    countEntryError(ctx, error);
+    return { kind: "miss", lease: "none", gens: {} };
+  }
+  const found = await lookup(ctx, ref, options);
+  if (found.kind === "miss") return found;
+  const { entry, ...rest } = found;
+  try {
+    return { ...rest, value: await decoder.decode(entry, found.kind === "hit"), source: entry.source };
+  } catch (error) {
+    countEntryError(ctx, error);
+    return { kind: "miss", lease: "none", gens: found.gens };
+  }
+}
+
+/**
+ * The decoder of values (`wrap`, `get`): decompressed (bounded by `maxValueBytes`) and decoded by
+ * the codec the record names. With the in-process tier, a fresh value's encoding is kept there
+ * and later calls decode it without a store request.
+ */
+export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
+  const { tier } = ctx;
+  const config = ctx.options.payload;
+  // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
+  return {
+    local: tier && ((hash) => {
+      const held = tier.get(hash);
+      return held && { value: decodeValue(held.codec, held.bytes, config) as T };
+    }),
+    async decode({ record, bytes }, fresh) {
+      const raw = await inflatePayload(record, bytes, config);
+      const value = decodeValue(record.c, raw, config) as T;
+      if (fresh) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
+      return value;
+    },
+  };
+}
+
+/** Serves the entry, or computes it, following the policy described in the module doc. */
+export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Promise<T> {
+  const { ref, policy, decoder } = job;
+  const { hash } = ref;
+  const retainMs = Math.max(policy.staleWhileRevalidateMs, policy.staleIfErrorMs);
+  const leaseConfig = ctx.options.lease;
+  const lease = newLease(ctx, hash);
+  const findOptions: FindOptions<T> = { decoder, lease, retainMs };
+
+  const started = performance.now();
+  // A lookup that outlives `timeout.total` still brings the generations the write needs.
+  let late: Promise<Found<T>> | undefined;
+  let found = await withinBudget(ctx, find(ctx, ref, findOptions), {
+    lease,
+    onLate: (work) => {
+      late = work;
+    },
+  });
+  const elapsed = performance.now() - started;
+  ctx.reporter.reportInBackground(ctx.background);
+  if (found.kind === "hit") {
+    ctx.stats.hit(found.source, elapsed);
+    if (found.source !== "memory") job.onPlacement(found.source);
+    return found.value;
+  }
+  // A stale entry the job may not serve stale is neither served nor kept as a fallback.
+  const allowed = (stale: Stale<T>): boolean => job.mayServeStale?.(stale.value) ?? true;
+  const servableNow = (stale: Stale<T>): boolean =>
+    allowed(stale) && servable(ctx, stale, policy.staleWhileRevalidateMs);
+  const staleAllowed = found.kind === "stale" && allowed(found);
+  if (found.kind === "stale" && staleAllowed && servable(ctx, found, policy.staleWhileRevalidateMs)) {
+    ctx.stats.hit(found.source, elapsed);
+    ctx.stats.stale++;
+    refreshInBackground(ctx, job, found.gens);
+    return found.value;
+  }
+  ctx.stats.miss(elapsed);
+  const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
+
+  let owned: Lease | undefined;
+  if (found.kind === "miss" && found.lease === "acquired") {
+    owned = lease;
+  } else if (found.kind === "stale" && lease) {
+    // The record exists (expired), so the lookup took no lease: one more round trip, only here.
+    owned = await tryAcquire(ctx, lease) ? lease : undefined;
+  } else if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
+    found = await waitForOwner(ctx, ref, {
+      find: findOptions,
+      waitMs: leaseConfig.waitMs,
+      servableStale: servableNow,
+      seen: found.gens,
+    });
+    if (found.kind === "hit" || found.kind === "stale") {
+      ctx.stats.leasesWaited++;
+      return found.value;
+    }
+    if (found.lease === "acquired") owned = lease;
+    else ctx.stats.leaseWaitsGivenUp++;
+  }
+  if (owned) ctx.stats.leasesAcquired++;
+
+  let value: T;
+  try {
+    value = owned ? await whileHolding(ctx, owned, job.compute) : await job.compute();
+  } catch (error) {
+    // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
+    // lease simply expires.
+    if (owned) ctx.background.schedule(() => release(ctx, owned));
+    if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
+      ctx.stats.staleIfError++;
+      ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
+      return fallback.value;
+    }
+    throw error;
+  }
+  const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
+  persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+    label: policy.label,
+    onStored: job.onPlacement,
+    // Released only once the entry is written, so waiters find it rather than a free lease.
+    after: owned ? () => release(ctx, owned) : undefined,
+  });
+  return value;
+}
+
+type Stale<T> = Found<T> & { kind: "stale" };
+
+/** Whether a stale value is recent enough to be served while a refresh runs. */
+function servable<T>(ctx: CacheContext, found: Stale<T>, staleWhileRevalidateMs: number): boolean {
+  return found.marked || ctx.options.now() < found.expiredAt + staleWhileRevalidateMs;
+}
+
+/**
+ * Bounds the lookup by `timeout.total`: past it the call goes on as a miss. The lookup itself runs
+ * on (each backend call has its own timeout); if it then turns out to have taken the lease, the
+ * lease is released in the background rather than left to expire.
+ */
+function withinBudget<T>(
+  ctx: CacheContext,
+  work: Promise<Found<T>>,
+  late: {
+    readonly lease: Lease | undefined;
+    readonly onLate: (work: Promise<Found<T>>) => void;
+  },
+): Promise<Found<T>> {
+  const budgetMs = ctx.options.totalTimeoutMs;
+  if (budgetMs === undefined) return work;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overBudget = new Promise<Found<T>>((resolve) => {
+    timer = setTimeout(() => {
+      ctx.stats.budgetExceeded++;
+      late.onLate(work);
+      void work.then((lookedUp) => {
+        if (lookedUp.kind === "miss" && lookedUp.lease === "acquired" && late.lease) {
+          const lease = late.lease;
+          ctx.background.schedule(() => release(ctx, lease));
+        }
+      });
+      resolve({ kind: "miss", lease: "none", gens: {} });
+    }, budgetMs);
+  });
+  return Promise.race([work, overBudget]).finally(() => clearTimeout(timer));
+}
+
+/** How a waiter waits for the lease owner's entry. */
+interface Wait<T> {
+  /** The lookups' options (decoder, lease, stale window). */
+  readonly find: FindOptions<T>;
+  /** How long to wait at most. */
+  readonly waitMs: number;
+  /** Whether a stale entry found may be served (a waiter is not a function failure: no stale-if-error). */
+  readonly servableStale: (found: Stale<T>) => boolean;
+  /** The generations the first lookup saw. */
+  readonly seen: Generations;
+}
+
+/**
+ * Polls until the owner's entry appears (or a stale one that `wait.servableStale` accepts), the
+ * lease is free (taken over: `miss` with `acquired`), the store fails (`none`), or `wait.waitMs`
+ * runs out (`none`).
+ */
+async function waitForOwner<T>(ctx: CacheContext, ref: EntryRef, wait: Wait<T>): Promise<Found<T>> {
+  const deadline = performance.now() + wait.waitMs;
+  // The generations of the latest lookup that read them: the ones a computation after the wait
+  // stamps its write with.
+  let gens = wait.seen;
+  for (const delay of backoff()) {
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) break;
+    await sleep(Math.min(delay, remaining));
+    const found = await find(ctx, ref, wait.find);
+    if (Object.keys(found.gens).length > 0) gens = found.gens;
+    if (found.kind === "hit") return found;
+    if (found.kind === "stale") {
+      if (wait.servableStale(found)) return found;
+      continue; // too old to serve; the owner is writing a fresh one
+    }
+    if (found.lease !== "held") return { ...found, gens };
+  }
+  return { kind: "miss", lease: "none", gens };
+}

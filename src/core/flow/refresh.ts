@@ -1,0 +1,52 @@
+/**
+ * Background refresh (stale-while-revalidate): a stale entry is served at once, and one refresh
+ * replaces it — one per entry per process, and one across instances when leases are on (the
+ * refresher takes the entry's lease, renews it while computing, and releases it once the new
+ * entry is written). A refresh whose function fails leaves the stale entry in place; it is
+ * counted and logged, never thrown at anyone.
+ *
+ * @module
+ */
+import type { CacheContext } from "../context.ts";
+import { type ComputeJob, writeFor } from "./job.ts";
+import { newLease, release, tryAcquire, whileHolding } from "./lease.ts";
+import type { Generations } from "./lookup.ts";
+import { persistInBackground } from "./persist.ts";
+
+/** Schedules the refresh of `job`'s entry, stamped with the generations `seen` by the lookup that found it stale. */
+export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, seen: Generations): void {
+  const { hash } = job.ref;
+  if (ctx.refreshing.has(hash)) return;
+  ctx.refreshing.add(hash);
+  const scheduled = ctx.background.schedule(async () => {
+    const lease = newLease(ctx, hash);
+    let owned = false;
+    // Once the write is scheduled, it releases the lease and the in-process mark itself.
+    let handedOff = false;
+    const done = async (): Promise<void> => {
+      if (owned && lease) await release(ctx, lease);
+      ctx.refreshing.delete(hash);
+    };
+    try {
+      if (lease) {
+        owned = await tryAcquire(ctx, lease);
+        if (!owned) return; // another instance is refreshing it
+      }
+      const value = lease ? await whileHolding(ctx, lease, job.compute) : await job.compute();
+      handedOff = true;
+      persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+        label: job.policy.label,
+        onStored: job.onPlacement,
+        after: done,
+      });
+    } catch (error) {
+      ctx.stats.refreshesFailed++;
+      ctx.backend.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, {
+        error,
+      });
+    } finally {
+      if (!handedOff) await done();
+    }
+  });
+  if (!scheduled) ctx.refreshing.delete(hash);
+}

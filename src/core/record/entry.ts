@@ -1,0 +1,211 @@
+/**
+ * What is stored for an entry: its record and its payload.
+ *
+ * The record is one small JSON object per entry in the metadata store. It says how the payload
+ * was encoded, how large it is, its checksum, its own key hash, the generations it was computed
+ * under (first, so store scripts find them without parsing the rest: record/generations.ts), and
+ * holds either the payload itself (base64, when small) or the key of the blob that does. Parsing
+ * trusts nothing: a record with a missing or mistyped field is an `IntegrityError`.
+ *
+ * The payload is the value encoded (CBOR/JSON, or raw bytes as they are), compressed when it
+ * pays, and checksummed. Encoding stops as soon as a value passes `maxValueBytes` (the codec is
+ * given the limit), so an oversized value costs about the limit, not its whole encoding. Reading
+ * verifies size and checksum before anything is decompressed, and caps every allocation by the
+ * configured maximum, never by sizes read from storage alone.
+ *
+ * @module
+ */
+import { sha256Hex } from "../util/bytes.ts";
+import { CodecError, IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
+import type { Stamp } from "./generations.ts";
+import type { Compressor, ValueCodec } from "../types.ts";
+
+/** Version of the record layout; records of other versions are treated as misses. */
+export const RECORD_VERSION = 2;
+
+/** One entry's record as the writer gives it to the store, which stamps its generations in front. */
+export interface EntryFields {
+  /** Record layout version. */
+  readonly v: typeof RECORD_VERSION;
+  /** Key hash of the entry this record belongs to. */
+  readonly k: string;
+  /** Value codec: `cbor`, `json` or `bytes`. */
+  readonly c: string;
+  /** Compression: `zstd`, `gzip` or `none`. */
+  readonly z: string;
+  /** Created at, ms since the epoch. */
+  readonly t: number;
+  /** Expires at, ms since the epoch. */
+  readonly e: number;
+  /** Size of the encoded value before compression, in bytes. */
+  readonly n: number;
+  /** Size of the stored (compressed) payload, in bytes. */
+  readonly s: number;
+  /** SHA-256 hex of the stored payload. */
+  readonly h: string;
+  /** The stored payload in base64, for inline entries. */
+  readonly p?: string;
+  /** The blob's object key, for entries whose payload lives in the blob store. */
+  readonly b?: string;
+  /** Opaque metadata stored beside the payload (e.g. a cached response's status and headers). */
+  readonly m?: string;
+}
+
+/** One entry's record, as stored. Short field names keep hit responses small. */
+export interface EntryRecord extends EntryFields {
+  /** The generations the value was computed under: `[key, expire token, stale token]`. */
+  readonly g: readonly Stamp[];
+}
+
+/** Serializes a record's fields for the store's `write` operation (which adds `g`). */
+export function formatRecord(record: EntryFields): string {
+  return JSON.stringify(record);
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+const NAME = /^[a-z0-9]{1,16}$/;
+
+/** Parses and validates a stored record. Throws `IntegrityError` when it is not a valid record. */
+export function parseRecord(text: string): EntryRecord {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (cause) {
+    throw new IntegrityError("record is not valid JSON", { cause });
+  }
+  if (typeof data !== "object" || data === null) throw new IntegrityError("record is not an object");
+  const r = data as Record<string, unknown>;
+  if (r.v !== RECORD_VERSION) throw new IntegrityError(`record version ${String(r.v)} is not ${RECORD_VERSION}`);
+  const valid = typeof r.k === "string" && HASH.test(r.k) &&
+    typeof r.h === "string" && HASH.test(r.h) &&
+    typeof r.c === "string" && NAME.test(r.c) &&
+    typeof r.z === "string" && NAME.test(r.z) &&
+    isCount(r.t) && isCount(r.e) && isCount(r.n) && isCount(r.s) &&
+    (typeof r.p === "string") !== (typeof r.b === "string") &&
+    Array.isArray(r.g) && r.g.every(isStamp) &&
+    (r.m === undefined || typeof r.m === "string");
+  if (!valid) throw new IntegrityError("record has missing or malformed fields");
+  return r as unknown as EntryRecord;
+}
+
+function isStamp(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 3 && value.every((part) => typeof part === "string" && part !== "");
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Codec name for `Uint8Array` values, which are stored as they are. */
+const BYTES_CODEC = "bytes";
+
+/** An encoded value, ready to be placed inline or in a blob. */
+export interface Payload {
+  /** Codec used, or {@link BYTES_CODEC}. */
+  readonly codec: string;
+  /** Compressor used (`none` when compression did not pay). */
+  readonly compression: string;
+  /** The encoded value before compression. */
+  readonly raw: Uint8Array;
+  /** The bytes to store. */
+  readonly bytes: Uint8Array;
+  /** SHA-256 hex of `bytes`. */
+  readonly checksum: string;
+}
+
+/** How payloads are written and which decoders are known. */
+export interface PayloadConfig {
+  /** Codec for new values. */
+  readonly codec: ValueCodec;
+  /** Compressor for new values. */
+  readonly compressor: Compressor;
+  /** Every codec a stored record may name. */
+  readonly codecs: Readonly<Record<string, ValueCodec>>;
+  /** Every compressor a stored record may name. */
+  readonly compressors: Readonly<Record<string, Compressor>>;
+  /** Encoded values under this size are stored uncompressed. */
+  readonly minCompressBytes: number;
+  /** Largest encoded value that is stored, and the cap on any decode. */
+  readonly maxValueBytes: number;
+}
+
+/** Encoded values from this size on give the event loop a turn between encoding and compressing. */
+const YIELD_BYTES = 1024 * 1024;
+
+/** Resolves in a later task (a macrotask: timers and I/O callbacks run first). */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Encodes, compresses and checksums `value`. Throws `CodecError` or `TooLargeError`. */
+export async function encodePayload(value: unknown, config: PayloadConfig): Promise<Payload> {
+  const isBytes = value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype;
+  const raw = isBytes ? value : encodeValue(value, config);
+  // Also for codecs that do not take the limit (they encode the whole value first).
+  if (raw.length > config.maxValueBytes) {
+    throw new TooLargeError(`encoded value is ${raw.length} bytes, over maxValueBytes (${config.maxValueBytes})`);
+  }
+  let bytes = raw;
+  let compression = "none";
+  if (config.compressor.name !== "none" && raw.length >= config.minCompressBytes) {
+    // Encoding and compressing a large value each hold the thread for tens of milliseconds:
+    // between the two, let the process' other work (its requests) run.
+    if (raw.length >= YIELD_BYTES) await nextTask();
+    const compressed = await config.compressor.compress(raw);
+    if (compressed.length < raw.length) {
+      bytes = compressed;
+      compression = config.compressor.name;
+    }
+  }
+  return {
+    codec: isBytes ? BYTES_CODEC : config.codec.name,
+    compression,
+    raw,
+    bytes,
+    checksum: await sha256Hex(bytes),
+  };
+}
+
+/** `value` encoded by the configured codec, which stops once it passes `maxValueBytes`. */
+function encodeValue(value: unknown, config: PayloadConfig): Uint8Array {
+  try {
+    return config.codec.encode(value, { maxBytes: config.maxValueBytes });
+  } catch (error) {
+    if (!isCacheError(error) || error.code !== "E_TOO_LARGE") throw error;
+    throw new TooLargeError(`encoded value is over maxValueBytes (${config.maxValueBytes}): ${error.message}`, {
+      cause: error,
+    });
+  }
+}
+
+/** Throws `IntegrityError` unless `bytes` have the size and checksum that `record` names. */
+export async function verifyPayload(record: Pick<EntryRecord, "s" | "h">, bytes: Uint8Array): Promise<void> {
+  if (bytes.length !== record.s) {
+    throw new IntegrityError(`payload is ${bytes.length} bytes, record says ${record.s}`);
+  }
+  if (await sha256Hex(bytes) !== record.h) throw new IntegrityError("payload checksum does not match the record");
+}
+
+/** Decompresses verified `bytes` into the encoded value, capped by `maxValueBytes` and by the size `record` names. */
+export async function inflatePayload(
+  record: Pick<EntryRecord, "n" | "z">,
+  bytes: Uint8Array,
+  config: PayloadConfig,
+): Promise<Uint8Array> {
+  if (record.n > config.maxValueBytes) {
+    throw new TooLargeError(`stored value is ${record.n} bytes, over maxValueBytes (${config.maxValueBytes})`);
+  }
+  const compressor = config.compressors[record.z];
+  if (!compressor) throw new CodecError(`record names unknown compression "${record.z}"`);
+  const raw = await compressor.decompress(bytes, record.n);
+  if (raw.length !== record.n) throw new IntegrityError(`decoded ${raw.length} bytes, record says ${record.n}`);
+  return raw;
+}
+
+/** Decodes an encoded value with the codec named `codecName`. `Uint8Array` values come back as copies. */
+export function decodeValue(codecName: string, raw: Uint8Array, config: PayloadConfig): unknown {
+  if (codecName === BYTES_CODEC) return raw.slice();
+  const codec = config.codecs[codecName];
+  if (!codec) throw new CodecError(`record names unknown codec "${codecName}"`);
+  return codec.decode(raw);
+}
