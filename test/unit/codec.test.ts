@@ -230,8 +230,10 @@ describe("cbor codec: records decode identically with cbor-x's default entry", (
     expect(decoded.map).toBeInstanceOf(Map);
   });
 
-  it("the default entry's encoder writes the same bytes with the same options", () => {
-    const ours = cbor.encode(value);
+  it("the default entry's encoder writes the same bytes with the same options (row shapes off)", () => {
+    // `rows` is a row array: with row shapes on (the default) it is written as records instead
+    // (test/unit/cbor-rows.test.ts compares those bytes with cbor-x's record encoder).
+    const ours = cborCodec({ rowShapes: false }).encode(value);
     const theirs = new DefaultEncoder({ ...CBOR_OPTIONS }).encode(value);
     expect(Buffer.from(theirs).equals(Buffer.from(ours))).toBe(true);
   });
