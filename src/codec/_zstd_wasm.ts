@@ -40,7 +40,7 @@ export interface ZstdBinding {
   /** Current size of this instance's WASM heap (its memory), in bytes. */
   heapBytes(): number;
   /** This instance's memory (for tests: what a view lent by {@link decompressWith} is a view of). */
-  heapBuffer(): ArrayBuffer;
+  heapBuffer(): ArrayBufferLike;
 }
 
 // emscripten's limit for this build (getHeapMax in the package's glue).
