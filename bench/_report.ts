@@ -13,6 +13,10 @@ const TARGET_LABELS: Record<string, string> = {
   memory: "In-process hit p50 ≤ 20 µs",
   "read vs json+gzip": "Decompress+decode ≤ 1.2 × JSON.parse+gunzip (src/codec json+gzip)",
   "read vs json+gzip (node:zlib)": "Decompress+decode ≤ 1.2 × JSON.parse+gunzip (node:zlib gunzipSync, stricter)",
+  "verified read vs node:zlib, rows":
+    "Decompress+verify+decode ≤ 1.0 × gunzipSync+JSON.parse (node:zlib), rows (issue 15)",
+  "verified read vs node:zlib, orders":
+    "Decompress+verify+decode ≤ 1.0 × gunzipSync+JSON.parse (node:zlib), order records (issue 15)",
 };
 
 const verdict = (v: Verdict | undefined, unit: "ratio" | "ms"): string =>
@@ -119,18 +123,20 @@ function missTable(r: BenchResults): string[] {
 
 function codecTable(r: BenchResults): string[] {
   const lines = [
-    "| size | format | encoded | stored | write (encode+compress) | read (decompress+decode) |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| shape | size | format | encoded | stored | write (encode+compress) | read (decompress+decode) | read incl. checksum |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   const rate = (bytes: number, s: Summary): string =>
     `${(bytes / 1e6 / (s.p50 / 1000)).toFixed(0)} MB/s (${ms(s.p50)})`;
-  for (const { label, jsonBytes } of r.sizes) {
-    for (const [format, f] of Object.entries(r.codecs[label]!)) {
-      lines.push(
-        `| ${label} | ${format} | ${kb(f.encodedBytes)} | ${kb(f.storedBytes)} | ${rate(jsonBytes, f.write)} | ${
-          rate(jsonBytes, f.read)
-        } |`,
-      );
+  for (const [shape, bySize] of Object.entries(r.codecs)) {
+    for (const { label, jsonBytes } of r.sizes) {
+      for (const [format, f] of Object.entries(bySize[label] ?? {})) {
+        lines.push(
+          `| ${shape} | ${label} | ${format} | ${kb(f.encodedBytes)} | ${kb(f.storedBytes)} | ${
+            rate(jsonBytes, f.write)
+          } | ${rate(jsonBytes, f.read)} | ${f.readVerified ? rate(jsonBytes, f.readVerified) : ""} |`,
+        );
+      }
     }
   }
   return lines;
@@ -233,7 +239,10 @@ export function renderMarkdown(r: BenchResults): string {
     "## Codec throughput",
     "",
     "MB of the value's JSON text per second (p50). JSON stores the dates as ISO strings; CBOR keeps `Date`s",
-    "(and is shown on the ISO-string rows too, for the same input).",
+    "(and is shown on the ISO-string rows too, for the same input). Shapes: `rows` are the hit benchmark's rows;",
+    "`orders` are order records (nested customer, 1–4 line items, two timestamps, repeated vocabularies, ~510 bytes",
+    'of JSON each). "read incl. checksum" adds the SHA-256 of the stored bytes (WebCrypto) that every hit verifies;',
+    "JSON has no checksum, so its column repeats its read.",
     "",
     ...codecTable(r),
     "",

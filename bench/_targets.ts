@@ -30,8 +30,9 @@ export interface BenchResults {
   readonly durationS: number;
   readonly sizes: readonly { readonly label: string; readonly jsonBytes: number; readonly rows: number }[];
   readonly scenarios: readonly Latency[];
-  /** Per size, the stored payload (zstd) and the encoded value (CBOR), bytes. */
+  /** Per size, the stored payload (zstd) and the encoded value (CBOR), bytes (the rows). */
   readonly stored: Record<string, { readonly payloadBytes: number; readonly encodedBytes: number }>;
+  /** By payload shape ("rows", "orders"), then size, then format. */
   readonly codecs: CodecResults;
   readonly memory: HitResults;
   /** By scenario name. */
@@ -126,7 +127,7 @@ export function verdicts(r: BenchResults): Verdict[] {
     pass: memory <= 0.02,
   });
   const largest = r.sizes[r.sizes.length - 1]!.label;
-  const codecs = r.codecs[largest]!;
+  const codecs = r.codecs.rows![largest]!;
   for (const reference of ["json+gzip", "json+gzip (node:zlib)"] as const) {
     const ours = p50(codecs["cbor+zstd"].read);
     const theirs = p50(codecs[reference].read);
@@ -138,6 +139,22 @@ export function verdicts(r: BenchResults): Verdict[] {
       limit: 1.2 * theirs,
       ratio: ours / theirs,
       pass: ours <= 1.2 * theirs,
+    });
+  }
+  // Issue 15: with the checksum, on both payload shapes, against node:zlib + JSON.parse at 1.0×.
+  for (const [shape, bySize] of Object.entries(r.codecs)) {
+    const figures = bySize[largest];
+    if (figures === undefined) continue;
+    const ours = p50(figures["cbor+zstd"].readVerified);
+    const theirs = p50(figures["json+gzip (node:zlib)"].readVerified);
+    out.push({
+      target: `verified read vs node:zlib, ${shape}`,
+      size: largest,
+      scenario: loopback,
+      measured: ours,
+      limit: theirs,
+      ratio: ours / theirs,
+      pass: ours <= theirs,
     });
   }
   return out;

@@ -13,7 +13,7 @@ import os from "node:os";
 import process from "node:process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { makeRows, SIZES } from "./_data.ts";
+import { makePayload, makeRows, SHAPES, SIZES } from "./_data.ts";
 import type { Dataset } from "./_fixtures.ts";
 import { floors } from "./_floors.ts";
 import { SCENARIOS } from "./_latency.ts";
@@ -141,7 +141,17 @@ async function main(): Promise<void> {
   done();
 
   done = step("codecs");
-  const codecs = await runCodecs(datasets, CODEC);
+  const codecs = await runCodecs(
+    SHAPES.flatMap((shape) =>
+      SIZES.map((s) => ({
+        shape,
+        label: s.label,
+        jsonBytes: s.bytes,
+        value: shape === "rows" ? datasets.find((d) => d.label === s.label)!.rows : makePayload(shape, s.bytes),
+      }))
+    ),
+    CODEC,
+  );
   done();
 
   done = step("services");

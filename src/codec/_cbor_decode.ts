@@ -3,14 +3,19 @@
  * cbor-x 1.6 (records off) write, plus the rest of what such a reader is expected to accept:
  * non-minimal heads, float16 and float32, indefinite-length arrays and maps, tag 0 dates,
  * big-endian typed arrays, typed arrays over a tag-64 byte string (as cbor-x writes them where
- * there is no `Buffer`), and a leading self-described-CBOR tag.
+ * there is no `Buffer`), a leading self-described-CBOR tag, and cbor-x's records (tag 57343
+ * defines a shape and is one object of it, tags 57344–57599 are objects of a shape defined earlier
+ * in the same payload: see `_cbor_shapes.ts`).
  *
  * It never trusts the input: a declared length or count larger than what the remaining bytes could
  * hold is refused before anything is allocated, nesting is limited to {@link MAX_DEPTH} levels,
  * and truncated input, trailing bytes, reserved heads, unknown tags and simple values,
  * indefinite-length strings, invalid UTF-8 and a break outside an indefinite-length item are all
  * `CodecError`s. Messages give the byte offset, never the bytes. Byte strings and typed arrays are
- * copies: they never alias the input.
+ * copies: they never alias the input. Records are held to what the encoder writes: a shape's keys
+ * are distinct text strings, a record has exactly one value per key, a shape is used only after its
+ * definition, and at most 256 shapes exist (the tag range), each no larger than the bytes that
+ * define it.
  *
  * Untagged maps become plain objects, as cbor-x decodes them (`mapsAsObjects`): number, boolean,
  * BigInt, null and undefined keys become their string form; other keys are refused. A
@@ -25,6 +30,7 @@ import {
   bigintFromBytes,
   float16,
   LITTLE_ENDIAN,
+  RECORD_SHAPES,
   swapBytes,
   TAG_BIGNUM,
   TAG_DATE_EPOCH,
@@ -32,6 +38,8 @@ import {
   TAG_MAP,
   TAG_NEGATIVE_BIGNUM,
   TAG_OBJECT,
+  TAG_RECORD_FIRST,
+  TAG_RECORD_INLINE,
   TAG_SELF_DESCRIBED,
   TAG_SET,
   TAG_UINT8,
@@ -49,6 +57,46 @@ let src: Uint8Array = EMPTY;
 let view: DataView = EMPTY_VIEW;
 let pos = 0;
 let end = 0;
+
+/** A record shape: its keys, in order, whether one of them is `__proto__` (set as an own property), and its objects' maker. */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly protoKey: boolean;
+  readonly make: PlainMaker;
+}
+
+/** A constructor of plain objects: `new make()` is `{}` (prototype `Object.prototype`, no own properties). */
+type PlainMaker = new () => Record<string, unknown>;
+
+/**
+ * One maker per shape, kept across payloads (bounded), so that the objects of a shape get the same
+ * hidden class in every payload: code that reads them stays monomorphic, as with `{}`. Why not `{}`:
+ * V8 gives `{}` 4 in-object slots and puts further properties in a second allocation, whereas each
+ * constructor's instances are sized to what it is used for (in-object slack tracking, up to 10).
+ */
+const makers = new Map<string, PlainMaker>();
+const MAX_MAKERS = 1024;
+
+function makerOf(keys: readonly string[]): PlainMaker {
+  const id = JSON.stringify(keys);
+  let make = makers.get(id);
+  if (make === undefined) {
+    if (makers.size >= MAX_MAKERS) makers.clear();
+    make = plainMaker();
+    makers.set(id, make);
+  }
+  return make;
+}
+
+function plainMaker(): PlainMaker {
+  // A new closure each call: each has its own initial map, hence its own slack tracking.
+  const make = function (): void {} as unknown as PlainMaker;
+  make.prototype = Object.prototype;
+  return make;
+}
+
+/** The shapes defined so far in the current payload, by id (0–255); made at the first definition. */
+let shapes: (Shape | undefined)[] | undefined;
 
 /** Decodes one CBOR data item that fills `bytes` exactly; throws a `CodecError` otherwise. */
 export function decodeCbor(bytes: Uint8Array): unknown {
@@ -68,6 +116,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
     // Do not pin the payload until the next decode.
     src = EMPTY;
     view = EMPTY_VIEW;
+    shapes = undefined;
   }
 }
 
@@ -289,7 +338,10 @@ function propertyName(key: unknown, at: number): string {
 }
 
 function readTagged(tag: number, depth: number, start: number): unknown {
+  if (tag >= TAG_RECORD_FIRST && tag < TAG_RECORD_FIRST + RECORD_SHAPES) return readRecord(tag, depth, start);
   switch (tag) {
+    case TAG_RECORD_INLINE:
+      return readShapeDefinition(depth, start);
     case TAG_DATE_EPOCH:
       return new Date(Math.round(readEpochSeconds(start) * 1000));
     case TAG_DATE_STRING:
@@ -391,6 +443,76 @@ function readTaggedMap(depth: number, start: number): Map<unknown, unknown> {
     map.set(key, value);
   }
   return map;
+}
+
+/** The definite length of the array that must come next, as the content of a record tag. */
+function readArrayHead(what: string, start: number): number {
+  if (pos >= end) throw truncated(start);
+  const initial = src[pos++] as number;
+  if (initial >> 5 !== 4 || (initial & 0x1f) === 31) {
+    throw fail(`${what} on something other than a definite-length array`, start);
+  }
+  return argument(initial & 0x1f, start);
+}
+
+/** Tag 57343 over `[57344 + id, [key…], value…]`: defines shape `id` and returns its first object. */
+function readShapeDefinition(depth: number, start: number): Record<string, unknown> {
+  enter(depth, start);
+  const length = readArrayHead("tag 57343 (record definition)", start);
+  if (length < 2) throw fail("tag 57343 (record definition) on an array of fewer than 2 items", start);
+  if (pos >= end) throw truncated(start);
+  const idAt = pos;
+  const initial = src[pos++] as number;
+  const id = initial >> 5 === 0 ? argument(initial & 0x1f, idAt) : -1;
+  if (id < TAG_RECORD_FIRST || id >= TAG_RECORD_FIRST + RECORD_SHAPES) {
+    throw fail(
+      `a record definition whose id is not a number from ${TAG_RECORD_FIRST} to ${
+        TAG_RECORD_FIRST + RECORD_SHAPES - 1
+      }`,
+      idAt,
+    );
+  }
+  const count = readArrayHead("the keys of a record definition", start);
+  // Every key and every value takes at least one byte.
+  if (count !== length - 2) throw fail(`a record definition with ${count} keys and ${length - 2} values`, start);
+  if (count * 2 > end - pos) throw fail(`a record definition of ${count} keys, past the end of the payload`, start);
+  const keys: string[] = [];
+  let protoKey = false;
+  for (let i = 0; i < count; i++) {
+    const keyAt = pos;
+    if (pos >= end) throw truncated(keyAt);
+    if ((src[pos] as number) >> 5 !== 3) throw fail("a record key that is not a text string", keyAt);
+    const key = readKey(depth);
+    if (key === "__proto__") protoKey = true;
+    keys.push(key);
+  }
+  if (count > 1 && new Set(keys).size !== count) throw fail("a record definition that repeats a key", start);
+  const shape: Shape = { keys, protoKey, make: makerOf(keys) };
+  (shapes ??= [])[id - TAG_RECORD_FIRST] = shape;
+  return readShapedValues(shape, depth);
+}
+
+/** Tag 57344 + id over `[value…]`: an object of shape `id`, defined earlier in the payload. */
+function readRecord(tag: number, depth: number, start: number): Record<string, unknown> {
+  const shape = shapes?.[tag - TAG_RECORD_FIRST];
+  if (shape === undefined) throw fail(`a record of shape ${tag} before any definition of it`, start);
+  enter(depth, start);
+  const length = readArrayHead(`tag ${tag} (record)`, start);
+  if (length !== shape.keys.length) {
+    throw fail(`a record of ${length} values for a shape of ${shape.keys.length} keys`, start);
+  }
+  return readShapedValues(shape, depth);
+}
+
+function readShapedValues(shape: Shape, depth: number): Record<string, unknown> {
+  const keys = shape.keys;
+  const record = new shape.make();
+  if (shape.protoKey) {
+    for (let i = 0; i < keys.length; i++) setEntry(record, keys[i] as string, readValue(depth));
+    return record;
+  }
+  for (let i = 0; i < keys.length; i++) record[keys[i] as string] = readValue(depth);
+  return record;
 }
 
 /** `["RegExp", source, flags?]` under tag 27 (cbor-x's "generic object"; other classes are refused). */

@@ -8,7 +8,8 @@
  * BigInts in 64 bits as 8-byte integers and others as tag 2/3 bignums; plain objects as maps with
  * a 16-bit count (32-bit past 65 535 keys); `Map` as tag 259, `Set` as tag 258, `Date` as tag 1
  * (whole seconds as a 32-bit integer, otherwise float64 seconds), `RegExp` as tag 27,
- * `Uint8Array` as tag 64 and other typed arrays under their RFC 8746 little-endian tags.
+ * `Uint8Array` as tag 64 and other typed arrays under their RFC 8746 little-endian tags. With
+ * `rowShapes`, arrays of same-shape objects are written as cbor-x's records (`_cbor_shapes.ts`).
  *
  * Bytes are written into one growable buffer, kept between calls up to {@link SCRATCH_MAX_BYTES}.
  * Given a byte limit, the buffer never grows past it (plus a few bytes of slack): the encoder
@@ -28,12 +29,15 @@ import {
   TAG_MAP,
   TAG_NEGATIVE_BIGNUM,
   TAG_OBJECT,
+  TAG_RECORD_FIRST,
+  TAG_RECORD_INLINE,
   TAG_SET,
   TAG_UINT8,
   TYPED_ARRAY_TAGS,
   type TypedArray,
   type TypedArrayClass,
 } from "./_cbor_format.ts";
+import { isRowArray, NEW_SHAPE, newShapeTable, shapeId, type ShapeTable } from "./_cbor_shapes.ts";
 
 /** The largest buffer kept for the next call; larger outputs get a buffer of their own. */
 const SCRATCH_MAX_BYTES: number = 1 << 20;
@@ -66,16 +70,29 @@ let pos = 0;
 let busy = false;
 /** The output limit of the current call. */
 let maxBytes = Infinity;
+/** Whether the current call writes row arrays as records. */
+let rowShapes = false;
+/** The shapes of the current call, made when the first row array is met. */
+let shapes: ShapeTable | undefined;
+/** How many row arrays enclose what is being written: inside one, plain objects are records. */
+let inRows = 0;
+
+/** Options of {@link encodeCbor}. */
+export interface CborEncodeOptions {
+  /** Write arrays of same-shape objects with their keys once (`_cbor_shapes.ts`). @default false */
+  readonly rowShapes?: boolean;
+}
 
 /**
  * Encodes `value` (already validated) into a new `Uint8Array` that owns its memory. Throws a
  * `TooLargeError` as soon as the output passes `limit` bytes.
  */
-export function encodeCbor(value: unknown, limit: number = Infinity): Uint8Array {
+export function encodeCbor(value: unknown, limit: number = Infinity, options?: CborEncodeOptions): Uint8Array {
   // A getter inside the value could call the codec again; the buffer is shared, so refuse.
   if (busy) throw new CodecError("cbor codec cannot encode while it is already encoding (a getter encoded a value)");
   busy = true;
   maxBytes = limit;
+  rowShapes = options?.rowShapes === true;
   use(scratch ?? new Uint8Array(INITIAL_BYTES));
   try {
     write(value, 0);
@@ -90,6 +107,9 @@ export function encodeCbor(value: unknown, limit: number = Infinity): Uint8Array
   } finally {
     busy = false;
     maxBytes = Infinity;
+    rowShapes = false;
+    shapes = undefined;
+    inRows = 0;
     buf = new Uint8Array(0);
     view = new DataView(buf.buffer);
     safeEnd = pos = 0;
@@ -262,14 +282,18 @@ function writeObject(value: object, depth: number): void {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto === OBJECT_PROTO || proto === null) {
     nest(depth);
+    if (inRows > 0) return writeShaped(value as Record<string, unknown>, depth);
     return writeRecord(value as Record<string, unknown>, depth);
   }
   if (proto === ARRAY_PROTO) {
     nest(depth);
     const array = value as unknown[];
     const length = array.length;
+    const rows = rowShapes && inRows === 0 && isRowArray(array);
     head(4, length);
+    if (rows) inRows++;
     for (let i = 0; i < length; i++) write(array[i], depth + 1);
+    if (rows) inRows--;
     return;
   }
   if (proto === DATE_PROTO) return writeDate(value as Date);
@@ -333,6 +357,32 @@ function writeRecord(record: Record<string, unknown>, depth: number): void {
     writeString(key);
     write(record[key], depth + 1);
   }
+}
+
+/**
+ * A plain object inside a row array, as a record: tag 57344 + id over its values when its shape
+ * is known, tag 57343 over `[57344 + id, [keys], values]` when it defines it, a map when the
+ * payload has no shape id left.
+ */
+function writeShaped(record: Record<string, unknown>, depth: number): void {
+  const keys = Object.keys(record);
+  const count = keys.length;
+  const found = shapeId(shapes ??= newShapeTable(), keys, depth);
+  if (found < 0) return writeRecord(record, depth);
+  const id = TAG_RECORD_FIRST + (found & ~NEW_SHAPE);
+  // write() left SLACK bytes of room: enough for a tag, an array head and the id.
+  if (found & NEW_SHAPE) {
+    tag(TAG_RECORD_INLINE);
+    head(4, count + 2);
+    head(0, id);
+    if (pos > safeEnd) reserve(SLACK);
+    head(4, count);
+    for (let i = 0; i < count; i++) writeString(keys[i] as string);
+  } else {
+    tag(id);
+    head(4, count);
+  }
+  for (let i = 0; i < count; i++) write(record[keys[i] as string], depth + 1);
 }
 
 function writeDate(date: Date): void {

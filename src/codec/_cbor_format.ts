@@ -2,7 +2,8 @@
  * What the CBOR encoder and decoder agree on: the tag numbers of the wire format (RFC 8949 and the
  * IANA CBOR tag registry), the typed-array classes of RFC 8746, and the conversions both sides
  * need (byte order, half-precision floats, bignum bytes). The format is the one cbor-x 1.6 writes
- * with records off and `tagUint8Array` on, so records written by either decode with the other.
+ * with records off and `tagUint8Array` on, so records written by either decode with the other,
+ * plus one extension: arrays of same-shape objects as cbor-x's records (`_cbor_shapes.ts`).
  *
  * @module
  */
@@ -26,6 +27,15 @@ export const TAG_SET = 258;
 export const TAG_MAP = 259;
 /** Tag 55799: "self-described CBOR", a no-op marker (accepted at the start of a payload only). */
 export const TAG_SELF_DESCRIBED = 55799;
+/**
+ * Tag 57343: an "inline record" (kriszyp/cbor-records, as cbor-x 1.6 writes and reads it): an
+ * array `[id, [key…], value…]` that defines the shape `id` (57344–57599) and is one object of it.
+ */
+export const TAG_RECORD_INLINE = 57343;
+/** Tags 57344–57599: a record of a shape defined earlier in the same payload, as an array of its values. */
+export const TAG_RECORD_FIRST = 57344;
+/** How many record shapes one payload can define: the size of the tag range (57344–57599). */
+export const RECORD_SHAPES = 256;
 
 /** A typed-array class of RFC 8746 other than `Uint8Array`. */
 export type TypedArrayClass =

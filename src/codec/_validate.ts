@@ -24,6 +24,11 @@ export interface SizeBounds {
   readonly string: number;
   /** Bytes a property name takes beyond its length (quotes and a colon, or a head). */
   readonly key: number;
+  /**
+   * Property names may be written once for many objects (the CBOR codec's row shapes), so they
+   * count nothing towards the bound. @default false
+   */
+  readonly sharedKeys?: boolean;
   /** Bytes of a container itself (brackets, or a head). */
   readonly container: number;
   /** Bytes of each element or property of a container beyond the element itself (a separator). */
@@ -85,6 +90,7 @@ export function validateValue(value: unknown, policy: ValuePolicy, maxBytes: num
   const path: Step[] = [];
   const bigintBits = BigInt(policy.bigintBits);
   const sizes = policy.sizes;
+  const sharedKeys = sizes.sharedKeys === true;
   let bytes = 0;
   const grow = (depth: number, more: number): void => {
     bytes += more;
@@ -198,7 +204,7 @@ export function validateValue(value: unknown, policy: ValuePolicy, maxBytes: num
         if (checkStrings && !(isWellFormed as (this: string) => boolean).call(key)) {
           badString(depth + 1, "a property name");
         }
-        grow(depth + 1, key.length + sizes.key + sizes.entry);
+        grow(depth + 1, sharedKeys ? sizes.entry : key.length + sizes.key + sizes.entry);
         visit(record[key], depth + 1);
       }
       if (Object.getOwnPropertySymbols(record).length > 0) fail(depth, "an object with symbol-keyed properties", false);

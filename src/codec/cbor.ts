@@ -15,7 +15,10 @@
  * no generated code (Cloudflare Workers forbid `new Function` inside requests), web-standard APIs
  * only. The format is the one cbor-x 1.6 writes with records off and `tagUint8Array` on, so
  * entries written by earlier versions of Larder (which used cbor-x) still decode, and those
- * versions decode what this one writes. Decoding trusts nothing in the payload: see
+ * versions decode what this one writes — except for one extension: arrays of same-shape objects
+ * (query results) are written with each shape's keys once, as cbor-x's records (`_cbor_shapes.ts`
+ * says why that format, and which arrays). Turn it off with `rowShapes: false` while versions of
+ * Larder older than this one read the same entries. Decoding trusts nothing in the payload: see
  * `_cbor_decode.ts`.
  *
  * @example
@@ -28,7 +31,7 @@
  *
  * @module
  */
-import { CodecError, isCacheError } from "../core/errors.ts";
+import { CodecError, ConfigError, isCacheError } from "../core/errors.ts";
 import type { EncodeOptions, ValueCodec } from "../core/types.ts";
 import { decodeCbor } from "./_cbor_decode.ts";
 import { encodeCbor } from "./_cbor_encode.ts";
@@ -74,19 +77,40 @@ export const CBOR_POLICY: ValuePolicy = {
   sizes: { string: 1, key: 1, container: 1, entry: 0, atom: 1, number: () => 1 },
 };
 
+/** {@link CBOR_POLICY} when property names may be written once per shape (row shapes on). */
+const CBOR_ROWS_POLICY: ValuePolicy = { ...CBOR_POLICY, sizes: { ...CBOR_POLICY.sizes, sharedKeys: true } };
+
+/** Options of {@link cborCodec}. */
+export interface CborCodecOptions {
+  /**
+   * Write arrays of at least 8 same-shape plain objects with each shape's keys once (cbor-x's
+   * record tags 57343–57599): smaller and faster to decode. Versions of Larder before this option
+   * existed cannot read such entries (a miss counted as an error, then a rewrite): turn it off
+   * during a rollout while they still read the same store. Reading is unaffected by it.
+   * @default true
+   */
+  readonly rowShapes?: boolean;
+}
+
 /**
  * The CBOR codec (name `"cbor"`). Encoding validates the whole value first; see the module doc.
  * With `maxBytes`, the validation walk stops once a lower bound of the size passes it, and the
  * encoder once its output does: a `TooLargeError` either way.
  */
-export function cborCodec(): ValueCodec {
+export function cborCodec(options?: CborCodecOptions): ValueCodec {
+  const rowShapes = options?.rowShapes ?? true;
+  if (typeof rowShapes !== "boolean") {
+    throw new ConfigError(`cborCodec: rowShapes must be true or false; got ${JSON.stringify(rowShapes)}`);
+  }
+  const policy = rowShapes ? CBOR_ROWS_POLICY : CBOR_POLICY;
+  const encodeOptions = { rowShapes };
   return {
     name: "cbor",
     encode(value: unknown, options?: EncodeOptions): Uint8Array {
       const maxBytes = options?.maxBytes ?? Infinity;
-      checkValue(value, CBOR_POLICY, maxBytes);
+      checkValue(value, policy, maxBytes);
       try {
-        return encodeCbor(value, maxBytes);
+        return encodeCbor(value, maxBytes, encodeOptions);
       } catch (error) {
         if (isCacheError(error)) throw error;
         throw new CodecError(`cbor codec failed to encode the value: ${messageOf(error)}`, { cause: error });

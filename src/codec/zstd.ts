@@ -56,8 +56,19 @@ const MIN_ZSTD_LEVEL = 1;
 /** Highest accepted level (20–22 need far more memory than a Worker has to spare). */
 const MAX_ZSTD_LEVEL = 19;
 
+/** The zstd compressor, with a decompression that lends its output instead of copying it. */
+export interface ZstdCompressor extends Compressor {
+  /**
+   * Like `decompress`, but calls `use` with the output where zstd wrote it, inside the WASM
+   * memory, instead of copying it out (a copy of the whole decompressed payload saved: ~1 ms and
+   * an allocation of its size at 10 MB). The view is valid only during the call, which must be
+   * synchronous and must not run zstd (refused); decode it there, keep nothing that aliases it.
+   */
+  decompressWith<T>(bytes: Uint8Array, maxBytes: number, use: (raw: Uint8Array) => T): Promise<T>;
+}
+
 /** The zstd compressor (name `"zstd"`). Throws a `ConfigError` for an invalid level or `wasm`. */
-export function zstdCompressor(options: ZstdOptions): Compressor {
+export function zstdCompressor(options: ZstdOptions): ZstdCompressor {
   const level = options?.level ?? 3;
   if (!Number.isInteger(level) || level < MIN_ZSTD_LEVEL || level > MAX_ZSTD_LEVEL) {
     throw new ConfigError(`zstd: level must be an integer from ${MIN_ZSTD_LEVEL} to ${MAX_ZSTD_LEVEL}; got ${level}`);
@@ -92,20 +103,43 @@ export function zstdCompressor(options: ZstdOptions): Compressor {
       return out;
     },
     async decompress(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array> {
-      checkMaxBytes(maxBytes, "zstd");
-      const { contentSize } = readZstdFrameHeader(bytes);
-      if (contentSize === undefined) {
-        throw new TooLargeError(
-          "zstd: frame does not declare its content size; refusing to decompress without a bound",
-        );
-      }
-      if (contentSize > maxBytes) {
-        throw new TooLargeError(`zstd: frame declares ${contentSize} bytes, over the limit of ${maxBytes}`);
-      }
+      const contentSize = boundedSize(bytes, maxBytes);
       const zstd = await load();
       return run(() => zstd.decompress(bytes, contentSize), "decompress");
     },
+    async decompressWith<T>(bytes: Uint8Array, maxBytes: number, use: (raw: Uint8Array) => T): Promise<T> {
+      const contentSize = boundedSize(bytes, maxBytes);
+      const zstd = await load();
+      let used = false;
+      let result: T | undefined;
+      // Errors of `use` (a decoder's CodecError) pass through as they are, not as zstd failures.
+      const output = (raw: Uint8Array): undefined => {
+        used = true;
+        result = use(raw);
+        return undefined;
+      };
+      try {
+        zstd.decompressWith(bytes, contentSize, output);
+      } catch (error) {
+        if (used || isCacheError(error)) throw error;
+        throw new CodecError("zstd: decompress failed (malformed frame)", { cause: error });
+      }
+      return result as T;
+    },
   };
+}
+
+/** The content size `bytes` declares, refused (`TooLargeError`) when absent or over `maxBytes`. */
+function boundedSize(bytes: Uint8Array, maxBytes: number): number {
+  checkMaxBytes(maxBytes, "zstd");
+  const { contentSize } = readZstdFrameHeader(bytes);
+  if (contentSize === undefined) {
+    throw new TooLargeError("zstd: frame does not declare its content size; refusing to decompress without a bound");
+  }
+  if (contentSize > maxBytes) {
+    throw new TooLargeError(`zstd: frame declares ${contentSize} bytes, over the limit of ${maxBytes}`);
+  }
+  return contentSize;
 }
 
 function loadBinding(wasm: ZstdWasm): Promise<ZstdBinding> {

@@ -1,6 +1,8 @@
 /**
  * The Upstash metadata store adapter against the bridge and a real redis-server: every op type,
- * one HTTP request per batch, TTL in the same command, abort through the signal, and errors.
+ * one HTTP request per batch, TTL in the same command, abort through the signal, and errors. The
+ * protocol details the bridge does not exercise (the raw request, the read-your-writes sync token,
+ * malformed replies, an abort mid-body) are checked against small HTTP servers of the test's own.
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -240,5 +242,164 @@ describe("upstashStore abort", () => {
     // The same store still works afterwards, and an unaborted signal changes nothing.
     const fast = await slowStore.run([{ type: "get", key: `${p}:fast` }], { signal: new AbortController().signal });
     expect(fast).toEqual([null]);
+  });
+});
+
+/** A local HTTP server that records each request and answers with `answer` (a real server, canned replies). */
+async function recordingServer(
+  answer: (request: RecordedRequest, res: http.ServerResponse) => void,
+): Promise<{ url: string; requests: RecordedRequest[]; close(): Promise<void> }> {
+  const requests: RecordedRequest[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const recorded = {
+        method: req.method ?? "",
+        path: req.url ?? "",
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      requests.push(recorded);
+      answer(recorded, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/** A pipeline answer: `results` as `{result}` items, and the headers given. */
+function reply(res: http.ServerResponse, results: unknown[], headers: Record<string, string> = {}): void {
+  res.writeHead(200, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(results.map((result) => ({ result }))));
+}
+
+describe("upstashStore on the wire", () => {
+  it("sends one POST /pipeline with the Bearer token and the commands as JSON, scripts by EVAL with their source", async () => {
+    const server = await recordingServer((request, res) => reply(res, JSON.parse(request.body).map(() => null)));
+    try {
+      const direct = upstashStore({ url: `${server.url}/`, token: "tok-123" });
+      await direct.run([
+        { type: "get", key: "k" },
+        { type: "set", key: "k", value: "v", ttlMs: 1500, ifAbsent: true },
+        { type: "releaseLease", key: "lease", token: "owner" },
+      ]).catch(() => {}); // canned nulls are not valid for every op; the request is what is checked
+      expect(server.requests).toHaveLength(1);
+      const [request] = server.requests;
+      expect(request).toMatchObject({ method: "POST", path: "/pipeline" });
+      expect(request!.headers.authorization).toBe("Bearer tok-123");
+      expect(request!.headers["content-type"]).toBe("application/json");
+      // Plain JSON strings back: base64 would add a third to every response.
+      expect(request!.headers["upstash-encoding"]).toBeUndefined();
+      const commands = JSON.parse(request!.body) as unknown[][];
+      expect(commands[0]).toEqual(["GET", "k"]);
+      expect(commands[1]).toEqual(["SET", "k", "v", "PX", 1500, "NX"]);
+      expect(commands[2]![0]).toBe("EVAL");
+      expect(commands[2]![1]).toMatch(/redis\.call/);
+      expect(commands[2]!.slice(2)).toEqual([1, "lease", "owner"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("read-your-writes: sends the sync token of the last successful response, and none when turned off", async () => {
+    let next = 0;
+    const server = await recordingServer((request, res) => {
+      const n = next++;
+      if (n === 2) {
+        res.writeHead(500, { "content-type": "application/json", "upstash-sync-token": "from-an-error" });
+        res.end(JSON.stringify({ error: "ERR boom" }));
+        return;
+      }
+      // The fourth answer carries no token: as @upstash/redis, the next request sends an empty one.
+      reply(res, JSON.parse(request.body).map(() => "v"), n === 3 ? {} : { "upstash-sync-token": `sync-${n}` });
+    });
+    try {
+      const store = upstashStore({ url: server.url, token: "t" });
+      for (let i = 0; i < 5; i++) await store.run([{ type: "get", key: "k" }]).catch(() => {});
+      expect(server.requests.map((r) => r.headers["upstash-sync-token"])).toEqual([
+        "",
+        "sync-0",
+        "sync-1",
+        "sync-1",
+        "",
+      ]);
+      const off = upstashStore({ url: server.url, token: "t", readYourWrites: false });
+      await off.run([{ type: "get", key: "k" }]);
+      expect(server.requests.at(-1)!.headers["upstash-sync-token"]).toBeUndefined();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("turns replies of the wrong shape into StoreErrors that name the op and never the token", async () => {
+    const answers: ((res: http.ServerResponse) => void)[] = [
+      (res) => { // a proxy's HTML error page
+        res.writeHead(502, { "content-type": "text/html" });
+        res.end("<html><body>Bad Gateway tok-secret-1</body></html>");
+      },
+      (res) => { // cut off
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('[{"result":"v"');
+      },
+      (res) => reply(res, []), // no reply for the op
+      (res) => { // not a pipeline reply
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end('{"result":"v"}');
+      },
+    ];
+    let next = 0;
+    const server = await recordingServer((_request, res) => answers[next++]!(res));
+    try {
+      const store = upstashStore({ url: server.url, token: "tok-secret-1" });
+      const messages: string[] = [];
+      for (let i = 0; i < answers.length; i++) {
+        const error = await rejection(store.run([{ type: "get", key: "k" }]));
+        expect(error).toBeInstanceOf(StoreError);
+        messages.push((error as Error).message);
+        expect(inspect(error, { depth: 10 })).not.toContain("tok-secret-1");
+      }
+      expect(messages[0]).toMatch(/^upstash run \[get\] failed: HTTP 502 "<html>/);
+      expect(messages[1]).toMatch(/^upstash run \[get\] failed: unable to parse the response body/);
+      expect(messages[2]).toBe("upstash run [get] failed: 0 replies for 1 operations");
+      expect(messages[3]).toMatch(/^upstash run \[get\] failed: unexpected response/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("aborts while the response body is still arriving, and rejects with the signal's reason", async () => {
+    let closed = false;
+    const server = await recordingServer((_request, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.write('[{"result":"');
+      res.on("close", () => (closed = true));
+    });
+    try {
+      const store = upstashStore({ url: server.url, token: "t" });
+      const controller = new AbortController();
+      const reason = new Error("deadline");
+      setTimeout(() => controller.abort(reason), 100);
+      expect(await rejection(store.run([{ type: "get", key: "k" }], { signal: controller.signal }))).toBe(reason);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(closed).toBe(true);
+    } finally {
+      await server.close();
+    }
   });
 });

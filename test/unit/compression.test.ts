@@ -177,6 +177,69 @@ describe("zstd compressor (the embedded module)", () => {
   });
 });
 
+describe("zstd decompressWith: the output decoded where zstd wrote it", () => {
+  const zstd = embedded();
+  const cbor = cborCodec();
+
+  it("hands the decompressed bytes to `use` and returns what it returns", async () => {
+    const value = rowsValue(5000);
+    const raw = cbor.encode(value);
+    const compressed = await zstd.compress(raw);
+    expect(await zstd.decompressWith(compressed, raw.length, (bytes) => cbor.decode(bytes))).toEqual(value);
+    const seen = await zstd.decompressWith(compressed, raw.length, (bytes) => Buffer.from(bytes).equals(raw));
+    expect(seen).toBe(true);
+  });
+
+  it("lends a view of the WASM memory that a later job reuses: nothing decoded may alias it", async () => {
+    const binding = await instantiateZstd(await embeddedZstdWasm());
+    const a = await zstd.compress(new Uint8Array(4096).fill(1));
+    const b = await zstd.compress(new Uint8Array(4096).fill(2));
+    const view = await zstd.decompressWith(a, 4096, (bytes) => bytes);
+    expect(view.buffer).toBe(binding.heapBuffer());
+    await zstd.decompress(b, 4096); // reuses the freed output
+    expect(view[0]).toBe(2);
+    // Decoded byte strings and typed arrays are copies, so they survive it.
+    const raw = cbor.encode({ bytes: new Uint8Array(64).fill(7), floats: new Float64Array([1.5]) });
+    const value = await zstd.decompressWith(await zstd.compress(raw), raw.length, (bytes) => cbor.decode(bytes)) as {
+      bytes: Uint8Array;
+      floats: Float64Array;
+    };
+    await zstd.decompress(b, 4096);
+    expect(value.bytes.buffer).not.toBe(binding.heapBuffer());
+    expect([...value.bytes]).toEqual(new Array(64).fill(7));
+    expect(value.floats[0]).toBe(1.5);
+  });
+
+  it("refuses zstd work from inside `use`, and frees the memory when `use` throws", async () => {
+    const binding = await instantiateZstd(await embeddedZstdWasm());
+    const compressed = await zstd.compress(text);
+    expect(() => binding.decompressWith(compressed, text.length, () => binding.decompress(compressed, text.length)))
+      .toThrow(/still in use/);
+    expect(() => binding.decompressWith(compressed, text.length, () => binding.compress(text, 3))).toThrow(
+      /still in use/,
+    );
+    const heap = binding.heapBytes();
+    for (let i = 0; i < 200; i++) {
+      await expect(zstd.decompressWith(compressed, text.length, () => {
+        throw new TypeError("decoder bug");
+      })).rejects.toThrow(TypeError);
+    }
+    expect(binding.heapBytes()).toBe(heap);
+    expect((await zstd.decompress(compressed, text.length)).length).toBe(text.length);
+  });
+
+  it("applies decompress's limits and errors before calling `use`", async () => {
+    let calls = 0;
+    const use = (): number => ++calls;
+    await rejects(zstd.decompressWith(frame(0xe0, 0, 0, 0, 0, 1, 0, 0, 0), 64 * MiB, use), TooLargeError);
+    const compressed = await zstd.compress(text);
+    await rejects(zstd.decompressWith(compressed, text.length - 1, use), TooLargeError);
+    await rejects(zstd.decompressWith(compressed.subarray(0, compressed.length - 1), MiB, use), CodecError);
+    await rejects(zstd.decompressWith(randomBytes(100), MiB, use), CodecError);
+    expect(calls).toBe(0);
+  });
+});
+
 describe("zstd compressor with an injected WebAssembly.Module (the Workers path)", () => {
   it("compresses and decompresses through the injected module, byte-identical to the embedded one and to the package's own glue", async () => {
     const injected = zstdCompressor({ wasm: compiled });
