@@ -48,7 +48,7 @@ describe("wrap's timeout", () => {
     let now = 1_700_000_000_000;
     const logger = recordingLogger();
     const cache = createCache({ prefix: "to2", now: () => now, logger });
-    let gate: ReturnType<typeof deferred<void>> | undefined;
+    let gate: { promise: Promise<void>; resolve: (value: void) => void } | undefined;
     let version = 0;
     const report = cache.wrap(async () => {
       version++;
@@ -103,7 +103,7 @@ describe("the function's signal (signal: true)", () => {
   it("fires at abortAfter with a TimeoutError; a function that honours it stores nothing", async () => {
     const cache = createCache({ prefix: "sig" });
     let seen: AbortSignal | undefined;
-    const fetchReport = cache.wrap((id: number, { signal }: ComputeContext) => {
+    const fetchReport = cache.wrap((_id: number, { signal }: ComputeContext) => {
       seen = signal;
       return new Promise<number>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     }, { name: "fetchReport", abortAfter: 30, signal: true });

@@ -58,9 +58,11 @@ describe("compileTemplate", () => {
     expect(compileTags(["a", "b", "a"], { what: "t" })).toEqual(["a", "b"]);
     const tags = compileTags(["users", "user:{0}"], { what: "w: tags" });
     expect(typeof tags).toBe("function");
-    expect((tags as (a: unknown[]) => string[])([42])).toEqual(["users", "user:42"]);
-    expect(() => (tags as (a: unknown[]) => string[])(["has space"])).toThrow(KeyError);
-    expect(() => (tags as (a: unknown[]) => string[])(["has space"])).toThrow(/w: tags: tag template "user:\{0\}"/);
+    expect((tags as (a: readonly unknown[]) => readonly string[])([42])).toEqual(["users", "user:42"]);
+    expect(() => (tags as (a: readonly unknown[]) => readonly string[])(["has space"])).toThrow(KeyError);
+    expect(() => (tags as (a: readonly unknown[]) => readonly string[])(["has space"])).toThrow(
+      /w: tags: tag template "user:\{0\}"/,
+    );
     expect(() => compileTags(['bad"quote:{0}'], { what: "w: tags" })).toThrow(ConfigError);
   });
 });
