@@ -48,17 +48,18 @@ describe("wrap's timeout", () => {
     let now = 1_700_000_000_000;
     const logger = recordingLogger();
     const cache = createCache({ prefix: "to2", now: () => now, logger });
-    let gate: { promise: Promise<void>; resolve: (value: void) => void } | undefined;
+    const gate = deferred<void>();
+    let holding = false;
     let version = 0;
     const report = cache.wrap(async () => {
       version++;
-      await gate?.promise;
+      if (holding) await gate.promise;
       return `v${version}`;
     }, { name: "report", ttl: 1_000, staleIfError: "1h", timeout: 30 });
     expect(await report()).toBe("v1");
     await cache.flush();
     now += 5_000; // expired, within staleIfError
-    gate = deferred<void>();
+    holding = true;
     expect(await report()).toBe("v1");
     expect(cache.stats().staleIfError).toBe(1);
     expect(cache.stats().functionTimeouts).toBe(1);
