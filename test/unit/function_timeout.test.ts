@@ -63,7 +63,8 @@ describe("wrap's timeout", () => {
     expect(await report()).toBe("v1");
     expect(cache.stats().staleIfError).toBe(1);
     expect(cache.stats().functionTimeouts).toBe(1);
-    expect(logger.lines.some((l) => /function failed, serving the expired entry/.test(l.message))).toBe(true);
+    expect(logger.lines.some((l) => /default\/report: function timed out, serving the expired entry/.test(l.message)))
+      .toBe(true);
     gate.resolve();
     await cache.flush();
     expect(await report()).toBe("v2");

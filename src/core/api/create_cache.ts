@@ -44,19 +44,8 @@ import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_
 /** A cache created by {@link createCache}. */
 export interface Cache {
   /**
-   * Wraps `fn` so that calls with equal arguments are served from the cache. The wrapper has
-   * `fn`'s parameters and returns a Promise of its result.
-   *
-   * @example
-   * ```ts
-   * const revenue = cache.wrap(runQuery, { name: "revenue", ttl: "15m" });
-   * await revenue("SELECT ...", 2024);
-   * ```
-   */
-  wrap<A extends unknown[], R>(fn: (...args: A) => R, options?: WrapOptions<A> & { signal?: false }): Wrapped<A, R>;
-  /**
-   * {@link wrap} for a function that takes an `AbortSignal`: with `signal: true` it is called as
-   * `fn(...args, { signal })`, and the wrapper has its other parameters.
+   * Wraps a function that takes an `AbortSignal` (see the other overload): with `signal: true`
+   * it is called as `fn(...args, { signal })`, and the wrapper has its other parameters.
    *
    * @example
    * ```ts
@@ -71,6 +60,17 @@ export interface Cache {
     fn: (...args: [...A, ComputeContext]) => R,
     options: WrapOptions<A> & { signal: true },
   ): Wrapped<A, R>;
+  /**
+   * Wraps `fn` so that calls with equal arguments are served from the cache. The wrapper has
+   * `fn`'s parameters and returns a Promise of its result.
+   *
+   * @example
+   * ```ts
+   * const revenue = cache.wrap(runQuery, { name: "revenue", ttl: "15m" });
+   * await revenue("SELECT ...", 2024);
+   * ```
+   */
+  wrap<A extends unknown[], R>(fn: (...args: A) => R, options?: WrapOptions<A>): Wrapped<A, R>;
   /**
    * Wraps a function that writes: once `fn` has succeeded, the tags and namespaces named are
    * invalidated (one store command), then the wrapped functions in `recache` are recomputed.

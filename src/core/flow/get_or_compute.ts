@@ -35,6 +35,7 @@ import { countEntryError, type Generations, lookup, type LookupOptions } from ".
 import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
 import { callerTimeout, TimeLimit } from "./time_limit.ts";
+import { TimeoutError } from "../errors.ts";
 
 /** What {@link find} found: a lookup's outcome with the entry decoded into the job's value. */
 export type Found<T> =
@@ -212,7 +213,10 @@ function answerLate<T>(
   const { policy, ref } = job;
   if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
     ctx.stats.staleIfError++;
-    ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, {
+    const what = error instanceof TimeoutError && error.backend === "function"
+      ? "function timed out"
+      : "function failed";
+    ctx.backend.logger.warn(`larder: ${policy.label}: ${what}, serving the expired entry`, {
       error,
       ...(ref.readableKey === undefined ? {} : { key: ref.readableKey }),
     });
