@@ -291,7 +291,10 @@ export function wrapFunction<A extends unknown[], R>(
     return serve(this, args);
   } as Wrapped<A, R>;
   wrapped.withSignal = (signal: AbortSignal) => {
-    if (!(signal instanceof AbortSignal)) throw new ConfigError(`${where}: withSignal expects an AbortSignal`);
+    // Duck-typed: a signal from another realm (a framework's own AbortSignal) is as good.
+    if (typeof signal?.addEventListener !== "function" || typeof signal.aborted !== "boolean") {
+      throw new ConfigError(`${where}: withSignal expects an AbortSignal`);
+    }
     return function (this: unknown, ...args: A): Promise<Awaited<R>> {
       // Aborted already: nothing starts.
       return signal.aborted ? Promise.reject(signal.reason) : abandonable(serve(this, args), signal);

@@ -176,7 +176,8 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   if (owned) ctx.stats.leasesAcquired++;
 
   const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
-  const computing = owned ? whileHolding(ctx, owned, job.compute) : job.compute();
+  // An async wrapper either way, so a compute that throws synchronously is a rejection like any failure.
+  const computing = owned ? whileHolding(ctx, owned, job.compute) : (async () => await job.compute())();
   // Stored whether or not the caller still waits for it (a timeout does not stop the computation).
   const stored = computing.then((value) => {
     persist(ctx, job, { value, seen, owned });
