@@ -29,6 +29,8 @@ export interface ResolvedOptions {
   readonly prefix: string;
   readonly namespace: string;
   readonly ttlMs: number;
+  /** TTL profiles by name, in ms (built-in, declared, then overridden from the environment). */
+  readonly ttlProfiles: ReadonlyMap<string, number>;
   readonly payload: PayloadConfig;
   readonly maxInlineBytes: number;
   readonly storeTimeoutMs: number;
@@ -77,6 +79,8 @@ export interface EntryRef {
   readonly gens: readonly string[];
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
+  /** The key as people write it (a filled key template, `set`'s key): kept in the record for `inspect` and logs. */
+  readonly readableKey?: string;
 }
 
 const contexts = new WeakMap<object, CacheContext>();

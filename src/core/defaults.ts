@@ -13,7 +13,10 @@ export const DEFAULTS = {
   cache: {
     prefix: "larder",
     namespace: "default",
-    ttl: "1h",
+    /** The cache's TTL is the `default` profile unless given. */
+    ttl: "default",
+    /** Built-in TTL profiles (`ttl: "short"`…); `ttlProfiles` redefines them, `LARDER_TTL_<NAME>` retunes them. */
+    ttlProfiles: { short: "1m", default: "1h", long: "1d" },
     codec: "cbor",
     compression: "zstd",
     maxInlineBytes: 32_768, // 32 KiB
@@ -26,6 +29,8 @@ export const DEFAULTS = {
     lease: { on: true, ttl: "15s", wait: "30s" },
     globalStats: { on: true, interval: "30s" },
   },
+  /** `cache.invalidating()` options. */
+  invalidating: { mode: "expire", onError: "throw", recacheConcurrency: 4 },
   /** Encoded values under this size are stored uncompressed (compression would not pay). */
   minCompressBytes: 256,
   /** `cache.cleanup()` options. */

@@ -38,10 +38,28 @@ import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
-import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
+import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
+import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
+  /**
+   * Wraps a function that takes an `AbortSignal` (see the other overload): with `signal: true`
+   * it is called as `fn(...args, { signal })`, and the wrapper has its other parameters.
+   *
+   * @example
+   * ```ts
+   * const report = cache.wrap(
+   *   (id: number, { signal }: ComputeContext) => fetch(`https://api.example/reports/${id}`, { signal }).then((r) => r.json()),
+   *   { name: "report", timeout: "5s", signal: true },
+   * );
+   * await report(7);
+   * ```
+   */
+  wrap<A extends unknown[], R>(
+    fn: (...args: [...A, ComputeContext]) => R,
+    options: WrapOptions<A> & { signal: true },
+  ): Wrapped<A, R>;
   /**
    * Wraps `fn` so that calls with equal arguments are served from the cache. The wrapper has
    * `fn`'s parameters and returns a Promise of its result.
@@ -53,6 +71,27 @@ export interface Cache {
    * ```
    */
   wrap<A extends unknown[], R>(fn: (...args: A) => R, options?: WrapOptions<A>): Wrapped<A, R>;
+  /**
+   * Wraps a function that writes: once `fn` has succeeded, the tags and namespaces named are
+   * invalidated (one store command), then the wrapped functions in `recache` are recomputed.
+   * Nothing is invalidated when `fn` throws. Rejects with a `StoreError` saying the write
+   * succeeded when the invalidation failed (unless `onError: "log"`).
+   *
+   * @example
+   * ```ts
+   * const getUser = cache.wrap(loadUser, { key: "user:{id}", tags: ["user:{id}"], params: ["id"] });
+   * const updateUser = cache.invalidating(saveUser, {
+   *   tags: ["user:{id}"],
+   *   params: ["id", "data"],
+   *   recache: [[getUser, (id) => [id]]],
+   * });
+   * await updateUser(42, { name: "Ada" }); // writes, invalidates user:42, recomputes getUser(42)
+   * ```
+   */
+  invalidating<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: InvalidatingOptions<A, Awaited<R>>,
+  ): (...args: A) => Promise<Awaited<R>>;
   /** The value stored under `key`, or `undefined` on a miss (including any cache failure). */
   get<T = unknown>(key: string, options?: KeyOptions): Promise<T | undefined>;
   /**
@@ -167,7 +206,9 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
   const { prefix } = resolved;
 
   const cache: Cache = {
-    wrap: (fn, wrapOptions) => wrapFunction(wrapping, fn, wrapOptions),
+    wrap: <A extends unknown[], R>(fn: (...args: never) => R, wrapOptions?: WrapOptions<A>): Wrapped<A, R> =>
+      wrapFunction<A, R>(wrapping, fn, wrapOptions),
+    invalidating: (fn, invalidatingOptions) => invalidatingFunction(wrapping, fn, invalidatingOptions),
     get: async <T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> =>
       await getEntry(ctx, await entryRef(ctx, { method: "get", key, options: keyOptions })) as T | undefined,
     async set(key, value, setOptions) {
@@ -216,3 +257,4 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
 
 export type { KeyOptions, SetOptions } from "./entries.ts";
 export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";
+export type { InvalidatingOptions, RecacheCall, RecacheOptions } from "./invalidate_on_write.ts";

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { Duration } from "../util/durations.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import * as opt from "../util/check_options.ts";
 import { ConfigError } from "../errors.ts";
@@ -12,6 +11,7 @@ import { newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
 import { keyHash } from "../record/key_material.ts";
 import { nameCheck, tagsCheck } from "./options.ts";
+import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
 
@@ -23,8 +23,8 @@ export interface KeyOptions {
 
 /** Options of `Cache.set`. */
 export interface SetOptions extends KeyOptions {
-  /** Time to live. @default the cache's `ttl` */
-  ttl?: Duration;
+  /** Time to live: a duration or a TTL profile's name. @default the cache's `ttl` */
+  ttl?: Ttl;
   /** Tags of the entry, for `Cache.invalidateTag`. @default [] */
   tags?: readonly string[];
 }
@@ -33,7 +33,7 @@ const KEY_OPTIONS = { namespace: opt.optional(nameCheck) } satisfies opt.OptionC
 
 const SET_OPTIONS = {
   namespace: opt.optional(nameCheck),
-  ttl: opt.optional(opt.duration),
+  ttl: opt.optional(ttlCheck),
   tags: opt.withDefault(tagsCheck, []),
 } satisfies opt.OptionChecks<SetOptions>;
 
@@ -61,7 +61,8 @@ export async function setRef(
 ): Promise<{ ref: EntryRef; ttlMs: number }> {
   const key = checkKey({ ...call, method: "set" });
   const o = opt.checkOptions("set", call.options, SET_OPTIONS);
-  return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: o.ttl ?? ctx.options.ttlMs };
+  const ttl = o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, "set: ttl");
+  return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: ttl };
 }
 
 function checkKey(call: KeyCall): string {
@@ -78,7 +79,7 @@ async function refOf(
   const { prefix } = ctx.options;
   const namespace = entry.namespace ?? ctx.options.namespace;
   const hash = await keyHash(prefix, namespace, { kind: "key", key: entry.key });
-  return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags) };
+  return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags), readableKey: entry.key };
 }
 
 /** The value of a fresh entry, or `undefined` (a miss, including any cache failure). */
@@ -106,6 +107,7 @@ export async function setEntry(
     const written = await writeEntry(ctx, {
       hash: ref.hash,
       namespace: ref.namespace,
+      ...(ref.readableKey === undefined ? {} : { readableKey: ref.readableKey }),
       gens: ref.gens.map((gen) => ({ key: gen })),
       value,
       ttlMs,

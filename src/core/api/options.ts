@@ -17,6 +17,7 @@ import type { BlobStore, Logger, MetadataStore, WaitUntil } from "../types.ts";
 import * as opt from "../util/check_options.ts";
 import type { Duration } from "../util/durations.ts";
 import { DEFAULTS } from "../defaults.ts";
+import { profileName, resolveProfiles, type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 
 /** Options of {@link createCache}. Every field is optional. */
 export interface CacheOptions {
@@ -31,8 +32,26 @@ export interface CacheOptions {
   prefix?: string;
   /** Default namespace of entries. @default "default" */
   namespace?: string;
-  /** Default time to live. @default "1h" */
-  ttl?: Duration;
+  /**
+   * Default time to live: a duration, or a TTL profile's name (see `ttlProfiles`).
+   * @default "default" (the `default` profile: 1 h unless redefined)
+   */
+  ttl?: Ttl;
+  /**
+   * Named TTLs, usable wherever a TTL is given (`ttl: "short"`). Built in: `short` (1 min),
+   * `default` (1 h) and `long` (1 day); these may be redefined here. Names are 1–32 lower-case
+   * letters, digits or `_`, starting with a letter.
+   * @example { short: "30s", reports: "15m" }
+   * @default { short: "1m", default: "1h", long: "1d" }
+   */
+  ttlProfiles?: Record<string, Duration>;
+  /**
+   * Durations that retune existing profiles and win over `ttlProfiles`: `cacheOptionsFromEnv()`
+   * (`larder/env`) fills it from the `LARDER_TTL_<NAME>` variables, so operators change a TTL
+   * without a deploy. A name no profile has is a `ConfigError` (a mistyped variable).
+   * @default {}
+   */
+  ttlOverrides?: Record<string, Duration>;
   /** Value encoding: `"cbor"` keeps Date, Map, Set, BigInt, typed arrays and undefined. @default "cbor" */
   codec?: "cbor" | "json";
   /** Payload compression. @default "zstd" */
@@ -164,7 +183,19 @@ const CACHE_OPTIONS = {
   ),
   prefix: opt.withDefault(nameCheck, D.prefix),
   namespace: opt.withDefault(nameCheck, D.namespace),
-  ttl: opt.withDefault(opt.duration, D.ttl),
+  ttl: opt.withDefault(ttlCheck, D.ttl),
+  ttlProfiles: opt.recordOf({
+    shape: "an object of { [profile]: duration }",
+    keyName: "profile name",
+    key: profileName,
+    value: opt.duration,
+  }),
+  ttlOverrides: opt.recordOf({
+    shape: "an object of { [profile]: duration }",
+    keyName: "profile name",
+    key: profileName,
+    value: opt.duration,
+  }),
   codec: opt.withDefault(opt.oneOf(["cbor", "json"]), D.codec),
   compression: opt.withDefault(opt.oneOf(["zstd", "gzip", "none"]), D.compression),
   zstd: opt.optional(opt.group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
@@ -215,12 +246,14 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
   const o = opt.checkOptions("createCache", options, CACHE_OPTIONS);
   const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
   const compressors = compressorsFor(zstd);
+  const ttlProfiles = resolveProfiles(o.ttlProfiles, o.ttlOverrides);
   return {
     store: o.store ?? memoryStore(),
     blobs: o.blobs ?? (o.store === undefined ? memoryBlobStore() : undefined),
     prefix: o.prefix,
     namespace: o.namespace,
-    ttlMs: o.ttl,
+    ttlMs: ttlMs(ttlProfiles, o.ttl, "createCache: ttl"),
+    ttlProfiles,
     payload: {
       codec: codecs[o.codec]!,
       compressor: compressors[o.compression],

@@ -19,6 +19,11 @@
  * computed across an invalidation is never stored as fresh; when the lookup could not read them
  * (the store failed), the value is not stored at all.
  *
+ * A job may bound how long its callers wait (`timeoutMs`, flow/time_limit.ts): past it they are
+ * answered as if the function had failed (a stale entry within `staleIfError`, else a
+ * `TimeoutError`), while the computation goes on, keeps its lease and is stored. A recache
+ * (`recompute`) never serves a stale entry: it computes through the lease and stores.
+ *
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
@@ -29,6 +34,8 @@ import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding
 import { countEntryError, type Generations, lookup, type LookupOptions } from "./lookup.ts";
 import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
+import { callerTimeout, TimeLimit } from "./time_limit.ts";
+import { TimeoutError } from "../errors.ts";
 
 /** What {@link find} found: a lookup's outcome with the entry decoded into the job's value. */
 export type Found<T> =
@@ -125,7 +132,7 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     return found.value;
   }
   // A stale entry the job may not serve stale is neither served nor kept as a fallback.
-  const allowed = (stale: Stale<T>): boolean => job.mayServeStale?.(stale.value) ?? true;
+  const allowed = (stale: Stale<T>): boolean => !job.recompute && (job.mayServeStale?.(stale.value) ?? true);
   const servableNow = (stale: Stale<T>): boolean =>
     allowed(stale) && servable(ctx, stale, policy.staleWhileRevalidateMs);
   const staleAllowed = found.kind === "stale" && allowed(found);
@@ -138,16 +145,21 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   ctx.stats.miss(elapsed);
   const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
 
+  // The callers' time limit counts from the miss: waiting for another instance's computation included.
+  const limit = job.timeoutMs === undefined ? undefined : new TimeLimit(job.timeoutMs);
   let owned: Lease | undefined;
   if (found.kind === "miss" && found.lease === "acquired") {
     owned = lease;
   } else if (found.kind === "stale" && lease) {
     // The record exists (expired), so the lookup took no lease: one more round trip, only here.
     owned = await tryAcquire(ctx, lease) ? lease : undefined;
-  } else if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
+    // A recache waits for whoever holds the lease, like a miss, rather than computing twice.
+    if (!owned && job.recompute) found = { kind: "miss", lease: "held", gens: found.gens };
+  }
+  if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
     found = await waitForOwner(ctx, ref, {
       find: findOptions,
-      waitMs: leaseConfig.waitMs,
+      waitMs: Math.min(leaseConfig.waitMs, limit?.remaining() ?? Infinity),
       servableStale: servableNow,
       seen: found.gens,
     });
@@ -156,32 +168,84 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
       return found.value;
     }
     if (found.lease === "acquired") owned = lease;
-    else ctx.stats.leaseWaitsGivenUp++;
+    else if (limit?.expired()) {
+      ctx.stats.functionTimeouts++;
+      return answerLate(ctx, { job, fallback, error: callerTimeout(policy.label, limit.ms) });
+    } else ctx.stats.leaseWaitsGivenUp++;
   }
   if (owned) ctx.stats.leasesAcquired++;
 
-  let value: T;
-  try {
-    value = owned ? await whileHolding(ctx, owned, job.compute) : await job.compute();
-  } catch (error) {
+  const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
+  // An async wrapper either way, so a compute that throws synchronously is a rejection like any failure.
+  const computing = owned ? whileHolding(ctx, owned, job.compute) : (async () => await job.compute())();
+  // Stored whether or not the caller still waits for it (a timeout does not stop the computation).
+  const stored = computing.then((value) => {
+    persist(ctx, job, { value, seen, owned });
+    return value;
+  }, (error: unknown) => {
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
     // lease simply expires.
     if (owned) ctx.background.schedule(() => release(ctx, owned));
-    if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
-      ctx.stats.staleIfError++;
-      ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
-      return fallback.value;
-    }
     throw error;
+  });
+  try {
+    if (!limit) return await stored;
+    const raced = await limit.race(stored);
+    if (!raced.late) return raced.value;
+  } catch (error) {
+    return answerLate(ctx, { job, fallback, error });
   }
-  const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
-  persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
-    label: policy.label,
+  // The caller stops waiting; the computation goes on, registered like a background write.
+  const settled = (): Promise<void> => stored.then(() => {}, () => {});
+  if (!ctx.background.schedule(settled)) void settled();
+  ctx.stats.functionTimeouts++;
+  return answerLate(ctx, { job, fallback, error: callerTimeout(policy.label, limit.ms) });
+}
+
+/**
+ * The answer to a caller whose function failed or ran past the timeout: the stale entry when one
+ * expired less than `staleIfError` ago, else the error.
+ */
+function answerLate<T>(
+  ctx: CacheContext,
+  late: { readonly job: ComputeJob<T>; readonly fallback: Stale<T> | undefined; readonly error: unknown },
+): T {
+  const { job, fallback, error } = late;
+  const { policy, ref } = job;
+  if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
+    ctx.stats.staleIfError++;
+    const what = error instanceof TimeoutError && error.backend === "function"
+      ? "function timed out"
+      : "function failed";
+    ctx.backend.logger.warn(`larder: ${policy.label}: ${what}, serving the expired entry`, {
+      error,
+      ...(ref.readableKey === undefined ? {} : { key: ref.readableKey }),
+    });
+    return fallback.value;
+  }
+  throw error;
+}
+
+/** Schedules the write of a computed value; the lease is released once it is written. */
+function persist<T>(
+  ctx: CacheContext,
+  job: ComputeJob<T>,
+  computed: { readonly value: T; readonly seen: Generations | Promise<Generations>; readonly owned: Lease | undefined },
+): void {
+  const { owned } = computed;
+  let settle: (() => void) | undefined;
+  job.persisting?.(new Promise<void>((resolve) => (settle = resolve)));
+  persistInBackground(ctx, writeFor(ctx, job, computed), {
+    label: job.policy.label,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
-    after: owned ? () => release(ctx, owned) : undefined,
+    after: owned || settle
+      ? async () => {
+        if (owned) await release(ctx, owned);
+        settle?.();
+      }
+      : undefined,
   });
-  return value;
 }
 
 type Stale<T> = Found<T> & { kind: "stale" };

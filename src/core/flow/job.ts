@@ -63,6 +63,20 @@ export interface ComputeJob<T> {
    * `must-revalidate` forbids serving it stale). Called for each stale entry found. @default always
    */
   readonly mayServeStale?: (value: T) => boolean;
+  /**
+   * How long callers wait for a computed value once the lookup missed (waiting for another
+   * instance's computation included); past it they get a stale entry when one may be served, else
+   * a `TimeoutError`, and the computation goes on and is stored (flow/time_limit.ts). @default no limit
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Recompute even when a stale entry is found (`recache` after an invalidation): it is neither
+   * served nor kept as a fallback, and the computation goes through the lease like a miss's.
+   * @default false
+   */
+  readonly recompute?: boolean;
+  /** Learns, when a computed value's write is scheduled, when it will have settled (whatever its outcome). */
+  readonly persisting?: (settled: Promise<void>) => void;
 }
 
 /**
@@ -95,6 +109,7 @@ export function writeFor<T>(
     }
     return {
       ...plan,
+      ...(ref.readableKey === undefined ? {} : { readableKey: ref.readableKey }),
       hash: ref.hash,
       namespace: ref.namespace,
       gens,

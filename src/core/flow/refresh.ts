@@ -43,6 +43,7 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
       ctx.stats.refreshesFailed++;
       ctx.backend.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, {
         error,
+        ...(job.ref.readableKey === undefined ? {} : { key: job.ref.readableKey }),
       });
     } finally {
       if (!handedOff) await done();

@@ -9,7 +9,7 @@
  */
 import { toBase64 } from "../util/bytes.ts";
 import type { CacheContext } from "../context.ts";
-import { type EntryFields, formatRecord, RECORD_VERSION } from "../record/entry.ts";
+import { type EntryFields, formatRecord, MAX_READABLE_KEY, RECORD_VERSION } from "../record/entry.ts";
 import { StoreError, TooLargeError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey, recordKeyParts } from "../record/key_layout.ts";
@@ -34,6 +34,8 @@ export interface WriteRequest {
   readonly computedAt?: number;
   /** Opaque metadata kept in the record beside the payload (a stored response's status and headers). */
   readonly meta?: string;
+  /** The key as people write it, kept in the record (`r`, at most {@link MAX_READABLE_KEY} characters) for operators. */
+  readonly readableKey?: string;
 }
 
 /**
@@ -58,6 +60,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     s: payload.bytes.length,
     h: payload.checksum,
     ...(request.meta === undefined ? {} : { m: request.meta }),
+    ...(request.readableKey === undefined ? {} : { r: readable(request.readableKey) }),
   } as const;
   const record: EntryFields = payload.bytes.length <= options.maxInlineBytes
     ? { ...fields, p: toBase64(payload.bytes) }
@@ -74,6 +77,11 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
   return true;
+}
+
+/** A readable key as the record keeps it: long ones cut, marked with an ellipsis (the hash stays the identity). */
+function readable(key: string): string {
+  return key.length <= MAX_READABLE_KEY ? key : `${key.slice(0, MAX_READABLE_KEY - 1)}…`;
 }
 
 /**

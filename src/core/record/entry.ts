@@ -49,7 +49,16 @@ export interface EntryFields {
   readonly b?: string;
   /** Opaque metadata stored beside the payload (e.g. a cached response's status and headers). */
   readonly m?: string;
+  /**
+   * The key as people write it (a filled key template such as `user:42`, or `set`'s key), for
+   * `inspect`, the CLI and logs; the hash `k` stays the identity. Absent in records written
+   * before it existed, and for calls identified by their arguments.
+   */
+  readonly r?: string;
 }
+
+/** Longest readable key a record keeps, in characters (longer ones are cut). */
+export const MAX_READABLE_KEY = 256;
 
 /** One entry's record, as stored. Short field names keep hit responses small. */
 export interface EntryRecord extends EntryFields {
@@ -83,7 +92,8 @@ export function parseRecord(text: string): EntryRecord {
     isCount(r.t) && isCount(r.e) && isCount(r.n) && isCount(r.s) &&
     (typeof r.p === "string") !== (typeof r.b === "string") &&
     Array.isArray(r.g) && r.g.every(isStamp) &&
-    (r.m === undefined || typeof r.m === "string");
+    (r.m === undefined || typeof r.m === "string") &&
+    (r.r === undefined || typeof r.r === "string");
   if (!valid) throw new IntegrityError("record has missing or malformed fields");
   return r as unknown as EntryRecord;
 }

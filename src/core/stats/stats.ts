@@ -56,6 +56,10 @@ export interface CacheStats {
   readonly refreshesFailed: number;
   /** Lookups abandoned at `timeout.total` (the call went on as a miss). */
   readonly budgetExceeded: number;
+  /** Calls answered at `wrap`'s `timeout` (a stale entry or a `TimeoutError`) while the function went on. */
+  readonly functionTimeouts: number;
+  /** Recomputations after an invalidating write (`recache`): done, failed (logged), skipped (not covered by the invalidation, or the queue was full). */
+  readonly recaches: { readonly ok: number; readonly failed: number; readonly skipped: number };
   /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
   readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
   /** Circuit breakers per backend; `undefined` when disabled. */
@@ -75,6 +79,10 @@ export class StatsRecorder {
   staleIfError = 0;
   refreshesFailed = 0;
   budgetExceeded = 0;
+  functionTimeouts = 0;
+  recachesOk = 0;
+  recachesFailed = 0;
+  recachesSkipped = 0;
   leasesAcquired = 0;
   leasesWaited = 0;
   leaseWaitsGivenUp = 0;
@@ -142,6 +150,8 @@ export class StatsRecorder {
       staleIfError: this.staleIfError,
       refreshesFailed: this.refreshesFailed,
       budgetExceeded: this.budgetExceeded,
+      functionTimeouts: this.functionTimeouts,
+      recaches: { ok: this.recachesOk, failed: this.recachesFailed, skipped: this.recachesSkipped },
       leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
       breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
