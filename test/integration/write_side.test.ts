@@ -225,9 +225,9 @@ describe("TTL profiles from the environment on the real services", () => {
     await getQuote("ACME");
     await cache.flush();
     await cache.set("fx:eur-usd", 1.08, { ttl: "long" });
-    const pttl = async (key: string) =>
+    const pttl = async (key: string | { readonly hash: string }) =>
       Number(await redisCommand(["PTTL", recordKey(prefix, (await cache.inspect(key)).hash)]));
-    const quote = await pttl("quote:ACME");
+    const quote = await pttl({ hash: await getQuote.hashOf("ACME") });
     expect(quote).toBeGreaterThan(20_000);
     expect(quote).toBeLessThanOrEqual(30_000);
     const fx = await pttl("fx:eur-usd");
