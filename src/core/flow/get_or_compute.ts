@@ -107,6 +107,11 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   const leaseConfig = ctx.options.lease;
   const lease = newLease(ctx, hash);
   const findOptions: FindOptions<T> = { decoder, lease, retainMs };
+  const { events } = ctx;
+  // Events are built only while someone listens: with nobody, the hit path pays one branch.
+  const call = events.listening
+    ? events.begin({ op: "wrap", keyHash: hash, namespace: ref.namespace, label: policy.label })
+    : undefined;
 
   const started = performance.now();
   // A lookup that outlives `timeout.total` still brings the generations the write needs.
@@ -121,6 +126,7 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   ctx.reporter.reportInBackground(ctx.background);
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, elapsed);
+    if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: false });
     if (found.source !== "memory") job.onPlacement(found.source);
     return found.value;
   }
@@ -131,11 +137,16 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   const staleAllowed = found.kind === "stale" && allowed(found);
   if (found.kind === "stale" && staleAllowed && servable(ctx, found, policy.staleWhileRevalidateMs)) {
     ctx.stats.hit(found.source, elapsed);
+    if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: true });
     ctx.stats.stale++;
+    if (call) {
+      events.emit({ type: "stale", ...call, reason: found.marked ? "marked" : "revalidate", tier: found.source });
+    }
     refreshInBackground(ctx, job, found.gens);
     return found.value;
   }
   ctx.stats.miss(elapsed);
+  if (call) events.emit({ type: "miss", ...call, ms: elapsed });
   const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
 
   let owned: Lease | undefined;
@@ -145,21 +156,26 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     // The record exists (expired), so the lookup took no lease: one more round trip, only here.
     owned = await tryAcquire(ctx, lease) ? lease : undefined;
   } else if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
+    const waitStarted = performance.now();
     found = await waitForOwner(ctx, ref, {
       find: findOptions,
       waitMs: leaseConfig.waitMs,
       servableStale: servableNow,
       seen: found.gens,
     });
+    const ms = performance.now() - waitStarted;
     if (found.kind === "hit" || found.kind === "stale") {
       ctx.stats.leasesWaited++;
+      if (call) events.emit({ type: "leaseWait", ...call, outcome: "served", ms });
       return found.value;
     }
     if (found.lease === "acquired") owned = lease;
     else ctx.stats.leaseWaitsGivenUp++;
+    if (call) events.emit({ type: "leaseWait", ...call, outcome: owned ? "acquired" : "gaveUp", ms });
   }
   if (owned) ctx.stats.leasesAcquired++;
 
+  const computeStarted = performance.now();
   let value: T;
   try {
     value = owned ? await whileHolding(ctx, owned, job.compute) : await job.compute();
@@ -167,16 +183,24 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
     // lease simply expires.
     if (owned) ctx.background.schedule(() => release(ctx, owned));
-    if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
+    const served = fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs ? fallback : undefined;
+    const ms = performance.now() - computeStarted;
+    if (call) events.emit({ type: "compute", ...call, ms, ok: false, error, fallback: served !== undefined });
+    if (served) {
       ctx.stats.staleIfError++;
+      if (call) events.emit({ type: "stale", ...call, reason: "error", tier: served.source });
       ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
-      return fallback.value;
+      return served.value;
     }
     throw error;
   }
+  if (call) {
+    events.emit({ type: "compute", ...call, ms: performance.now() - computeStarted, ok: true, fallback: false });
+  }
   const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
-  persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+  persistInBackground(ctx, writeFor(ctx, job, { value, seen, call }), {
     label: policy.label,
+    call,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned ? () => release(ctx, owned) : undefined,
