@@ -221,8 +221,10 @@ function instanceLines(s: CacheStats, common: string): string[] {
       for (const [backend, b] of breakers) lines.push(sample(name, labels(common, ["backend", backend]), of(b)));
     }
   }
-  lines.push(...summary("larder_hit_lookup_seconds", "Lookup time of hits, seconds.", s.latency.hit, common));
-  lines.push(...summary("larder_miss_lookup_seconds", "Lookup time of misses, seconds.", s.latency.miss, common));
+  for (const outcome of ["hit", "miss"] as const) {
+    const family = { name: `larder_${outcome}_lookup_seconds`, help: `Lookup time of ${outcome === "hit" ? "hits" : "misses"}, seconds.` };
+    lines.push(...summary(family, s.latency[outcome], common));
+  }
   lines.push(...header("larder_lookup_max_seconds", "gauge", "Longest lookup so far, seconds, by outcome."));
   lines.push(sample("larder_lookup_max_seconds", labels(common, ["outcome", "hit"]), s.latency.hit.max / 1000));
   lines.push(sample("larder_lookup_max_seconds", labels(common, ["outcome", "miss"]), s.latency.miss.max / 1000));
@@ -230,8 +232,13 @@ function instanceLines(s: CacheStats, common: string): string[] {
 }
 
 /** A summary: quantiles (NaN while there are no samples), `_sum` and `_count`, in seconds. */
-function summary(name: string, help: string, latency: LatencySummary, common: string): string[] {
-  const lines = header(name, "summary", help);
+function summary(
+  family: { readonly name: string; readonly help: string },
+  latency: LatencySummary,
+  common: string,
+): string[] {
+  const { name } = family;
+  const lines = header(name, "summary", family.help);
   for (const [q, field] of QUANTILES) {
     lines.push(sample(name, labels(common, ["quantile", q]), latency.count === 0 ? NaN : latency[field] / 1000));
   }

@@ -6,7 +6,7 @@
  * counts of `stats()`.
  */
 import { describe, expect, it } from "vitest";
-import { type CacheEvent, createCache } from "../../mod.ts";
+import { type CacheEvent, type CallFields, createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { ChaosStore, recordingLogger } from "../helpers/chaos.ts";
 import { requireServices, uniquePrefix } from "../helpers/services.ts";
@@ -205,7 +205,8 @@ describe("events against the real services", () => {
     expect(stats.leases.waited).toBe(count((e) => e.type === "leaseWait" && e.outcome === "served"));
     expect(stats.refreshesFailed).toBe(count((e) => e.type === "compute" && e.op === "refresh" && !e.ok));
     // Each call's events share its number; the refresh is a call of its own.
-    const ofSmall1 = seen.filter((e) => "keyHash" in e && e.keyHash === seen[0]!.keyHash);
+    const first = seen[0] as CallFields;
+    const ofSmall1 = seen.filter((e) => "keyHash" in e && e.keyHash === first.keyHash);
     expect(new Set(ofSmall1.map((e) => "call" in e && e.call)).size).toBe(6);
 
     off();
