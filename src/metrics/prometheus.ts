@@ -222,7 +222,10 @@ function instanceLines(s: CacheStats, common: string): string[] {
     }
   }
   for (const outcome of ["hit", "miss"] as const) {
-    const family = { name: `larder_${outcome}_lookup_seconds`, help: `Lookup time of ${outcome === "hit" ? "hits" : "misses"}, seconds.` };
+    const family = {
+      name: `larder_${outcome}_lookup_seconds`,
+      help: `Lookup time of ${outcome === "hit" ? "hits" : "misses"}, seconds.`,
+    };
     lines.push(...summary(family, s.latency[outcome], common));
   }
   lines.push(...header("larder_lookup_max_seconds", "gauge", "Longest lookup so far, seconds, by outcome."));
