@@ -43,14 +43,32 @@ import {
 import type { Cache } from "../core/api/create_cache.ts";
 import type { CallFields, ComputeEvent, HitEvent, WriteEvent } from "../core/stats/events.ts";
 
+/**
+ * Where spans go: any OpenTelemetry `Tracer` (`@opentelemetry/api` 1.x). Declared here by the
+ * one method used rather than imported, so that this module documents its own surface (as
+ * larder/hono does with Hono's `Context`).
+ */
+export interface OtelTracer {
+  /** `Tracer.startSpan`. */
+  startSpan(name: string, options?: object, context?: object): object;
+}
+
+/** Where metrics go: any OpenTelemetry `Meter` (declared like {@link OtelTracer}). */
+export interface OtelMeter {
+  /** `Meter.createCounter`. */
+  createCounter(name: string, options?: object): object;
+  /** `Meter.createHistogram`. */
+  createHistogram(name: string, options?: object): object;
+}
+
 /** Options of {@link instrument}. */
 export interface InstrumentOptions {
   /** Where spans go. @default trace.getTracer("larder") */
-  tracer?: Tracer;
+  tracer?: OtelTracer;
   /** Where metrics go. @default metrics.getMeter("larder") */
-  meter?: Meter;
-  /** Attributes added to every span and metric point (e.g. `{ "larder.cache": "reports" }`). @default {} */
-  attributes?: Attributes;
+  meter?: OtelMeter;
+  /** Attributes added to every span and metric point (e.g. `{ "app.cache": "reports" }`). @default {} */
+  attributes?: Readonly<Record<string, string | number | boolean>>;
 }
 
 /** A call's span while it runs: after a miss, until the function returns. */
@@ -69,9 +87,10 @@ const MAX_LINKS = 10_000;
  * function that stops it. See the module doc.
  */
 export function instrument(cache: Cache, options: InstrumentOptions = {}): () => void {
-  const tracer = options.tracer ?? trace.getTracer("larder");
-  const meter = options.meter ?? metrics.getMeter("larder");
-  const common = options.attributes ?? {};
+  // The declared interfaces are what any Tracer and Meter offer, and only what is documented.
+  const tracer = (options.tracer ?? trace.getTracer("larder")) as Tracer;
+  const meter = (options.meter ?? metrics.getMeter("larder")) as Meter;
+  const common: Attributes = options.attributes ?? {};
   const hits = meter.createCounter("larder.hits", { description: "Lookups served from the cache" });
   const misses = meter.createCounter("larder.misses", { description: "Lookups that found no usable entry" });
   const writes = meter.createCounter("larder.writes", { description: "Background and set() writes, by outcome" });

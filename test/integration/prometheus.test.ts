@@ -187,7 +187,10 @@ describe("larder/metrics", () => {
       if (family.type === "SUMMARY") continue; // the parser folds a labelled summary's samples together
       for (const m of family.metrics) expect(m.labels).toMatchObject({ instance: value, app: "reports" });
     }
-    for (const labels of [{ "bad-name": "x" }, { __reserved: "x" }, { tier: "x" }, { ok: 1 as unknown as string }]) {
+    const refused: Record<string, string>[] = [{ "bad-name": "x" }, { __reserved: "x" }, { tier: "x" }, {
+      ok: 1 as unknown as string,
+    }];
+    for (const labels of refused) {
       expect(() => prometheusText(cache, { labels })).toThrow(ConfigError);
     }
   });

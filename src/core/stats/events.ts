@@ -11,7 +11,6 @@
  *
  * @module
  */
-import type { Backend } from "../backend/backend_call.ts";
 import type { CacheErrorCode } from "../errors.ts";
 import type { Logger } from "../types.ts";
 import type { ErrorSource, HitSource } from "./stats.ts";
@@ -35,6 +34,7 @@ export interface CallFields {
 
 /** A lookup served an entry (counted in `stats().hits`). */
 export interface HitEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "hit";
   /** Where the payload came from. */
   readonly tier: HitSource;
@@ -46,6 +46,7 @@ export interface HitEvent extends CallFields {
 
 /** A lookup found no usable entry (counted in `stats().misses`). */
 export interface MissEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "miss";
   /** Lookup time, ms. */
   readonly ms: number;
@@ -57,6 +58,7 @@ export interface MissEvent extends CallFields {
  * `error` (the function threw, within `staleIfError`), counted in `stats().staleIfError`.
  */
 export interface StaleEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "stale";
   /** Why it could be served. */
   readonly reason: "revalidate" | "marked" | "error";
@@ -69,6 +71,7 @@ export interface StaleEvent extends CallFields {
  * took the lease over (`acquired`, its owner died), or `gaveUp` and computed anyway (`givenUp`).
  */
 export interface LeaseWaitEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "leaseWait";
   /** How the wait ended. */
   readonly outcome: "served" | "acquired" | "gaveUp";
@@ -78,6 +81,7 @@ export interface LeaseWaitEvent extends CallFields {
 
 /** The function ran (after a miss, or in a background refresh: `op` is `refresh`). */
 export interface ComputeEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "compute";
   /** How long it ran, ms. */
   readonly ms: number;
@@ -91,7 +95,9 @@ export interface ComputeEvent extends CallFields {
 
 /** A write stored its entry (`stats().writes.ok`). */
 export interface WriteOkEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "write";
+  /** What became of the write. */
   readonly outcome: "ok";
   /** Stored payload size (compressed), bytes. */
   readonly bytes: number;
@@ -107,7 +113,9 @@ export interface WriteOkEvent extends CallFields {
  * could not read the generations to rule it out (`unverified`).
  */
 export interface WriteDiscardedEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "write";
+  /** What became of the write. */
   readonly outcome: "discarded";
   /** Why. */
   readonly reason: "invalidated" | "unverified";
@@ -118,7 +126,9 @@ export interface WriteDiscardedEvent extends CallFields {
  * could not be encoded or was too large (its code).
  */
 export interface WriteSkippedEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "write";
+  /** What became of the write. */
   readonly outcome: "skipped";
   /** Why. */
   readonly reason: "pendingFull" | "value";
@@ -128,7 +138,9 @@ export interface WriteSkippedEvent extends CallFields {
 
 /** A write failed on a backend (`stats().writes.failed`; the backend's `error` event came first). */
 export interface WriteFailedEvent extends CallFields {
+  /** The event's kind. */
   readonly type: "write";
+  /** What became of the write. */
   readonly outcome: "failed";
   /** The error's code, when it was a `CacheError`. */
   readonly code?: CacheErrorCode;
@@ -139,6 +151,7 @@ export type WriteEvent = WriteOkEvent | WriteDiscardedEvent | WriteSkippedEvent 
 
 /** An invalidation was done (the store accepted it): tags, namespaces, or the whole prefix (`clear()`). */
 export interface InvalidateEvent {
+  /** The event's kind. */
   readonly type: "invalidate";
   /** `expire` (entries miss) or `stale` (entries are served stale while refreshed). */
   readonly mode: "expire" | "stale";
@@ -152,15 +165,17 @@ export interface InvalidateEvent {
 
 /** A backend's circuit breaker opened (`stats().breakers.<backend>.opened`) or closed again after a probe. */
 export interface BreakerEvent {
+  /** The event's kind. */
   readonly type: "breaker";
   /** Which backend. */
-  readonly backend: Backend;
+  readonly backend: "store" | "blob";
   /** Its new state. */
   readonly state: "open" | "closed";
 }
 
 /** A failure the cache absorbed (`stats().errors`: by source and by code). */
 export interface ErrorEvent {
+  /** The event's kind. */
   readonly type: "error";
   /** Which part of the cache. */
   readonly source: ErrorSource;
