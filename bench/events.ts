@@ -1,34 +1,34 @@
 /**
- * What events cost the hit path. Interleaved in the same rounds (so drift and GC land on every
- * series alike), 1 KB hits of one wrapped function, inline from the store (one request to the
- * Upstash bridge) and from the in-process tier (no request: where a CPU cost would show most):
+ * What events cost the hit path. 1 KB hits of one wrapped function, inline from the store (one
+ * request to the Upstash bridge) and from the in-process tier (no request: where a CPU cost would
+ * show most), in four series:
  *
  * - **before events**: the library as it was before events existed (the parent of the commit
- *   that added src/core/stats/events.ts, extracted with `git archive` and imported as a module of
- *   its own), and **before events, again**, a second cache of that build: the pair's ratio is the
- *   noise of the run;
+ *   that added src/core/stats/events.ts, extracted with `git archive` into the temp directory),
+ *   and **before events, again**, a second one of it: the pair's ratio is the noise of the run;
  * - **no listener**: this build, nobody subscribed;
  * - **one listener**: this build, a listener of every event (it counts them).
  *
- * The ratios (p50 and mean) say what nobody listening costs (`no listener / before events`,
- * target ≤ 1.02×, against the noise `again / before`) and what one listener costs. In-process
- * samples time 50 calls each (one call is a few µs). "no listener" shares its code with "one
- * listener" (the same module), so its call sites see both cases: if anything, that makes it slower.
- * Without git (or that commit), the "before" series are left out.
+ * Each series runs in a process of its own (`_events_child.ts`: one build per process, see why
+ * there), and the parent interleaves them: a few samples of each per round, in a new random order
+ * every round, so drift lands on every series alike. The ratios (p50 and mean) say what nobody
+ * listening costs (`no listener / before events`, target ≤ 1.02×, read against the noise `again /
+ * before`) and what one listener costs. In-process samples time 50 calls each (one call is a few
+ * µs). Without git (or that commit), the "before" series are left out.
  *
  *   npx tsx bench/events.ts [--quick]     (starts its own services, prints JSON and markdown)
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import type { ServicesEnv } from "../scripts/services/index.ts";
-import { type Dataset, sameRows } from "./_fixtures.ts";
-import { type Budget, measure, ms, type Summary } from "./_measure.ts";
+import type { ChildSpec } from "./_events_child.ts";
+import { type Budget, ms, summarize, type Summary } from "./_measure.ts";
 
 /** One tier's series and ratios. */
 export interface EventsTier {
@@ -51,34 +51,27 @@ export interface EventsOverhead {
 }
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const CHILD = fileURLToPath(new URL("./_events_child.ts", import.meta.url));
 const MEMORY_BATCH = 50;
+/** Samples of each series per round. */
+const PER_ROUND = 4;
 const BEFORE = "before events";
 const AGAIN = "before events, again";
 const NONE = "no listener";
 const ONE = "one listener";
 
-/** The public API both builds share, as far as this benchmark uses it. */
-interface Build {
-  createCache(options: Record<string, unknown>): {
-    wrap<A extends unknown[], R>(fn: (...args: A) => R, options: { name: string }): (...args: A) => Promise<R>;
-    flush(): Promise<void>;
-    stats(): { hits: { memory: number; inline: number } };
-    on?(type: "*", listener: (event: unknown) => void): () => void;
-  };
-  upstashStore(options: { url: string; token: string }): unknown;
-}
-
 function git(args: readonly string[]): string {
   return execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
 }
 
-/** The build before events, extracted once per commit into the temp directory, or undefined. */
-async function buildBeforeEvents(): Promise<{ commit: string; build: Build } | undefined> {
+/** The sources before events, extracted once per commit into the temp directory, or undefined. */
+function extractBeforeEvents(): { commit: string; dir: string } | undefined {
   let commit: string;
   try {
     const added = git(["log", "--diff-filter=A", "--format=%H", "--", "src/core/stats/events.ts"]).split("\n").at(-1);
     if (!added) return undefined;
-    commit = git(["rev-parse", `${added}^`]);
+    // LARDER_BENCH_BASELINE=<ref> compares with another build (HEAD: this build against itself).
+    commit = git(["rev-parse", process.env.LARDER_BENCH_BASELINE ?? `${added}^`]);
   } catch {
     return undefined;
   }
@@ -90,78 +83,135 @@ async function buildBeforeEvents(): Promise<{ commit: string; build: Build } | u
     // Its imports of aws4fetch & co. resolve to this checkout's packages.
     symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
   }
-  const mod = await import(pathToFileURL(path.join(dir, "mod.ts")).href);
-  const stores = await import(pathToFileURL(path.join(dir, "src/stores/upstash.ts")).href);
-  return { commit, build: { createCache: mod.createCache, upstashStore: stores.upstashStore } };
+  // Loaded as this checkout is, as ES modules: without `"type": "module"` tsx compiles the sources
+  // to CommonJS, whose imports are getters (the same code ran ~10 % slower on in-process hits).
+  writeFileSync(path.join(dir, "package.json"), `{ "type": "module" }\n`);
+  return { commit, dir };
+}
+
+/** A running {@link ChildSpec} child: ask it for samples, then stop it (resolves to the events it heard). */
+interface Child {
+  readonly samples: (n: number) => Promise<number[]>;
+  readonly stop: () => Promise<number>;
+}
+
+async function startChild(spec: ChildSpec): Promise<Child> {
+  const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    env: { ...process.env, LARDER_BENCH_CHILD: JSON.stringify(spec) },
+  });
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  let waiting: ((message: Record<string, unknown>) => void) | undefined;
+  let failed: ((error: Error) => void) | undefined;
+  child.on("message", (message) => waiting?.(message as Record<string, unknown>));
+  child.once("exit", (code) => failed?.(new Error(`bench/events child ${spec.prefix} exited (${code})`)));
+  const next = (): Promise<Record<string, unknown>> =>
+    new Promise((resolve, reject) => {
+      waiting = resolve;
+      failed = reject;
+    });
+  await next(); // ready
+  return {
+    samples: async (n) => {
+      const reply = next();
+      child.send({ samples: n });
+      return (await reply).times as number[];
+    },
+    stop: async () => {
+      const reply = next();
+      child.send("stop");
+      const heard = (await reply).heard as number;
+      process.off("exit", killOnExit);
+      return heard;
+    },
+  };
 }
 
 /** Measures the series above for the 1 KB dataset; `quick` shrinks the budgets to a smoke test. */
 export async function runEventsOverhead(
   env: ServicesEnv,
-  run: { readonly runId: string; readonly dataset: Dataset; readonly quick: boolean },
+  run: { readonly runId: string; readonly jsonBytes: number; readonly quick: boolean },
 ): Promise<EventsOverhead> {
-  const { dataset, runId, quick } = run;
-  const now: Build = {
-    createCache: (await import("../mod.ts")).createCache as unknown as Build["createCache"],
-    upstashStore: (await import("../src/stores/upstash.ts")).upstashStore,
-  };
-  const before = await buildBeforeEvents();
+  const { runId, quick } = run;
+  const before = extractBeforeEvents();
   let heard = 0;
   const tiers: Record<string, EventsTier> = {};
   for (const tier of ["inline", "memory"] as const) {
-    const wrapped = async (name: string, build: Build, listen = false): Promise<() => Promise<unknown>> => {
-      const cache = build.createCache({
-        store: build.upstashStore({ url: env.LARDER_TEST_UPSTASH_URL, token: env.LARDER_TEST_UPSTASH_TOKEN }),
-        prefix: `${runId}-ev-${tier}-${name.replaceAll(/\W+/g, "-")}`,
-        globalStats: false,
-        ...(tier === "memory" ? { memory: { ttl: "1h" } } : {}),
-      });
-      if (listen) cache.on!("*", () => void heard++);
-      const rows = cache.wrap(async (_i: number) => dataset.rows, { name: "rows" });
-      await rows(0);
-      await cache.flush();
-      if (!sameRows(await rows(0), dataset.rows)) throw new Error(`${name}: the hit did not return the rows`);
-      const hits = cache.stats().hits;
-      if (hits[tier] !== 1) throw new Error(`${name}: the hit did not come from the ${tier} tier`);
-      if (tier === "inline") return () => rows(0);
-      return async () => {
-        for (let i = 0; i < MEMORY_BATCH; i++) await rows(0);
-      };
-    };
-    const series = [
+    const specs: (readonly [string, { readonly dir: string; readonly listen: boolean }])[] = [
       ...before
-        ? [
-          { name: BEFORE, run: await wrapped(BEFORE, before.build) },
-          { name: AGAIN, run: await wrapped(AGAIN, before.build) },
-        ]
+        ? [[BEFORE, { dir: before.dir, listen: false }], [AGAIN, { dir: before.dir, listen: false }]] as const
         : [],
-      { name: NONE, run: await wrapped(NONE, now) },
-      { name: ONE, run: await wrapped(ONE, now, true) },
+      [NONE, { dir: ROOT, listen: false }],
+      [ONE, { dir: ROOT, listen: true }],
     ];
+    const children = new Map<string, Child>();
+    for (const [name, { dir, listen }] of specs) {
+      children.set(
+        name,
+        await startChild({
+          dir,
+          listen,
+          tier,
+          upstash: { url: env.LARDER_TEST_UPSTASH_URL, token: env.LARDER_TEST_UPSTASH_TOKEN },
+          prefix: `${runId}-ev-${tier}-${name.replaceAll(/\W+/g, "-")}`,
+          jsonBytes: run.jsonBytes,
+          batch: tier === "memory" ? MEMORY_BATCH : 1,
+        }),
+      );
+    }
     const budget: Budget = quick
       ? { warmup: 5, min: 20, max: 20, ms: 0 }
       : tier === "inline"
       ? { warmup: 300, min: 3000, max: 20_000, ms: 8000 }
       : { warmup: 300, min: 2000, max: 50_000, ms: 6000 };
-    const summaries = await measure(series, budget);
-    const ratio = (a: string, b: string) =>
-      summaries[a] && summaries[b]
-        ? { p50: summaries[a].p50 / summaries[b].p50, mean: summaries[a].mean / summaries[b].mean }
-        : undefined;
+    const samples = await interleaved(children, budget);
+    for (const [name, child] of children) {
+      const n = await child.stop();
+      if (name === ONE) heard += n;
+    }
+    const summaries = Object.fromEntries([...samples].map(([name, values]) => [name, summarize(values)]));
     const ratios: EventsTier["ratios"] = {};
     for (
-      const [name, a, b] of [[`${NONE} / ${BEFORE}`, NONE, BEFORE], [`${ONE} / ${NONE}`, ONE, NONE], [
-        `${AGAIN} / ${BEFORE} (noise)`,
-        AGAIN,
-        BEFORE,
-      ]] as const
+      const [label, a, b] of [
+        [`${NONE} / ${BEFORE}`, NONE, BEFORE],
+        [`${ONE} / ${NONE}`, ONE, NONE],
+        [`${AGAIN} / ${BEFORE} (noise)`, AGAIN, BEFORE],
+      ] as const
     ) {
-      const r = ratio(a, b);
-      if (r) ratios[name] = r;
+      const x = summaries[a];
+      const y = summaries[b];
+      if (x && y) ratios[label] = { p50: x.p50 / y.p50, mean: x.mean / y.mean };
     }
     tiers[tier] = { series: summaries, ratios };
   }
   return { baseline: before?.commit.slice(0, 12), memoryBatch: MEMORY_BATCH, eventsHeard: heard, tiers };
+}
+
+/**
+ * Samples every child in rounds, in a new random order each round (a fixed rotation would keep
+ * each series right behind the same other one), `PER_ROUND` samples each per round.
+ */
+async function interleaved(children: ReadonlyMap<string, Child>, budget: Budget): Promise<Map<string, number[]>> {
+  const names = [...children.keys()];
+  const samples = new Map<string, number[]>(names.map((name) => [name, []]));
+  for (const child of children.values()) await child.samples(budget.warmup);
+  let seed = 0x9e3779b9;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return seed % n;
+  };
+  const started = performance.now();
+  for (let taken = 0; taken < budget.max; taken += PER_ROUND) {
+    if (taken >= budget.min && performance.now() - started > budget.ms) break;
+    const order = [...names];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = random(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const name of order) samples.get(name)!.push(...await children.get(name)!.samples(PER_ROUND));
+  }
+  return samples;
 }
 
 /** The markdown section. */
@@ -194,13 +244,12 @@ export function renderEvents(r: EventsOverhead): string {
 // Run alone: `npx tsx bench/events.ts [--quick]`.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { startBenchServices } = await import("./_services.ts");
-  const { makeRows, SIZES } = await import("./_data.ts");
+  const { SIZES } = await import("./_data.ts");
   const services = await startBenchServices();
   try {
-    const size = SIZES[0]!;
-    const dataset = { label: size.label, jsonBytes: size.bytes, rows: makeRows(size.bytes) };
     const quick = process.argv.includes("--quick");
-    const results = await runEventsOverhead(services.env, { runId: `ev-${Date.now().toString(36)}`, dataset, quick });
+    const runId = `ev-${Date.now().toString(36)}`;
+    const results = await runEventsOverhead(services.env, { runId, jsonBytes: SIZES[0]!.bytes, quick });
     console.log(JSON.stringify(results));
     console.log(renderEvents(results));
   } finally {

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
 
     // The hit path with no event listener, against the build before events, in the same rounds.
     done = step("events: the hit path with no listener");
-    const events = await runEventsOverhead(env, { runId, dataset: datasets[0]!, quick });
+    const events = await runEventsOverhead(env, { runId, jsonBytes: datasets[0]!.jsonBytes, quick });
     done();
 
     const hits: Record<string, HitResults> = {};
