@@ -97,6 +97,13 @@ describe("listeners", () => {
     expect(types(all)).toEqual(["miss", "compute", "write", "hit", "hit"]);
   });
 
+  it("an unknown type or a listener that is not a function is refused", () => {
+    const { cache } = setup();
+    expect(() => cache.on("hits" as never, () => {})).toThrow(ConfigError);
+    expect(() => cache.on("hits" as never, () => {})).toThrow(/unknown event type "hits"; one of hit, miss/);
+    expect(() => cache.on("hit", "log" as never)).toThrow(/listener must be a function/);
+  });
+
   it("onEvent must be a function", () => {
     expect(() => createCache({ onEvent: "log" as never })).toThrow(ConfigError);
     expect(() => createCache({ onEvent: "log" as never })).toThrow(/onEvent must be a function/);

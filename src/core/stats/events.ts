@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { CacheErrorCode } from "../errors.ts";
+import { type CacheErrorCode, ConfigError } from "../errors.ts";
 import type { Logger } from "../types.ts";
 import type { ErrorSource, HitSource } from "./stats.ts";
 
@@ -198,6 +198,19 @@ export type CacheEvent =
 /** The name of an event type. */
 export type CacheEventType = CacheEvent["type"];
 
+const TYPES: ReadonlySet<string> = new Set<CacheEventType | "*">([
+  "hit",
+  "miss",
+  "stale",
+  "leaseWait",
+  "compute",
+  "write",
+  "invalidate",
+  "breaker",
+  "error",
+  "*",
+]);
+
 /** A listener of events of type `K` (`"*"`: every event). */
 export type CacheEventListener<K extends CacheEventType | "*" = "*"> = (
   event: K extends CacheEventType ? Extract<CacheEvent, { readonly type: K }> : CacheEvent,
@@ -224,6 +237,11 @@ export class CacheEvents {
 
   /** Subscribes `listener` to events of `type` (`"*"`: all); returns the function that unsubscribes it. */
   on<K extends CacheEventType | "*">(type: K, listener: CacheEventListener<K>): () => void {
+    // A misspelt type would never fire: refused, like any bad option.
+    if (!TYPES.has(type)) {
+      throw new ConfigError(`on: unknown event type ${JSON.stringify(type)}; one of ${[...TYPES].join(", ")}`);
+    }
+    if (typeof listener !== "function") throw new ConfigError("on: the listener must be a function");
     const entry = { type, listener: listener as AnyListener };
     this.#listeners = [...this.#listeners, entry];
     this.listening = true;
