@@ -220,7 +220,7 @@ export function renderEvents(r: EventsOverhead): string {
     "## Events: the hit path with no listener",
     "",
     r.baseline
-      ? `1 KB hits, interleaved: "before events" is commit ${r.baseline} (the library before events), imported beside this build.`
+      ? `1 KB hits, interleaved: "before events" is commit ${r.baseline} (the library before events); each series runs in a process of its own.`
       : '1 KB hits, interleaved (no "before events" build: git or its commit was not available).',
     `In-process samples time ${r.memoryBatch} calls. The listener heard ${r.eventsHeard} events.`,
     "",
