@@ -63,6 +63,26 @@ export type { ComputeContext, WrapOptions, Wrapped } from "./src/core/api/wrap.t
 export type { Duration } from "./src/core/util/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
+export type {
+  BreakerEvent,
+  CacheEvent,
+  CacheEventListener,
+  CacheEventType,
+  CallFields,
+  CallKind,
+  ComputeEvent,
+  ErrorEvent,
+  HitEvent,
+  InvalidateEvent,
+  LeaseWaitEvent,
+  MissEvent,
+  StaleEvent,
+  WriteDiscardedEvent,
+  WriteEvent,
+  WriteFailedEvent,
+  WriteOkEvent,
+  WriteSkippedEvent,
+} from "./src/core/stats/events.ts";
 export type { LatencySummary } from "./src/core/stats/histogram.ts";
 export type {
   BlobDeleteResult,

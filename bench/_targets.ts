@@ -11,6 +11,7 @@ import type { Summary } from "./_measure.ts";
 import type { MissResult } from "./miss.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 import type { TcpResults } from "./tcp.ts";
+import type { EventsOverhead } from "./events.ts";
 
 /** Everything one run measured (what bench.json holds). */
 export interface BenchResults {
@@ -43,6 +44,8 @@ export interface BenchResults {
   readonly peak: PeakMemory;
   /** Plain Redis and the Redis Cluster over TCP (bench/tcp.ts). */
   readonly tcp?: TcpResults;
+  /** The hit path with no event listener, against the build before events (bench/events.ts). */
+  readonly events?: EventsOverhead;
 }
 
 /** Where entries go with the default `maxInlineBytes` (32 KiB of compressed payload). */

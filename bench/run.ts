@@ -27,6 +27,7 @@ import { runConcurrency } from "./concurrency.ts";
 import { type HitResults, runHits, runMemoryHits, setupHits } from "./hits.ts";
 import { type MissResult, runMisses } from "./miss.ts";
 import { renderTcp, runTcp } from "./tcp.ts";
+import { renderEvents, runEventsOverhead } from "./events.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 
 const quick = process.argv.includes("--quick");
@@ -168,6 +169,11 @@ async function main(): Promise<void> {
     const memory = await runMemoryHits(fx, MEMORY);
     done();
 
+    // The hit path with no event listener, against the build before events, in the same rounds.
+    done = step("events: the hit path with no listener");
+    const events = await runEventsOverhead(env, { runId, jsonBytes: datasets[0]!.jsonBytes, quick });
+    done();
+
     const hits: Record<string, HitResults> = {};
     const misses: Record<string, Record<string, MissResult>> = {};
     for (const scenario of SCENARIOS) {
@@ -206,10 +212,11 @@ async function main(): Promise<void> {
       concurrency,
       peak,
       tcp,
+      events,
     };
     await mkdir(RESULTS, { recursive: true });
     await writeFile(new URL("bench.json", RESULTS), JSON.stringify(results, null, 2) + "\n");
-    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}`;
+    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}\n${renderEvents(events)}`;
     await writeFile(new URL("bench.md", RESULTS), markdown);
     await writeFile(new URL("hit-latency.svg", RESULTS), renderPlot(results));
     console.log(markdown);

@@ -10,6 +10,7 @@ import type { BackgroundQueue } from "./flow/background.ts";
 import type { Backends } from "./backend/backend_call.ts";
 import type { Placement, PlacementHints } from "./flow/placement.ts";
 import type { StatsRecorder } from "./stats/stats.ts";
+import type { CacheEvent, CacheEvents } from "./stats/events.ts";
 import type { GlobalReporter } from "./stats/global_stats.ts";
 import type { MemoryTier } from "./flow/memory_tier.ts";
 import { ConfigError } from "./errors.ts";
@@ -47,6 +48,7 @@ export interface ResolvedOptions {
   readonly limits: ReadonlyMap<string, NamespaceLimits>;
   readonly globalStatsIntervalMs: number | undefined;
   readonly now: () => number;
+  readonly onEvent: ((event: CacheEvent) => unknown) | undefined;
 }
 
 /** Everything the read and write paths need. */
@@ -55,6 +57,8 @@ export interface CacheContext {
   readonly options: ResolvedOptions;
   /** Counters and histograms. */
   readonly stats: StatsRecorder;
+  /** Listeners of the events behind the counters (check `listening` before building one). */
+  readonly events: CacheEvents;
   /** Every store and blob call of the request path goes through this facade. */
   readonly backend: Backends;
   /** Where entries' payloads were last seen. */

@@ -16,6 +16,7 @@ import { checkName } from "../record/key_material.ts";
 import type { BlobStore, Logger, MetadataStore, WaitUntil } from "../types.ts";
 import * as opt from "../util/check_options.ts";
 import type { Duration } from "../util/durations.ts";
+import type { CacheEvent } from "../stats/events.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { profileName, resolveProfiles, type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 
@@ -123,6 +124,12 @@ export interface CacheOptions {
   globalStats?: boolean | { interval?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Told of every event (hits, misses, stale serves, writes, invalidations, breaker changes,
+   * errors…), synchronously, from the first call on: the same as `cache.on("*", listener)`.
+   * A listener that throws is logged once and never breaks a call. See `CacheEvent`.
+   */
+  onEvent?: (event: CacheEvent) => unknown;
 }
 
 /** What a runtime's entry point supplies to {@link resolveOptions}. */
@@ -239,6 +246,7 @@ const CACHE_OPTIONS = {
   }),
   globalStats: opt.switchable({ interval: opt.withDefault(opt.duration, D.globalStats.interval) }, D.globalStats.on),
   now: opt.optional(opt.fn<() => number>()),
+  onEvent: opt.optional(opt.fn<(event: CacheEvent) => unknown>("a function, (event) => void")),
 } satisfies opt.OptionChecks<CacheOptions>;
 
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
@@ -277,5 +285,6 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     limits: o.limits,
     globalStatsIntervalMs: o.globalStats?.interval,
     now: o.now ?? Date.now,
+    onEvent: o.onEvent,
   };
 }
