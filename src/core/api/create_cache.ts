@@ -38,6 +38,7 @@ import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
+import { decodeValue } from "../record/entry.ts";
 import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 
 /** A cache created by {@link createCache}. */
@@ -147,13 +148,23 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     logger: resolved.logger,
     breakers,
   });
+  const background = new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil);
   const ctx: CacheContext = {
     options: resolved,
     stats,
     backend,
     hints: new PlacementHints(),
-    background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
-    tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
+    background,
+    tier: resolved.memory && new MemoryTier({
+      ...resolved.memory,
+      now: resolved.now,
+      sharing: resolved.memory.shared
+        ? {
+          decode: ({ codec, bytes }) => decodeValue(codec, bytes, resolved.payload),
+          schedule: (task) => background.schedule(task),
+        }
+        : undefined,
+    }),
     refreshing: new Set(),
     reporter: new GlobalReporter({
       stats,
