@@ -16,9 +16,11 @@
  * the signal was passed as a function. Measured on loopback against the bridge, interleaved, p50
  * (`bench/upstash_client.ts`, load ~2 on 2 cores): a store `get` 1.00–1.02 × a bare `fetch` of the
  * same GET here, against 1.07–1.11 × through the per-call client (~35–50 µs more per call); a 1 KB
- * inline hit 1.46–1.53 × the bare GET, against 1.49–1.56 ×. What remains of the hit's overhead is
- * the read script (~0.17 ×: `EVAL` sends its 1.3 KB source every time; `EVALSHA` measured 0.06 ×
- * less) and the core's own work. Without the client the Workers suite's bundle is 431 KB instead
+ * inline hit 1.46–1.53 × the bare GET, against 1.49–1.56 ×. Scripts go by `EVALSHA` once the
+ * server holds them (see {@link toWire}): the read script then costs 1.16 × a bare GET instead of
+ * 1.20 × by `EVAL` (the same run: 1.12 × by a bare `fetch` of EVALSHA; load ~3–5 on 2 cores); what
+ * remains of an inline hit's overhead (1.43 × in that run) is the script itself and the core's own
+ * work. Without the client the Workers suite's bundle is 431 KB instead
  * of 636 KB. What this adapter keeps of the client's protocol: `/pipeline`,
  * Bearer, plain JSON strings back (no `Upstash-Encoding: base64`: it adds a third), and Upstash's
  * read-your-writes sync token (`upstash-sync-token`: the last successful reply's, sent with the
