@@ -40,7 +40,7 @@ export interface ResolvedOptions {
   readonly waitUntil: WaitUntil | undefined;
   readonly maxPendingWrites: number;
   readonly logger: Logger;
-  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
+  readonly memory: { readonly maxBytes: number; readonly ttlMs: number; readonly shared: boolean } | undefined;
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;

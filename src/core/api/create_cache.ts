@@ -41,6 +41,7 @@ import { type CacheEventListener, CacheEvents, type CacheEventType } from "../st
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
+import { decodeValue } from "../record/entry.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
@@ -208,14 +209,24 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     logger: resolved.logger,
     breakers,
   });
+  const background = new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil);
   const ctx: CacheContext = {
     options: resolved,
     stats,
     events,
     backend,
     hints: new PlacementHints(),
-    background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
-    tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
+    background,
+    tier: resolved.memory && new MemoryTier({
+      ...resolved.memory,
+      now: resolved.now,
+      sharing: resolved.memory.shared
+        ? {
+          decode: ({ codec, bytes }) => decodeValue(codec, bytes, resolved.payload),
+          schedule: (task) => background.schedule(task),
+        }
+        : undefined,
+    }),
     refreshing: new Set(),
     reporter: new GlobalReporter({
       stats,

@@ -27,7 +27,7 @@
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
-import { decodeValue, inflatePayload } from "../record/entry.ts";
+import { decodePayload, decodeValue } from "../record/entry.ts";
 import type { HitSource } from "../stats/stats.ts";
 import { type ComputeJob, type Decoder, writeFor } from "./job.ts";
 import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
@@ -77,7 +77,11 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
   if (found.kind === "miss") return found;
   const { entry, ...rest } = found;
   try {
-    return { ...rest, value: await decoder.decode(entry, found.kind === "hit"), source: entry.source };
+    // Decoded while the checksum is computed; the value leaves only once it has matched.
+    const decoding = (async () => await decoder.decode(entry, found.kind === "hit"))();
+    decoding.catch(() => {});
+    await entry.verified;
+    return { ...rest, value: await decoding, source: entry.source };
   } catch (error) {
     countEntryError(ctx, error);
     return { kind: "miss", lease: "none", gens: found.gens };
@@ -86,23 +90,27 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
 
 /**
  * The decoder of values (`wrap`, `get`): decompressed (bounded by `maxValueBytes`) and decoded by
- * the codec the record names. With the in-process tier, a fresh value's encoding is kept there
- * and later calls decode it without a store request.
+ * the codec the record names, in one pass where the compressor allows it. With the in-process
+ * tier, a fresh value's encoding is kept there, once its checksum has matched, and later calls
+ * are served from it without a store request (memory_tier.ts: decoded per hit, or shared).
  */
 export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
   const { tier } = ctx;
   const config = ctx.options.payload;
+  const keeping = { ...config, keepRaw: true };
   // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
   return {
     local: tier && ((hash) => {
       const held = tier.get(hash);
-      return held && { value: decodeValue(held.codec, held.bytes, config) as T };
+      if (held === undefined) return undefined;
+      return { value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T };
     }),
-    async decode({ record, bytes }, fresh) {
-      const raw = await inflatePayload(record, bytes, config);
-      const value = decodeValue(record.c, raw, config) as T;
-      if (fresh) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
-      return value;
+    async decode({ record, bytes, verified }, fresh) {
+      const keep = fresh && tier !== undefined;
+      const { value, raw } = await decodePayload(record, bytes, keep ? keeping : config);
+      await verified;
+      if (raw) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
+      return value as T;
     },
   };
 }
