@@ -13,6 +13,7 @@ import type { StatsRecorder } from "./stats/stats.ts";
 import type { CacheEvent, CacheEvents } from "./stats/events.ts";
 import type { GlobalReporter } from "./stats/global_stats.ts";
 import type { MemoryTier } from "./flow/memory_tier.ts";
+import type { TierBus } from "./flow/bus.ts";
 import { ConfigError } from "./errors.ts";
 import type { PayloadConfig } from "./record/entry.ts";
 import type { BlobStore, Logger, MetadataStore, WaitUntil } from "./types.ts";
@@ -40,7 +41,15 @@ export interface ResolvedOptions {
   readonly waitUntil: WaitUntil | undefined;
   readonly maxPendingWrites: number;
   readonly logger: Logger;
-  readonly memory: { readonly maxBytes: number; readonly ttlMs: number; readonly shared: boolean } | undefined;
+  readonly memory:
+    | {
+      readonly maxBytes: number;
+      readonly ttlMs: number;
+      readonly shared: boolean;
+      /** The bus: its poll interval (stores that are polled), or undefined when off. */
+      readonly bus: { readonly intervalMs: number } | undefined;
+    }
+    | undefined;
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
@@ -67,6 +76,8 @@ export interface CacheContext {
   readonly background: BackgroundQueue;
   /** The in-process tier, when enabled. */
   readonly tier: MemoryTier | undefined;
+  /** The tiers' bus, when the store has one: this instance announces its changes on it (flow/bus.ts). */
+  readonly bus: TierBus | undefined;
   /** Key hashes being refreshed in the background by this process. */
   readonly refreshing: Set<string>;
   /** Publishes this instance's counters to the store. */

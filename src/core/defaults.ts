@@ -25,7 +25,7 @@ export const DEFAULTS = {
     timeout: { store: "1s", blob: "5s" },
     maxPendingWrites: 256,
     /** Off unless asked for; these apply once it is on. */
-    memory: { on: false, maxBytes: 33_554_432, ttl: "5s", shared: false }, // 32 MiB
+    memory: { on: false, maxBytes: 33_554_432, ttl: "5s", shared: false, bus: { on: true, interval: "200ms" } }, // 32 MiB
     breaker: { on: true, threshold: 5, cooldown: "10s" },
     lease: { on: true, ttl: "15s", wait: "30s" },
     globalStats: { on: true, interval: "30s" },

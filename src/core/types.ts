@@ -20,7 +20,10 @@ export interface CallOptions {
  * existed); `del` → `number` of keys removed; `exists` → `boolean`; `read` → {@link ReadResult};
  * `write` → {@link WriteResult}; `renewLease` → `boolean` (still the owner; expiry reset);
  * `releaseLease` → `boolean` (deleted, only when `token` still owns it); `setGeneration` → `true`;
- * `hincr` → `number` (the new value); `hgetall` → `Record<string, string>`; `scan` → {@link ScanResult}.
+ * `hincr` → `number` (the new value); `hgetall` → `Record<string, string>`; `scan` → {@link ScanResult};
+ * `publish` → `boolean` (false when the store could not send the message: the batch's other ops
+ * stand, and the bus is best effort); `readBus` → {@link ReadBusResult}. The last two only reach a store that
+ * declares a {@link MetadataStore.bus}.
  */
 export type StoreOp =
   | { readonly type: "get"; readonly key: string }
@@ -57,7 +60,57 @@ export type StoreOp =
   }
   | { readonly type: "hincr"; readonly key: string; readonly field: string; readonly by: number }
   | { readonly type: "hgetall"; readonly key: string }
-  | { readonly type: "scan"; readonly cursor: string; readonly match: string; readonly count: number };
+  | { readonly type: "scan"; readonly cursor: string; readonly match: string; readonly count: number }
+  | PublishOp
+  | ReadBusOp;
+
+/**
+ * Tells the other instances sharing the store about a change (see {@link MetadataStore.bus}). It
+ * takes effect only after every op before it in the same batch has (the core puts it last, so a
+ * message never arrives before the change it announces is visible); a store that runs a batch's
+ * ops concurrently (a cluster) sends it once they have completed.
+ */
+export interface PublishOp {
+  /** Operation name. */
+  readonly type: "publish";
+  /** The channel (for `"poll"` stores: the key of its log). */
+  readonly channel: string;
+  /** The message: printable ASCII, at most a few KiB. */
+  readonly message: string;
+}
+
+/**
+ * Reads a channel's log (stores whose {@link MetadataStore.bus} is `"poll"`): the messages
+ * published after `after`, oldest first, and the cursor to read from next.
+ */
+export interface ReadBusOp {
+  /** Operation name. */
+  readonly type: "readBus";
+  /** The channel (the key of its log). */
+  readonly channel: string;
+  /**
+   * The `cursor` of the previous read. Absent on a first read: the messages published in the
+   * last `recentMs`, by the store's own clock (whoever reads must not depend on its own clock).
+   */
+  readonly after?: string;
+  /** On a first read: how far back to return messages, ms. */
+  readonly recentMs: number;
+  /** Messages returned at most (the oldest first); the next read continues from `cursor`. */
+  readonly max: number;
+}
+
+/** The result of a {@link ReadBusOp}. */
+export interface ReadBusResult {
+  /** Where the next read starts. */
+  readonly cursor: string;
+  /** The messages, oldest first. */
+  readonly messages: readonly string[];
+  /**
+   * Messages after `after` (or within `recentMs`) may be missing: the log was trimmed past them,
+   * deleted (`clear()`) or evicted. The reader must assume it missed anything.
+   */
+  readonly gap: boolean;
+}
 
 /**
  * A generation: the tokens an invalidation replaces. A record keeps the tokens of each of its
@@ -199,18 +252,56 @@ export type StoreResult =
   | ReadResult
   | WriteResult
   | ScanResult
+  | ReadBusResult
   | Readonly<Record<string, string>>;
 
 /**
  * A metadata store: string keys to string values with millisecond TTLs.
  * `run` executes a batch in order and in ONE round trip (a pipeline), returning one result per op.
  * It throws when the batch as a whole failed; it must not half-report (results are all or none).
+ *
+ * Optionally, a store carries a **bus** between the instances sharing it, so that each process'
+ * in-process tier drops what another instance invalidated, deleted or replaced (`memory.bus`):
+ * see {@link MetadataStore.bus}. A store without one stays correct; tiers then rely on their TTL.
  */
 export interface MetadataStore {
   /** Short name for logs and errors, e.g. `"upstash"` or `"memory"`. */
   readonly name: string;
   /** Executes `ops` in one round trip; `results[i]` belongs to `ops[i]`. */
   run(ops: readonly StoreOp[], options?: CallOptions): Promise<StoreResult[]>;
+  /**
+   * Optional: how this store carries messages between the instances sharing it. Absent: no bus.
+   *
+   * - `"push"` (Redis pub/sub; in-process): the `publish` op delivers the message to every
+   *   listener of {@link MetadataStore.subscribe}, within milliseconds. `subscribe` is required.
+   * - `"poll"` (a store that holds no connection open, e.g. over HTTP): the `publish` op appends
+   *   the message to a bounded log kept under the channel's key, and readers fetch what is new with
+   *   `readBus` ops, at their own pace (one request per interval, shared by every entry).
+   *
+   * Messages are hints, never data: a lost one costs at most the tier's TTL, and a store that
+   * knows it may have lost some says so (`live(false)`, or `gap`), after which readers drop all.
+   */
+  readonly bus?: "push" | "poll";
+  /**
+   * With `bus: "push"`: delivers the messages published on `channel` to `listener` until the
+   * returned function is called. Batches that `run` starts after `subscribe` returned must not take
+   * effect before the subscription is in place (a store may wait for it, boundedly, before sending
+   * them), so that a message published after any of them reaches the listener. The store keeps the
+   * subscription up (reconnecting as needed) and reports its state with `listener.live`.
+   */
+  subscribe?(channel: string, listener: BusListener): () => void;
+}
+
+/** What a bus subscription tells its listener (see {@link MetadataStore.subscribe}). */
+export interface BusListener {
+  /** A message published on the channel (by any instance, the publisher's own included). */
+  message(text: string): void;
+  /**
+   * The subscription's state: `false` once it is lost (messages published from then on may not
+   * arrive), `true` once it is in place again. Never called twice in a row with the same value;
+   * a subscription starts live.
+   */
+  live(live: boolean): void;
 }
 
 /**

@@ -174,6 +174,8 @@ export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined):
 /** The result of `op` from its reply; a `StoreError` (naming `name` and the operation) for an error or a reply of the wrong shape. */
 export function resultOf(name: string, op: StoreOp, reply: Reply | undefined): StoreResult {
   if (reply === undefined) throw new StoreError(`${name} ${op.type} failed: no reply`);
+  // A message the server refused is not the change's failure (the bus is best effort): `false`.
+  if (op.type === "publish" && !reply.ok) return false;
   if (!reply.ok) {
     throw new StoreError(`${name} ${op.type} failed: ${errorMessage(reply.error)}`, { cause: reply.error });
   }

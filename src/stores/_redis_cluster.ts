@@ -57,6 +57,7 @@ import { StoreError } from "../core/errors.ts";
 import { type Stamp, stampRecord, storedStamps } from "../core/record/generations.ts";
 import type {
   Generation,
+  PublishOp,
   ReadOp,
   ReadResult,
   ScanResult,
@@ -278,9 +279,26 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
     }
   }
 
+  // Sharded pub/sub (Redis 7): the message goes to the channel's shard only (_redis_bus.ts says why).
+  let sharded = true;
+  /** A bus message: `SPUBLISH`, or `PUBLISH` on servers without it; false when it could not be sent. */
+  async function publish(op: PublishOp): Promise<boolean> {
+    if (sharded) {
+      const reply = await runCommand(cluster, { kind: "call", args: ["SPUBLISH", op.channel, op.message] });
+      if (reply.ok) return true;
+      if (!/unknown command/i.test(reply.error.message)) return false;
+      sharded = false;
+    }
+    return (await runCommand(cluster, { kind: "call", args: ["PUBLISH", op.channel, op.message] })).ok;
+  }
+
   return async (ops) => {
     await loadShas();
-    return await Promise.all(ops.map(one));
+    // A batch's ops run concurrently; a message goes once they have completed, so that nobody
+    // hears of a change before its shard shows it (the one-node pipeline keeps that by its order).
+    const results: StoreResult[] = await Promise.all(ops.map((op) => op.type === "publish" ? false : one(op)));
+    for (const [i, op] of ops.entries()) if (op.type === "publish") results[i] = await publish(op);
+    return results;
   };
 }
 

@@ -8,7 +8,22 @@
  * @module
  */
 import type { Generation, ReadOp, ReadResult, StoreOp, StoreResult, WriteOp, WriteResult } from "../core/types.ts";
-import { FORGET, type LuaScript, READ, RELEASE_LEASE, RENEW_LEASE, WRITE } from "./_redis_scripts.ts";
+import {
+  FORGET,
+  type LuaScript,
+  PUBLISH_LOG,
+  READ,
+  READ_LOG,
+  RELEASE_LEASE,
+  RENEW_LEASE,
+  WRITE,
+} from "./_redis_scripts.ts";
+
+/**
+ * How long a channel's log (a polled bus: Upstash) is sure to keep a message, ms: a reader idle
+ * longer than this sees a gap and empties its tier (which its TTL has mostly emptied by then).
+ */
+export const BUS_LOG_KEEP_MS = 60_000;
 
 /** A command argument. */
 export type Arg = string | number;
@@ -31,9 +46,19 @@ const script = (s: LuaScript, keys: readonly string[], args: readonly Arg[]): Re
   args,
 });
 
-/** The command that runs `op` on one Redis node. */
-export function encodeOp(op: StoreOp): RedisCommand {
+/**
+ * The command that runs `op` on one Redis node. `bus` says how its bus works: `push` sends a
+ * `publish` as `PUBLISH`; `poll` appends it to the channel's log (a stream) and reads the log for
+ * `readBus`.
+ */
+export function encodeOp(op: StoreOp, bus: "push" | "poll" = "push"): RedisCommand {
   switch (op.type) {
+    case "publish":
+      return bus === "push"
+        ? call("PUBLISH", op.channel, op.message)
+        : script(PUBLISH_LOG, [op.channel], [op.message, BUS_LOG_KEEP_MS]);
+    case "readBus":
+      return script(READ_LOG, [op.channel], [op.after ?? "", op.recentMs, op.max, BUS_LOG_KEEP_MS]);
     case "get":
       return call("GET", op.key);
     case "set":
@@ -123,6 +148,14 @@ export function decodeReply(op: StoreOp, result: unknown): StoreResult | undefin
       return typeof result === "number" ? true : undefined;
     case "hgetall":
       return decodeHash(result);
+    case "publish":
+      return typeof result === "number" ? true : undefined;
+    case "readBus": {
+      if (!Array.isArray(result) || result.length < 2) return undefined;
+      const [cursor, gap, ...messages] = result as unknown[];
+      if (typeof cursor !== "string" || (gap !== 0 && gap !== 1) || !isStrings(messages)) return undefined;
+      return { cursor, gap: gap === 1, messages };
+    }
     case "scan": {
       if (!Array.isArray(result) || result.length !== 2) return undefined;
       const [cursor, keys] = result as unknown[];

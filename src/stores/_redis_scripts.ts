@@ -268,6 +268,68 @@ export const LRU_FORGET: LuaScript = {
 return 0`,
 };
 
+// ---- The tiers' bus on a store that is polled (Upstash): a stream per channel. ----
+
+// The server's clock, in ms: the log's times are the server's, never a client's.
+const NOW_MS = `local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * Appends a message to a channel's log. KEYS: the log (a stream). ARGV: message, keep ms. Entries
+ * older than `keep` (the server's clock) are trimmed (`MINID ~`: never a newer one), and the log
+ * expires `2 × keep` after its last message. Returns 1.
+ */
+export const PUBLISH_LOG: LuaScript = {
+  name: "publishLog",
+  source: `${NOW_MS}
+redis.call("XADD", KEYS[1], "MINID", "~", tostring(now - tonumber(ARGV[2])), "*", "m", ARGV[1])
+redis.call("PEXPIRE", KEYS[1], 2 * tonumber(ARGV[2]))
+return 1`,
+};
+
+/**
+ * Reads a channel's log. KEYS: the log. ARGV: cursor ("" on a first read), recent ms (a first
+ * read's window), max messages, keep ms (what the log is sure to hold). The cursor is
+ * \`e:<id>\` (the log existed; the last id read) or \`n:<id>\` (it did not; the position just
+ * before the read). A gap: the cursor is older than \`keep\` (messages after it may be trimmed), the
+ * log existed and is gone (deleted by \`clear()\`, evicted), or a first read's window reaches past
+ * \`keep\`. Returns {cursor, gap 0/1, message…}, oldest first.
+ */
+export const READ_LOG: LuaScript = {
+  name: "readLog",
+  source: `${NOW_MS}
+local log, after, recent, max, keep = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local exists = redis.call("EXISTS", log) == 1
+local gap = 0
+local from
+if after == "" then
+  if recent > keep then gap = 1 end
+  from = tostring(now - recent) .. "-0"
+else
+  local existed, id = string.match(after, "^(%a):(.+)$")
+  local ms = id and tonumber(string.match(id, "^(%d+)"))
+  if not ms or ms < now - keep or (existed == "e" and not exists) then gap = 1 end
+  from = id and ("(" .. id)
+end
+local function tail()
+  local last = exists and redis.call("XREVRANGE", log, "+", "-", "COUNT", 1)[1]
+  if last then return "e:" .. last[1] end
+  return "n:" .. tostring(now - 1) .. "-18446744073709551615"
+end
+if gap == 1 or not exists then return {tail(), gap} end
+local entries = redis.call("XRANGE", log, from, "+", "COUNT", max)
+local out = {"", 0}
+for i, entry in ipairs(entries) do out[i + 2] = entry[2][2] end
+if #entries > 0 then
+  out[1] = "e:" .. entries[#entries][1]
+elseif after ~= "" and string.sub(after, 1, 1) == "e" then
+  out[1] = after
+else
+  out[1] = tail()
+end
+return out`,
+};
+
 /** Every script, for computing their SHA-1s once ({@link loadShas}). */
 const ALL: readonly LuaScript[] = [
   READ,
@@ -280,6 +342,8 @@ const ALL: readonly LuaScript[] = [
   LRU_ADD,
   EVICT,
   LRU_FORGET,
+  PUBLISH_LOG,
+  READ_LOG,
 ];
 const shas = new Map<LuaScript, string>();
 let loading: Promise<void> | undefined;

@@ -6,6 +6,12 @@
  * least recently used entries, and it needs no timers. It is what `createCache()` uses when given no store, and a test double that behaves
  * like the real thing.
  *
+ * It carries the tiers' bus too (`MetadataStore.bus`), in-process: `"push"` by default (a
+ * `publish` reaches every subscriber synchronously, once the ops before it in its batch are
+ * applied), or `"poll"` (`bus: "poll"`: a capped log per channel that `readBus` reads, with gaps
+ * reported as the Upstash store's stream reports them), so that the core's handling of either can
+ * be tested without servers. Caches sharing one memory store are like instances sharing a Redis.
+ *
  * @example
  * ```ts
  * import { memoryStore } from "larder/stores/memory";
@@ -24,10 +30,13 @@
 import { StoreError, TooLargeError } from "../core/errors.ts";
 import { type Stamp, stampRecord, storedStamps } from "../core/record/generations.ts";
 import type {
+  BusListener,
   CallOptions,
   Generation,
   LruRef,
   MetadataStore,
+  ReadBusOp,
+  ReadBusResult,
   ReadOp,
   ReadResult,
   StoreOp,
@@ -50,12 +59,21 @@ export interface MemoryStoreOptions {
   maxBytes?: number;
   /** Clock in ms since the epoch, so tests can move time instead of sleeping. @default Date.now */
   now?: () => number;
+  /** The bus between the caches sharing this store: pushed to subscribers, a log to poll, or none. @default "push" */
+  bus?: "push" | "poll" | false;
+  /** Messages a channel's log keeps (`bus: "poll"`); older ones are trimmed (readers see a gap). @default 1000 */
+  busLogMax?: number;
 }
 
 const OPTIONS = {
   maxEntries: opt.withDefault(opt.positiveInteger, 10_000),
   maxBytes: opt.withDefault(opt.positiveInteger, 32 * 1024 * 1024),
   now: opt.optional(opt.fn<() => number>()),
+  bus: opt.withDefault(
+    opt.satisfying<"push" | "poll" | false>((v) => v === "push" || v === "poll" || v === false, `"push", "poll" or false`),
+    "push",
+  ),
+  busLogMax: opt.withDefault(opt.positiveInteger, 1000),
 } satisfies opt.OptionChecks<MemoryStoreOptions>;
 
 /** Creates an in-process {@link MetadataStore} (name `"memory"`) with Redis semantics and bounded size. */
@@ -69,6 +87,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
   // sorted set is removed, as Redis removes it.
   const hashes = new Map<string, Map<string, string>>();
   const sets = new Map<string, SortedSet>();
+  const bus = busOf(checked.bus, checked.busLogMax);
 
   const hash = (key: string): Map<string, string> => {
     let found = hashes.get(key);
@@ -176,13 +195,13 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
       case "del": {
         let removed = 0;
         for (const key of [op.key, ...op.more ?? []]) {
-          if (entries.delete(key, at) || hashes.delete(key) || sets.delete(key)) removed++;
+          if (entries.delete(key, at) || hashes.delete(key) || sets.delete(key) || bus.deleteLog(key)) removed++;
         }
         if (op.lru) forget(op.lru);
         return removed;
       }
       case "exists":
-        return entries.has(op.key, at) || hashes.has(op.key) || sets.has(op.key);
+        return entries.has(op.key, at) || hashes.has(op.key) || sets.has(op.key) || bus.hasLog(op.key);
       case "read":
         return read(op, at);
       case "write":
@@ -207,22 +226,96 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
       case "scan": {
         // One step returns everything: the cursor protocol is kept, the batching is not needed.
         const pattern = globPattern(op.match);
-        const keys = [...entries.keys(at), ...hashes.keys(), ...sets.keys()].filter((key) => pattern.test(key));
+        const keys = [...entries.keys(at), ...hashes.keys(), ...sets.keys(), ...bus.logKeys()].filter((key) =>
+          pattern.test(key)
+        );
         return { cursor: "0", keys };
       }
+      case "publish":
+        bus.publish(op.channel, op.message, at);
+        return true;
+      case "readBus":
+        return bus.read(op, at);
     }
   }
 
-  return {
+  const store: MetadataStore = {
     name: "memory",
     async run(ops: readonly StoreOp[], callOptions?: CallOptions): Promise<StoreResult[]> {
       callOptions?.signal?.throwIfAborted();
       if (!Array.isArray(ops)) throw new StoreError("memory run: ops must be an array");
       // Every op is checked before any is applied, so a bad batch has no effect at all.
-      ops.forEach((op, i) => checkOp(op, i, maxBytes));
+      ops.forEach((op, i) => checkOp(op, i, { maxBytes, bus: checked.bus }));
       const at = now();
       return ops.map((op) => apply(op, at));
     },
+  };
+  if (checked.bus === false) return store;
+  if (checked.bus === "poll") return { ...store, bus: "poll" };
+  return { ...store, bus: "push", subscribe: (channel, listener) => bus.subscribe(channel, listener) };
+}
+
+/** One message of a channel's log: its sequence number (store-wide), when, and its text. */
+interface Logged {
+  readonly seq: number;
+  readonly at: number;
+  readonly message: string;
+}
+
+/** The in-process bus: subscribers per channel (push), or a capped log per channel (poll). */
+function busOf(mode: "push" | "poll" | false, logMax: number) {
+  const listeners = new Map<string, Set<BusListener>>();
+  const logs = new Map<string, Logged[]>();
+  // The newest message each channel has lost (trimmed, or its log deleted): what makes a gap.
+  const lost = new Map<string, { readonly seq: number; readonly at: number }>();
+  let seq = 0;
+  const loseAll = (channel: string, log: readonly Logged[]): void => {
+    const last = log.at(-1);
+    if (last) lost.set(channel, { seq: last.seq, at: last.at });
+  };
+  return {
+    subscribe(channel: string, listener: BusListener): () => void {
+      let set = listeners.get(channel);
+      if (!set) listeners.set(channel, set = new Set());
+      // A wrapper per subscription, so the same listener subscribed twice is two subscriptions.
+      const one: BusListener = { message: (text) => listener.message(text), live: (l) => listener.live(l) };
+      set.add(one);
+      return () => void set.delete(one);
+    },
+    publish(channel: string, message: string, at: number): void {
+      if (mode === "poll") {
+        let log = logs.get(channel);
+        if (!log) logs.set(channel, log = []);
+        log.push({ seq: ++seq, at, message });
+        if (log.length > logMax) lost.set(channel, log.shift()!);
+        return;
+      }
+      for (const listener of [...listeners.get(channel) ?? []]) {
+        try {
+          listener.message(message);
+        } catch {
+          // A subscriber's failure is its own: the publisher's batch goes on.
+        }
+      }
+    },
+    read(op: ReadBusOp, at: number): ReadBusResult {
+      const log = logs.get(op.channel) ?? [];
+      const gone = lost.get(op.channel);
+      const after = op.after === undefined ? undefined : Number(op.after);
+      const gap = gone !== undefined && (after === undefined ? gone.at >= at - op.recentMs : gone.seq > after);
+      if (gap) return { cursor: String(seq), messages: [], gap: true };
+      const fresh = log.filter((m) => (after === undefined ? m.at >= at - op.recentMs : m.seq > after));
+      const page = fresh.slice(0, op.max);
+      return { cursor: String(page.at(-1)?.seq ?? Math.max(after ?? 0, seq)), messages: page.map((m) => m.message), gap };
+    },
+    deleteLog(key: string): boolean {
+      const log = logs.get(key);
+      if (!log) return false;
+      loseAll(key, log);
+      return logs.delete(key);
+    },
+    hasLog: (key: string): boolean => logs.has(key),
+    logKeys: (): IterableIterator<string> => logs.keys(),
   };
 }
 
@@ -230,9 +323,21 @@ function sizeOf(key: string, value: string): number {
   return 2 * (key.length + value.length);
 }
 
-function checkOp(op: StoreOp, index: number, maxBytes: number): void {
+function checkOp(op: StoreOp, index: number, limits: { maxBytes: number; bus: "push" | "poll" | false }): void {
+  const { maxBytes } = limits;
   const where = `memory run: ops[${index}]`;
   if (typeof op !== "object" || op === null) throw new StoreError(`${where} must be an object`);
+  if (op.type === "publish" || op.type === "readBus") {
+    if (limits.bus === false || (op.type === "readBus" && limits.bus !== "poll")) {
+      throw new StoreError(`${where}: ${op.type} needs a bus${op.type === "readBus" ? ` that is polled (bus: "poll")` : ""}`);
+    }
+    if (typeof op.channel !== "string" || op.channel === "") throw new StoreError(`${where}.channel must be a string`);
+    if (op.type === "publish" && typeof op.message !== "string") throw new StoreError(`${where}.message must be a string`);
+    if (op.type === "readBus" && (!Number.isSafeInteger(op.max) || op.max < 1 || !(op.recentMs >= 0))) {
+      throw new StoreError(`${where}: readBus needs a positive integer max and recentMs >= 0`);
+    }
+    return;
+  }
   if (op.type !== "scan" && typeof op.key !== "string") throw new StoreError(`${where}.key must be a string`);
   const token = (value: unknown, name: string): void => {
     if (typeof value !== "string" || value === "") throw new StoreError(`${where}.${name} must be a non-empty string`);

@@ -49,6 +49,7 @@ import { clusterRunner } from "./_redis_cluster.ts";
 import { describeOps, encodeOp } from "./_redis_ops.ts";
 import { connect, lastConnectionError } from "./_redis_connect.ts";
 import { parseRedisUrl, type RedisAddress } from "./_redis_url.ts";
+import { canSubscribe, RedisBus } from "./_redis_bus.ts";
 
 export type { RedisClientLike, RedisClusterLike, RedisPipelineLike } from "./_redis_client.ts";
 export type { Arg } from "./_redis_ops.ts";
@@ -72,6 +73,15 @@ export interface RedisStoreOptions {
   readonly tls?: Readonly<Record<string, unknown>>;
   /** Time to establish a connection, in ms. @default 10000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * Carry the in-process tiers' bus (`memory.bus`): each invalidation, delete and `set` is
+   * published (`PUBLISH`, or `SPUBLISH` on a cluster) in the same round trip, and each cache with a
+   * tier subscribes on a connection of its own (a duplicate of the client), so other instances'
+   * tiers drop what it changed within milliseconds. `false`: nothing published, tiers rely on
+   * their TTL alone.
+   * @default true
+   */
+  readonly bus?: boolean;
 }
 
 /** A {@link MetadataStore} on Redis over TCP, with the client it uses and a way to close it. */
@@ -86,7 +96,7 @@ const WHERE = "redisStore";
 
 /** Creates a {@link RedisStore} (name `"redis"`, or `"redis-cluster"` on a cluster). */
 export function redisStore(options: RedisStoreOptions): RedisStore {
-  const { given, addresses, cluster, tls, connectTimeoutMs } = validate(options);
+  const { given, addresses, cluster, tls, connectTimeoutMs, bus: busOn } = validate(options);
   const owned = given === undefined;
   let loaded: Promise<RedisClientLike> | undefined = given ? Promise.resolve(given) : undefined;
   let closed = false;
@@ -97,8 +107,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   };
   const name = cluster ? "redis-cluster" : "redis";
   let runCluster: ReturnType<typeof clusterRunner> | undefined;
+  // The tiers' bus, unless turned off or the app's client cannot make a subscriber connection.
+  const bus = busOn && (given === undefined || canSubscribe(given)) ? new RedisBus(client) : undefined;
+  // A client the app closes takes the store's subscriber connections with it.
+  if (bus && given) (given as { on?: (event: string, listener: () => void) => unknown }).on?.("end", () => bus.close());
 
-  return {
+  const store: RedisStore = {
     name,
     client,
     async run(ops: readonly StoreOp[], callOptions?: CallOptions): Promise<StoreResult[]> {
@@ -106,12 +120,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       signal?.throwIfAborted();
       if (ops.length === 0) return [];
       try {
+        // A new subscription first: nothing this batch reads may change unheard (MetadataStore.subscribe).
+        const subscribing = bus?.ready();
+        if (subscribing) await abortable(subscribing, signal);
         const redis = await abortable(client(), signal);
         if (cluster) {
           runCluster ??= clusterRunner(redis as RedisClusterLike);
           return await abortable(runCluster(ops), signal);
         }
-        const replies = await abortable(runPipeline(redis, ops.map(encodeOp)), signal);
+        const replies = await abortable(runPipeline(redis, ops.map((op) => encodeOp(op))), signal);
         return ops.map((op, i) => resultOf(name, op, replies[i]));
       } catch (cause) {
         signal?.throwIfAborted();
@@ -129,11 +146,15 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       }
     },
     async close(): Promise<void> {
+      // The subscriber connections are the store's own, whoever owns the client.
+      bus?.close();
       if (!owned || closed) return;
       closed = true;
       if (loaded) await (await loaded).quit().catch(() => {});
     },
   };
+  if (!bus) return store;
+  return { ...store, bus: "push", subscribe: (channel, listener) => bus.subscribe(channel, listener) };
 }
 
 const OPTIONS = {
@@ -147,6 +168,7 @@ const OPTIONS = {
     ),
   ),
   connectTimeoutMs: opt.optional(opt.positiveInteger),
+  bus: opt.withDefault(opt.boolean, true),
 } satisfies opt.OptionChecks<RedisStoreOptions>;
 
 /** What {@link validate} makes of the options. */
@@ -156,6 +178,7 @@ interface Validated {
   readonly cluster: boolean;
   readonly tls: Readonly<Record<string, unknown>> | undefined;
   readonly connectTimeoutMs: number | undefined;
+  readonly bus: boolean;
 }
 
 function validate(options: RedisStoreOptions): Validated {
@@ -166,7 +189,11 @@ function validate(options: RedisStoreOptions): Validated {
   if ((options.url === undefined) === (options.client === undefined)) {
     throw new ConfigError(`${WHERE}: give either \`url\` (redis://…) or \`client\` (an ioredis client), not both`);
   }
-  const { url: addresses = [], client: given, tls, connectTimeoutMs, ...o } = opt.checkOptions(WHERE, options, OPTIONS);
+  const { url: addresses = [], client: given, tls, connectTimeoutMs, bus, ...o } = opt.checkOptions(
+    WHERE,
+    options,
+    OPTIONS,
+  );
   if (given !== undefined) {
     if (tls !== undefined || connectTimeoutMs !== undefined) {
       throw new ConfigError(
@@ -178,7 +205,7 @@ function validate(options: RedisStoreOptions): Validated {
         `${WHERE}: \`cluster: ${o.cluster}\` but the client is ${given.isCluster ? "a Cluster" : "a one-node Redis"}`,
       );
     }
-    return { given, addresses, cluster: given.isCluster, tls, connectTimeoutMs };
+    return { given, addresses, cluster: given.isCluster, tls, connectTimeoutMs, bus };
   }
   const cluster = o.cluster ?? (addresses.length > 1 || addresses.some((a) => a.cluster));
   if (!cluster && addresses.length > 1) {
@@ -194,7 +221,7 @@ function validate(options: RedisStoreOptions): Validated {
   if (addresses.some((a) => a.tls) && addresses.some((a) => !a.tls)) {
     throw new ConfigError(`${WHERE}: mix of redis:// and rediss:// URLs; use one scheme for every node`);
   }
-  return { given: undefined, addresses, cluster, tls, connectTimeoutMs };
+  return { given: undefined, addresses, cluster, tls, connectTimeoutMs, bus };
 }
 
 /** The `url` option: one redis:// URL, or several (a cluster's seed nodes), parsed. */

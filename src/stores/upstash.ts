@@ -60,6 +60,14 @@ export interface UpstashStoreOptions {
    * @default true
    */
   readonly readYourWrites?: boolean;
+  /**
+   * Carry the in-process tiers' bus (`memory.bus`): each invalidation, delete and `set` appends a
+   * short message to a log (a Redis stream, `<prefix>:bus`, kept a minute), in the same request,
+   * and tiers read what is new at most every `memory.bus.interval` while they are used. `false`:
+   * no log, and tiers rely on their TTL alone.
+   * @default true
+   */
+  readonly bus?: boolean;
 }
 
 interface PipelineReply {
@@ -72,7 +80,7 @@ const SYNC_TOKEN = "upstash-sync-token";
 
 /** Creates a {@link MetadataStore} on Upstash Redis (or any server speaking its REST API). */
 export function upstashStore(options: UpstashStoreOptions): MetadataStore {
-  const { url, token, readYourWrites } = validate(options);
+  const { url, token, readYourWrites, bus } = validate(options);
   const endpoint = `${url}/pipeline`;
   const authorization = `Bearer ${token}`;
   let syncToken = "";
@@ -110,6 +118,7 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
 
   return {
     name: "upstash",
+    ...(bus ? { bus: "poll" as const } : {}),
     async run(ops: readonly StoreOp[], callOptions?: CallOptions): Promise<StoreResult[]> {
       const signal = callOptions?.signal;
       signal?.throwIfAborted();
@@ -118,7 +127,7 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
         await loadShas(); // once: every script's SHA-1, computed by WebCrypto
         shas = true;
       }
-      const commands = ops.map(encodeOp);
+      const commands = ops.map((op) => encodeOp(op, "poll"));
       const wire = commands.map((command) => toWire(command, loaded));
       const replies = await post(wire, { ops, signal });
       // A script the server no longer holds (flushed, restarted, failed over) did not run: re-sent
@@ -207,9 +216,12 @@ const OPTIONS = {
     "given, without whitespace (the REST token, UPSTASH_REDIS_REST_TOKEN)",
   ),
   readYourWrites: opt.withDefault(opt.boolean, true),
+  bus: opt.withDefault(opt.boolean, true),
 } satisfies opt.OptionChecks<UpstashStoreOptions>;
 
-function validate(options: UpstashStoreOptions): { url: string; token: string; readYourWrites: boolean } {
+function validate(
+  options: UpstashStoreOptions,
+): { url: string; token: string; readYourWrites: boolean; bus: boolean } {
   if (typeof options !== "object" || options === null) throw new ConfigError("upstashStore: options are required");
   return opt.checkOptions("upstashStore", options, OPTIONS);
 }
@@ -262,6 +274,8 @@ function safe(cause: unknown, token: string): unknown {
 function decode(op: StoreOp, reply: PipelineReply | undefined, token: string): StoreResult {
   const fail = (detail: string): StoreError => new StoreError(`upstash ${op.type} failed: ${message(detail, token)}`);
   if (reply === undefined) throw fail("no reply");
+  // A message the server refused is not the change's failure (the bus is best effort): `false`.
+  if (op.type === "publish" && reply.error !== undefined && reply.error !== null) return false;
   if (reply.error !== undefined && reply.error !== null) throw fail(String(reply.error));
   const result = decodeReply(op, reply.result);
   if (result === undefined) throw fail(`unexpected reply ${JSON.stringify(reply.result)?.slice(0, 80)}`);

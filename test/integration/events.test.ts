@@ -52,6 +52,8 @@ function gist(event: CacheEvent): string {
       return `breaker ${event.backend} ${event.state}`;
     case "error":
       return `error ${event.source} ${event.code}`;
+    case "bus":
+      return `bus ${event.action}${event.reason ? ` ${event.reason}` : ""}`;
   }
 }
 

@@ -39,6 +39,9 @@ import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { type CacheEventListener, CacheEvents, type CacheEventType } from "../stats/events.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
+import { TierBus } from "../flow/bus.ts";
+import { ConfigError } from "../errors.ts";
+import type { MetadataStore } from "../types.ts";
 import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
 import { decodeValue } from "../record/entry.ts";
@@ -108,8 +111,9 @@ export interface Cache {
   /**
    * Expires (or marks stale) every entry carrying `tag`, on every instance, with one store
    * command whatever the number of entries. Rejects with a `StoreError` when the store could not
-   * be reached: an invalidation is never silently lost. This instance's in-process tier is
-   * emptied; other instances' tiers serve what they hold for at most their `memory.ttl`.
+   * be reached: an invalidation is never silently lost. The entries carrying `tag` leave this
+   * instance's in-process tier at once, and other instances' tiers through the store's bus (within
+   * milliseconds over TCP, `memory.bus.interval` on Upstash; without one, within their `memory.ttl`).
    */
   invalidateTag(tag: string, options?: InvalidateOptions): Promise<void>;
   /** {@link invalidateTag} for several tags, in one round trip. */
@@ -210,14 +214,10 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     breakers,
   });
   const background = new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil);
-  const ctx: CacheContext = {
-    options: resolved,
-    stats,
-    events,
-    backend,
-    hints: new PlacementHints(),
-    background,
-    tier: resolved.memory && new MemoryTier({
+  const store = withBus(resolved.store);
+  const bus = store &&
+    new TierBus({ store, prefix: resolved.prefix, backend, stats, events, background, now: resolved.now });
+  const tier = resolved.memory && new MemoryTier({
       ...resolved.memory,
       now: resolved.now,
       sharing: resolved.memory.shared
@@ -226,7 +226,24 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
           schedule: (task) => background.schedule(task),
         }
         : undefined,
-    }),
+  });
+  if (tier && bus && resolved.memory?.bus) {
+    bus.listen({
+      tier,
+      intervalMs: resolved.memory.bus.intervalMs,
+      // Everything that can concern what the tier was filled with before the first read.
+      recentMs: resolved.memory.ttlMs + resolved.storeTimeoutMs + 1_000,
+    });
+  }
+  const ctx: CacheContext = {
+    options: resolved,
+    stats,
+    events,
+    backend,
+    hints: new PlacementHints(),
+    background,
+    tier,
+    bus,
     refreshing: new Set(),
     reporter: new GlobalReporter({
       stats,
@@ -288,6 +305,19 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
   // For the response cache (larder/http, larder/hono), which runs on the same machinery.
   attachContext(cache, ctx);
   return cache;
+}
+
+/** `store` when it declares a usable bus (see `MetadataStore.bus`), else undefined. */
+function withBus(store: MetadataStore): (MetadataStore & { readonly bus: "push" | "poll" }) | undefined {
+  const { bus } = store;
+  if (bus === undefined) return undefined;
+  if (bus !== "push" && bus !== "poll") {
+    throw new ConfigError(`createCache: store "${store.name}" declares bus ${JSON.stringify(bus)}; a store's bus is "push", "poll" or absent`);
+  }
+  if (bus === "push" && typeof store.subscribe !== "function") {
+    throw new ConfigError(`createCache: store "${store.name}" declares bus "push" but has no subscribe() method`);
+  }
+  return store as MetadataStore & { readonly bus: "push" | "poll" };
 }
 
 export type { KeyOptions, SetOptions } from "./entries.ts";

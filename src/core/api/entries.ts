@@ -15,6 +15,7 @@ import { nameCheck, tagsCheck } from "./options.ts";
 import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
+import type { StoreOp } from "../types.ts";
 
 /** Options of `Cache.get`, `has`, `delete` and `inspect`. */
 export interface KeyOptions {
@@ -119,6 +120,7 @@ export async function setEntry(
       gens: ref.gens.map((gen) => ({ key: gen })),
       value,
       ttlMs,
+      announce: true,
     });
     // Stamped with the current generations (no tokens to check): the store never refuses it.
     ctx.stats.writesOk++;
@@ -171,16 +173,19 @@ export async function deleteEntry(ctx: CacheContext, ref: EntryRef): Promise<boo
     }).catch(() => {})
     : undefined;
   const lru = ctx.options.limits.has(namespace) ? { ...lruKeys(prefix, namespace), member: hash } : undefined;
+  // Last in the batch: the other instances hear of the delete once the record is gone.
+  const announce = ctx.bus?.announce({ hashes: [hash] });
+  const del: StoreOp = { type: "del", key: recordKey(prefix, hash), ...lru && { lru } };
   try {
-    const [removed] = await ctx.backend.store(
-      "del",
-      [{ type: "del", key: recordKey(prefix, hash), ...lru && { lru } }],
-      hash,
-    );
+    const [removed, published] = await ctx.backend.store("del", announce ? [del, announce] : [del], hash);
+    if (announce) ctx.bus!.sent(published);
     return removed === 1;
   } catch {
     return false;
   } finally {
+    // Again once the store has answered: a lookup of this process that read the record before the
+    // delete must not keep it in the tier after.
+    ctx.tier?.drop({ hashes: [hash] });
     await blobDelete;
   }
 }

@@ -62,9 +62,18 @@ export async function invalidate(
   if (keys.length === 0) return;
   const field = mode === "expire" ? "x" : "s";
   const token = newToken();
-  await ctx.backend.store("invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
-  // This process' tier does not know entries' generations: everything in it may be affected.
-  ctx.tier?.clear();
+  const ops = keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token }));
+  // Last in the batch: the other instances' tiers hear of it once the new tokens are in place.
+  const announce = ctx.bus?.announce({ gens: keys });
+  try {
+    const results = await ctx.backend.store("invalidate", announce ? [...ops, announce] : ops);
+    if (announce) ctx.bus!.sent(results.at(-1));
+  } finally {
+    // This process' tier drops the entries carrying these keys (both modes: an entry marked stale
+    // is served stale by the store's path, which refreshes it), even when the store failed: the
+    // change may have been made. And no lookup that left before keeps its value in the tier after.
+    ctx.tier?.drop({ gens: keys });
+  }
   if (ctx.events.listening) ctx.events.emit(invalidateEvent(ctx.options.prefix, { keys, mode }));
 }
 
@@ -103,7 +112,7 @@ async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> {
   let deleted = 0;
   do {
     const [step] = await ctx.backend.store("scan", [{ type: "scan", cursor, match, count: CLEAR_BATCH }]);
-    if (typeof step !== "object" || step === null || !("cursor" in step) || !Array.isArray(step.keys)) {
+    if (typeof step !== "object" || step === null || !("keys" in step) || !Array.isArray(step.keys)) {
       throw new StoreError(`${ctx.options.store.name} scan returned an unexpected result`);
     }
     cursor = String(step.cursor);

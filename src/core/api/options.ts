@@ -20,6 +20,20 @@ import type { CacheEvent } from "../stats/events.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { profileName, resolveProfiles, type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 
+/** Shortest `memory.bus.interval`: the log is read every half of it, so this is up to 100 reads a second. */
+const MIN_BUS_INTERVAL_MS = 20;
+
+/** `memory.bus.interval`: a duration of at least {@link MIN_BUS_INTERVAL_MS}. */
+function busInterval(value: unknown, at: opt.OptionPath): number {
+  const ms = opt.duration(value, at);
+  if (ms < MIN_BUS_INTERVAL_MS) {
+    throw new ConfigError(
+      `${opt.optionName(at)} must be at least ${MIN_BUS_INTERVAL_MS}ms (the log is read every half interval), got ${ms}ms`,
+    );
+  }
+  return ms;
+}
+
 /** Options of {@link createCache}. Every field is optional. */
 export interface CacheOptions {
   /** Where records live. @default an in-process `memoryStore()` */
@@ -88,13 +102,22 @@ export interface CacheOptions {
   logger?: Logger;
   /**
    * The in-process tier, checked before the store: `true` for the defaults, or its size and TTL.
-   * Its `ttl` bounds how long this process may serve an entry that another instance has deleted
-   * or replaced. Off unless set. By default it keeps encoded values and each hit decodes its own
-   * copy; `shared: true` keeps one decoded, deep-frozen value per entry and hands it to every hit
-   * (no decode: a hit costs microseconds at any size), read-only — see the README's "In-process tier".
-   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s", shared: false })
+   * Off unless set. By default it keeps encoded values and each hit decodes its own copy;
+   * `shared: true` keeps one decoded, deep-frozen value per entry and hands it to every hit (no
+   * decode: a hit costs microseconds at any size), read-only — see the README's "In-process tier".
+   *
+   * `bus`: how it hears that another instance invalidated, deleted or replaced an entry, when the
+   * store can tell (see {@link MetadataStore.bus}): within milliseconds on Redis over TCP (pub/sub),
+   * within `interval` on Upstash (one read per interval and process while the tier is used). `false`,
+   * or a store without a bus: `ttl` alone bounds how long such an entry may still be served.
+   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s", shared: false, bus: { interval: "200ms" } })
    */
-  memory?: boolean | { maxBytes?: number; ttl?: Duration; shared?: boolean };
+  memory?: boolean | {
+    maxBytes?: number;
+    ttl?: Duration;
+    shared?: boolean;
+    bus?: boolean | { interval?: Duration };
+  };
   /**
    * Per-backend circuit breaker: after `threshold` consecutive failures a backend is skipped
    * (no round trip) for `cooldown`, then one probe call decides. `false` disables it.
@@ -238,6 +261,7 @@ const CACHE_OPTIONS = {
     maxBytes: opt.withDefault(opt.positiveInteger, D.memory.maxBytes),
     ttl: opt.withDefault(opt.duration, D.memory.ttl),
     shared: opt.withDefault(opt.boolean, D.memory.shared),
+    bus: opt.switchable({ interval: opt.withDefault(busInterval, D.memory.bus.interval) }, D.memory.bus.on),
   }, D.memory.on),
   breaker: opt.switchable({
     threshold: opt.withDefault(opt.positiveInteger, D.breaker.threshold),
@@ -289,7 +313,12 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     waitUntil: o.waitUntil,
     maxPendingWrites: o.maxPendingWrites,
     logger: o.logger ?? consoleLogger,
-    memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl, shared: o.memory.shared },
+    memory: o.memory && {
+      maxBytes: o.memory.maxBytes,
+      ttlMs: o.memory.ttl,
+      shared: o.memory.shared,
+      bus: o.memory.bus && { intervalMs: o.memory.bus.interval },
+    },
     breaker: o.breaker && { threshold: o.breaker.threshold, cooldownMs: o.breaker.cooldown },
     staleWhileRevalidateMs: o.staleWhileRevalidate ?? 0,
     staleIfErrorMs: o.staleIfError ?? 0,

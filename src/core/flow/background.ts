@@ -58,6 +58,18 @@ export class BackgroundQueue {
     return true;
   }
 
+  /**
+   * Keeps `work`, already started (a poll a caller may be waiting for), alive like a scheduled
+   * task: in the pending set and registered with `waitUntil`. False, untracked, when the set is full.
+   */
+  track(work: Promise<void>): boolean {
+    if (this.#pending.size >= this.#maxPending) return false;
+    const promise = work.catch(() => {}).finally(() => this.#pending.delete(promise));
+    this.#pending.add(promise);
+    this.#waitUntil?.(promise);
+    return true;
+  }
+
   /** Resolves once every task scheduled so far, and any they scheduled, has settled. */
   async flush(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);

@@ -35,6 +35,7 @@ import { countEntryError, type Generations, lookup, type LookupOptions } from ".
 import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
 import { callerTimeout, TimeLimit } from "./time_limit.ts";
+import type { TierEntry } from "./memory_tier.ts";
 import { TimeoutError } from "../errors.ts";
 import type { CallFields } from "../stats/events.ts";
 
@@ -67,18 +68,21 @@ export interface FindOptions<T> extends LookupOptions {
 export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOptions<T>): Promise<Found<T>> {
   const { decoder } = options;
   try {
-    const local = decoder.local?.(ref.hash);
+    const held = decoder.local?.(ref.hash);
+    const local = held instanceof Promise ? await held : held;
     if (local) return { kind: "hit", value: local.value, source: "memory", gens: {} };
   } catch (error) {
     countEntryError(ctx, error);
     return { kind: "miss", lease: "none", gens: {} };
   }
+  // Before the request leaves: a change heard of after this stops the tier keeping what it reads.
+  const since = ctx.tier?.epoch ?? 0;
   const found = await lookup(ctx, ref, options);
   if (found.kind === "miss") return found;
   const { entry, ...rest } = found;
   try {
     // Decoded while the checksum is computed; the value leaves only once it has matched.
-    const decoding = (async () => await decoder.decode(entry, found.kind === "hit"))();
+    const decoding = (async () => await decoder.decode(entry, found.kind === "hit", since))();
     decoding.catch(() => {});
     await entry.verified;
     return { ...rest, value: await decoding, source: entry.source };
@@ -99,17 +103,24 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
   const config = ctx.options.payload;
   const keeping = { ...config, keepRaw: true };
   // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
+  const valueOf = (held: TierEntry): { value: T } => ({
+    value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T,
+  });
   return {
     local: tier && ((hash) => {
       const held = tier.get(hash);
       if (held === undefined) return undefined;
-      return { value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T };
+      if (held instanceof Promise) return held.then((checked) => checked && valueOf(checked));
+      return valueOf(held);
     }),
-    async decode({ record, bytes, verified }, fresh) {
+    async decode({ record, bytes, verified }, fresh, since) {
       const keep = fresh && tier !== undefined;
       const { value, raw } = await decodePayload(record, bytes, keep ? keeping : config);
       await verified;
-      if (raw) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
+      if (raw) {
+        const gens = record.g.map(([key]) => key);
+        tier?.set(record.k, { codec: record.c, bytes: raw }, { expiresAt: record.e, gens, since });
+      }
       return value as T;
     },
   };

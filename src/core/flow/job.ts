@@ -30,14 +30,18 @@ export interface EntryPolicy {
 export interface Decoder<T> {
   /**
    * A value this process holds already (its in-process tier), served with no store request;
-   * `undefined` when it holds none.
+   * `undefined` when it holds none; a promise of either when the tier must first check that it is
+   * current (a polled bus, flow/bus.ts).
    */
-  readonly local?: (hash: string) => { readonly value: T } | undefined;
+  readonly local?: (
+    hash: string,
+  ) => { readonly value: T } | undefined | Promise<{ readonly value: T } | undefined>;
   /**
-   * The value of a verified entry (`fresh`: within its TTL and not marked stale). A rejection
-   * makes the entry a miss, counted as an error.
+   * The value of a verified entry (`fresh`: within its TTL and not marked stale; `since`: the
+   * tier's epoch when the lookup left, for what it keeps). A rejection makes the entry a miss,
+   * counted as an error.
    */
-  readonly decode: (entry: StoredEntry, fresh: boolean) => T | Promise<T>;
+  readonly decode: (entry: StoredEntry, fresh: boolean, since: number) => T | Promise<T>;
 }
 
 /** A function call to serve from the cache: its entry and how to compute it. */

@@ -37,6 +37,12 @@ export interface WriteRequest {
   readonly meta?: string;
   /** The key as people write it, kept in the record (`r`, at most {@link MAX_READABLE_KEY} characters) for operators. */
   readonly readableKey?: string;
+  /**
+   * Tell the other instances' tiers that the entry was replaced (flow/bus.ts): `set` does; a
+   * computed value's write follows a miss and replaces nothing a tier may still serve.
+   * @default false
+   */
+  readonly announce?: boolean;
 }
 
 /** What a write stored: the payload's size as stored, and where it went. */
@@ -56,6 +62,8 @@ export interface StoredWrite {
 export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<StoredWrite | false> {
   const { options } = ctx;
   const { hash } = request;
+  // Before the write leaves: a change heard of after this stops the tier keeping this value.
+  const since = ctx.tier?.epoch ?? 0;
   const payload = await encodePayload(request.value, options.payload);
   checkNamespaceBound(ctx, request, payload.bytes.length);
   const createdAt = request.computedAt ?? options.now();
@@ -83,7 +91,10 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   // This process' tier keeps only what the store accepted: a value the store refused, or could
   // not be asked about, may predate an invalidation. (Not entries with metadata: only the response
   // cache reads them, and it serves stored bytes, never the tier.)
-  if (request.meta === undefined) ctx.tier?.set(hash, { codec: payload.codec, bytes: payload.raw }, fields.e);
+  if (request.meta === undefined) {
+    const gens = request.gens.map((gen) => gen.key);
+    ctx.tier?.set(hash, { codec: payload.codec, bytes: payload.raw }, { expiresAt: fields.e, gens, since });
+  }
   const placement = record.p === undefined ? "blob" : "inline";
   ctx.hints.set(hash, placement);
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
@@ -152,11 +163,16 @@ async function writeRecord(ctx: CacheContext, request: WriteRequest, record: Ent
     },
   };
   const report = ctx.reporter.take();
-  const [result] = await ctx.backend.store("set", [op, ...report], request.hash).catch((error: unknown) => {
+  // Last in the batch: the other instances hear of the new record once it is there.
+  const announce = request.announce ? ctx.bus?.announce({ hashes: [request.hash] }) : undefined;
+  const ops = announce ? [op, ...report, announce] : [op, ...report];
+  const results = await ctx.backend.store("set", ops, request.hash).catch((error: unknown) => {
     if (report.length > 0) ctx.reporter.restore();
     throw error;
   });
+  const [result] = results;
   if (report.length > 0) ctx.reporter.sent();
+  if (announce) ctx.bus!.sent(results.at(-1));
   if (!isWriteResult(result)) throw new StoreError(`${options.store.name} write returned ${typeof result}`);
   return result;
 }

@@ -17,6 +17,7 @@
  * | `<prefix>:lrs:{<prefix>:<namespace>}` | hash       | entry hash → stored bytes, and `#` → their total          | the namespace's    | no expiry  |
  * | `<prefix>:lrx:{<prefix>:<namespace>}` | sorted set | entry hash → when its record expires                      | the namespace's    | no expiry  |
  * | `<prefix>:stats`                      | hash       | counters every instance adds to (`globalStats()`)         | its own            | no expiry  |
+ * | `<prefix>:bus`                        | channel    | the tiers' bus: a pub/sub channel, or a capped stream (log) | its own          | capped     |
  * | object `<prefix>/<hash>`              | blob       | a payload over `maxInlineBytes`, uploaded before its record | —                | `cleanup()` |
  *
  * Generation keys carry no hash tag: a tag's or a namespace's generation is read by every entry
@@ -120,6 +121,15 @@ export function namespaceKey(prefix: string, namespace: string, kind: NamespaceK
 /** The hash of counters every instance adds to (see `Cache.globalStats`). */
 export function statsKey(prefix: string): string {
   return `${prefix}:stats`;
+}
+
+/**
+ * The channel of the in-process tiers' bus (flow/bus.ts): a pub/sub channel on Redis over TCP (no
+ * key), the key of a capped stream on a store that is polled (Upstash). Under `<prefix>:`, so
+ * `clear()` deletes the stream, which its readers then see as a gap.
+ */
+export function busChannel(prefix: string): string {
+  return `${prefix}:bus`;
 }
 
 /** The `SCAN` pattern every store key of `prefix` matches (and no other prefix's). */

@@ -173,6 +173,23 @@ export interface BreakerEvent {
   readonly state: "open" | "closed";
 }
 
+/**
+ * The tiers' bus (`stats().bus`): this instance published a change (`sent`), received another
+ * instance's (`received`, with the entries it `dropped`), read the store's log (`poll`), lost its
+ * subscription or failed a poll (`failed`), had its subscription back (`reconnected`), or emptied
+ * its tier because messages may have been missed (`reset`).
+ */
+export interface BusEvent {
+  /** The event's kind. */
+  readonly type: "bus";
+  /** What happened. */
+  readonly action: "sent" | "received" | "poll" | "failed" | "reconnected" | "reset";
+  /** Tier entries dropped (`received`, `reset`). */
+  readonly dropped?: number;
+  /** Why the tier was reset: a subscription back after a loss, a gap in the log, a message it could not read. */
+  readonly reason?: "reconnect" | "gap" | "unreadable";
+}
+
 /** A failure the cache absorbed (`stats().errors`: by source and by code). */
 export interface ErrorEvent {
   /** The event's kind. */
@@ -193,6 +210,7 @@ export type CacheEvent =
   | WriteEvent
   | InvalidateEvent
   | BreakerEvent
+  | BusEvent
   | ErrorEvent;
 
 /** The name of an event type. */
@@ -207,6 +225,7 @@ const TYPES: ReadonlySet<string> = new Set<CacheEventType | "*">([
   "write",
   "invalidate",
   "breaker",
+  "bus",
   "error",
   "*",
 ]);

@@ -62,10 +62,36 @@ export interface CacheStats {
   readonly recaches: { readonly ok: number; readonly failed: number; readonly skipped: number };
   /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
   readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
+  /** The bus that keeps the in-process tiers of every instance consistent (`memory.bus`). */
+  readonly bus: BusStats;
   /** Circuit breakers per backend; `undefined` when disabled. */
   readonly breakers: { readonly store: BreakerStats | undefined; readonly blob: BreakerStats | undefined };
   /** Lookup latency in ms (store and blob reads, verification and decoding). */
   readonly latency: { readonly hit: LatencySummary; readonly miss: LatencySummary };
+}
+
+/** The bus's counters in {@link CacheStats}. */
+export interface BusStats {
+  /**
+   * How this instance's tier hears of other instances' changes: `push` (subscribed: Redis over
+   * TCP, the in-process store), `poll` (the store's log, read at most every `memory.bus.interval`:
+   * Upstash), or `off` (no tier, `memory.bus: false`, or a store without a bus: the TTL bounds it).
+   */
+  readonly mode: "push" | "poll" | "off";
+  /** Changes this instance published (invalidations, deletes, `set`s), whatever the mode. */
+  readonly sent: number;
+  /** Other instances' changes received. */
+  readonly received: number;
+  /** Tier entries dropped because of them. */
+  readonly dropped: number;
+  /** Reads of the log (`poll` mode). */
+  readonly polls: number;
+  /** Subscriptions lost (`push`) and polls failed (`poll`): meanwhile the tier relies on its TTL. */
+  readonly failures: number;
+  /** Subscriptions in place again after one was lost (`push`). */
+  readonly reconnects: number;
+  /** Times the tier was emptied because messages may have been missed (a reconnect, a gap in the log). */
+  readonly resets: number;
 }
 
 /** Mutable counters behind {@link CacheStats}. */
@@ -91,6 +117,14 @@ export class StatsRecorder {
   writesSkipped = 0;
   writesDiscarded = 0;
   evictedBlobs = 0;
+  busMode: BusStats["mode"] = "off";
+  busSent = 0;
+  busReceived = 0;
+  busDropped = 0;
+  busPolls = 0;
+  busFailures = 0;
+  busReconnects = 0;
+  busResets = 0;
   readonly errors: Record<ErrorSource, number> = { store: 0, blob: 0, codec: 0, integrity: 0, key: 0 };
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
@@ -158,6 +192,16 @@ export class StatsRecorder {
       functionTimeouts: this.functionTimeouts,
       recaches: { ok: this.recachesOk, failed: this.recachesFailed, skipped: this.recachesSkipped },
       leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
+      bus: {
+        mode: this.busMode,
+        sent: this.busSent,
+        received: this.busReceived,
+        dropped: this.busDropped,
+        polls: this.busPolls,
+        failures: this.busFailures,
+        reconnects: this.busReconnects,
+        resets: this.busResets,
+      },
       breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
     };

@@ -25,16 +25,27 @@ export interface LruLimits {
   readonly maxBytes: number;
 }
 
+/** Limits of an {@link Lru}, and who is told of removals. */
+export interface LruOptions<V> extends LruLimits {
+  /**
+   * Told of each entry that leaves the map one by one: deleted, replaced, evicted or dropped on
+   * expiry (not by {@link Lru.clear}). It must not modify the map.
+   */
+  readonly onRemove?: (key: string, value: V) => void;
+}
+
 /** A least-recently-used map with expiry; `Map` iteration order is recency order (oldest first). */
 export class Lru<V> {
   readonly #slots: Map<string, Slot<V>> = new Map();
   readonly #limits: LruLimits;
+  readonly #onRemove: ((key: string, value: V) => void) | undefined;
   #bytes = 0;
   // Starts high so that the first overflow sweeps.
   #writesSinceSweep = Number.MAX_SAFE_INTEGER;
 
-  constructor(limits: LruLimits) {
-    this.#limits = limits;
+  constructor(options: LruOptions<V>) {
+    this.#limits = options;
+    this.#onRemove = options.onRemove;
   }
 
   /** Number of entries held, expired ones included until they are dropped. */
@@ -84,7 +95,7 @@ export class Lru<V> {
     return live;
   }
 
-  /** Removes every entry. */
+  /** Removes every entry (without telling `onRemove`). */
   clear(): void {
     this.#slots.clear();
     this.#bytes = 0;
@@ -113,6 +124,7 @@ export class Lru<V> {
     if (slot === undefined) return;
     this.#slots.delete(key);
     this.#bytes -= slot.bytes;
+    this.#onRemove?.(key, slot.value);
   }
 
   #over(): boolean {
