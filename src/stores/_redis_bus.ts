@@ -170,8 +170,10 @@ class ChannelSubscriber {
 
   /** A connection to the master of the channel's slot (any master when the cluster has no sharded pub/sub). */
   async #shardConnection(cluster: RedisClusterLike): Promise<SubscriberLike> {
-    if (cluster.nodes("master").length === 0) await cluster.call("PING");
-    const owner = cluster.slots?.[keySlot(this.#channel)]?.[0];
+    const slot = keySlot(this.#channel);
+    // Until the cluster is connected its slot map is empty (and its node list only the seeds).
+    if (cluster.slots?.[slot]?.[0] === undefined) await cluster.call("PING");
+    const owner = cluster.slots?.[slot]?.[0];
     const masters = cluster.nodes("master") as Duplicable[];
     const node = masters.find((m) => nodeKey(m) === owner) ?? masters[0];
     if (!node) throw new Error("no master node known");
@@ -200,9 +202,14 @@ class ChannelSubscriber {
       this.#first(true);
       this.#setLive(true);
     } catch {
-      // The connection's close (or its next ready) follows; or the server refuses: the tier relies on its TTL.
-      this.#first(false);
-      this.#setLive(false);
+      if (connection !== this.#connection) return;
+      // On a cluster (the slot moved: MOVED) a connection to the owner of then; on one node the
+      // connection's close (or its next ready) follows, or the server refuses: the TTL bounds the tier.
+      if (this.#sharded) this.#lost(true);
+      else {
+        this.#first(false);
+        this.#setLive(false);
+      }
     }
   }
 

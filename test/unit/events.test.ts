@@ -214,6 +214,10 @@ describe("events and their counters", () => {
     await cache.invalidateNamespace("ns", { mode: "stale" });
     await cache.invalidateTags(["a", "b:c"]);
     await cache.clear();
+    // The set and each invalidation went out on the in-process store's bus too.
+    expect(seen.filter((e) => e.type === "bus")).toEqual(Array(4).fill({ type: "bus", action: "sent" }));
+    expect(cache.stats().bus).toMatchObject({ mode: "off", sent: 4 });
+    seen.splice(0, seen.length, ...seen.filter((e) => e.type !== "bus"));
     expect(seen.map((e) => e.type)).toEqual(["miss", "write", "hit", "invalidate", "invalidate", "invalidate"]);
     expect(seen[0]).toMatchObject({ op: "get", namespace: "ns", label: "ns" });
     expect(seen[1]).toMatchObject({ op: "set", outcome: "ok", placement: "inline", label: "ns" });
