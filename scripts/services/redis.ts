@@ -102,12 +102,15 @@ export function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts redis-server on a free port; retries with another port if the first one was taken. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts redis-server on a free port; retries with another port if the first one was taken. With
+ * `port`, on that port only (a test restarting "the same" server).
+ */
+export async function startRedis(options: { readonly port?: number } = {}): Promise<RedisServer> {
   ensureRedisServer();
   let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (options.port === undefined ? 5 : 1); attempt++) {
+    const port = options.port ?? await freePort();
     const dir = await mkdtemp(join(tmpdir(), "larder-redis-"));
     const child = spawn("redis-server", [
       "--port",
