@@ -70,7 +70,10 @@ const OPTIONS = {
   maxBytes: opt.withDefault(opt.positiveInteger, 32 * 1024 * 1024),
   now: opt.optional(opt.fn<() => number>()),
   bus: opt.withDefault(
-    opt.satisfying<"push" | "poll" | false>((v) => v === "push" || v === "poll" || v === false, `"push", "poll" or false`),
+    opt.satisfying<"push" | "poll" | false>(
+      (v) => v === "push" || v === "poll" || v === false,
+      `"push", "poll" or false`,
+    ),
     "push",
   ),
   busLogMax: opt.withDefault(opt.positiveInteger, 1000),
@@ -306,7 +309,11 @@ function busOf(mode: "push" | "poll" | false, logMax: number) {
       if (gap) return { cursor: String(seq), messages: [], gap: true };
       const fresh = log.filter((m) => (after === undefined ? m.at >= at - op.recentMs : m.seq > after));
       const page = fresh.slice(0, op.max);
-      return { cursor: String(page.at(-1)?.seq ?? Math.max(after ?? 0, seq)), messages: page.map((m) => m.message), gap };
+      return {
+        cursor: String(page.at(-1)?.seq ?? Math.max(after ?? 0, seq)),
+        messages: page.map((m) => m.message),
+        gap,
+      };
     },
     deleteLog(key: string): boolean {
       const log = logs.get(key);
@@ -329,10 +336,14 @@ function checkOp(op: StoreOp, index: number, limits: { maxBytes: number; bus: "p
   if (typeof op !== "object" || op === null) throw new StoreError(`${where} must be an object`);
   if (op.type === "publish" || op.type === "readBus") {
     if (limits.bus === false || (op.type === "readBus" && limits.bus !== "poll")) {
-      throw new StoreError(`${where}: ${op.type} needs a bus${op.type === "readBus" ? ` that is polled (bus: "poll")` : ""}`);
+      throw new StoreError(
+        `${where}: ${op.type} needs a bus${op.type === "readBus" ? ` that is polled (bus: "poll")` : ""}`,
+      );
     }
     if (typeof op.channel !== "string" || op.channel === "") throw new StoreError(`${where}.channel must be a string`);
-    if (op.type === "publish" && typeof op.message !== "string") throw new StoreError(`${where}.message must be a string`);
+    if (op.type === "publish" && typeof op.message !== "string") {
+      throw new StoreError(`${where}.message must be a string`);
+    }
     if (op.type === "readBus" && (!Number.isSafeInteger(op.max) || op.max < 1 || !(op.recentMs >= 0))) {
       throw new StoreError(`${where}: readBus needs a positive integer max and recentMs >= 0`);
     }

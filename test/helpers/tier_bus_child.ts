@@ -109,7 +109,9 @@ async function main(): Promise<void> {
         const at = wall();
         const value = await cache.get(command.key);
         reads++;
-        if (value !== command.old) return send({ type: "watched", key: command.key, lastOldAt, freshAt: at, fresh: value, reads });
+        if (value !== command.old) {
+          return send({ type: "watched", key: command.key, lastOldAt, freshAt: at, fresh: value, reads });
+        }
         lastOldAt = at;
       }
       return send({ type: "watched", key: command.key, lastOldAt, freshAt: null, fresh: command.old, reads });

@@ -102,73 +102,79 @@ afterAll(async () => {
 
 describe("staleness of other processes' tiers after a change", () => {
   for (const [kind, spec] of Object.entries(STORES) as [keyof typeof STORES, (typeof STORES)[keyof typeof STORES]][]) {
-    it(`${kind}: after invalidate, delete and overwrite, p99 under ${spec.boundMs} ms (two reader processes)`, async () => {
-      const prefix = uniquePrefix(`bus-${kind}`);
-      const store = spec.make();
-      if ("close" in store) closing.push(store as { close(): Promise<void> });
-      const writer = createCache({ store, prefix, logger: recordingLogger(), globalStats: false });
-      const readers = ["r1", "r2"].map((id) => {
-        const reader = new Reader({ id, store: kind, prefix, memoryTtlMs: MEMORY_TTL_MS });
-        started.push(reader);
-        return reader;
-      });
-      await Promise.all(readers.map((r) => r.next("ready")));
-      const changes = {
-        invalidate: (key: string) => writer.invalidateTag(`tag-${key}`),
-        delete: async (key: string) => void await writer.delete(key),
-        overwrite: async (key: string) => void await writer.set(key, "new", { tags: [`tag-${key}`] }),
-      };
-      const samples: Record<string, number[]> = { invalidate: [], delete: [], overwrite: [] };
-      const begin = wall();
-      for (let round = 0; round < spec.rounds; round++) {
-        for (const [change, run] of Object.entries(changes)) {
-          const key = `${change}-${round}`;
-          await writer.set(key, "old", { tags: [`tag-${key}`] });
-          for (const r of readers) r.send({ type: "warm", key });
-          await Promise.all(readers.map((r) => r.next("warmed")));
-          for (const r of readers) r.send({ type: "watch", key, old: "old", giveUpMs: MEMORY_TTL_MS + 3_000 });
-          await Promise.all(readers.map((r) => r.next("watching")));
-          await sleep(5); // the readers are reading
-          await run(key);
-          const returnedAt = wall();
-          for (const watched of await Promise.all(readers.map((r) => r.next("watched")))) {
-            expect(watched.freshAt, `${kind} ${key}: the fresh answer came`).not.toBeNull();
-            expect(watched.fresh).toBe(change === "overwrite" ? "new" : undefined);
-            const staleMs = Math.max(0, (watched.lastOldAt ?? 0) - returnedAt);
-            // Far below the tier's TTL, which bounded it before the bus.
-            expect(staleMs, `${kind} ${key}: old value served after the ${change} returned`).toBeLessThan(1_000);
-            samples[change]!.push(staleMs);
+    it(
+      `${kind}: after invalidate, delete and overwrite, p99 under ${spec.boundMs} ms (two reader processes)`,
+      async () => {
+        const prefix = uniquePrefix(`bus-${kind}`);
+        const store = spec.make();
+        if ("close" in store) closing.push(store as { close(): Promise<void> });
+        const writer = createCache({ store, prefix, logger: recordingLogger(), globalStats: false });
+        const readers = ["r1", "r2"].map((id) => {
+          const reader = new Reader({ id, store: kind, prefix, memoryTtlMs: MEMORY_TTL_MS });
+          started.push(reader);
+          return reader;
+        });
+        await Promise.all(readers.map((r) => r.next("ready")));
+        const changes = {
+          invalidate: (key: string) => writer.invalidateTag(`tag-${key}`),
+          delete: async (key: string) => void await writer.delete(key),
+          overwrite: async (key: string) => void await writer.set(key, "new", { tags: [`tag-${key}`] }),
+        };
+        const samples: Record<string, number[]> = { invalidate: [], delete: [], overwrite: [] };
+        const begin = wall();
+        for (let round = 0; round < spec.rounds; round++) {
+          for (const [change, run] of Object.entries(changes)) {
+            const key = `${change}-${round}`;
+            await writer.set(key, "old", { tags: [`tag-${key}`] });
+            for (const r of readers) r.send({ type: "warm", key });
+            await Promise.all(readers.map((r) => r.next("warmed")));
+            for (const r of readers) r.send({ type: "watch", key, old: "old", giveUpMs: MEMORY_TTL_MS + 3_000 });
+            await Promise.all(readers.map((r) => r.next("watching")));
+            await sleep(5); // the readers are reading
+            await run(key);
+            const returnedAt = wall();
+            for (const watched of await Promise.all(readers.map((r) => r.next("watched")))) {
+              expect(watched.freshAt, `${kind} ${key}: the fresh answer came`).not.toBeNull();
+              expect(watched.fresh).toBe(change === "overwrite" ? "new" : undefined);
+              const staleMs = Math.max(0, (watched.lastOldAt ?? 0) - returnedAt);
+              // Far below the tier's TTL, which bounded it before the bus.
+              expect(staleMs, `${kind} ${key}: old value served after the ${change} returned`).toBeLessThan(1_000);
+              samples[change]!.push(staleMs);
+            }
           }
         }
-      }
-      const seconds = (wall() - begin) / 1000;
-      for (const r of readers) r.send({ type: "stats" });
-      const stats = await Promise.all(readers.map((r) => r.next("stats")));
-      const all = Object.values(samples).flat();
-      const summary = Object.fromEntries(
-        Object.entries({ ...samples, all }).map(([name, values]) => [
-          name,
-          `p50 ${percentile(values, 0.5).toFixed(1)} p99 ${percentile(values, 0.99).toFixed(1)} max ${
-            Math.max(...values).toFixed(1)
-          } ms (n=${values.length})`,
-        ]),
-      );
-      const polls = stats.map((s) => (s.bus as { polls: number }).polls);
-      console.log(`[tier bus] ${kind}: ${JSON.stringify(summary)}; reads of the log per reader: ${polls.join(", ")} in ${
-        stats.map((s) => (s.elapsedMs / 1000).toFixed(1)).join(", ")
-      } s`);
+        const seconds = (wall() - begin) / 1000;
+        for (const r of readers) r.send({ type: "stats" });
+        const stats = await Promise.all(readers.map((r) => r.next("stats")));
+        const all = Object.values(samples).flat();
+        const summary = Object.fromEntries(
+          Object.entries({ ...samples, all }).map(([name, values]) => [
+            name,
+            `p50 ${percentile(values, 0.5).toFixed(1)} p99 ${percentile(values, 0.99).toFixed(1)} max ${
+              Math.max(...values).toFixed(1)
+            } ms (n=${values.length})`,
+          ]),
+        );
+        const polls = stats.map((s) => (s.bus as { polls: number }).polls);
+        console.log(
+          `[tier bus] ${kind}: ${JSON.stringify(summary)}; reads of the log per reader: ${polls.join(", ")} in ${
+            stats.map((s) => (s.elapsedMs / 1000).toFixed(1)).join(", ")
+          } s`,
+        );
 
-      expect(all).toHaveLength(2 * 3 * spec.rounds);
-      expect(percentile(all, 0.99)).toBeLessThan(spec.boundMs);
-      for (const s of stats) {
-        expect(s.bus).toMatchObject({ mode: kind === "upstash" ? "poll" : "push", failures: 0, resets: 0 });
-        expect((s.bus as { dropped: number }).dropped).toBeGreaterThanOrEqual(3 * spec.rounds);
-        // Whatever the traffic (a read every millisecond or so while watching): at most one read of
-        // the log per 100 ms, plus the first.
-        expect((s.bus as { polls: number }).polls).toBeLessThanOrEqual(10 * (s.elapsedMs / 1000) + 1);
-      }
-      expect(seconds).toBeGreaterThan(0);
-    }, 120_000);
+        expect(all).toHaveLength(2 * 3 * spec.rounds);
+        expect(percentile(all, 0.99)).toBeLessThan(spec.boundMs);
+        for (const s of stats) {
+          expect(s.bus).toMatchObject({ mode: kind === "upstash" ? "poll" : "push", failures: 0, resets: 0 });
+          expect((s.bus as { dropped: number }).dropped).toBeGreaterThanOrEqual(3 * spec.rounds);
+          // Whatever the traffic (a read every millisecond or so while watching): at most one read of
+          // the log per 100 ms, plus the first.
+          expect((s.bus as { polls: number }).polls).toBeLessThanOrEqual(10 * (s.elapsedMs / 1000) + 1);
+        }
+        expect(seconds).toBeGreaterThan(0);
+      },
+      120_000,
+    );
   }
 });
 
@@ -188,13 +194,23 @@ describe("the bus failing (an own redis-server)", () => {
     const writerStore = redisStore({ url });
     closing.push(readerStore, writerStore);
     const logger = recordingLogger();
-    const reader = createCache({ store: readerStore, prefix, memory: { ttl: memoryTtlMs }, logger, globalStats: false });
+    const reader = createCache({
+      store: readerStore,
+      prefix,
+      memory: { ttl: memoryTtlMs },
+      logger,
+      globalStats: false,
+    });
     const writer = createCache({ store: writerStore, prefix, logger, globalStats: false });
     return { reader, writer };
   }
 
   /** Reads `key` every few ms until it is not `old`; when the last old value was served, and when the fresh one. */
-  async function watch(cache: Cache, key: string, giveUpMs: number): Promise<{ lastOldAt: number | null; freshAt: number }> {
+  async function watch(
+    cache: Cache,
+    key: string,
+    giveUpMs: number,
+  ): Promise<{ lastOldAt: number | null; freshAt: number }> {
     const until = wall() + giveUpMs;
     let lastOldAt: number | null = null;
     while (wall() < until) {
@@ -247,7 +263,11 @@ describe("the bus failing (an own redis-server)", () => {
     const deletedAt = wall();
     const { lastOldAt, freshAt } = await watch(reader, "k", ttlMs + 3_000);
     const staleMs = Math.max(0, (lastOldAt ?? 0) - deletedAt);
-    console.log(`[tier bus] subscriber kept out: old value served ${staleMs.toFixed(0)} ms after the delete returned (memory.ttl ${ttlMs} ms)`);
+    console.log(
+      `[tier bus] subscriber kept out: old value served ${
+        staleMs.toFixed(0)
+      } ms after the delete returned (memory.ttl ${ttlMs} ms)`,
+    );
     expect(staleMs).toBeGreaterThan(ttlMs / 4); // the bus did not bring it (nothing else could)
     expect(freshAt - deletedAt).toBeLessThan(ttlMs + 500); // the TTL did
     expect(reader.stats().bus).toMatchObject({ failures: 1, reconnects: 0 });

@@ -81,7 +81,9 @@ describe("in-process tier", () => {
 
   it("stays within its byte bound, evicting the least recently used", () => {
     const tier = new MemoryTier({ maxBytes: 10_000, ttlMs: 60_000, now: () => 0 });
-    for (let i = 0; i < 50; i++) tier.set(`h${i}`, { codec: "bytes", bytes: new Uint8Array(1000) }, { expiresAt: 1e9, gens: [] });
+    for (let i = 0; i < 50; i++) {
+      tier.set(`h${i}`, { codec: "bytes", bytes: new Uint8Array(1000) }, { expiresAt: 1e9, gens: [] });
+    }
     expect(tier.bytes).toBeLessThanOrEqual(10_000);
     expect(tier.size).toBeGreaterThan(5);
     expect(held(tier, "h0")).toBeUndefined();

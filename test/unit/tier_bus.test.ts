@@ -314,7 +314,9 @@ describe("the tiers' bus (polled)", () => {
 
 describe("the bus's options", () => {
   it("refuses a bad memory.bus, and a store that declares a bus it does not have", () => {
-    expect(() => createCache({ memory: { bus: { interval: 5 } } })).toThrow(/memory\.bus\.interval must be at least 20ms/);
+    expect(() => createCache({ memory: { bus: { interval: 5 } } })).toThrow(
+      /memory\.bus\.interval must be at least 20ms/,
+    );
     expect(() => createCache({ memory: { bus: "yes" as never } })).toThrow(/memory\.bus must be/);
     const store = { name: "odd", bus: "push" as const, run: memoryStore().run };
     expect(() => createCache({ store, memory: true })).toThrow(/declares bus "push" but has no subscribe/);

@@ -218,14 +218,14 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
   const bus = store &&
     new TierBus({ store, prefix: resolved.prefix, backend, stats, events, background, now: resolved.now });
   const tier = resolved.memory && new MemoryTier({
-      ...resolved.memory,
-      now: resolved.now,
-      sharing: resolved.memory.shared
-        ? {
-          decode: ({ codec, bytes }) => decodeValue(codec, bytes, resolved.payload),
-          schedule: (task) => background.schedule(task),
-        }
-        : undefined,
+    ...resolved.memory,
+    now: resolved.now,
+    sharing: resolved.memory.shared
+      ? {
+        decode: ({ codec, bytes }) => decodeValue(codec, bytes, resolved.payload),
+        schedule: (task) => background.schedule(task),
+      }
+      : undefined,
   });
   if (tier && bus && resolved.memory?.bus) {
     bus.listen({
@@ -312,7 +312,11 @@ function withBus(store: MetadataStore): (MetadataStore & { readonly bus: "push" 
   const { bus } = store;
   if (bus === undefined) return undefined;
   if (bus !== "push" && bus !== "poll") {
-    throw new ConfigError(`createCache: store "${store.name}" declares bus ${JSON.stringify(bus)}; a store's bus is "push", "poll" or absent`);
+    throw new ConfigError(
+      `createCache: store "${store.name}" declares bus ${
+        JSON.stringify(bus)
+      }; a store's bus is "push", "poll" or absent`,
+    );
   }
   if (bus === "push" && typeof store.subscribe !== "function") {
     throw new ConfigError(`createCache: store "${store.name}" declares bus "push" but has no subscribe() method`);

@@ -28,7 +28,9 @@ function busInterval(value: unknown, at: opt.OptionPath): number {
   const ms = opt.duration(value, at);
   if (ms < MIN_BUS_INTERVAL_MS) {
     throw new ConfigError(
-      `${opt.optionName(at)} must be at least ${MIN_BUS_INTERVAL_MS}ms (the log is read every half interval), got ${ms}ms`,
+      `${
+        opt.optionName(at)
+      } must be at least ${MIN_BUS_INTERVAL_MS}ms (the log is read every half interval), got ${ms}ms`,
     );
   }
   return ms;

@@ -106,7 +106,11 @@ export class TierBus {
   /** The op that announces `change`, to be put last in the change's batch; count its result with {@link sent} once the batch succeeded. */
   announce(change: BusChange): PublishOp {
     const [kind, items] = "gens" in change ? ["g", change.gens] : ["h", change.hashes];
-    return { type: "publish", channel: this.#channel, message: `${VERSION} ${this.#origin} ${kind} ${items.join(" ")}` };
+    return {
+      type: "publish",
+      channel: this.#channel,
+      message: `${VERSION} ${this.#origin} ${kind} ${items.join(" ")}`,
+    };
   }
 
   /** Counts an announcement whose batch succeeded, by its op's result (false: the store could not send it). */
