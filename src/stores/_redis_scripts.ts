@@ -290,31 +290,38 @@ return 1`,
 /**
  * Reads a channel's log. KEYS: the log. ARGV: cursor ("" on a first read), recent ms (a first
  * read's window), max messages, keep ms (what the log is sure to hold). The cursor is
- * \`e:<id>\` (the log existed; the last id read) or \`n:<id>\` (it did not; the position just
- * before the read). A gap: the cursor is older than \`keep\` (messages after it may be trimmed), the
- * log existed and is gone (deleted by \`clear()\`, evicted), or a first read's window reaches past
- * \`keep\`. Returns {cursor, gap 0/1, message…}, oldest first.
+ * \`e:<id>\` (the last entry read, or the log's last on a read that found nothing new) or
+ * \`n:<id>\` (there was no log: the position just before the read). A gap, where messages may be
+ * missing: the entry of an \`e:\` cursor is gone (trimmed, or the log deleted by \`clear()\`,
+ * evicted or expired, whether or not it came back since), an \`n:\` cursor is older than \`keep\`,
+ * or a first read's window reaches past \`keep\`. Returns {cursor, gap 0/1, message…}, oldest first.
  */
 export const READ_LOG: LuaScript = {
   name: "readLog",
   source: `${NOW_MS}
 local log, after, recent, max, keep = KEYS[1], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local exists = redis.call("EXISTS", log) == 1
+local function tail()
+  local last = exists and redis.call("XREVRANGE", log, "+", "-", "COUNT", 1)[1]
+  if last then return "e:" .. last[1] end
+  return "n:" .. tostring(now - 1) .. "-18446744073709551615"
+end
 local gap = 0
 local from
 if after == "" then
   if recent > keep then gap = 1 end
   from = tostring(now - recent) .. "-0"
 else
-  local existed, id = string.match(after, "^(%a):(.+)$")
+  local kind, id = string.match(after, "^(%a):(.+)$")
   local ms = id and tonumber(string.match(id, "^(%d+)"))
-  if not ms or ms < now - keep or (existed == "e" and not exists) then gap = 1 end
+  if not ms then
+    gap = 1
+  elseif kind == "e" then
+    if not exists or #redis.call("XRANGE", log, id, id) == 0 then gap = 1 end
+  elseif ms < now - keep then
+    gap = 1
+  end
   from = id and ("(" .. id)
-end
-local function tail()
-  local last = exists and redis.call("XREVRANGE", log, "+", "-", "COUNT", 1)[1]
-  if last then return "e:" .. last[1] end
-  return "n:" .. tostring(now - 1) .. "-18446744073709551615"
 end
 if gap == 1 or not exists then return {tail(), gap} end
 local entries = redis.call("XRANGE", log, from, "+", "COUNT", max)
@@ -322,8 +329,6 @@ local out = {"", 0}
 for i, entry in ipairs(entries) do out[i + 2] = entry[2][2] end
 if #entries > 0 then
   out[1] = "e:" .. entries[#entries][1]
-elseif after ~= "" and string.sub(after, 1, 1) == "e" then
-  out[1] = after
 else
   out[1] = tail()
 end

@@ -269,12 +269,14 @@ interface Logged {
 function busOf(mode: "push" | "poll" | false, logMax: number) {
   const listeners = new Map<string, Set<BusListener>>();
   const logs = new Map<string, Logged[]>();
-  // The newest message each channel has lost (trimmed, or its log deleted): what makes a gap.
-  const lost = new Map<string, { readonly seq: number; readonly at: number }>();
+  // The newest message each channel has lost, trimmed or with its log deleted: what makes a gap
+  // for a reader that had not read it (trimmed), or had read up to it (deleted: the Redis log's
+  // reader sees its last entry gone, whatever came after).
+  const lost = new Map<string, { readonly seq: number; readonly at: number; readonly deleted: boolean }>();
   let seq = 0;
   const loseAll = (channel: string, log: readonly Logged[]): void => {
     const last = log.at(-1);
-    if (last) lost.set(channel, { seq: last.seq, at: last.at });
+    if (last) lost.set(channel, { seq: last.seq, at: last.at, deleted: true });
   };
   return {
     subscribe(channel: string, listener: BusListener): () => void {
@@ -290,7 +292,7 @@ function busOf(mode: "push" | "poll" | false, logMax: number) {
         let log = logs.get(channel);
         if (!log) logs.set(channel, log = []);
         log.push({ seq: ++seq, at, message });
-        if (log.length > logMax) lost.set(channel, log.shift()!);
+        if (log.length > logMax) lost.set(channel, { ...log.shift()!, deleted: false });
         return;
       }
       for (const listener of [...listeners.get(channel) ?? []]) {
@@ -305,7 +307,8 @@ function busOf(mode: "push" | "poll" | false, logMax: number) {
       const log = logs.get(op.channel) ?? [];
       const gone = lost.get(op.channel);
       const after = op.after === undefined ? undefined : Number(op.after);
-      const gap = gone !== undefined && (after === undefined ? gone.at >= at - op.recentMs : gone.seq > after);
+      const gap = gone !== undefined &&
+        (after === undefined ? gone.at >= at - op.recentMs : gone.deleted ? gone.seq >= after : gone.seq > after);
       if (gap) return { cursor: String(seq), messages: [], gap: true };
       const fresh = log.filter((m) => (after === undefined ? m.at >= at - op.recentMs : m.seq > after));
       const page = fresh.slice(0, op.max);

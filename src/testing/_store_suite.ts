@@ -10,6 +10,7 @@ import { expect } from "./_expect.ts";
 import { abortedSignal, expectAbortSettles, type ManualClock, pollUntil } from "./_helpers.ts";
 import { adapterUnderTest, type SuiteOptions } from "./_runner.ts";
 import { scriptTests } from "./_store_scripts.ts";
+import { busTests } from "./_store_bus.ts";
 
 /** What `additionalTests` get: the suite's store and a per-test key namer. */
 export interface StoreTestContext {
@@ -223,6 +224,7 @@ export function describeStoreConformance(
     });
 
     scriptTests({ runner: options.runner, store: () => store, run, key, clock });
+    busTests({ runner: options.runner, store: () => store, run, key, clock });
 
     describe("counters and scans", () => {
       it("adds to hash fields and reads the hash back", async () => {

@@ -5,6 +5,8 @@ import { describeStoreConformance, manualClock } from "./store.ts";
 
 const clock = manualClock();
 describeStoreConformance("memory", () => memoryStore({ now: clock.now }), { clock, additionalTests: memorySpecifics });
+// The bus as a log to poll (the Upstash store's kind), which the core's tests use too.
+describeStoreConformance("memory (bus: poll)", () => memoryStore({ now: clock.now, bus: "poll" }), { clock });
 
 function memorySpecifics(): void {
   describe("memory specifics", () => {
