@@ -12,6 +12,7 @@ import type { MissResult } from "./miss.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 import type { TcpResults } from "./tcp.ts";
 import type { EventsOverhead } from "./events.ts";
+import type { TierBusOverhead } from "./tier_bus.ts";
 
 /** Everything one run measured (what bench.json holds). */
 export interface BenchResults {
@@ -64,6 +65,8 @@ export interface BenchResults {
   readonly tcp?: TcpResults;
   /** The hit path with no event listener, against the build before events (bench/events.ts). */
   readonly events?: EventsOverhead;
+  /** A tier hit with the tiers' bus on, against the build before the bus (bench/tier_bus.ts). */
+  readonly tierBus?: TierBusOverhead;
 }
 
 /** Where entries go with the default `maxInlineBytes` (32 KiB of compressed payload). */

@@ -27,7 +27,6 @@ import path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { ServicesEnv } from "../scripts/services/index.ts";
-import type { ChildSpec } from "./_events_child.ts";
 import { type Budget, ms, summarize, type Summary } from "./_measure.ts";
 
 /** One tier's series and ratios. */
@@ -66,16 +65,24 @@ function git(args: readonly string[]): string {
 
 /** The sources before events, extracted once per commit into the temp directory, or undefined. */
 function extractBeforeEvents(): { commit: string; dir: string } | undefined {
+  return extractBefore("src/core/stats/events.ts");
+}
+
+/**
+ * The sources as they were before the commit that added `file` (its parent), extracted once per
+ * commit into the temp directory, or undefined without git or that commit.
+ * `LARDER_BENCH_BASELINE=<ref>` compares with another build instead (HEAD: this build against itself).
+ */
+export function extractBefore(file: string): { commit: string; dir: string } | undefined {
   let commit: string;
   try {
-    const added = git(["log", "--diff-filter=A", "--format=%H", "--", "src/core/stats/events.ts"]).split("\n").at(-1);
+    const added = git(["log", "--diff-filter=A", "--format=%H", "--", file]).split("\n").at(-1);
     if (!added) return undefined;
-    // LARDER_BENCH_BASELINE=<ref> compares with another build (HEAD: this build against itself).
     commit = git(["rev-parse", process.env.LARDER_BENCH_BASELINE ?? `${added}^`]);
   } catch {
     return undefined;
   }
-  const dir = path.join(os.tmpdir(), `larder-bench-before-events-${commit.slice(0, 12)}`);
+  const dir = path.join(os.tmpdir(), `larder-bench-before-${commit.slice(0, 12)}`);
   if (!existsSync(path.join(dir, "mod.ts"))) {
     mkdirSync(dir, { recursive: true });
     const archive = execFileSync("git", ["archive", commit, "mod.ts", "src"], { cwd: ROOT, maxBuffer: 1 << 30 });
@@ -89,14 +96,18 @@ function extractBeforeEvents(): { commit: string; dir: string } | undefined {
   return { commit, dir };
 }
 
-/** A running {@link ChildSpec} child: ask it for samples, then stop it (resolves to the events it heard). */
-interface Child {
+/** A running series child: ask it for samples, then stop it (resolves to the number it reports: events heard). */
+export interface Child {
   readonly samples: (n: number) => Promise<number[]>;
   readonly stop: () => Promise<number>;
 }
 
-async function startChild(spec: ChildSpec): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
+/** Starts a series child (`script`: `_events_child.ts` by default) with `spec` as `LARDER_BENCH_CHILD`. */
+export async function startChild<S extends { readonly prefix: string }>(
+  spec: S,
+  script: string = CHILD,
+): Promise<Child> {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: { ...process.env, LARDER_BENCH_CHILD: JSON.stringify(spec) },
   });
@@ -192,7 +203,10 @@ export async function runEventsOverhead(
  * Samples every child in rounds, in a new random order each round (a fixed rotation would keep
  * each series right behind the same other one), `PER_ROUND` samples each per round.
  */
-async function interleaved(children: ReadonlyMap<string, Child>, budget: Budget): Promise<Map<string, number[]>> {
+export async function interleaved(
+  children: ReadonlyMap<string, Child>,
+  budget: Budget,
+): Promise<Map<string, number[]>> {
   const names = [...children.keys()];
   const samples = new Map<string, number[]>(names.map((name) => [name, []]));
   for (const child of children.values()) await child.samples(budget.warmup);

@@ -28,6 +28,7 @@ import { type HitResults, runHits, runMemoryHits, setupHits } from "./hits.ts";
 import { type MissResult, runMisses } from "./miss.ts";
 import { renderTcp, runTcp } from "./tcp.ts";
 import { renderEvents, runEventsOverhead } from "./events.ts";
+import { renderTierBus, runTierBusOverhead } from "./tier_bus.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 
 const quick = process.argv.includes("--quick");
@@ -168,6 +169,11 @@ async function main(): Promise<void> {
     const events = await runEventsOverhead(env, { runId, jsonBytes: datasets[0]!.jsonBytes, quick });
     done();
 
+    // A tier hit with the tiers' bus on (subscribed, polled), against the build before the bus.
+    done = step("the tiers' bus: a tier hit with the bus on");
+    const tierBus = await runTierBusOverhead(env, { runId, jsonBytes: datasets[0]!.jsonBytes, quick });
+    done();
+
     const hits: Record<string, HitResults> = {};
     const misses: Record<string, Record<string, MissResult>> = {};
     for (const scenario of SCENARIOS) {
@@ -220,10 +226,13 @@ async function main(): Promise<void> {
       peak,
       tcp,
       events,
+      tierBus,
     };
     await mkdir(RESULTS, { recursive: true });
     await writeFile(new URL("bench.json", RESULTS), JSON.stringify(results, null, 2) + "\n");
-    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}\n${renderEvents(events)}`;
+    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}\n${renderEvents(events)}\n${
+      renderTierBus(tierBus)
+    }`;
     await writeFile(new URL("bench.md", RESULTS), markdown);
     await writeFile(new URL("hit-latency.svg", RESULTS), renderPlot(results));
     console.log(markdown);
