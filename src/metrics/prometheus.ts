@@ -221,6 +221,7 @@ function instanceLines(s: CacheStats, common: string): string[] {
       for (const [backend, b] of breakers) lines.push(sample(name, labels(common, ["backend", backend]), of(b)));
     }
   }
+  lines.push(...busLines(s.bus, common));
   for (const outcome of ["hit", "miss"] as const) {
     const family = {
       name: `larder_${outcome}_lookup_seconds`,
@@ -231,6 +232,43 @@ function instanceLines(s: CacheStats, common: string): string[] {
   lines.push(...header("larder_lookup_max_seconds", "gauge", "Longest lookup so far, seconds, by outcome."));
   lines.push(sample("larder_lookup_max_seconds", labels(common, ["outcome", "hit"]), s.latency.hit.max / 1000));
   lines.push(sample("larder_lookup_max_seconds", labels(common, ["outcome", "miss"]), s.latency.miss.max / 1000));
+  return lines;
+}
+
+/** The tiers' bus (`stats().bus`): its mode, messages each way, what they dropped, polls, failures, reconnects, resets. */
+function busLines(bus: CacheStats["bus"], common: string): string[] {
+  const lines = header("larder_bus_mode", "gauge", "1 for how the in-process tier hears of other instances' changes.");
+  for (const mode of ["push", "poll", "off"]) {
+    lines.push(sample("larder_bus_mode", labels(common, ["mode", mode]), +(bus.mode === mode)));
+  }
+  lines.push(
+    ...header(
+      "larder_bus_messages_total",
+      "counter",
+      "Changes announced on the bus by this instance (sent), and other instances' received.",
+    ),
+    sample("larder_bus_messages_total", labels(common, ["direction", "sent"]), bus.sent),
+    sample("larder_bus_messages_total", labels(common, ["direction", "received"]), bus.received),
+  );
+  for (
+    const [name, help, value] of [
+      [
+        "larder_bus_dropped_total",
+        "In-process tier entries dropped because another instance changed them.",
+        bus.dropped,
+      ],
+      ["larder_bus_polls_total", "Reads of the store's log (a polled bus).", bus.polls],
+      [
+        "larder_bus_failures_total",
+        "Subscriptions lost and polls failed (the tier then relies on its TTL).",
+        bus.failures,
+      ],
+      ["larder_bus_reconnects_total", "Subscriptions back after a loss.", bus.reconnects],
+      ["larder_bus_resets_total", "Times the tier was emptied because messages may have been missed.", bus.resets],
+    ] as const
+  ) {
+    lines.push(...header(name, "counter", help), sample(name, labels(common), value));
+  }
   return lines;
 }
 
@@ -280,7 +318,19 @@ function pair(name: string, value: string): string {
 function commonLabels(given: PrometheusOptions["labels"]): string {
   if (given === undefined) return "";
   if (typeof given !== "object" || given === null) throw new ConfigError("prometheusText: labels must be an object");
-  const own = new Set(["tier", "source", "outcome", "reason", "name", "code", "backend", "state", "quantile"]);
+  const own = new Set([
+    "tier",
+    "source",
+    "outcome",
+    "reason",
+    "name",
+    "code",
+    "backend",
+    "state",
+    "quantile",
+    "mode",
+    "direction",
+  ]);
   return Object.entries(given).map(([name, value]) => {
     if (!LABEL_NAME.test(name) || name.startsWith("__") || own.has(name)) {
       throw new ConfigError(

@@ -1,7 +1,8 @@
 /**
  * The exposition of given counters (a cache whose `stats()` returns chosen figures, so every
  * quantile differs): each quantile under its own label, seconds from milliseconds, `NaN` for a
- * summary with no samples, no breaker series when breakers are off. The real caches' figures are
+ * summary with no samples, no breaker series when breakers are off, the tiers' bus as `stats().bus`
+ * says (caches sharing an in-process store). The real caches' figures are
  * checked against the services in test/integration/prometheus.test.ts.
  */
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
@@ -33,5 +34,25 @@ describe("prometheusText", () => {
     expect(text).not.toContain("larder_breaker");
     const hit = parsePrometheusTextFormat(text).find((f) => f.name === "larder_hit_lookup_seconds")!;
     expect(hit.metrics[0]!.quantiles).toEqual({ "0.5": "0.0015", "0.95": "0.007", "0.99": "0.01225" });
+  });
+
+  it("exports the tiers' bus: its mode, messages each way, entries dropped, failures and resets", async () => {
+    const { memoryStore } = await import("../../src/stores/memory.ts");
+    const store = memoryStore();
+    const reader = createCache({ store, memory: true });
+    const writer = createCache({ store });
+    await writer.set("k", 1);
+    await reader.get("k");
+    await writer.delete("k");
+    const text = prometheusText(reader);
+    expect(reader.stats().bus).toMatchObject({ mode: "push", received: 2, dropped: 1 });
+    expect(text).toContain('larder_bus_mode{mode="push"} 1\n');
+    expect(text).toContain('larder_bus_mode{mode="off"} 0\n');
+    expect(text).toContain('larder_bus_messages_total{direction="received"} 2\n');
+    expect(text).toContain("larder_bus_dropped_total 1\n");
+    expect(text).toContain("larder_bus_resets_total 0\n");
+    expect(prometheusText(writer)).toContain('larder_bus_messages_total{direction="sent"} 2\n');
+    expect(parsePrometheusTextFormat(text).find((f) => f.name === "larder_bus_failures_total")?.type).toBe("COUNTER");
+    expect(() => prometheusText(reader, { labels: { mode: "x" } })).toThrow(/labels\.mode/);
   });
 });
