@@ -156,12 +156,13 @@ describe("placement", () => {
       expect(pttl).toBeLessThanOrEqual(10 * 60_000);
     }
     const { store, s3 } = await traffic(prefix);
-    // One write script per record, whose SET carries its expiry (checked above): no EXPIRE ever.
+    // One write script per record, whose SET carries its expiry (checked above): no EXPIRE ever;
+    // in the same request, `set`'s message to other instances' tiers (a script appending to the bus's log).
     const put = s3.find((e) => e.method === "PUT")!;
     expect(put.endMs).not.toBeNull();
     // Store requests are timed at the Upstash bridge (the same ordering holds over TCP: it is the core's).
     if (STORE_KIND === "upstash") {
-      expect(store.map((e) => scriptCommands(e).join(","))).toEqual(["EVAL", "EVAL"]);
+      expect(store.map((e) => scriptCommands(e).join(","))).toEqual(["EVAL,EVAL", "EVAL,EVAL"]);
       // The blob PUT arrived before the record that points to it.
       expect(put.endMs!).toBeLessThanOrEqual(store[1]!.startMs);
     }

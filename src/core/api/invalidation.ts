@@ -122,14 +122,6 @@ async function clearPrefix(ctx: CacheContext): Promise<{ keys: number }> {
       deleted += typeof removed === "number" ? removed : 0;
     }
   } while (cursor !== "0");
-  if (ctx.bus?.mode === "poll") {
-    // The log went with the prefix's keys: those who read it since see a gap, but a tier whose
-    // first read comes only now would find no trace of the clear. Said again, in a new log.
-    const [published] = await ctx.backend.store("invalidate", [
-      ctx.bus.announce({ gens: [prefixGeneration(ctx.options.prefix)] }),
-    ]);
-    ctx.bus.sent(published);
-  }
   return { keys: deleted };
 }
 

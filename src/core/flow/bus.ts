@@ -98,11 +98,6 @@ export class TierBus {
     options.stats.busMode = "off";
   }
 
-  /** How the store carries messages. */
-  get mode(): "push" | "poll" {
-    return this.#options.store.bus;
-  }
-
   /** The op that announces `change`, to be put last in the change's batch; count its result with {@link sent} once the batch succeeded. */
   announce(change: BusChange): PublishOp {
     const [kind, items] = "gens" in change ? ["g", change.gens] : ["h", change.hashes];
