@@ -61,10 +61,11 @@ export type {
 } from "./src/core/ops/inspect.ts";
 export type { ComputeContext, WrapOptions, Wrapped } from "./src/core/api/wrap.ts";
 export type { Duration } from "./src/core/util/durations.ts";
-export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
+export type { BusStats, CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
 export type {
   BreakerEvent,
+  BusEvent,
   CacheEvent,
   CacheEventListener,
   CacheEventType,
@@ -91,6 +92,7 @@ export type {
   BlobListPage,
   BlobObject,
   BlobStore,
+  BusListener,
   CallOptions,
   Compressor,
   EncodeOptions,
@@ -99,6 +101,9 @@ export type {
   Logger,
   LruRef,
   MetadataStore,
+  PublishOp,
+  ReadBusOp,
+  ReadBusResult,
   ReadOp,
   ReadResult,
   ScanResult,
