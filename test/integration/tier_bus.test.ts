@@ -276,6 +276,34 @@ describe("the bus failing (an own redis-server)", () => {
     expect(reader.stats().bus).toMatchObject({ reconnects: 1, resets: 1 });
   }, 30_000);
 
+  it(
+    "the subscriber connection is the store's: store.close() closes it, and so does the app's client ending",
+    async () => {
+      server = await startRedis();
+      admin = new Redis({ host: server.host, port: server.port });
+      const subscribers = async (): Promise<number> =>
+        String(await admin!.call("CLIENT", "LIST", "TYPE", "pubsub")).split("\n").filter((line) => line.trim()).length;
+      const until = async (count: number): Promise<void> => {
+        for (let i = 0; i < 250 && await subscribers() !== count; i++) await sleep(20);
+        expect(await subscribers()).toBe(count);
+      };
+      const owned = redisStore({ url: server.url });
+      const one = createCache({ store: owned, prefix: uniquePrefix("bus-own"), memory: true, globalStats: false });
+      await one.get("k"); // waits for the subscription
+      expect(await subscribers()).toBe(1);
+      await owned.close();
+      await until(0);
+      const client = new Redis({ host: server.host, port: server.port });
+      const given = redisStore({ client });
+      const two = createCache({ store: given, prefix: uniquePrefix("bus-given"), memory: true, globalStats: false });
+      await two.get("k");
+      expect(await subscribers()).toBe(1);
+      await client.quit(); // the app closes its client: nothing of the store's may keep the process alive
+      await until(0);
+    },
+    30_000,
+  );
+
   it("a restarted server: the subscriber comes back and the tier starts over", async () => {
     server = await startRedis();
     const port = server.port;

@@ -10,6 +10,7 @@ import { type Cache, createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
 import type { BusListener, CallOptions, MetadataStore, StoreOp, StoreResult } from "../../src/core/types.ts";
 import { memoryStore, type MemoryStoreOptions } from "../../src/stores/memory.ts";
+import { MemoryTier } from "../../src/core/flow/memory_tier.ts";
 
 /**
  * A memory store seen through a probe: counts batches, can hold the replies of the batches that
@@ -309,6 +310,95 @@ describe("the tiers' bus (polled)", () => {
     await reader.get("k"); // starts the next read
     await reader.flush();
     expect(await reader.get("k")).toBe("new");
+  });
+});
+
+describe("the tier's side", () => {
+  const value = { codec: "x", bytes: new Uint8Array(1) };
+  const keep = (gens: string[], since?: number) => ({
+    expiresAt: 1e12,
+    gens,
+    ...(since === undefined ? {} : { since }),
+  });
+
+  it("drops by hash and by generation key exactly what carries them, and counts it", () => {
+    const tier = new MemoryTier({ maxBytes: 1e6, ttlMs: 60_000, now: () => 0 });
+    tier.set("a", value, keep(["p", "ns", "t1"]));
+    tier.set("b", value, keep(["p", "ns", "t2"]));
+    tier.set("c", value, keep(["p", "other"]));
+    expect(tier.drop({ gens: ["t1"] })).toBe(1);
+    expect(tier.drop({ hashes: ["b", "zz"] })).toBe(1);
+    expect(tier.drop({ gens: ["ns"] })).toBe(0);
+    expect(tier.size).toBe(1);
+    expect(tier.drop({ gens: ["p"] })).toBe(1);
+    expect(tier.drop("all")).toBe(0);
+  });
+
+  it("keeps its index in step with evictions and replacements (a replaced entry's old tags no longer drop it)", () => {
+    const tier = new MemoryTier({ maxBytes: 4 * (1 + 160 + 48) * 4, ttlMs: 60_000, now: () => 0 });
+    tier.set("a", value, keep(["old"]));
+    tier.set("a", value, keep(["new"]));
+    expect(tier.drop({ gens: ["old"] })).toBe(0);
+    expect(tier.drop({ gens: ["new"] })).toBe(1);
+    for (let i = 0; i < 100; i++) tier.set(`h${i}`, value, keep(["many"]));
+    const live = tier.size;
+    expect(live).toBeLessThan(100); // the oldest were evicted
+    expect(tier.drop({ gens: ["many"] })).toBe(live);
+    expect(tier.size).toBe(0);
+  });
+
+  it("refuses a value read before a drop that concerns it, or before more drops than it remembers", () => {
+    const tier = new MemoryTier({ maxBytes: 1e6, ttlMs: 60_000, now: () => 0 });
+    const since = tier.epoch;
+    tier.drop({ gens: ["unrelated"] });
+    tier.set("kept", value, keep(["t"], since));
+    expect(tier.size).toBe(1);
+    tier.drop({ hashes: ["late"] });
+    tier.set("late", value, keep(["t"], since));
+    expect(tier.size).toBe(1);
+    const before = tier.epoch;
+    for (let i = 0; i < 64; i++) tier.drop({ hashes: [`x${i}`] });
+    tier.set("remembered", value, keep(["t"], before)); // the last 64 drops are known: none concerns it
+    expect(tier.size).toBe(2);
+    tier.drop({ hashes: ["x64"] });
+    tier.set("forgotten", value, keep(["t"], before));
+    expect(tier.size).toBe(2); // 65 drops since: it no longer knows them all, so it does not keep it
+    tier.set("now", value, keep(["t"], tier.epoch));
+    expect(tier.size).toBe(3);
+  });
+
+  it("polled: past checkAt a hit starts a check; past validUntil a held entry waits for it, an absent one does not", async () => {
+    let now = 0;
+    const tier = new MemoryTier({ maxBytes: 1e6, ttlMs: 60_000, now: () => now });
+    let checks = 0;
+    let finish: () => void = () => {};
+    let checking: Promise<void> | undefined;
+    // Like the bus: one check at a time, the one under way returned to every caller.
+    tier.watch(() =>
+      checking ??= new Promise<void>((resolve) => {
+        checks++;
+        finish = () => {
+          checking = undefined;
+          resolve();
+        };
+      })
+    );
+    tier.set("a", value, keep([]));
+    tier.window(100, 200);
+    expect(tier.get("a")).not.toBeInstanceOf(Promise);
+    expect(checks).toBe(0);
+    now = 150;
+    expect(tier.get("a")).not.toBeInstanceOf(Promise); // within the window: served, a check started
+    expect(checks).toBe(1);
+    finish();
+    now = 250;
+    const waiting = tier.get("a");
+    expect(checks).toBe(2);
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(tier.get("absent")).toBeUndefined();
+    tier.window(Infinity, Infinity);
+    finish();
+    expect(await waiting).toBeDefined();
   });
 });
 
