@@ -58,6 +58,8 @@ export class RedisBus {
   readonly #client: () => Promise<RedisClientLike>;
   readonly #channels = new Map<string, ChannelSubscriber>();
   #closed = false;
+  /** Every channel's first subscription has settled (until a new channel comes). */
+  #settled = true;
 
   /** `client`: the store's client (its duplicates, or on a cluster its nodes', subscribe). */
   constructor(client: () => Promise<RedisClientLike>) {
@@ -70,19 +72,25 @@ export class RedisBus {
     if (!subscriber) {
       subscriber = new ChannelSubscriber(channel, this.#client);
       this.#channels.set(channel, subscriber);
+      this.#settled = false;
       if (this.#closed) subscriber.close();
       else subscriber.open();
     }
     return subscriber.add(listener);
   }
 
-  /** Resolves once every channel's first subscription is confirmed, has failed, or took too long. */
+  /**
+   * Resolves once every channel's first subscription is confirmed, has failed, or took too long;
+   * undefined (no wait at all: it is asked before every batch) when they all have.
+   */
   ready(): Promise<void> | undefined {
+    if (this.#settled) return undefined;
     let waiting: Promise<void>[] | undefined;
     for (const subscriber of this.#channels.values()) {
       if (subscriber.settled) continue;
       (waiting ??= []).push(subscriber.firstReady);
     }
+    if (!waiting) this.#settled = true;
     return waiting && Promise.all(waiting).then(() => {});
   }
 

@@ -30,13 +30,10 @@
 import { StoreError, TooLargeError } from "../core/errors.ts";
 import { type Stamp, stampRecord, storedStamps } from "../core/record/generations.ts";
 import type {
-  BusListener,
   CallOptions,
   Generation,
   LruRef,
   MetadataStore,
-  ReadBusOp,
-  ReadBusResult,
   ReadOp,
   ReadResult,
   StoreOp,
@@ -46,6 +43,7 @@ import type {
 } from "../core/types.ts";
 import { Lru } from "../core/util/lru.ts";
 import { SortedSet } from "./_sorted_set.ts";
+import { memoryBus } from "./_memory_bus.ts";
 import * as opt from "../core/util/check_options.ts";
 
 /** Options of {@link memoryStore}. */
@@ -90,7 +88,7 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
   // sorted set is removed, as Redis removes it.
   const hashes = new Map<string, Map<string, string>>();
   const sets = new Map<string, SortedSet>();
-  const bus = busOf(checked.bus, checked.busLogMax);
+  const bus = memoryBus(checked.bus, checked.busLogMax);
 
   const hash = (key: string): Map<string, string> => {
     let found = hashes.get(key);
@@ -256,77 +254,6 @@ export function memoryStore(options?: MemoryStoreOptions): MetadataStore {
   if (checked.bus === false) return store;
   if (checked.bus === "poll") return { ...store, bus: "poll" };
   return { ...store, bus: "push", subscribe: (channel, listener) => bus.subscribe(channel, listener) };
-}
-
-/** One message of a channel's log: its sequence number (store-wide), when, and its text. */
-interface Logged {
-  readonly seq: number;
-  readonly at: number;
-  readonly message: string;
-}
-
-/** The in-process bus: subscribers per channel (push), or a capped log per channel (poll). */
-function busOf(mode: "push" | "poll" | false, logMax: number) {
-  const listeners = new Map<string, Set<BusListener>>();
-  const logs = new Map<string, Logged[]>();
-  // The newest message each channel has lost, trimmed or with its log deleted: what makes a gap
-  // for a reader that had not read it (trimmed), or had read up to it (deleted: the Redis log's
-  // reader sees its last entry gone, whatever came after).
-  const lost = new Map<string, { readonly seq: number; readonly at: number; readonly deleted: boolean }>();
-  let seq = 0;
-  const loseAll = (channel: string, log: readonly Logged[]): void => {
-    const last = log.at(-1);
-    if (last) lost.set(channel, { seq: last.seq, at: last.at, deleted: true });
-  };
-  return {
-    subscribe(channel: string, listener: BusListener): () => void {
-      let set = listeners.get(channel);
-      if (!set) listeners.set(channel, set = new Set());
-      // A wrapper per subscription, so the same listener subscribed twice is two subscriptions.
-      const one: BusListener = { message: (text) => listener.message(text), live: (l) => listener.live(l) };
-      set.add(one);
-      return () => void set.delete(one);
-    },
-    publish(channel: string, message: string, at: number): void {
-      if (mode === "poll") {
-        let log = logs.get(channel);
-        if (!log) logs.set(channel, log = []);
-        log.push({ seq: ++seq, at, message });
-        if (log.length > logMax) lost.set(channel, { ...log.shift()!, deleted: false });
-        return;
-      }
-      for (const listener of [...listeners.get(channel) ?? []]) {
-        try {
-          listener.message(message);
-        } catch {
-          // A subscriber's failure is its own: the publisher's batch goes on.
-        }
-      }
-    },
-    read(op: ReadBusOp, at: number): ReadBusResult {
-      const log = logs.get(op.channel) ?? [];
-      const gone = lost.get(op.channel);
-      const after = op.after === undefined ? undefined : Number(op.after);
-      const gap = gone !== undefined &&
-        (after === undefined ? gone.at >= at - op.recentMs : gone.deleted ? gone.seq >= after : gone.seq > after);
-      if (gap) return { cursor: String(seq), messages: [], gap: true };
-      const fresh = log.filter((m) => (after === undefined ? m.at >= at - op.recentMs : m.seq > after));
-      const page = fresh.slice(0, op.max);
-      return {
-        cursor: String(page.at(-1)?.seq ?? Math.max(after ?? 0, seq)),
-        messages: page.map((m) => m.message),
-        gap,
-      };
-    },
-    deleteLog(key: string): boolean {
-      const log = logs.get(key);
-      if (!log) return false;
-      loseAll(key, log);
-      return logs.delete(key);
-    },
-    hasLog: (key: string): boolean => logs.has(key),
-    logKeys: (): IterableIterator<string> => logs.keys(),
-  };
 }
 
 function sizeOf(key: string, value: string): number {
