@@ -24,6 +24,8 @@ class Probe implements MetadataStore {
   ops: StoreOp[] = [];
   /** Replies of reads of this key wait for {@link release}. */
   holdReadsOf: string | undefined;
+  /** Replies of reads of the bus's log wait for {@link release}. */
+  holdBusReads = false;
   #held: (() => void)[] = [];
   /** While set, messages are not delivered (a subscription that lost them). */
   deaf = false;
@@ -45,7 +47,9 @@ class Probe implements MetadataStore {
     this.runs++;
     this.ops.push(...ops);
     const results = await this.inner.run(ops, options);
-    if (ops.some((op) => op.type === "read" && op.key.includes(this.holdReadsOf ?? "\0"))) {
+    const held = (op: StoreOp): boolean =>
+      (op.type === "read" && op.key.includes(this.holdReadsOf ?? "\0")) || (op.type === "readBus" && this.holdBusReads);
+    if (ops.some(held)) {
       await new Promise<void>((resolve) => this.#held.push(resolve));
     }
     return results;
@@ -246,6 +250,27 @@ describe("the tiers' bus (polled)", () => {
     await Promise.all(Array.from({ length: 1000 }, () => reader.get("k")));
     expect(reads()).toBe(4);
     expect(reader.stats().bus).toMatchObject({ mode: "poll", polls: 4, received: 3 });
+  });
+
+  it("a hit waiting for a read that left before the change waits for the next one too", async () => {
+    let now = 1_000_000;
+    const clock = () => now;
+    const { probe, reader, writer } = instances({ bus: "poll", clock, interval: 200 });
+    await writer.set("k", "old");
+    await reader.get("k");
+    await reader.flush();
+    await reader.get("k"); // kept, after the first read (at +0: current until +200)
+    now += 150;
+    probe.holdBusReads = true;
+    expect(await reader.get("k")).toBe("old"); // starts a read, which reads the log now, before the change
+    while (probe.holding === 0) await tick();
+    probe.holdBusReads = false;
+    now += 10;
+    await writer.set("k", "new"); // at +160
+    now += 240; // +400: past +200, and past what the read under way will allow (+350)
+    const late = reader.get("k");
+    probe.release();
+    expect(await late).toBe("new"); // not "old", 240 ms after the change
   });
 
   it("the first read brings the recent messages: a value kept before it is dropped", async () => {

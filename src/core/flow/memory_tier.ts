@@ -148,7 +148,7 @@ export class MemoryTier {
     if (now >= this.#checkAt) {
       const checking = this.#check?.();
       if (checking && now >= this.#validUntil && this.#lru.peek(hash, now) !== undefined) {
-        return checking.then(() => this.#held(hash, this.#now()));
+        return this.#afterCheck(hash, checking);
       }
     }
     return this.#held(hash, now);
@@ -219,6 +219,17 @@ export class MemoryTier {
   window(checkAt: number, validUntil: number): void {
     this.#checkAt = checkAt;
     this.#validUntil = validUntil;
+  }
+
+  /**
+   * The entry for `hash` once `checking` is done. That poll may have left before this hit began (it
+   * was under way); when it leaves the tier still not current, the next one, which cannot have, is
+   * waited for too. (A failed poll leaves the tier current for its TTL: served.)
+   */
+  async #afterCheck(hash: string, checking: Promise<void>): Promise<TierEntry | undefined> {
+    await checking;
+    if (this.#now() >= this.#validUntil) await this.#check!();
+    return this.#held(hash, this.#now());
   }
 
   /** The live entry for `hash`, refreshed as most recently used. */
