@@ -110,9 +110,8 @@ class ChannelSubscriber {
   #live = true;
   #closed = false;
   #backoffMs = FIRST_BACKOFF_MS;
-  /** On a cluster: sharded pub/sub, unless its servers have none (then broadcast). */
-  #sharded = false;
-  #tried = false;
+  /** On a cluster: sharded pub/sub, unless its servers turn out to have none (then broadcast). */
+  #sharded: boolean | undefined;
   settled = false;
   readonly firstReady: Promise<void>;
   #settle: () => void = () => {};
@@ -152,10 +151,7 @@ class ChannelSubscriber {
   async #connect(): Promise<void> {
     const client = await this.#client();
     if (this.#closed) return;
-    if (client.isCluster && !this.#tried) {
-      this.#sharded = true;
-      this.#tried = true;
-    }
+    this.#sharded ??= client.isCluster;
     const connection = client.isCluster
       ? await this.#shardConnection(client as RedisClusterLike)
       : (client as Duplicable).duplicate({ autoResubscribe: false, connectionName: "larder-bus", lazyConnect: false });
@@ -164,15 +160,17 @@ class ChannelSubscriber {
       return;
     }
     this.#connection = connection;
+    // Only the current connection speaks: one being replaced may still emit its last events.
+    const current = (): boolean => connection === this.#connection;
     connection.on("error", () => {});
     const deliver = (channel: string, message: string): void => {
-      if (channel !== this.#channel) return;
+      if (channel !== this.#channel || !current()) return;
       for (const listener of [...this.#listeners]) listener.message(message);
     };
     connection.on("message", deliver);
     connection.on("smessage", deliver);
-    connection.on("ready", () => void this.#subscribe(connection));
-    connection.on("close", () => this.#lost(client.isCluster));
+    connection.on("ready", () => current() && void this.#subscribe(connection));
+    connection.on("close", () => current() && this.#lost(client.isCluster));
     if (connection.status === "ready") await this.#subscribe(connection);
   }
 
@@ -226,8 +224,9 @@ class ChannelSubscriber {
     this.#first(false);
     this.#setLive(false);
     if (!replace || this.#closed) return;
-    this.#connection?.disconnect();
+    const old = this.#connection;
     this.#connection = undefined;
+    old?.disconnect();
     const delay = this.#backoffMs;
     this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
     const timer = setTimeout(() => {

@@ -10,7 +10,8 @@
  *
  * The faults (an own redis-server, so that other suites are untouched): the subscriber's
  * connection killed (`CLIENT KILL TYPE pubsub`) while a delete is published, kept from
- * reconnecting (`maxclients`) so the TTL is the backstop, and the server restarted.
+ * reconnecting (`maxclients`) so the TTL is the backstop, and the server restarted; on an own
+ * cluster, the master of the bus channel's shard killed: the subscriber moves to its replica.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import process from "node:process";
@@ -23,6 +24,9 @@ import type { MetadataStore } from "../../src/core/types.ts";
 import { redisStore } from "../../src/stores/redis.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { type RedisServer, startRedis } from "../../scripts/services/redis.ts";
+import { startCluster } from "../../scripts/services/cluster.ts";
+import { busChannel } from "../../src/core/record/key_layout.ts";
+import { keySlot } from "../../src/stores/_redis_slot.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 import { requireCluster, requireServices, uniquePrefix } from "../helpers/services.ts";
 import type { BusChildCommand, BusChildConfig, BusChildMessage } from "../helpers/tier_bus_child.ts";
@@ -303,6 +307,52 @@ describe("the bus failing (an own redis-server)", () => {
     },
     30_000,
   );
+
+  it("cluster: the master of the channel's shard killed, the subscriber follows its replica", async () => {
+    const cluster = await startCluster();
+    const stores: { close(): Promise<void> }[] = [];
+    try {
+      const prefix = uniquePrefix("bus-failover");
+      const make = () => {
+        const store = redisStore({ url: cluster.urls, connectTimeoutMs: 1_000 });
+        stores.push(store);
+        return store;
+      };
+      const reader = createCache({ store: make(), prefix, memory: { ttl: MEMORY_TTL_MS }, globalStats: false });
+      const writer = createCache({ store: make(), prefix, globalStats: false });
+      await writer.set("k", "old");
+      await warm(reader, "k");
+      // The channel's shard: its master is the one the subscriber is on.
+      const seed = new URL(cluster.urls[0]!);
+      const probe = new Redis({ host: seed.hostname, port: Number(seed.port) });
+      const shards = await probe.call("CLUSTER", "SLOTS") as [number, number, [string, number]][];
+      probe.disconnect();
+      const slot = keySlot(busChannel(prefix));
+      const victim = shards.find(([from, to]) => slot >= from && slot <= to)![2][1];
+      await cluster.kill(victim);
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await cluster.masters().catch(() => [victim])).includes(victim)) {
+        await sleep(100);
+      }
+      for (let i = 0; i < 250 && reader.stats().bus.reconnects === 0; i++) await sleep(20);
+      expect(reader.stats().bus).toMatchObject({ failures: 1, reconnects: 1, resets: 1 });
+      // Back on the new master: the next change arrives within milliseconds again.
+      await warm(reader, "k");
+      for (let i = 0; i < 100 && !(await writer.delete("k")); i++) await sleep(50);
+      const deletedAt = wall();
+      const { lastOldAt } = await watch(reader, "k", MEMORY_TTL_MS + 3_000);
+      const staleMs = Math.max(0, (lastOldAt ?? 0) - deletedAt);
+      console.log(
+        `[tier bus] cluster failover: subscriber back; the next delete's old value served ${
+          staleMs.toFixed(1)
+        } ms after`,
+      );
+      expect(staleMs).toBeLessThan(50);
+    } finally {
+      for (const store of stores) await store.close();
+      await cluster.stop();
+    }
+  }, 120_000);
 
   it("a restarted server: the subscriber comes back and the tier starts over", async () => {
     server = await startRedis();
