@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { s3BlobStore, type S3BlobStoreOptions } from "../../src/blobs/s3.ts";
 import { isCacheError } from "../../src/core/errors.ts";
 import type { BlobStore } from "../../src/core/types.ts";
-import { parseAuthorization, s3CanonicalUri, signV4 } from "../helpers/sigv4.ts";
+import { parseAuthorization, s3CanonicalUri, signV4 } from "../../scripts/services/sigv4.ts";
 import { ODD_KEYS } from "./blob.ts";
 import { randomPrefix } from "../../src/testing/_helpers.ts";
 
