@@ -38,7 +38,13 @@
  * @module
  */
 export {
+  type BackendHealth,
+  type BackendHealthState,
   type Cache,
+  type CacheHealth,
+  type CheckReport,
+  type CheckStep,
+  type CheckStepName,
   type ClearOptions,
   type ClearResult,
   createCache,
@@ -86,6 +92,7 @@ export type {
 } from "./src/core/types.ts";
 export { BLOB_PENDING_BYTES } from "./src/core/types.ts";
 export {
+  type BackendErrorOptions,
   BlobError,
   CacheError,
   type CacheErrorCode,

@@ -30,6 +30,8 @@ export const DEFAULTS = {
   minCompressBytes: 256,
   /** `cache.cleanup()` options. */
   cleanup: { grace: "1h", pageSize: 1000, batchSize: 250, timeout: "30s" },
+  /** `cache.check()`: its calls get at least these time limits, in ms (a slow first connection is not a failure). */
+  check: { storeTimeoutMs: 5_000, blobTimeoutMs: 10_000 },
   /** `cache.inspect()`: its calls get at least these time limits, in ms (it may download a whole blob). */
   inspect: { storeTimeoutMs: 5_000, blobTimeoutMs: 30_000 },
   /** `cache.clear()`: keys deleted per store request. */

@@ -42,8 +42,9 @@
  */
 import { ConfigError, StoreError } from "../core/errors.ts";
 import * as opt from "../core/util/check_options.ts";
+import { describeNetworkError } from "../core/util/network_error.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
-import { type Arg, decodeReply, describeOps, encodeOp, type RedisCommand } from "./_redis_ops.ts";
+import { type Arg, decodeReply, describeOps, encodeOp, type RedisCommand, redisTime } from "./_redis_ops.ts";
 
 /** Options of {@link upstashStore}. */
 export interface UpstashStoreOptions {
@@ -71,6 +72,7 @@ const SYNC_TOKEN = "upstash-sync-token";
 export function upstashStore(options: UpstashStoreOptions): MetadataStore {
   const { url, token, readYourWrites } = validate(options);
   const endpoint = `${url}/pipeline`;
+  const host = new URL(url).host;
   const authorization = `Bearer ${token}`;
   let syncToken = "";
 
@@ -95,12 +97,40 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
       } catch (cause) {
         // An abort rejects with the signal's reason, as every other adapter does.
         signal?.throwIfAborted();
-        throw new StoreError(`upstash ${describeOps(ops)} failed: ${message(cause, token)}`, {
+        throw new StoreError(
+          `upstash ${describeOps(ops)} failed: ${message(describeNetworkError(cause, host), token)}`,
+          {
+            cause: safe(cause, token),
+          },
+        );
+      }
+      const replies = parseReplies({ text, status, host }, ops, token);
+      return ops.map((op, i) => decode(op, replies[i], token));
+    },
+    async time(callOptions?: CallOptions): Promise<number> {
+      const signal = callOptions?.signal;
+      let status: number;
+      let text: string;
+      try {
+        const response = await fetch(endpoint, {
+          method: "POST",
+          headers: { authorization, "content-type": "application/json" },
+          body: JSON.stringify([["TIME"]]),
+          ...(signal ? { signal } : {}),
+        });
+        status = response.status;
+        text = await response.text();
+      } catch (cause) {
+        signal?.throwIfAborted();
+        throw new StoreError(`upstash time failed: ${message(describeNetworkError(cause, host), token)}`, {
           cause: safe(cause, token),
         });
       }
-      const replies = parseReplies({ text, status }, ops, token);
-      return ops.map((op, i) => decode(op, replies[i], token));
+      const [reply] = parseReplies({ text, status, host }, [{ type: "get", key: "TIME" }], token);
+      if (reply?.error !== undefined && reply.error !== null) {
+        throw new StoreError(`upstash time failed: ${message(String(reply.error), token)}`);
+      }
+      return redisTime(reply?.result, "upstash");
     },
   };
 }
@@ -116,32 +146,51 @@ function toCommand(command: RedisCommand): readonly Arg[] {
   return ["EVAL", command.script.source, command.keys.length, ...command.keys, ...command.args];
 }
 
-/** The pipeline's replies, one per op; a `StoreError` for an HTTP error or a body of another shape. */
+/**
+ * The pipeline's replies, one per op; a `StoreError` for an HTTP error or a body of another shape.
+ * A refused token (401, 403) or a URL that is not a REST endpoint (404, 405) is a misconfiguration:
+ * the error says what to change.
+ */
 function parseReplies(
-  response: { readonly text: string; readonly status: number },
+  response: { readonly text: string; readonly status: number; readonly host: string },
   ops: readonly StoreOp[],
   token: string,
 ): PipelineReply[] {
-  const { text, status } = response;
+  const { text, status, host } = response;
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     body = undefined;
   }
-  const fail = (detail: string): StoreError =>
+  const fail = (detail: string, fix?: string): StoreError =>
     new StoreError(`upstash ${describeOps(ops)} failed: ${message(detail, token)}`, {
       cause: new Error(message(detail, token)),
+      fix,
     });
   if (status < 200 || status > 299) {
     // The API's errors are `{"error": "…"}` (401 Unauthorized, 400 for a malformed request…).
     const error = (body as PipelineReply | undefined)?.error;
-    throw fail(typeof error === "string" ? error : `HTTP ${status}${body === undefined ? ` ${excerpt(text)}` : ""}`);
+    const detail = typeof error === "string"
+      ? `${error} (HTTP ${status})`
+      : `HTTP ${status}${body === undefined ? ` ${excerpt(text)}` : ""}`;
+    throw fail(detail, misconfiguration(status, host));
   }
   if (body === undefined) throw fail(`unable to parse the response body: ${excerpt(text)}`);
   if (!Array.isArray(body)) throw fail(`unexpected response ${excerpt(text)}`);
   if (body.length !== ops.length) throw fail(`${body.length} replies for ${ops.length} operations`);
   return body as PipelineReply[];
+}
+
+/** What to change when the REST API refuses the configuration itself; undefined for other statuses. */
+function misconfiguration(status: number, host: string): string | undefined {
+  if (status === 401 || status === 403) {
+    return `check the token (UPSTASH_REDIS_REST_TOKEN): the database at ${host} refused it; use the REST token of the same database as the URL`;
+  }
+  if (status === 404 || status === 405) {
+    return `check the URL (UPSTASH_REDIS_REST_URL): ${host} does not serve the Upstash REST API there`;
+  }
+  return undefined;
 }
 
 function excerpt(text: string): string {

@@ -39,6 +39,8 @@ import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
+import { check, type CheckReport } from "./check.ts";
+import { type CacheHealth, health } from "./health.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
@@ -106,6 +108,25 @@ export interface Cache {
    * whether the payload matches its checksum. Never decodes the value; rejects when a backend fails.
    */
   inspect(key: string | { readonly hash: string }, options?: KeyOptions): Promise<EntryInspection>;
+  /**
+   * Proves the configuration end to end: the store reachable and authorised, its read script
+   * running, its clock close to this one, a probe object written, read back and deleted in the
+   * bucket, the compressor loaded. Each step says what it found, and what to change when it
+   * failed. Never rejects; `ok` is false when a step failed. `larder check` prints it.
+   *
+   * @example
+   * ```ts
+   * const report = await cache.check();
+   * if (!report.ok) console.error(report.steps.filter((s) => s.status === "fail"));
+   * ```
+   */
+  check(): Promise<CheckReport>;
+  /**
+   * Where each backend stands, from the calls already made (no request of its own: cheap enough
+   * for a health route): `ok`, `misconfigured` (with the fix), `failing` or `down` (breaker
+   * open), its last error and the latency of its calls.
+   */
+  health(): CacheHealth;
 }
 
 /**
@@ -146,6 +167,7 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     stats,
     logger: resolved.logger,
     breakers,
+    now: resolved.now,
   });
   const ctx: CacheContext = {
     options: resolved,
@@ -208,6 +230,8 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
           ? (await entryRef(ctx, { method: "inspect", key, options: keyOptions })).hash
           : checkHash(key, "inspect"),
       ),
+    check: () => check(ctx),
+    health: () => health(ctx),
   };
   // For the response cache (larder/http, larder/hono), which runs on the same machinery.
   attachContext(cache, ctx);
@@ -216,3 +240,5 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
 
 export type { KeyOptions, SetOptions } from "./entries.ts";
 export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";
+export type { CheckReport, CheckStep, CheckStepName } from "./check.ts";
+export type { BackendHealth, BackendHealthState, CacheHealth } from "./health.ts";

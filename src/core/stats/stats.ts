@@ -56,8 +56,17 @@ export interface CacheStats {
   readonly refreshesFailed: number;
   /** Lookups abandoned at `timeout.total` (the call went on as a miss). */
   readonly budgetExceeded: number;
-  /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
-  readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
+  /**
+   * Cross-instance leases: taken to compute, waits that ended with another instance's entry,
+   * waits given up (computed anyway), and waits that ended with the lease free and no entry,
+   * taken over (its owner died, or lost its write: e.g. a process that exited with it pending).
+   */
+  readonly leases: {
+    readonly acquired: number;
+    readonly waited: number;
+    readonly givenUp: number;
+    readonly takenOver: number;
+  };
   /** Circuit breakers per backend; `undefined` when disabled. */
   readonly breakers: { readonly store: BreakerStats | undefined; readonly blob: BreakerStats | undefined };
   /** Lookup latency in ms (store and blob reads, verification and decoding). */
@@ -78,6 +87,7 @@ export class StatsRecorder {
   leasesAcquired = 0;
   leasesWaited = 0;
   leaseWaitsGivenUp = 0;
+  leasesTakenOver = 0;
   writesOk = 0;
   writesFailed = 0;
   writesSkipped = 0;
@@ -87,6 +97,11 @@ export class StatsRecorder {
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
   readonly missLatency: Histogram = new Histogram();
+  /** Time of each store and blob call of the request path (for `cache.health()`). */
+  readonly backendLatencies: { readonly store: Histogram; readonly blob: Histogram } = {
+    store: new Histogram(),
+    blob: new Histogram(),
+  };
   readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
 
   constructor(
@@ -107,6 +122,11 @@ export class StatsRecorder {
   miss(ms: number): void {
     this.misses++;
     this.missLatency.record(ms);
+  }
+
+  /** Records the time of one store or blob call. */
+  backendLatency(backend: "store" | "blob", ms: number): void {
+    this.backendLatencies[backend].record(ms);
   }
 
   /** Counts an absorbed error. */
@@ -142,7 +162,12 @@ export class StatsRecorder {
       staleIfError: this.staleIfError,
       refreshesFailed: this.refreshesFailed,
       budgetExceeded: this.budgetExceeded,
-      leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
+      leases: {
+        acquired: this.leasesAcquired,
+        waited: this.leasesWaited,
+        givenUp: this.leaseWaitsGivenUp,
+        takenOver: this.leasesTakenOver,
+      },
       breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
     };
