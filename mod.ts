@@ -47,11 +47,11 @@ export {
   type CheckStepName,
   type ClearOptions,
   type ClearResult,
-  createCache,
   type InvalidateOptions,
   type KeyOptions,
   type SetOptions,
 } from "./src/core/api/create_cache.ts";
+export { createCache } from "./src/runtime/default_entry.ts";
 export type { CacheOptions } from "./src/core/api/options.ts";
 export type { CleanupCounts, CleanupOptions, CleanupProgress, CleanupSummary } from "./src/core/ops/cleanup.ts";
 export type {

@@ -23,7 +23,8 @@ export const DEFAULTS = {
     /** Off unless asked for; these apply once it is on. */
     memory: { on: false, maxBytes: 33_554_432, ttl: "5s" }, // 32 MiB
     breaker: { on: true, threshold: 5, cooldown: "10s" },
-    lease: { on: true, ttl: "15s", wait: "30s" },
+    /** A short TTL, renewed every 30 % of it: an orphaned lease (its owner exited) costs the next caller at most this. */
+    lease: { on: true, ttl: "5s", wait: "30s" },
     globalStats: { on: true, interval: "30s" },
   },
   /** Encoded values under this size are stored uncompressed (compression would not pay). */

@@ -32,7 +32,6 @@ import {
   readGlobalStats,
 } from "./invalidation.ts";
 import { checkName } from "../record/key_material.ts";
-import { embeddedZstdWasm } from "../../codec/_zstd_embedded.ts";
 import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
 import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
@@ -130,26 +129,10 @@ export interface Cache {
 }
 
 /**
- * Creates a cache. With no `store` and no `blobs` it runs fully in-process.
- *
- * @example
- * ```ts
- * import { createCache } from "larder";
- *
- * const cache = createCache({ prefix: "demo", ttl: "1h" });
- * const square = cache.wrap(async (n: number) => n * n, { name: "square" });
- * await square(12); // runs the function
- * await square(12); // served from the cache
- * ```
- */
-export function createCache(options?: CacheOptions): Cache {
-  return createCacheFor(options, { zstdWasm: embeddedZstdWasm });
-}
-
-/**
- * {@link createCache} with a runtime's own defaults, for per-runtime entry points: `larder/workers`
- * passes the `zstd.wasm` it imports as a compiled module. Only `createCache` references the
- * embedded zstd.wasm, so a bundle built from such an entry point leaves those bytes out.
+ * `createCache` with a runtime's own defaults, for the per-runtime entry points: `larder`
+ * (src/runtime/default_entry.ts) passes the embedded zstd.wasm and what it found of the runtime,
+ * `larder/workers` the `zstd.wasm` it imports as a compiled module. Only `larder`'s references the
+ * embedded zstd.wasm, so a bundle built from another entry point leaves those bytes out.
  */
 export function createCacheFor(options: CacheOptions | undefined, runtime: RuntimeDefaults): Cache {
   const resolved = resolveOptions(options, runtime);
@@ -174,7 +157,14 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     stats,
     backend,
     hints: new PlacementHints(),
-    background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
+    background: new BackgroundQueue({
+      maxPending: resolved.maxPendingWrites,
+      waitUntil: resolved.waitUntil,
+      unkept: runtime.unkeptWarning && (() => {
+        const warning = runtime.unkeptWarning?.();
+        if (warning !== undefined) resolved.logger.warn(warning);
+      }),
+    }),
     tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
     refreshing: new Set(),
     reporter: new GlobalReporter({

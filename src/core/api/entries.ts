@@ -60,7 +60,7 @@ export async function setRef(
   call: Omit<KeyCall, "method">,
 ): Promise<{ ref: EntryRef; ttlMs: number }> {
   const key = checkKey({ ...call, method: "set" });
-  const o = opt.checkOptions("set", call.options, SET_OPTIONS);
+  const o = opt.checkOptions({ where: "set", warn: (m) => ctx.backend.warnOnce(m, m) }, call.options, SET_OPTIONS);
   return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: o.ttl ?? ctx.options.ttlMs };
 }
 

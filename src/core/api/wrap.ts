@@ -97,7 +97,11 @@ export function wrapFunction<A extends unknown[], R>(
   const { ctx, inflight, registry } = state;
   if (typeof fn !== "function") throw new ConfigError("wrap: expected a function");
   const name = identityOf(fn, typeof options === "object" && options !== null ? options.name : undefined);
-  const o = opt.checkOptions(`wrap(${name})`, options, WRAP_OPTIONS);
+  const o = opt.checkOptions(
+    { where: `wrap(${name})`, warn: (m) => ctx.backend.warnOnce(m, m) },
+    options,
+    WRAP_OPTIONS,
+  );
   const namespace = o.namespace ?? ctx.options.namespace;
   const policy: EntryPolicy = {
     ttlMs: o.ttl ?? ctx.options.ttlMs,

@@ -22,10 +22,11 @@
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
-import { decodeValue, inflatePayload } from "../record/entry.ts";
+import { BYTES_CODEC, decodeValue, inflatePayload } from "../record/entry.ts";
+import { CodecError } from "../errors.ts";
 import type { HitSource } from "../stats/stats.ts";
 import { type ComputeJob, type Decoder, writeFor } from "./job.ts";
-import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
+import { backoff, hold, type Lease, logLongWait, LONG_WAIT_MS, newLease, release, sleep, tryAcquire } from "./lease.ts";
 import { countEntryError, type Generations, lookup, type LookupOptions } from "./lookup.ts";
 import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
@@ -71,8 +72,27 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
   try {
     return { ...rest, value: await decoder.decode(entry, found.kind === "hit"), source: entry.source };
   } catch (error) {
-    countEntryError(ctx, error);
+    if (error instanceof ForeignCodec) {
+      ctx.stats.error("codec", error.code);
+      ctx.backend.warnOnce(`codec:${error.written}`, `larder: ${error.message}`);
+    } else countEntryError(ctx, error);
     return { kind: "miss", lease: "none", gens: found.gens };
+  }
+}
+
+/**
+ * An entry written with another codec than the reading cache's (a `json` cache and a `cbor` one
+ * sharing a prefix): a miss, counted as a codec error and logged once per codec. Decoding it with
+ * the writer's codec would hand a `json` cache's caller Maps and BigInts it cannot serialise, and
+ * a `cbor` cache's caller strings where its Dates were; recomputed, the entry is rewritten with
+ * the reader's codec. Caches that share a prefix must share a codec (or use different prefixes).
+ */
+class ForeignCodec extends CodecError {
+  constructor(readonly written: string, reads: string) {
+    super(
+      `an entry written with codec "${written}" is ignored by this "${reads}" cache (a miss, counted in errors.codec): ` +
+        "caches that share a prefix must use one codec, or different prefixes",
+    );
   }
 }
 
@@ -91,6 +111,9 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
       return held && { value: decodeValue(held.codec, held.bytes, config) as T };
     }),
     async decode({ record, bytes }, fresh) {
+      if (record.c !== BYTES_CODEC && record.c !== config.codec.name) {
+        throw new ForeignCodec(record.c, config.codec.name);
+      }
       const raw = await inflatePayload(record, bytes, config);
       const value = decodeValue(record.c, raw, config) as T;
       if (fresh) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
@@ -150,23 +173,31 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
       waitMs: leaseConfig.waitMs,
       servableStale: servableNow,
       seen: found.gens,
+      label: policy.label,
     });
     if (found.kind === "hit" || found.kind === "stale") {
       ctx.stats.leasesWaited++;
       return found.value;
     }
-    if (found.lease === "acquired") owned = lease;
-    else ctx.stats.leaseWaitsGivenUp++;
+    if (found.lease === "acquired") {
+      owned = lease;
+      ctx.stats.leasesTakenOver++;
+    } else ctx.stats.leaseWaitsGivenUp++;
   }
   if (owned) ctx.stats.leasesAcquired++;
 
+  // Renewed through the computation and the background write, released once the entry is written.
+  const held = owned && hold(ctx, owned);
   let value: T;
   try {
-    value = owned ? await whileHolding(ctx, owned, job.compute) : await job.compute();
+    value = await job.compute();
   } catch (error) {
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
-    // lease simply expires.
-    if (owned) ctx.background.schedule(() => release(ctx, owned));
+    // lease simply expires (no longer renewed).
+    if (held) {
+      held.stop();
+      ctx.background.schedule(() => held.release());
+    }
     if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
       ctx.stats.staleIfError++;
       ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
@@ -179,7 +210,7 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     label: policy.label,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
-    after: owned ? () => release(ctx, owned) : undefined,
+    after: held ? () => held.release() : undefined,
   });
   return value;
 }
@@ -233,6 +264,8 @@ interface Wait<T> {
   readonly servableStale: (found: Stale<T>) => boolean;
   /** The generations the first lookup saw. */
   readonly seen: Generations;
+  /** The function's label, for the line a long wait logs. */
+  readonly label: string;
 }
 
 /**
@@ -241,7 +274,8 @@ interface Wait<T> {
  * runs out (`none`).
  */
 async function waitForOwner<T>(ctx: CacheContext, ref: EntryRef, wait: Wait<T>): Promise<Found<T>> {
-  const deadline = performance.now() + wait.waitMs;
+  const started = performance.now();
+  const deadline = started + wait.waitMs;
   // The generations of the latest lookup that read them: the ones a computation after the wait
   // stamps its write with.
   let gens = wait.seen;
@@ -249,6 +283,7 @@ async function waitForOwner<T>(ctx: CacheContext, ref: EntryRef, wait: Wait<T>):
     const remaining = deadline - performance.now();
     if (remaining <= 0) break;
     await sleep(Math.min(delay, remaining));
+    if (performance.now() - started > LONG_WAIT_MS) logLongWait(ctx, { hash: ref.hash, label: wait.label });
     const found = await find(ctx, ref, wait.find);
     if (Object.keys(found.gens).length > 0) gens = found.gens;
     if (found.kind === "hit") return found;

@@ -9,7 +9,7 @@
  */
 import type { CacheContext } from "../context.ts";
 import { type ComputeJob, writeFor } from "./job.ts";
-import { newLease, release, tryAcquire, whileHolding } from "./lease.ts";
+import { type Held, hold, newLease, tryAcquire } from "./lease.ts";
 import type { Generations } from "./lookup.ts";
 import { persistInBackground } from "./persist.ts";
 
@@ -20,19 +20,20 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
   ctx.refreshing.add(hash);
   const scheduled = ctx.background.schedule(async () => {
     const lease = newLease(ctx, hash);
-    let owned = false;
+    let held: Held | undefined;
     // Once the write is scheduled, it releases the lease and the in-process mark itself.
     let handedOff = false;
     const done = async (): Promise<void> => {
-      if (owned && lease) await release(ctx, lease);
+      await held?.release();
       ctx.refreshing.delete(hash);
     };
     try {
       if (lease) {
-        owned = await tryAcquire(ctx, lease);
-        if (!owned) return; // another instance is refreshing it
+        if (!await tryAcquire(ctx, lease)) return; // another instance is refreshing it
+        // Renewed through the computation and the write.
+        held = hold(ctx, lease);
       }
-      const value = lease ? await whileHolding(ctx, lease, job.compute) : await job.compute();
+      const value = await job.compute();
       handedOff = true;
       persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
         label: job.policy.label,
