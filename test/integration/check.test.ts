@@ -121,7 +121,9 @@ describe("cache.check() on the real services", () => {
     expect(step(report, "store")).toMatchObject({
       status: "fail",
       detail: "upstash run [get] failed: Unauthorized (HTTP 401)",
-      fix: expect.stringMatching(/^check the token \(UPSTASH_REDIS_REST_TOKEN\): the database at 127\.0\.0\.1:\d+ refused it/),
+      fix: expect.stringMatching(
+        /^check the token \(UPSTASH_REDIS_REST_TOKEN\): the database at 127\.0\.0\.1:\d+ refused it/,
+      ),
     });
     expect([step(report, "script").status, step(report, "clock").status]).toEqual(["skip", "skip"]);
     expect(step(report, "blob put")).toMatchObject({ status: "warn", detail: expect.stringMatching(/^no blob store/) });
@@ -203,9 +205,12 @@ describe("the request path, misconfigured", () => {
     const logger = recordingLogger();
     const cache = cacheWith({ s3: { region: "us-east-1" }, options: { logger } });
     // Random: it stays over maxInlineBytes once compressed, so it goes to S3.
-    const big = cache.wrap(async (n: number) => ({ n, rows: Array.from({ length: 5_000 }, () => crypto.randomUUID()) }), {
-      name: "big",
-    });
+    const big = cache.wrap(
+      async (n: number) => ({ n, rows: Array.from({ length: 5_000 }, () => crypto.randomUUID()) }),
+      {
+        name: "big",
+      },
+    );
     for (let n = 0; n < 3; n++) await big(n);
     await cache.flush();
     expect(cache.stats().writes).toMatchObject({ ok: 0, failed: 3 });
@@ -220,7 +225,10 @@ describe("the request path, misconfigured", () => {
     expect(health.blob).toMatchObject({
       adapter: "s3",
       state: "misconfigured",
-      lastError: { code: "E_BLOB", fix: 'the bucket is in eu-central-1: set `region: "eu-central-1"` (it is "us-east-1")' },
+      lastError: {
+        code: "E_BLOB",
+        fix: 'the bucket is in eu-central-1: set `region: "eu-central-1"` (it is "us-east-1")',
+      },
     });
     expect(health.store.state).toBe("ok");
     clean(JSON.stringify(health) + JSON.stringify(logger.lines));
