@@ -15,10 +15,14 @@ import { requireServices, uniquePrefix } from "../helpers/services.ts";
 requireServices();
 
 function run(config: ExitChildConfig): { report: ExitChildReport; stderr: string } {
-  const result = spawnSync(process.execPath, ["--import", "tsx", "test/helpers/exit_child.ts", JSON.stringify(config)], {
-    encoding: "utf8",
-    env: process.env,
-  });
+  const result = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "test/helpers/exit_child.ts", JSON.stringify(config)],
+    {
+      encoding: "utf8",
+      env: process.env,
+    },
+  );
   if (result.status !== 0) throw new Error(`exit_child failed (${result.status}): ${result.stderr}`);
   return { report: JSON.parse(result.stdout.trim()) as ExitChildReport, stderr: result.stderr };
 }

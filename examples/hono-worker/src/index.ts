@@ -50,9 +50,10 @@ const app = new Hono();
 app.get("/report/:id", cacheResponses(cache, { ttl: "5m" }), async (c) => {
   runs++;
   await new Promise((resolve) => setTimeout(resolve, 300)); // stands in for a slow query
+  // Large enough (about 300 KB of JSON, 100 KB gzipped) to be compressed and go to S3.
   const rows = Array.from(
-    { length: 500 },
-    (_, i) => ({ day: i, visits: (i * 7919) % 1000 }),
+    { length: 5_000 },
+    (_, i) => ({ day: i, visits: (i * 7919) % 1000, share: Math.sin(i) }),
   );
   return c.json({
     report: c.req.param("id"),
