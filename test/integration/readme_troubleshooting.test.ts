@@ -44,8 +44,10 @@ function tableLines(): string[] {
   const lines: string[] = [];
   for (const row of section.split("\n").filter((line) => line.startsWith("| ") && !line.startsWith("| ---"))) {
     const first = row.split(" | ")[0]!.slice(2);
-    for (const [, span] of first.matchAll(/`([^`]+)`/g)) {
-      if (/^(larder: |[A-Z][a-zA-Z]+Error: )/.test(span!)) lines.push(span!);
+    // Code spans: `…`, or ``…`` when the text holds a backtick.
+    for (const [, double, single] of first.matchAll(/``\s?(.+?)\s?``|`([^`]+)`/g)) {
+      const span = double ?? single!;
+      if (/^(larder: |[A-Z][a-zA-Z]+Error: )/.test(span)) lines.push(span);
     }
   }
   return lines;
@@ -116,6 +118,9 @@ describe("README: Troubleshooting", () => {
     await createCache({ store: tcp, logger }).wrap(async () => 1, { name: "f" })();
     await tcp.close();
     await redisCommand(["ACL", "DELUSER", user]);
+    const down = redisStore({ url: `redis://127.0.0.1:${await closedPort()}`, connectTimeoutMs: 1_000 });
+    await createCache({ store: down, logger }).wrap(async () => 1, { name: "f" })();
+    await down.close();
     // S3 refuses the region, the secret, the key id; the bucket is missing; the endpoint is closed.
     await writeLarge({ store, blobs: s3({ region: "us-east-1" }) });
     await writeLarge({ store, blobs: s3({ secretAccessKey: "not-the-secret-4242" }) });
