@@ -9,6 +9,7 @@
  *
  * const blobs = s3BlobStore({
  *   endpoint: "https://<account>.r2.cloudflarestorage.com", // or http://127.0.0.1:9000 (MinIO)
+ *   region: "auto", // the bucket's region: "auto" on R2; "us-east-1" is the default elsewhere
  *   bucket: "cache",
  *   accessKeyId: "…",
  *   secretAccessKey: "…",

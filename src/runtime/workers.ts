@@ -23,7 +23,7 @@
  *
  * const cache = createCache({
  *   store: upstashStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
- *   blobs: s3BlobStore({ endpoint: env.R2_ENDPOINT, bucket: "cache", accessKeyId: env.R2_KEY_ID, secretAccessKey: env.R2_SECRET }),
+ *   blobs: s3BlobStore({ endpoint: env.R2_ENDPOINT, region: "auto", bucket: "cache", accessKeyId: env.R2_KEY_ID, secretAccessKey: env.R2_SECRET }),
  * });
  * const report = cache.wrap(async (id: string) => ({ id, rows: [] }), { name: "report", ttl: "15m" });
  *
