@@ -48,10 +48,15 @@ export {
   type ClearOptions,
   type ClearResult,
   type InvalidateOptions,
+  type InvalidatingOptions,
   type KeyOptions,
+  type RecacheCall,
+  type RecacheOptions,
   type SetOptions,
 } from "./src/core/api/create_cache.ts";
 export { createCache } from "./src/runtime/default_entry.ts";
+export type { Ttl } from "./src/core/api/ttl_profiles.ts";
+export { type Resource, resource, type TemplateValue } from "./src/core/record/templates.ts";
 export type { CacheOptions } from "./src/core/api/options.ts";
 export type { CleanupCounts, CleanupOptions, CleanupProgress, CleanupSummary } from "./src/core/ops/cleanup.ts";
 export type {
@@ -60,10 +65,30 @@ export type {
   GenerationInspection,
   RecordInspection,
 } from "./src/core/ops/inspect.ts";
-export type { WrapOptions, Wrapped } from "./src/core/api/wrap.ts";
+export type { ComputeContext, WrapOptions, Wrapped } from "./src/core/api/wrap.ts";
 export type { Duration } from "./src/core/util/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
+export type {
+  BreakerEvent,
+  CacheEvent,
+  CacheEventListener,
+  CacheEventType,
+  CallFields,
+  CallKind,
+  ComputeEvent,
+  ErrorEvent,
+  HitEvent,
+  InvalidateEvent,
+  LeaseWaitEvent,
+  MissEvent,
+  StaleEvent,
+  WriteDiscardedEvent,
+  WriteEvent,
+  WriteFailedEvent,
+  WriteOkEvent,
+  WriteSkippedEvent,
+} from "./src/core/stats/events.ts";
 export type { LatencySummary } from "./src/core/stats/histogram.ts";
 export type {
   BlobDeleteResult,

@@ -7,7 +7,8 @@
  *   entry point imports; `larder` itself imports no adapter but the in-process ones;
  *   `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing; the `larder`
  *   bin is in it and answers `--help` when run by plain `node`; ioredis is an optional peer that
- *   no entry but `larder/stores/redis` (and `larder/env`) can load.
+ *   no entry but `larder/stores/redis` (and `larder/env`) can load, and `@opentelemetry/api` one
+ *   that no entry but `larder/otel` can load.
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
  *
@@ -114,6 +115,20 @@ for (const [subpath, conditions] of Object.entries(pkg.exports)) {
   if (entry === undefined || MAY_LOAD_IOREDIS.has(subpath)) continue;
   const reached = bareImports(entry);
   if (reached.has("ioredis")) problems.push(`npm pack: ${subpath} (${entry}) can load ioredis`);
+}
+
+// @opentelemetry/api likewise: an optional peer that only larder/otel imports.
+const MAY_LOAD_OTEL = new Set(["./otel"]);
+const otelMeta = manifest.peerDependenciesMeta?.["@opentelemetry/api"];
+if (manifest.dependencies?.["@opentelemetry/api"] !== undefined || otelMeta?.optional !== true) {
+  problems.push("package.json: @opentelemetry/api must be an optional peer dependency, never a dependency");
+}
+for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+  const entry = conditions.default?.replace(/^\.\//, "");
+  if (entry === undefined || MAY_LOAD_OTEL.has(subpath)) continue;
+  if (bareImports(entry).has("@opentelemetry/api")) {
+    problems.push(`npm pack: ${subpath} (${entry}) can load @opentelemetry/api`);
+  }
 }
 
 /** The bare specifiers reached from `file` (in dist/) through relative static and dynamic imports. */

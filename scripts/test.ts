@@ -45,6 +45,7 @@ const BY_STORE = [
   "test/integration/chaos.test.ts",
   "test/integration/cleanup.test.ts",
   "test/integration/cli.test.ts",
+  "test/integration/write_side.test.ts",
 ];
 
 const STEPS: readonly Step[] = [

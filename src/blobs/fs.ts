@@ -35,15 +35,7 @@ import { mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { Duration } from "../core/util/durations.ts";
 import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
-import type {
-  BlobDeleteResult,
-  BlobGetOptions,
-  BlobListOptions,
-  BlobListPage,
-  BlobObject,
-  BlobStore,
-  CallOptions,
-} from "../core/types.ts";
+import type * as roles from "../core/types.ts";
 import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { directoryOfPrefix, keyOfPath, kindOfName, pathOfKey, temporaryName } from "./_fs_paths.ts";
@@ -86,8 +78,8 @@ const DELETE_CONCURRENCY = 16;
 /** Error codes meaning "no such file" (ENOTDIR: a path component is a file, so the object cannot exist). */
 const MISSING = new Set(["ENOENT", "ENOTDIR"]);
 
-/** Creates a {@link BlobStore} (name `"fs"`) over a local directory. */
-export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
+/** Creates a {@link roles.BlobStore} (name `"fs"`) over a local directory. */
+export function fsBlobStore(options: FsBlobStoreOptions): roles.BlobStore {
   if (options === undefined) throw new ConfigError(`${WHERE}: options are required: fsBlobStore({ dir: "…" })`);
   const { dir, maxObjectBytes, staleTempAfter: staleTempMs } = opt.checkOptions(WHERE, options, OPTIONS);
   const root = resolve(dir);
@@ -126,7 +118,7 @@ export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
   return {
     name: "fs",
 
-    async put(key: string, body: Uint8Array, callOptions?: CallOptions): Promise<void> {
+    async put(key: string, body: Uint8Array, callOptions?: roles.CallOptions): Promise<void> {
       const signal = callOptions?.signal;
       signal?.throwIfAborted();
       if (!(body instanceof Uint8Array)) throw new BlobError("fs put: body must be a Uint8Array");
@@ -159,7 +151,7 @@ export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
       await syncDirectory(parent);
     },
 
-    async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
+    async get(key: string, callOptions?: roles.BlobGetOptions): Promise<Uint8Array | null> {
       const signal = callOptions?.signal;
       signal?.throwIfAborted();
       const file = fileOf("get", key);
@@ -197,7 +189,7 @@ export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
       }
     },
 
-    async delete(key: string, callOptions?: CallOptions): Promise<void> {
+    async delete(key: string, callOptions?: roles.CallOptions): Promise<void> {
       callOptions?.signal?.throwIfAborted();
       const file = fileOf("delete", key);
       try {
@@ -207,7 +199,7 @@ export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
       }
     },
 
-    async list(prefix: string, listOptions?: BlobListOptions): Promise<BlobListPage> {
+    async list(prefix: string, listOptions?: roles.BlobListOptions): Promise<roles.BlobListPage> {
       const { limit, cursor } = checkListArgs("fs", prefix, listOptions);
       const signal = listOptions?.signal;
       signal?.throwIfAborted();
@@ -245,7 +237,7 @@ export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
       }
       const candidates = found.sorted();
       const page = candidates.slice(0, limit);
-      const described = await Promise.all(page.map(async ({ key, file }): Promise<BlobObject | undefined> => {
+      const described = await Promise.all(page.map(async ({ key, file }): Promise<roles.BlobObject | undefined> => {
         try {
           const info = await stat(file);
           return { key, size: info.size, lastModified: Math.floor(info.mtimeMs) };
@@ -258,7 +250,7 @@ export function fsBlobStore(options: FsBlobStoreOptions): BlobStore {
       return candidates.length > limit && last ? { objects, cursor: last.key } : { objects };
     },
 
-    async deleteMany(keys: readonly string[], callOptions?: CallOptions): Promise<BlobDeleteResult> {
+    async deleteMany(keys: readonly string[], callOptions?: roles.CallOptions): Promise<roles.BlobDeleteResult> {
       checkDeleteKeys("fs", keys);
       const signal = callOptions?.signal;
       signal?.throwIfAborted();

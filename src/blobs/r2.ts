@@ -34,14 +34,7 @@
  */
 import { concatBytes } from "../core/util/bytes.ts";
 import { BlobError, ConfigError, isCacheError } from "../core/errors.ts";
-import type {
-  BlobDeleteResult,
-  BlobGetOptions,
-  BlobListOptions,
-  BlobListPage,
-  BlobStore,
-  CallOptions,
-} from "../core/types.ts";
+import type * as roles from "../core/types.ts";
 import * as opt from "../core/util/check_options.ts";
 import { Expectation } from "./_expected.ts";
 import { checkDeleteKeys, checkListArgs } from "./_listing.ts";
@@ -102,15 +95,15 @@ const OPTIONS = {
 /** In `u` mode a surrogate pair is one code point: this matches lone surrogates only. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/** Creates a {@link BlobStore} (name `"r2"`) over an R2 bucket binding. */
-export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOptions): BlobStore {
+/** Creates a {@link roles.BlobStore} (name `"r2"`) over an R2 bucket binding. */
+export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOptions): roles.BlobStore {
   checkBinding(bucket);
   const { maxObjectBytes } = opt.checkOptions(WHERE, options, OPTIONS);
 
   return {
     name: "r2",
 
-    async put(key: string, body: Uint8Array, callOptions?: CallOptions): Promise<void> {
+    async put(key: string, body: Uint8Array, callOptions?: roles.CallOptions): Promise<void> {
       const signal = callOptions?.signal;
       signal?.throwIfAborted();
       checkKey("put", key);
@@ -118,7 +111,7 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       await call({ operation: "put", key, signal }, () => bucket.put(key, body));
     },
 
-    async get(key: string, callOptions?: BlobGetOptions): Promise<Uint8Array | null> {
+    async get(key: string, callOptions?: roles.BlobGetOptions): Promise<Uint8Array | null> {
       const signal = callOptions?.signal;
       signal?.throwIfAborted();
       checkKey("get", key);
@@ -142,13 +135,13 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       }
     },
 
-    async delete(key: string, callOptions?: CallOptions): Promise<void> {
+    async delete(key: string, callOptions?: roles.CallOptions): Promise<void> {
       callOptions?.signal?.throwIfAborted();
       checkKey("delete", key);
       await call({ operation: "delete", key, signal: callOptions?.signal }, () => bucket.delete(key));
     },
 
-    async list(prefix: string, listOptions?: BlobListOptions): Promise<BlobListPage> {
+    async list(prefix: string, listOptions?: roles.BlobListOptions): Promise<roles.BlobListPage> {
       const { limit, cursor } = checkListArgs("r2", prefix, listOptions);
       const signal = listOptions?.signal;
       signal?.throwIfAborted();
@@ -162,7 +155,7 @@ export function r2BlobStore(bucket: R2BucketBinding, options?: R2BlobStoreOption
       return page.truncated && page.cursor ? { objects, cursor: page.cursor } : { objects };
     },
 
-    async deleteMany(keys: readonly string[], callOptions?: CallOptions): Promise<BlobDeleteResult> {
+    async deleteMany(keys: readonly string[], callOptions?: roles.CallOptions): Promise<roles.BlobDeleteResult> {
       checkDeleteKeys("r2", keys);
       const signal = callOptions?.signal;
       signal?.throwIfAborted();

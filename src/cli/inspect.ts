@@ -51,6 +51,8 @@ function render(found: EntryInspection, context: RenderContext): string {
   rows.push(["hash", found.hash], ["record", `${found.recordKey}${found.record ? "" : "  (none)"}`]);
   const r = found.record;
   if (r) {
+    // The key as stored with the entry (a key template's, or set()'s), also when asked by hash.
+    if (r.readableKey !== undefined) rows.push(["  key", JSON.stringify(r.readableKey)]);
     rows.push(
       ["  placement", r.placement === "inline" ? "inline (payload inside the record)" : `blob ${r.blobKey}`],
       ["  format", `v${r.version}, codec ${r.codec}, compression ${r.compression}`],

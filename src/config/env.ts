@@ -3,13 +3,14 @@
  * URL for the store (`CACHE_URL` or `REDIS_URL`: `redis://`, `rediss://`, or `mem://` for the
  * embedded default), or Upstash's pair (`UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`),
  * and the `LARDER_S3_*` variables for payload blobs. Shared by `cacheOptionsFromEnv()` and the
- * operator CLI. Nothing here reads the environment itself: the caller passes it in. The TCP
+ * operator CLI; `LARDER_TTL_<NAME>` (TTL profiles) is read for `cacheOptionsFromEnv()` only. Nothing here reads the environment itself: the caller passes it in. The TCP
  * store is loaded by a dynamic import, only when a `redis://` URL asks for it.
  *
  * @module
  */
 import { s3BlobStore, type S3BlobStoreOptions } from "../blobs/s3.ts";
 import { ConfigError } from "../core/errors.ts";
+import { toMs } from "../core/util/durations.ts";
 import type { BlobStore, MetadataStore } from "../core/types.ts";
 import { upstashStore } from "../stores/upstash.ts";
 
@@ -32,6 +33,10 @@ export const ENV_VARIABLES: readonly (readonly [string, string])[] = [
   ["LARDER_S3_SESSION_TOKEN", "session token of temporary credentials (or AWS_SESSION_TOKEN)"],
   ["LARDER_S3_FORCE_PATH_STYLE", "true or false (default: path-style except on amazonaws.com)"],
 ];
+
+/** The variables that retune TTL profiles: `LARDER_TTL_SHORT` is the profile `short`. */
+const TTL_VARIABLE = /^LARDER_TTL_(.*)$/;
+const TTL_PROFILE = /^[a-z][a-z0-9_]{0,31}$/;
 
 /** Variables whose values are secrets (never printed). */
 export const SECRET_VARIABLES: readonly string[] = [
@@ -75,6 +80,28 @@ export async function backendsFromEnv(env: Env): Promise<EnvBackends> {
     ...(prefix === undefined ? {} : { prefix }),
     ...(namespace === undefined ? {} : { namespace }),
   };
+}
+
+/**
+ * The TTL profiles retuned by `LARDER_TTL_<NAME>` variables (`LARDER_TTL_SHORT=30s` retunes
+ * `short`), in ms; undefined when none is set. A bad name or duration is a `ConfigError` naming
+ * the variable; whether the profile exists is checked by `createCache` (it knows the declared ones).
+ */
+export function ttlOverridesFromEnv(env: Env): Record<string, number> | undefined {
+  let found: Record<string, number> | undefined;
+  for (const variable of Object.keys(env).sort()) {
+    const match = TTL_VARIABLE.exec(variable);
+    const value = envValue(env, variable);
+    if (!match || value === undefined) continue;
+    const profile = match[1]!.toLowerCase();
+    if (!TTL_PROFILE.test(profile)) {
+      throw new ConfigError(
+        `${variable}: LARDER_TTL_<NAME> takes a profile name of letters, digits and "_" starting with a letter, e.g. LARDER_TTL_SHORT`,
+      );
+    }
+    (found ??= {})[profile] = toMs(value, variable);
+  }
+  return found;
 }
 
 async function storeFromEnv(env: Env): Promise<(MetadataStore & { close?(): Promise<void> }) | undefined> {

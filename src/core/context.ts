@@ -10,6 +10,7 @@ import type { BackgroundQueue } from "./flow/background.ts";
 import type { Backends } from "./backend/backend_call.ts";
 import type { Placement, PlacementHints } from "./flow/placement.ts";
 import type { StatsRecorder } from "./stats/stats.ts";
+import type { CacheEvent, CacheEvents } from "./stats/events.ts";
 import type { GlobalReporter } from "./stats/global_stats.ts";
 import type { MemoryTier } from "./flow/memory_tier.ts";
 import { ConfigError } from "./errors.ts";
@@ -29,6 +30,8 @@ export interface ResolvedOptions {
   readonly prefix: string;
   readonly namespace: string;
   readonly ttlMs: number;
+  /** TTL profiles by name, in ms (built-in, declared, then overridden from the environment). */
+  readonly ttlProfiles: ReadonlyMap<string, number>;
   readonly payload: PayloadConfig;
   readonly maxInlineBytes: number;
   readonly storeTimeoutMs: number;
@@ -37,7 +40,7 @@ export interface ResolvedOptions {
   readonly waitUntil: WaitUntil | undefined;
   readonly maxPendingWrites: number;
   readonly logger: Logger;
-  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
+  readonly memory: { readonly maxBytes: number; readonly ttlMs: number; readonly shared: boolean } | undefined;
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
@@ -45,6 +48,7 @@ export interface ResolvedOptions {
   readonly limits: ReadonlyMap<string, NamespaceLimits>;
   readonly globalStatsIntervalMs: number | undefined;
   readonly now: () => number;
+  readonly onEvent: ((event: CacheEvent) => unknown) | undefined;
 }
 
 /** Everything the read and write paths need. */
@@ -53,6 +57,8 @@ export interface CacheContext {
   readonly options: ResolvedOptions;
   /** Counters and histograms. */
   readonly stats: StatsRecorder;
+  /** Listeners of the events behind the counters (check `listening` before building one). */
+  readonly events: CacheEvents;
   /** Every store and blob call of the request path goes through this facade. */
   readonly backend: Backends;
   /** Where entries' payloads were last seen. */
@@ -77,6 +83,8 @@ export interface EntryRef {
   readonly gens: readonly string[];
   /** A placement to assume when this process has no hint for the entry. */
   readonly fallbackHint?: Placement;
+  /** The key as people write it (a filled key template, `set`'s key): kept in the record for `inspect` and logs. */
+  readonly readableKey?: string;
 }
 
 const contexts = new WeakMap<object, CacheContext>();

@@ -13,20 +13,26 @@ export const DEFAULTS = {
   cache: {
     prefix: "larder",
     namespace: "default",
-    ttl: "1h",
+    /** The cache's TTL is the `default` profile unless given. */
+    ttl: "default",
+    /** Built-in TTL profiles (`ttl: "short"`…); `ttlProfiles` redefines them, `LARDER_TTL_<NAME>` retunes them. */
+    ttlProfiles: { short: "1m", default: "1h", long: "1d" },
     codec: "cbor",
+    rowShapes: true,
     compression: "zstd",
     maxInlineBytes: 32_768, // 32 KiB
     maxValueBytes: 67_108_864, // 64 MiB
     timeout: { store: "1s", blob: "5s" },
     maxPendingWrites: 256,
     /** Off unless asked for; these apply once it is on. */
-    memory: { on: false, maxBytes: 33_554_432, ttl: "5s" }, // 32 MiB
+    memory: { on: false, maxBytes: 33_554_432, ttl: "5s", shared: false }, // 32 MiB
     breaker: { on: true, threshold: 5, cooldown: "10s" },
     /** A short TTL, renewed every 30 % of it: an orphaned lease (its owner exited) costs the next caller at most this. */
     lease: { on: true, ttl: "5s", wait: "30s" },
     globalStats: { on: true, interval: "30s" },
   },
+  /** `cache.invalidating()` options. */
+  invalidating: { mode: "expire", onError: "throw", recacheConcurrency: 4 },
   /** Encoded values under this size are stored uncompressed (compression would not pay). */
   minCompressBytes: 256,
   /** `cache.cleanup()` options. */

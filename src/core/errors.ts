@@ -95,12 +95,16 @@ export function misconfigurationFix(error: unknown): string | undefined {
   return typeof fix === "string" && fix !== "" ? fix : undefined;
 }
 
-/** A backend call did not finish within its timeout. `backend` says which. */
+/**
+ * A backend call did not finish within its timeout, or (`backend: "function"`) a wrapped
+ * function did not deliver its value within `wrap`'s `timeout` (it goes on in the background and
+ * its value is still cached), or was aborted at `abortAfter`. `backend` says which.
+ */
 export class TimeoutError extends CacheError {
-  /** `"store"` or `"blob"`. */
-  readonly backend: "store" | "blob";
+  /** `"store"`, `"blob"`, or `"function"` (the wrapped function). */
+  readonly backend: "store" | "blob" | "function";
   /** A timeout of `backend`; `options.cause` keeps the abort reason. */
-  constructor(backend: "store" | "blob", message: string, options?: { cause?: unknown }) {
+  constructor(backend: "store" | "blob" | "function", message: string, options?: { cause?: unknown }) {
     super("E_TIMEOUT", message, options);
     this.backend = backend;
   }

@@ -157,6 +157,7 @@ function inspectionRows(found: EntryInspection): [string, string][] {
   const rows: [string, string][] = [["hash", found.hash], ["record key", found.recordKey]];
   const r = found.record;
   if (r) {
+    if (r.readableKey !== undefined) rows.push(["stored key", r.readableKey]);
     rows.push(
       ["placement", r.placement === "inline" ? "inline (payload inside the record)" : `blob ${r.blobKey ?? ""}`],
       ["format", `v${r.version}, codec ${r.codec}, compression ${r.compression}`],

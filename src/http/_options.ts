@@ -5,6 +5,7 @@
  * @module
  */
 import { nameCheck, tagsCheck } from "../core/api/options.ts";
+import { type Ttl, ttlCheck, ttlMs } from "../core/api/ttl_profiles.ts";
 import type { CacheContext } from "../core/context.ts";
 import { checkTags } from "../core/record/generations.ts";
 import { generationKeys } from "../core/record/key_layout.ts";
@@ -17,9 +18,10 @@ import { responseKey, urlGeneration } from "./_key.ts";
 export interface ResponseCacheOptions {
   /**
    * How long a response stays fresh when its `Cache-Control` has neither `s-maxage` nor
-   * `max-age` (those win when present, `s-maxage` first). @default the cache's `ttl`
+   * `max-age` (those win when present, `s-maxage` first): a duration or a TTL profile's name.
+   * @default the cache's `ttl`
    */
-  ttl?: Duration;
+  ttl?: Ttl;
   /** Namespace of the stored responses (the `namespace` to give `cache.delete`). @default the cache's `namespace` */
   namespace?: string;
   /**
@@ -73,7 +75,7 @@ function names(valid: (v: string) => boolean, kind: string): opt.Check<string[]>
 }
 
 const RESPONSE_OPTIONS = {
-  ttl: opt.optional(opt.duration),
+  ttl: opt.optional(ttlCheck),
   namespace: opt.optional(nameCheck),
   vary: opt.withDefault(names((v) => HEADER_NAME.test(v), "header names"), []),
   query: opt.optional(names((v) => v.length > 0, "names")),
@@ -117,7 +119,7 @@ export function resolveResponseOptions(
   return {
     namespace,
     policy: {
-      ttlMs: o.ttl ?? ctx.options.ttlMs,
+      ttlMs: o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, `${what}: ttl`),
       staleWhileRevalidateMs: o.staleWhileRevalidate ?? ctx.options.staleWhileRevalidateMs,
       staleIfErrorMs: o.staleIfError ?? ctx.options.staleIfErrorMs,
       label: `${namespace}/http`,

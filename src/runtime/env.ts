@@ -2,7 +2,8 @@
  * `larder/env`: cache options from environment variables, the way apps are configured in
  * production (twelve-factor): `CACHE_URL` (or `REDIS_URL`) = `redis://…`, `rediss://…` or
  * `mem://`, or Upstash's `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`, plus
- * `LARDER_S3_*` for payload blobs and `LARDER_PREFIX` / `LARDER_NAMESPACE`. The TCP client is
+ * `LARDER_S3_*` for payload blobs, `LARDER_PREFIX` / `LARDER_NAMESPACE`, and `LARDER_TTL_<NAME>`
+ * for TTL profiles (`LARDER_TTL_SHORT=30s` retunes the profile `short`). The TCP client is
  * loaded only when a `redis://` URL asks for it (a dynamic import), so `larder` itself never
  * loads it.
  *
@@ -23,7 +24,7 @@
  *
  * @module
  */
-import { backendsFromEnv, type Env } from "../config/env.ts";
+import { backendsFromEnv, type Env, ttlOverridesFromEnv } from "../config/env.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { BlobStore, MetadataStore } from "../core/types.ts";
 
@@ -39,6 +40,8 @@ export interface EnvCacheOptions {
   prefix?: string;
   /** `LARDER_NAMESPACE`, when set. */
   namespace?: string;
+  /** The TTL profiles retuned by `LARDER_TTL_<NAME>` variables, in ms (`createCache` checks that each exists). */
+  ttlOverrides?: Record<string, number>;
 }
 
 /**
@@ -46,7 +49,10 @@ export interface EnvCacheOptions {
  * `ConfigError` naming the variable when one is missing or invalid, never showing a secret.
  */
 export async function cacheOptionsFromEnv(env?: Env): Promise<EnvCacheOptions> {
-  return { ...await backendsFromEnv(env ?? processEnv()) };
+  const variables = env ?? processEnv();
+  // Checked first: a mistyped TTL is reported even when the store is not configured yet.
+  const ttlOverrides = ttlOverridesFromEnv(variables);
+  return { ...await backendsFromEnv(variables), ...(ttlOverrides ? { ttlOverrides } : {}) };
 }
 
 /** The process environment on Node, Bun and Deno. */

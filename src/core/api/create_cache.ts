@@ -36,13 +36,33 @@ import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./optio
 import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
+import { type CacheEventListener, CacheEvents, type CacheEventType } from "../stats/events.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
-import { wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
+import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
+import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
+import { decodeValue } from "../record/entry.ts";
 import { check, type CheckReport } from "./check.ts";
 import { type CacheHealth, health } from "./health.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
+  /**
+   * Wraps a function that takes an `AbortSignal` (see the other overload): with `signal: true`
+   * it is called as `fn(...args, { signal })`, and the wrapper has its other parameters.
+   *
+   * @example
+   * ```ts
+   * const report = cache.wrap(
+   *   (id: number, { signal }: ComputeContext) => fetch(`https://api.example/reports/${id}`, { signal }).then((r) => r.json()),
+   *   { name: "report", timeout: "5s", signal: true },
+   * );
+   * await report(7);
+   * ```
+   */
+  wrap<A extends unknown[], R>(
+    fn: (...args: [...A, ComputeContext]) => R,
+    options: WrapOptions<A> & { signal: true },
+  ): Wrapped<A, R>;
   /**
    * Wraps `fn` so that calls with equal arguments are served from the cache. The wrapper has
    * `fn`'s parameters and returns a Promise of its result.
@@ -54,6 +74,27 @@ export interface Cache {
    * ```
    */
   wrap<A extends unknown[], R>(fn: (...args: A) => R, options?: WrapOptions<A>): Wrapped<A, R>;
+  /**
+   * Wraps a function that writes: once `fn` has succeeded, the tags and namespaces named are
+   * invalidated (one store command), then the wrapped functions in `recache` are recomputed.
+   * Nothing is invalidated when `fn` throws. Rejects with a `StoreError` saying the write
+   * succeeded when the invalidation failed (unless `onError: "log"`).
+   *
+   * @example
+   * ```ts
+   * const getUser = cache.wrap(loadUser, { key: "user:{id}", tags: ["user:{id}"], params: ["id"] });
+   * const updateUser = cache.invalidating(saveUser, {
+   *   tags: ["user:{id}"],
+   *   params: ["id", "data"],
+   *   recache: [[getUser, (id) => [id]]],
+   * });
+   * await updateUser(42, { name: "Ada" }); // writes, invalidates user:42, recomputes getUser(42)
+   * ```
+   */
+  invalidating<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: InvalidatingOptions<A, Awaited<R>>,
+  ): (...args: A) => Promise<Awaited<R>>;
   /** The value stored under `key`, or `undefined` on a miss (including any cache failure). */
   get<T = unknown>(key: string, options?: KeyOptions): Promise<T | undefined>;
   /**
@@ -90,6 +131,19 @@ export interface Cache {
   globalStats(): Promise<Record<string, number>>;
   /** A snapshot of this instance's counters. */
   stats(): CacheStats;
+  /**
+   * Subscribes `listener` to this instance's events of `type` (`"*"`: every event), delivered
+   * synchronously as they happen; returns the function that unsubscribes it. Each event is one
+   * count of `stats()`. A listener that throws is logged once and never breaks a call; with no
+   * listener, no event is built. See `CacheEvent`.
+   *
+   * @example
+   * ```ts
+   * const off = cache.on("hit", (event) => console.log(event.label, event.tier, event.ms));
+   * off();
+   * ```
+   */
+  on<K extends CacheEventType | "*">(type: K, listener: CacheEventListener<K>): () => void;
   /** Resolves once every background write started so far has settled (and a due report of this instance's counters). */
   flush(): Promise<void>;
   /**
@@ -141,7 +195,15 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     store: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
     blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
   };
-  const stats = new StatsRecorder(breakers);
+  const events = new CacheEvents(resolved.logger);
+  const stats = new StatsRecorder(breakers, (source, code) => {
+    if (events.listening) events.emit({ type: "error", source, code });
+  });
+  for (const backend of ["store", "blob"] as const) {
+    const watched = breakers[backend];
+    if (watched) watched.onChange = (state) => events.listening && events.emit({ type: "breaker", backend, state });
+  }
+  if (resolved.onEvent) events.on("*", resolved.onEvent);
   const backend = new Backends({
     store: resolved.store,
     blobs: resolved.blobs,
@@ -152,20 +214,31 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     breakers,
     now: resolved.now,
   });
+  const background = new BackgroundQueue({
+    maxPending: resolved.maxPendingWrites,
+    waitUntil: resolved.waitUntil,
+    unkept: runtime.unkeptWarning && (() => {
+      const warning = runtime.unkeptWarning?.();
+      if (warning !== undefined) resolved.logger.warn(warning);
+    }),
+  });
   const ctx: CacheContext = {
     options: resolved,
     stats,
+    events,
     backend,
     hints: new PlacementHints(),
-    background: new BackgroundQueue({
-      maxPending: resolved.maxPendingWrites,
-      waitUntil: resolved.waitUntil,
-      unkept: runtime.unkeptWarning && (() => {
-        const warning = runtime.unkeptWarning?.();
-        if (warning !== undefined) resolved.logger.warn(warning);
-      }),
+    background,
+    tier: resolved.memory && new MemoryTier({
+      ...resolved.memory,
+      now: resolved.now,
+      sharing: resolved.memory.shared
+        ? {
+          decode: ({ codec, bytes }) => decodeValue(codec, bytes, resolved.payload),
+          schedule: (task) => background.schedule(task),
+        }
+        : undefined,
     }),
-    tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
     refreshing: new Set(),
     reporter: new GlobalReporter({
       stats,
@@ -179,7 +252,9 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
   const { prefix } = resolved;
 
   const cache: Cache = {
-    wrap: (fn, wrapOptions) => wrapFunction(wrapping, fn, wrapOptions),
+    wrap: <A extends unknown[], R>(fn: (...args: never) => R, wrapOptions?: WrapOptions<A>): Wrapped<A, R> =>
+      wrapFunction<A, R>(wrapping, fn, wrapOptions),
+    invalidating: (fn, invalidatingOptions) => invalidatingFunction(wrapping, fn, invalidatingOptions),
     get: async <T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> =>
       await getEntry(ctx, await entryRef(ctx, { method: "get", key, options: keyOptions })) as T | undefined,
     async set(key, value, setOptions) {
@@ -206,6 +281,7 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     globalStats: () => readGlobalStats(ctx),
 
     stats: () => stats.snapshot(ctx.background.size),
+    on: (type, listener) => events.on(type, listener),
     async flush() {
       await ctx.background.flush();
       // After the writes, so that a due report includes them.
@@ -232,3 +308,4 @@ export type { KeyOptions, SetOptions } from "./entries.ts";
 export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";
 export type { CheckReport, CheckStep, CheckStepName } from "./check.ts";
 export type { BackendHealth, BackendHealthState, CacheHealth } from "./health.ts";
+export type { InvalidatingOptions, RecacheCall, RecacheOptions } from "./invalidate_on_write.ts";

@@ -4,14 +4,15 @@
  *
  * @module
  */
-import type { Duration } from "../util/durations.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import * as opt from "../util/check_options.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, isCacheError } from "../errors.ts";
+import type { CallFields } from "../stats/events.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
 import { keyHash } from "../record/key_material.ts";
 import { nameCheck, tagsCheck } from "./options.ts";
+import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
 
@@ -23,8 +24,8 @@ export interface KeyOptions {
 
 /** Options of `Cache.set`. */
 export interface SetOptions extends KeyOptions {
-  /** Time to live. @default the cache's `ttl` */
-  ttl?: Duration;
+  /** Time to live: a duration or a TTL profile's name. @default the cache's `ttl` */
+  ttl?: Ttl;
   /** Tags of the entry, for `Cache.invalidateTag`. @default [] */
   tags?: readonly string[];
 }
@@ -33,7 +34,7 @@ const KEY_OPTIONS = { namespace: opt.optional(nameCheck) } satisfies opt.OptionC
 
 const SET_OPTIONS = {
   namespace: opt.optional(nameCheck),
-  ttl: opt.optional(opt.duration),
+  ttl: opt.optional(ttlCheck),
   tags: opt.withDefault(tagsCheck, []),
 } satisfies opt.OptionChecks<SetOptions>;
 
@@ -61,7 +62,8 @@ export async function setRef(
 ): Promise<{ ref: EntryRef; ttlMs: number }> {
   const key = checkKey({ ...call, method: "set" });
   const o = opt.checkOptions({ where: "set", warn: (m) => ctx.backend.warnOnce(m, m) }, call.options, SET_OPTIONS);
-  return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: o.ttl ?? ctx.options.ttlMs };
+  const ttl = o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, "set: ttl");
+  return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: ttl };
 }
 
 function checkKey(call: KeyCall): string {
@@ -78,20 +80,24 @@ async function refOf(
   const { prefix } = ctx.options;
   const namespace = entry.namespace ?? ctx.options.namespace;
   const hash = await keyHash(prefix, namespace, { kind: "key", key: entry.key });
-  return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags) };
+  return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags), readableKey: entry.key };
 }
 
 /** The value of a fresh entry, or `undefined` (a miss, including any cache failure). */
 export async function getEntry(ctx: CacheContext, ref: EntryRef): Promise<unknown> {
+  const { events } = ctx;
+  const call = events.listening ? events.begin(callOf("get", ref)) : undefined;
   const started = performance.now();
   const found = await find(ctx, ref, { decoder: valueDecoder(ctx) });
   const elapsed = performance.now() - started;
   ctx.reporter.reportInBackground(ctx.background);
   if (found.kind !== "hit") {
     ctx.stats.miss(elapsed);
+    if (call) events.emit({ type: "miss", ...call, ms: elapsed });
     return undefined;
   }
   ctx.stats.hit(found.source, elapsed);
+  if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: false });
   return found.value;
 }
 
@@ -102,22 +108,36 @@ export async function setEntry(
   write: { readonly value: unknown; readonly ttlMs: number },
 ): Promise<boolean> {
   const { value, ttlMs } = write;
+  const { events } = ctx;
+  const call = events.listening ? events.begin(callOf("set", ref)) : undefined;
+  const started = performance.now();
   try {
-    const written = await writeEntry(ctx, {
+    const stored = await writeEntry(ctx, {
       hash: ref.hash,
       namespace: ref.namespace,
+      ...(ref.readableKey === undefined ? {} : { readableKey: ref.readableKey }),
       gens: ref.gens.map((gen) => ({ key: gen })),
       value,
       ttlMs,
     });
+    // Stamped with the current generations (no tokens to check): the store never refuses it.
     ctx.stats.writesOk++;
-    return written;
+    if (call && stored) {
+      events.emit({ type: "write", ...call, outcome: "ok", ...stored, ms: performance.now() - started });
+    }
+    return stored !== false;
   } catch (error) {
-    const code = (error as { code?: string }).code;
+    const code = isCacheError(error) ? error.code : undefined;
     if (code === "E_CODEC" || code === "E_TOO_LARGE") throw error;
     ctx.stats.writesFailed++;
+    if (call) events.emit({ type: "write", ...call, outcome: "failed", ...code && { code } });
     return false;
   }
+}
+
+/** The event fields of a `get` or `set` of `ref` (its label: the namespace). */
+function callOf(op: "get" | "set", ref: EntryRef): Omit<CallFields, "call"> {
+  return { op, keyHash: ref.hash, namespace: ref.namespace, label: ref.namespace };
 }
 
 /** Whether a valid record exists (invalidations honoured); false on failure. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { memoryBlobStore } from "../../blobs/memory.ts";
-import { codecs, compressorsFor } from "../../codec/registry.ts";
+import { codecsFor, compressorsFor } from "../../codec/registry.ts";
 import type { ZstdWasm } from "../../codec/zstd.ts";
 import { memoryStore } from "../../stores/memory.ts";
 import type { NamespaceLimits, ResolvedOptions } from "../context.ts";
@@ -16,7 +16,9 @@ import { checkName } from "../record/key_material.ts";
 import type { BlobStore, Logger, MetadataStore, WaitUntil } from "../types.ts";
 import * as opt from "../util/check_options.ts";
 import type { Duration } from "../util/durations.ts";
+import type { CacheEvent } from "../stats/events.ts";
 import { DEFAULTS } from "../defaults.ts";
+import { profileName, resolveProfiles, type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 
 /** Options of {@link createCache}. Every field is optional. */
 export interface CacheOptions {
@@ -31,10 +33,35 @@ export interface CacheOptions {
   prefix?: string;
   /** Default namespace of entries. @default "default" */
   namespace?: string;
-  /** Default time to live. @default "1h" */
-  ttl?: Duration;
+  /**
+   * Default time to live: a duration, or a TTL profile's name (see `ttlProfiles`).
+   * @default "default" (the `default` profile: 1 h unless redefined)
+   */
+  ttl?: Ttl;
+  /**
+   * Named TTLs, usable wherever a TTL is given (`ttl: "short"`). Built in: `short` (1 min),
+   * `default` (1 h) and `long` (1 day); these may be redefined here. Names are 1–32 lower-case
+   * letters, digits or `_`, starting with a letter.
+   * @example { short: "30s", reports: "15m" }
+   * @default { short: "1m", default: "1h", long: "1d" }
+   */
+  ttlProfiles?: Record<string, Duration>;
+  /**
+   * Durations that retune existing profiles and win over `ttlProfiles`: `cacheOptionsFromEnv()`
+   * (`larder/env`) fills it from the `LARDER_TTL_<NAME>` variables, so operators change a TTL
+   * without a deploy. A name no profile has is a `ConfigError` (a mistyped variable).
+   * @default {}
+   */
+  ttlOverrides?: Record<string, Duration>;
   /** Value encoding: `"cbor"` keeps Date, Map, Set, BigInt, typed arrays and undefined. @default "cbor" */
   codec?: "cbor" | "json";
+  /**
+   * CBOR: write arrays of at least 8 same-shape objects (query rows) with each shape's keys once
+   * (cbor-x's record tags): 40 % smaller encodings, faster to decode. Larder 0.1 cannot read such
+   * entries (it counts a codec error and recomputes): set `false` while instances of 0.1 read the
+   * same store, and remove it once they are gone. Reading is unaffected. @default true
+   */
+  rowShapes?: boolean;
   /** Payload compression. @default "zstd" */
   compression?: "zstd" | "gzip" | "none";
   /**
@@ -62,10 +89,12 @@ export interface CacheOptions {
   /**
    * The in-process tier, checked before the store: `true` for the defaults, or its size and TTL.
    * Its `ttl` bounds how long this process may serve an entry that another instance has deleted
-   * or replaced. Off unless set.
-   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s" })
+   * or replaced. Off unless set. By default it keeps encoded values and each hit decodes its own
+   * copy; `shared: true` keeps one decoded, deep-frozen value per entry and hands it to every hit
+   * (no decode: a hit costs microseconds at any size), read-only — see the README's "In-process tier".
+   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s", shared: false })
    */
-  memory?: boolean | { maxBytes?: number; ttl?: Duration };
+  memory?: boolean | { maxBytes?: number; ttl?: Duration; shared?: boolean };
   /**
    * Per-backend circuit breaker: after `threshold` consecutive failures a backend is skipped
    * (no round trip) for `cooldown`, then one probe call decides. `false` disables it.
@@ -104,6 +133,12 @@ export interface CacheOptions {
   globalStats?: boolean | { interval?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Told of every event (hits, misses, stale serves, writes, invalidations, breaker changes,
+   * errors…), synchronously, from the first call on: the same as `cache.on("*", listener)`.
+   * A listener that throws is logged once and never breaks a call. See `CacheEvent`.
+   */
+  onEvent?: (event: CacheEvent) => unknown;
 }
 
 /** What a runtime's entry point supplies to {@link resolveOptions}. */
@@ -171,8 +206,21 @@ const CACHE_OPTIONS = {
   ),
   prefix: opt.withDefault(nameCheck, D.prefix),
   namespace: opt.withDefault(nameCheck, D.namespace),
-  ttl: opt.withDefault(opt.duration, D.ttl),
+  ttl: opt.withDefault(ttlCheck, D.ttl),
+  ttlProfiles: opt.recordOf({
+    shape: "an object of { [profile]: duration }",
+    keyName: "profile name",
+    key: profileName,
+    value: opt.duration,
+  }),
+  ttlOverrides: opt.recordOf({
+    shape: "an object of { [profile]: duration }",
+    keyName: "profile name",
+    key: profileName,
+    value: opt.duration,
+  }),
   codec: opt.withDefault(opt.oneOf(["cbor", "json"]), D.codec),
+  rowShapes: opt.withDefault(opt.boolean, D.rowShapes),
   compression: opt.withDefault(opt.oneOf(["zstd", "gzip", "none"]), D.compression),
   zstd: opt.optional(opt.group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
   maxInlineBytes: opt.withDefault(opt.positiveInteger, D.maxInlineBytes),
@@ -196,6 +244,7 @@ const CACHE_OPTIONS = {
   memory: opt.switchable({
     maxBytes: opt.withDefault(opt.positiveInteger, D.memory.maxBytes),
     ttl: opt.withDefault(opt.duration, D.memory.ttl),
+    shared: opt.withDefault(opt.boolean, D.memory.shared),
   }, D.memory.on),
   breaker: opt.switchable({
     threshold: opt.withDefault(opt.positiveInteger, D.breaker.threshold),
@@ -215,6 +264,7 @@ const CACHE_OPTIONS = {
   }),
   globalStats: opt.switchable({ interval: opt.withDefault(opt.duration, D.globalStats.interval) }, D.globalStats.on),
   now: opt.optional(opt.fn<() => number>()),
+  onEvent: opt.optional(opt.fn<(event: CacheEvent) => unknown>("a function, (event) => void")),
 } satisfies opt.OptionChecks<CacheOptions>;
 
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
@@ -226,12 +276,15 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
   for (const message of doubts) logger.warn(message);
   const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
   const compressors = compressorsFor(zstd);
+  const ttlProfiles = resolveProfiles(o.ttlProfiles, o.ttlOverrides);
+  const codecs = codecsFor({ rowShapes: o.rowShapes });
   return {
     store: o.store ?? memoryStore(),
     blobs: o.blobs ?? (o.store === undefined ? memoryBlobStore() : undefined),
     prefix: o.prefix,
     namespace: o.namespace,
-    ttlMs: o.ttl,
+    ttlMs: ttlMs(ttlProfiles, o.ttl, "createCache: ttl"),
+    ttlProfiles,
     payload: {
       codec: codecs[o.codec]!,
       compressor: compressors[o.compression],
@@ -247,7 +300,7 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     waitUntil: o.waitUntil,
     maxPendingWrites: o.maxPendingWrites,
     logger,
-    memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl },
+    memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl, shared: o.memory.shared },
     breaker: o.breaker && { threshold: o.breaker.threshold, cooldownMs: o.breaker.cooldown },
     staleWhileRevalidateMs: o.staleWhileRevalidate ?? 0,
     staleIfErrorMs: o.staleIfError ?? 0,
@@ -255,5 +308,6 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     limits: o.limits,
     globalStatsIntervalMs: o.globalStats?.interval,
     now: o.now ?? Date.now,
+    onEvent: o.onEvent,
   };
 }

@@ -19,17 +19,35 @@
  * computed across an invalidation is never stored as fresh; when the lookup could not read them
  * (the store failed), the value is not stored at all.
  *
+ * A job may bound how long its callers wait (`timeoutMs`, flow/time_limit.ts): past it they are
+ * answered as if the function had failed (a stale entry within `staleIfError`, else a
+ * `TimeoutError`), while the computation goes on, keeps its lease and is stored. A recache
+ * (`recompute`) never serves a stale entry: it computes through the lease and stores.
+ *
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
-import { BYTES_CODEC, decodeValue, inflatePayload } from "../record/entry.ts";
-import { CodecError } from "../errors.ts";
+import { BYTES_CODEC, decodePayload, decodeValue } from "../record/entry.ts";
 import type { HitSource } from "../stats/stats.ts";
 import { type ComputeJob, type Decoder, writeFor } from "./job.ts";
-import { backoff, hold, type Lease, logLongWait, LONG_WAIT_MS, newLease, release, sleep, tryAcquire } from "./lease.ts";
+import {
+  backoff,
+  type Held,
+  hold,
+  type Lease,
+  logLongWait,
+  LONG_WAIT_MS,
+  newLease,
+  release,
+  sleep,
+  tryAcquire,
+} from "./lease.ts";
 import { countEntryError, type Generations, lookup, type LookupOptions } from "./lookup.ts";
 import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
+import { callerTimeout, TimeLimit } from "./time_limit.ts";
+import { CodecError, TimeoutError } from "../errors.ts";
+import type { CallFields } from "../stats/events.ts";
 
 /** What {@link find} found: a lookup's outcome with the entry decoded into the job's value. */
 export type Found<T> =
@@ -70,7 +88,11 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
   if (found.kind === "miss") return found;
   const { entry, ...rest } = found;
   try {
-    return { ...rest, value: await decoder.decode(entry, found.kind === "hit"), source: entry.source };
+    // Decoded while the checksum is computed; the value leaves only once it has matched.
+    const decoding = (async () => await decoder.decode(entry, found.kind === "hit"))();
+    decoding.catch(() => {});
+    await entry.verified;
+    return { ...rest, value: await decoding, source: entry.source };
   } catch (error) {
     if (error instanceof ForeignCodec) {
       ctx.stats.error("codec", error.code);
@@ -98,26 +120,30 @@ class ForeignCodec extends CodecError {
 
 /**
  * The decoder of values (`wrap`, `get`): decompressed (bounded by `maxValueBytes`) and decoded by
- * the codec the record names. With the in-process tier, a fresh value's encoding is kept there
- * and later calls decode it without a store request.
+ * the codec the record names, in one pass where the compressor allows it. With the in-process
+ * tier, a fresh value's encoding is kept there, once its checksum has matched, and later calls
+ * are served from it without a store request (memory_tier.ts: decoded per hit, or shared).
  */
 export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
   const { tier } = ctx;
   const config = ctx.options.payload;
+  const keeping = { ...config, keepRaw: true };
   // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
   return {
     local: tier && ((hash) => {
       const held = tier.get(hash);
-      return held && { value: decodeValue(held.codec, held.bytes, config) as T };
+      if (held === undefined) return undefined;
+      return { value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T };
     }),
-    async decode({ record, bytes }, fresh) {
+    async decode({ record, bytes, verified }, fresh) {
       if (record.c !== BYTES_CODEC && record.c !== config.codec.name) {
         throw new ForeignCodec(record.c, config.codec.name);
       }
-      const raw = await inflatePayload(record, bytes, config);
-      const value = decodeValue(record.c, raw, config) as T;
-      if (fresh) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
-      return value;
+      const keep = fresh && tier !== undefined;
+      const { value, raw } = await decodePayload(record, bytes, keep ? keeping : config);
+      await verified;
+      if (raw) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
+      return value as T;
     },
   };
 }
@@ -130,6 +156,11 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   const leaseConfig = ctx.options.lease;
   const lease = newLease(ctx, hash);
   const findOptions: FindOptions<T> = { decoder, lease, retainMs };
+  const { events } = ctx;
+  // Events are built only while someone listens: with nobody, the hit path pays one branch.
+  const call = events.listening
+    ? events.begin({ op: "wrap", keyHash: hash, namespace: ref.namespace, label: policy.label })
+    : undefined;
 
   const started = performance.now();
   // A lookup that outlives `timeout.total` still brings the generations the write needs.
@@ -144,75 +175,166 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   ctx.reporter.reportInBackground(ctx.background);
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, elapsed);
+    if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: false });
     if (found.source !== "memory") job.onPlacement(found.source);
     return found.value;
   }
   // A stale entry the job may not serve stale is neither served nor kept as a fallback.
-  const allowed = (stale: Stale<T>): boolean => job.mayServeStale?.(stale.value) ?? true;
+  const allowed = (stale: Stale<T>): boolean => !job.recompute && (job.mayServeStale?.(stale.value) ?? true);
   const servableNow = (stale: Stale<T>): boolean =>
     allowed(stale) && servable(ctx, stale, policy.staleWhileRevalidateMs);
   const staleAllowed = found.kind === "stale" && allowed(found);
   if (found.kind === "stale" && staleAllowed && servable(ctx, found, policy.staleWhileRevalidateMs)) {
     ctx.stats.hit(found.source, elapsed);
+    if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: true });
     ctx.stats.stale++;
+    if (call) {
+      events.emit({ type: "stale", ...call, reason: found.marked ? "marked" : "revalidate", tier: found.source });
+    }
     refreshInBackground(ctx, job, found.gens);
     return found.value;
   }
   ctx.stats.miss(elapsed);
+  if (call) events.emit({ type: "miss", ...call, ms: elapsed });
   const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
 
+  // The callers' time limit counts from the miss: waiting for another instance's computation included.
+  const limit = job.timeoutMs === undefined ? undefined : new TimeLimit(job.timeoutMs);
   let owned: Lease | undefined;
   if (found.kind === "miss" && found.lease === "acquired") {
     owned = lease;
   } else if (found.kind === "stale" && lease) {
     // The record exists (expired), so the lookup took no lease: one more round trip, only here.
     owned = await tryAcquire(ctx, lease) ? lease : undefined;
-  } else if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
+    // A recache waits for whoever holds the lease, like a miss, rather than computing twice.
+    if (!owned && job.recompute) found = { kind: "miss", lease: "held", gens: found.gens };
+  }
+  if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
+    const waitStarted = performance.now();
     found = await waitForOwner(ctx, ref, {
       find: findOptions,
-      waitMs: leaseConfig.waitMs,
+      waitMs: Math.min(leaseConfig.waitMs, limit?.remaining() ?? Infinity),
       servableStale: servableNow,
       seen: found.gens,
       label: policy.label,
     });
+    const ms = performance.now() - waitStarted;
     if (found.kind === "hit" || found.kind === "stale") {
       ctx.stats.leasesWaited++;
+      if (call) events.emit({ type: "leaseWait", ...call, outcome: "served", ms });
       return found.value;
     }
     if (found.lease === "acquired") {
       owned = lease;
       ctx.stats.leasesTakenOver++;
-    } else ctx.stats.leaseWaitsGivenUp++;
+    } else if (!limit?.expired()) ctx.stats.leaseWaitsGivenUp++;
+    if (call) events.emit({ type: "leaseWait", ...call, outcome: owned ? "acquired" : "gaveUp", ms });
+    if (!owned && limit?.expired()) {
+      ctx.stats.functionTimeouts++;
+      return answerLate(ctx, { job, fallback, call, error: callerTimeout(policy.label, limit.ms) });
+    }
   }
   if (owned) ctx.stats.leasesAcquired++;
 
+  const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
   // Renewed through the computation and the background write, released once the entry is written.
   const held = owned && hold(ctx, owned);
-  let value: T;
-  try {
-    value = await job.compute();
-  } catch (error) {
+  const computeStarted = performance.now();
+  // An async wrapper, so a compute that throws synchronously is a rejection like any failure.
+  const computing = (async () => await job.compute())();
+  // Stored whether or not the caller still waits for it (a timeout does not stop the computation).
+  const stored = computing.then((value) => {
+    if (call) {
+      events.emit({ type: "compute", ...call, ms: performance.now() - computeStarted, ok: true, fallback: false });
+    }
+    persist(ctx, job, { value, seen, held, call });
+    return value;
+  }, (error: unknown) => {
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
     // lease simply expires (no longer renewed).
     if (held) {
       held.stop();
       ctx.background.schedule(() => held.release());
     }
-    if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
-      ctx.stats.staleIfError++;
-      ctx.backend.logger.warn(`larder: ${policy.label}: function failed, serving the expired entry`, { error });
-      return fallback.value;
-    }
     throw error;
+  });
+  try {
+    if (!limit) return await stored;
+    const raced = await limit.race(stored);
+    if (!raced.late) return raced.value;
+  } catch (error) {
+    return answerLate(ctx, { job, fallback, call, error, computeMs: performance.now() - computeStarted });
   }
-  const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
-  persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
-    label: policy.label,
+  // The caller stops waiting; the computation goes on, registered like a background write.
+  const settled = (): Promise<void> => stored.then(() => {}, () => {});
+  if (!ctx.background.schedule(settled)) void settled();
+  ctx.stats.functionTimeouts++;
+  return answerLate(ctx, { job, fallback, call, error: callerTimeout(policy.label, limit.ms) });
+}
+
+/** What {@link answerLate} answers for. */
+interface LateAnswer<T> {
+  readonly job: ComputeJob<T>;
+  readonly fallback: Stale<T> | undefined;
+  readonly error: unknown;
+  /** The call's event fields, while someone listens. */
+  readonly call: CallFields | undefined;
+  /** How long the function ran before it failed (absent for a caller's timeout: it still runs). */
+  readonly computeMs?: number;
+}
+
+/**
+ * The answer to a caller whose function failed or ran past the timeout: the stale entry when one
+ * expired less than `staleIfError` ago, else the error.
+ */
+function answerLate<T>(ctx: CacheContext, late: LateAnswer<T>): T {
+  const { job, fallback, error, call } = late;
+  const { policy, ref } = job;
+  const served = fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs ? fallback : undefined;
+  if (call && late.computeMs !== undefined) {
+    ctx.events.emit({ type: "compute", ...call, ms: late.computeMs, ok: false, error, fallback: served !== undefined });
+  }
+  if (served) {
+    ctx.stats.staleIfError++;
+    if (call) ctx.events.emit({ type: "stale", ...call, reason: "error", tier: served.source });
+    const what = error instanceof TimeoutError && error.backend === "function"
+      ? "function timed out"
+      : "function failed";
+    ctx.backend.logger.warn(`larder: ${policy.label}: ${what}, serving the expired entry`, {
+      error,
+      ...(ref.readableKey === undefined ? {} : { key: ref.readableKey }),
+    });
+    return served.value;
+  }
+  throw error;
+}
+
+/** Schedules the write of a computed value; the lease is released once it is written. */
+function persist<T>(
+  ctx: CacheContext,
+  job: ComputeJob<T>,
+  computed: {
+    readonly value: T;
+    readonly seen: Generations | Promise<Generations>;
+    readonly held: Held | undefined;
+    readonly call: CallFields | undefined;
+  },
+): void {
+  const { held, call } = computed;
+  let settle: (() => void) | undefined;
+  job.persisting?.(new Promise<void>((resolve) => (settle = resolve)));
+  persistInBackground(ctx, writeFor(ctx, job, computed), {
+    label: job.policy.label,
+    call,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
-    after: held ? () => held.release() : undefined,
+    after: held || settle
+      ? async () => {
+        await held?.release();
+        settle?.();
+      }
+      : undefined,
   });
-  return value;
 }
 
 type Stale<T> = Found<T> & { kind: "stale" };

@@ -8,6 +8,7 @@
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
+import type { CallFields } from "../stats/events.ts";
 import { stampsFor } from "../record/generations.ts";
 import type { Generations, StoredEntry } from "./lookup.ts";
 import type { Placement } from "./placement.ts";
@@ -63,6 +64,20 @@ export interface ComputeJob<T> {
    * `must-revalidate` forbids serving it stale). Called for each stale entry found. @default always
    */
   readonly mayServeStale?: (value: T) => boolean;
+  /**
+   * How long callers wait for a computed value once the lookup missed (waiting for another
+   * instance's computation included); past it they get a stale entry when one may be served, else
+   * a `TimeoutError`, and the computation goes on and is stored (flow/time_limit.ts). @default no limit
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Recompute even when a stale entry is found (`recache` after an invalidation): it is neither
+   * served nor kept as a fallback, and the computation goes through the lease like a miss's.
+   * @default false
+   */
+  readonly recompute?: boolean;
+  /** Learns, when a computed value's write is scheduled, when it will have settled (whatever its outcome). */
+  readonly persisting?: (settled: Promise<void>) => void;
 }
 
 /**
@@ -80,7 +95,12 @@ export type PersistPlan = Pick<WriteRequest, "value" | "ttlMs" | "meta" | "retai
 export function writeFor<T>(
   ctx: CacheContext,
   job: ComputeJob<T>,
-  computed: { readonly value: T; readonly seen: Generations | Promise<Generations> },
+  computed: {
+    readonly value: T;
+    readonly seen: Generations | Promise<Generations>;
+    /** The call's event fields, while someone listens. */
+    readonly call?: CallFields | undefined;
+  },
 ): WriteRequest | undefined | Promise<WriteRequest | undefined> {
   const { ref, policy } = job;
   // The plan now (a response's body is being read meanwhile); the stamps once they are known.
@@ -91,10 +111,14 @@ export function writeFor<T>(
     const gens = stampsFor(ref.gens, known);
     if (!gens) {
       ctx.stats.writesDiscarded++;
+      if (computed.call) {
+        ctx.events.emit({ type: "write", ...computed.call, outcome: "discarded", reason: "unverified" });
+      }
       return undefined;
     }
     return {
       ...plan,
+      ...(ref.readableKey === undefined ? {} : { readableKey: ref.readableKey }),
       hash: ref.hash,
       namespace: ref.namespace,
       gens,

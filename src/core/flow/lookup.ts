@@ -4,22 +4,25 @@
  * used for eviction. When the entry is expected to be a blob, the blob GET is issued at the same
  * time (its key derives from the key hash, and the record's checksum decides whether the body is
  * the right one), and it holds no more of the body than the record's size: a 120 MiB object under
- * a record of 40 KB costs 40 KB. A GET the record turns out not to need is abandoned: aborted at
- * once, and counted nowhere.
+ * a record of 40 KB costs 40 KB. A GET the record turns out not to need is abandoned: aborted in
+ * the next task (after the caller has its answer), and counted nowhere.
  *
- * A lookup returns the verified entry — the record and its stored bytes, size and checksum checked,
- * still compressed — and decodes nothing: `wrap` and `get` decode it (get_or_compute.ts), the
- * response cache serves the bytes as they are. Anything that does not verify — a malformed record,
- * a record for another key, a size or checksum mismatch, a body over the record's size — is a
- * miss counted as an error, never a value. A record invalidated since it was written is a plain
- * miss; one marked stale is `stale`.
+ * A lookup returns the entry — the record and its stored bytes, still compressed, the record and
+ * the size checked — with its checksum being computed (`verified`), and decodes nothing: `wrap`
+ * and `get` decode it (get_or_compute.ts), the response cache serves the bytes as they are. The
+ * checksum is left running so that decompression and decoding overlap it (WebCrypto digests on
+ * another thread in Node: at 10 MB that hides its ~2 ms); `find` (get_or_compute.ts) lets nothing
+ * out before it resolves, and a decoder keeps nothing before it either. Anything that does not
+ * verify — a malformed record, a record for another key, a size or checksum mismatch, a body over
+ * the record's size — is a miss counted as an error, never a value. A record invalidated since it
+ * was written is a plain miss; one marked stale is `stale`.
  *
  * @module
  */
 import { countedByBackend } from "../backend/backend_call.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import { type CacheError, IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
-import { type EntryRecord, parseRecord, verifyPayload } from "../record/entry.ts";
+import { type EntryRecord, parseRecord, startVerifying } from "../record/entry.ts";
 import { newToken, standing } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
 import type { ErrorSource } from "../stats/stats.ts";
@@ -31,14 +34,19 @@ import type { Placement } from "./placement.ts";
 /** The current generations, by key; empty when the store could not be read. */
 export type Generations = Readonly<Record<string, Generation>>;
 
-/** A verified entry: its record, and its stored payload as stored (compressed unless `record.z` is `none`). */
+/** An entry: its record, and its stored payload as stored (compressed unless `record.z` is `none`). */
 export interface StoredEntry {
   /** The record, parsed and checked against the entry's key hash. */
   readonly record: EntryRecord;
-  /** The stored payload, of the size and checksum the record names. */
+  /** The stored payload, of the size the record names; its checksum is {@link verified}. */
   readonly bytes: Uint8Array;
   /** Where the payload came from. */
   readonly source: Placement;
+  /**
+   * Resolves once `bytes` match the record's checksum; rejects with an `IntegrityError` when they
+   * do not. Nothing derived from `bytes` leaves the cache, or enters its tier, before it resolves.
+   */
+  readonly verified: Promise<void>;
 }
 
 /** What a lookup found. Every kind carries the generations a new record would be stamped with. */
@@ -147,7 +155,6 @@ async function verified(
   if (record.e + read.retainMs <= now) return { kind: "miss", lease: "none", gens };
   const entry = await payloadOf(ctx, record, read.speculative);
   ctx.hints.set(hash, entry.source);
-  await verifyPayload(record, entry.bytes);
   if (record.e > now && standsAs === "valid") return { kind: "hit", entry, gens };
   // Marked stale by an invalidation while still within its TTL: served while one refresh runs.
   // Past its TTL, a marked entry follows the usual stale windows.
@@ -161,7 +168,7 @@ async function payloadOf(
   record: EntryRecord,
   speculative: BlobFetch | undefined,
 ): Promise<StoredEntry> {
-  if (record.p !== undefined) return { record, bytes: decodeInline(record.p), source: "inline" };
+  if (record.p !== undefined) return checked(record, decodeInline(record.p), "inline");
   const { prefix, blobs, payload } = ctx.options;
   const key = blobKey(prefix, record.k);
   if (record.b !== key) throw new IntegrityError(`record points to an unexpected blob key`);
@@ -172,7 +179,15 @@ async function payloadOf(
   }
   const bytes = await (speculative ?? startBlobFetch(ctx, record.k, key)).bytes(record.s);
   if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
-  return { record, bytes, source: "blob" };
+  return checked(record, bytes, "blob");
+}
+
+/** The entry with its size checked and its checksum under way (see {@link StoredEntry.verified}). */
+function checked(record: EntryRecord, bytes: Uint8Array, source: Placement): StoredEntry {
+  const verified = startVerifying(record, bytes);
+  // Handled here so that a mismatch is never an unhandled rejection; awaiting it still throws.
+  verified.catch(() => {});
+  return { record, bytes, source, verified };
 }
 
 function isReadResult(value: unknown): value is ReadResult {
@@ -237,9 +252,15 @@ function startBlobFetch(ctx: CacheContext, hash: string, key: string): BlobFetch
     },
     abandon(): void {
       if (claimed) return;
-      // Aborted before the size settles, so the store never reads on without a limit.
-      abandoned.abort(new Error("blob GET abandoned: the record did not point to it"));
-      settle(undefined);
+      claimed = true;
+      // In a later task, not on the caller's path: aborting a request in flight costs ~0.2 ms
+      // (the HTTP client tears its connection down), and a GET that has already been answered
+      // meanwhile (a 404, from a nearby server) keeps its connection for the next one. Aborted
+      // before the size settles, so the store never reads on without a limit.
+      setTimeout(() => {
+        abandoned.abort(new Error("blob GET abandoned: the record did not point to it"));
+        settle(undefined);
+      }, 0);
     },
   };
 }

@@ -19,6 +19,11 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
   if (ctx.refreshing.has(hash)) return;
   ctx.refreshing.add(hash);
   const scheduled = ctx.background.schedule(async () => {
+    const { events } = ctx;
+    const { namespace } = job.ref;
+    const call = events.listening
+      ? events.begin({ op: "refresh", keyHash: hash, namespace, label: job.policy.label })
+      : undefined;
     const lease = newLease(ctx, hash);
     let held: Held | undefined;
     // Once the write is scheduled, it releases the lease and the in-process mark itself.
@@ -27,23 +32,30 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
       await held?.release();
       ctx.refreshing.delete(hash);
     };
+    let started = 0;
     try {
       if (lease) {
         if (!await tryAcquire(ctx, lease)) return; // another instance is refreshing it
         // Renewed through the computation and the write.
         held = hold(ctx, lease);
       }
+      started = performance.now();
       const value = await job.compute();
+      if (call) events.emit({ type: "compute", ...call, ms: performance.now() - started, ok: true, fallback: false });
       handedOff = true;
-      persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+      persistInBackground(ctx, writeFor(ctx, job, { value, seen, call }), {
         label: job.policy.label,
+        call,
         onStored: job.onPlacement,
         after: done,
       });
     } catch (error) {
       ctx.stats.refreshesFailed++;
+      const ms = performance.now() - started;
+      if (call) events.emit({ type: "compute", ...call, ms, ok: false, error, fallback: false });
       ctx.backend.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, {
         error,
+        ...(job.ref.readableKey === undefined ? {} : { key: job.ref.readableKey }),
       });
     } finally {
       if (!handedOff) await done();

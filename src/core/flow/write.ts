@@ -9,12 +9,13 @@
  */
 import { toBase64 } from "../util/bytes.ts";
 import type { CacheContext } from "../context.ts";
-import { type EntryFields, formatRecord, RECORD_VERSION } from "../record/entry.ts";
+import { type EntryFields, formatRecord, MAX_READABLE_KEY, RECORD_VERSION } from "../record/entry.ts";
 import { StoreError, TooLargeError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey, recordKeyParts } from "../record/key_layout.ts";
 import { encodePayload } from "../record/entry.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "../types.ts";
+import type { Placement } from "./placement.ts";
 
 /** What to write. */
 export interface WriteRequest {
@@ -34,14 +35,25 @@ export interface WriteRequest {
   readonly computedAt?: number;
   /** Opaque metadata kept in the record beside the payload (a stored response's status and headers). */
   readonly meta?: string;
+  /** The key as people write it, kept in the record (`r`, at most {@link MAX_READABLE_KEY} characters) for operators. */
+  readonly readableKey?: string;
+}
+
+/** What a write stored: the payload's size as stored, and where it went. */
+export interface StoredWrite {
+  /** Stored (compressed) payload size, bytes. */
+  readonly bytes: number;
+  /** Inline in the record, or a blob. */
+  readonly placement: Placement;
 }
 
 /**
- * Writes an entry; resolves to false when an invalidation came between computing the value and
- * writing it (nothing stored). Rejects with a `CacheError`: `E_CODEC`/`E_TOO_LARGE` when the
- * value cannot be stored, a backend error when a backend failed (already counted and logged).
+ * Writes an entry; resolves to what it stored, or to false when an invalidation came between
+ * computing the value and writing it (nothing stored). Rejects with a `CacheError`:
+ * `E_CODEC`/`E_TOO_LARGE` when the value cannot be stored, a backend error when a backend failed
+ * (already counted and logged).
  */
-export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<boolean> {
+export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<StoredWrite | false> {
   const { options } = ctx;
   const { hash } = request;
   const payload = await encodePayload(request.value, options.payload);
@@ -58,6 +70,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     s: payload.bytes.length,
     h: payload.checksum,
     ...(request.meta === undefined ? {} : { m: request.meta }),
+    ...(request.readableKey === undefined ? {} : { r: readable(request.readableKey) }),
   } as const;
   const record: EntryFields = payload.bytes.length <= options.maxInlineBytes
     ? { ...fields, p: toBase64(payload.bytes) }
@@ -71,9 +84,15 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   // not be asked about, may predate an invalidation. (Not entries with metadata: only the response
   // cache reads them, and it serves stored bytes, never the tier.)
   if (request.meta === undefined) ctx.tier?.set(hash, { codec: payload.codec, bytes: payload.raw }, fields.e);
-  ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
+  const placement = record.p === undefined ? "blob" : "inline";
+  ctx.hints.set(hash, placement);
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
-  return true;
+  return { bytes: payload.bytes.length, placement };
+}
+
+/** A readable key as the record keeps it: long ones cut, marked with an ellipsis (the hash stays the identity). */
+function readable(key: string): string {
+  return key.length <= MAX_READABLE_KEY ? key : `${key.slice(0, MAX_READABLE_KEY - 1)}…`;
 }
 
 /**

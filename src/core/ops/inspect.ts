@@ -36,6 +36,8 @@ export interface EntryInspection {
 
 /** An entry's record, field by field. */
 export interface RecordInspection {
+  /** The key as people write it (`user:42`), when the record keeps one: a key template's, or `set`'s. */
+  readonly readableKey?: string;
   /** Record layout version. */
   readonly version: number;
   /** Value codec (`cbor`, `json`, `bytes`). */
@@ -91,7 +93,7 @@ export interface BlobInspection {
   readonly referenced: boolean;
 }
 
-const KNOWN_FIELDS = new Set(["v", "k", "c", "z", "t", "e", "n", "s", "h", "p", "b", "g"]);
+const KNOWN_FIELDS = new Set(["v", "k", "c", "z", "t", "e", "n", "s", "h", "p", "b", "g", "r"]);
 
 /** The hash of `{ hash }`, validated: 64 lower-case hex characters, as `inspect`'s output and logs show it. */
 export function checkHash(target: { readonly hash: string }, what: string): string {
@@ -177,6 +179,7 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
   return {
     ...base,
     record: {
+      ...(record.r !== undefined ? { readableKey: record.r } : {}),
       version: record.v,
       codec: record.c,
       compression: record.z,

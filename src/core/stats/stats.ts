@@ -56,6 +56,10 @@ export interface CacheStats {
   readonly refreshesFailed: number;
   /** Lookups abandoned at `timeout.total` (the call went on as a miss). */
   readonly budgetExceeded: number;
+  /** Calls answered at `wrap`'s `timeout` (a stale entry or a `TimeoutError`) while the function went on. */
+  readonly functionTimeouts: number;
+  /** Recomputations after an invalidating write (`recache`): done, failed (logged), skipped (not covered by the invalidation, or the queue was full). */
+  readonly recaches: { readonly ok: number; readonly failed: number; readonly skipped: number };
   /**
    * Cross-instance leases: taken to compute, waits that ended with another instance's entry,
    * waits given up (computed anyway), and waits that ended with the lease free and no entry,
@@ -84,6 +88,10 @@ export class StatsRecorder {
   staleIfError = 0;
   refreshesFailed = 0;
   budgetExceeded = 0;
+  functionTimeouts = 0;
+  recachesOk = 0;
+  recachesFailed = 0;
+  recachesSkipped = 0;
   leasesAcquired = 0;
   leasesWaited = 0;
   leaseWaitsGivenUp = 0;
@@ -103,11 +111,15 @@ export class StatsRecorder {
     blob: new Histogram(),
   };
   readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
+  readonly #onError: ((source: ErrorSource, code: CacheErrorCode) => void) | undefined;
 
+  /** Counters reporting `breakers`' states; `onError` is told of each error counted (the cache's `error` events). */
   constructor(
     breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined } = {},
+    onError?: (source: ErrorSource, code: CacheErrorCode) => void,
   ) {
     this.#breakers = breakers;
+    this.#onError = onError;
   }
 
   /** Counts a hit served from `source` after `ms` of lookup. */
@@ -133,6 +145,7 @@ export class StatsRecorder {
   error(source: ErrorSource, code: CacheErrorCode): void {
     this.errors[source]++;
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+    this.#onError?.(source, code);
   }
 
   /** A frozen snapshot; `pending` comes from the background queue. */
@@ -162,6 +175,8 @@ export class StatsRecorder {
       staleIfError: this.staleIfError,
       refreshesFailed: this.refreshesFailed,
       budgetExceeded: this.budgetExceeded,
+      functionTimeouts: this.functionTimeouts,
+      recaches: { ok: this.recachesOk, failed: this.recachesFailed, skipped: this.recachesSkipped },
       leases: {
         acquired: this.leasesAcquired,
         waited: this.leasesWaited,
