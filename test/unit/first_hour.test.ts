@@ -131,6 +131,13 @@ describe("numeric durations", () => {
     cache.wrap(fn, { name: "a", ttl: 30 });
     cache.wrap(fn, { name: "b", ttl: "30s" });
     cache.wrap(fn, { name: "c", ttl: 1000 });
+    // The function's time limits are time limits too: a few hundred ms is ordinary.
+    cache.wrap(async (n: number, _context: { signal: AbortSignal }) => n, {
+      name: "d",
+      timeout: 500,
+      abortAfter: 300,
+      signal: true,
+    });
     await cache.set("k", 1, { ttl: 5 });
     await cache.set("k", 1, { ttl: 5 });
     expect(warnings(logger).slice(2)).toEqual([

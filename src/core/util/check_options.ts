@@ -142,14 +142,17 @@ export function integerFrom(min: number, max: number): Check<number> {
   };
 }
 
+/** Options that are time limits (a few hundred ms is ordinary there). */
+const TIME_LIMIT = /timeout|abortAfter/i;
+
 /**
  * A duration (`"90s"`, `"15m"`, or milliseconds), in whole milliseconds. A number under 1000 is
  * accepted but reported to `at.warn` (`ttl: 60` is 60 ms: seconds were probably meant), except
- * for time limits (`timeout…`), where a few hundred milliseconds is ordinary.
+ * for time limits (`timeout…`, `abortAfter`), where a few hundred milliseconds is ordinary.
  */
 export function duration(value: unknown, at: OptionPath): number {
   const ms = toMs(value, optionName(at));
-  if (typeof value === "number" && value < 1000 && !/timeout/i.test(at.path)) {
+  if (typeof value === "number" && value < 1000 && !TIME_LIMIT.test(at.path)) {
     at.warn?.(
       `larder: ${
         optionName(at)
