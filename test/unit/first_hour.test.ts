@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { describe, expect, it } from "vitest";
-import { createCache, StoreError } from "../../mod.ts";
+import { type CacheEvent, createCache, StoreError } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
 import { embeddedZstdWasm } from "../../src/codec/_zstd_embedded.ts";
 import { zstdCompressor } from "../../src/codec/zstd.ts";
@@ -55,8 +55,18 @@ describe("a misconfigured backend", () => {
     const store = refusingStore();
     const logger = recordingLogger();
     const cache = createCache({ store, logger, now: () => now, globalStats: false });
+    const events: CacheEvent[] = [];
+    cache.on("error", (event) => void events.push(event));
     const report = cache.wrap(async (n: number) => n * 2, { name: "report" });
     for (let i = 0; i < 20; i++) expect(await report(i)).toBe(i * 2);
+    // Each refusal is an error event that says it is a misconfiguration, with the fix.
+    expect(events).toHaveLength(20);
+    expect(events[0]).toEqual({
+      type: "error",
+      source: "store",
+      code: "E_STORE",
+      fix: "check the token (UPSTASH_REDIS_REST_TOKEN)",
+    });
     // Every call still reached the store: a refusal is quick, and the breaker is for outages.
     expect(store.calls).toBe(20);
     expect(cache.stats().breakers.store).toMatchObject({ state: "closed", opened: 0, rejected: 0 });
@@ -105,8 +115,12 @@ describe("a misconfigured backend", () => {
     };
     const logger = recordingLogger();
     const cache = createCache({ store, logger, globalStats: false });
+    const events: CacheEvent[] = [];
+    cache.on("error", (event) => void events.push(event));
     const report = cache.wrap(async (n: number) => n, { name: "report" });
     for (let i = 0; i < 10; i++) await report(i);
+    expect(events).toHaveLength(5);
+    expect(events[0]).toEqual({ type: "error", source: "store", code: "E_STORE" });
     expect(calls).toBe(5);
     expect(cache.stats().breakers.store?.state).toBe("open");
     expect(cache.health().store.state).toBe("down");

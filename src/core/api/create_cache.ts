@@ -196,8 +196,8 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
   };
   const events = new CacheEvents(resolved.logger);
-  const stats = new StatsRecorder(breakers, (source, code) => {
-    if (events.listening) events.emit({ type: "error", source, code });
+  const stats = new StatsRecorder(breakers, (source, code, fix) => {
+    if (events.listening) events.emit({ type: "error", source, code, ...(fix === undefined ? {} : { fix }) });
   });
   for (const backend of ["store", "blob"] as const) {
     const watched = breakers[backend];

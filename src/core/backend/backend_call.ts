@@ -39,8 +39,8 @@ export type Backend = "store" | "blob";
 
 /** Where the request path counts failures and times calls (a cache's `StatsRecorder`). */
 export interface FailureCounter {
-  /** Counts one failure of `backend` with its error code. */
-  error(backend: Backend, code: CacheErrorCode): void;
+  /** Counts one failure of `backend` with its error code (and `fix`, when it is a misconfiguration). */
+  error(backend: Backend, code: CacheErrorCode, fix?: string): void;
   /** Records how long one call of `backend` took, whatever its outcome (not calls skipped or abandoned). */
   backendLatency?(backend: Backend, ms: number): void;
 }
@@ -223,7 +223,7 @@ export class Backends {
       if (fix === undefined && (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT")) {
         breaker?.failure();
       } else breaker?.success();
-      this.#config.stats.error(backend, error.code);
+      this.#config.stats.error(backend, error.code, fix);
       counted.add(error);
       this.#state[backend] = {
         lastError: { message: error.message, code: error.code, at: this.#now(), fix },

@@ -111,12 +111,12 @@ export class StatsRecorder {
     blob: new Histogram(),
   };
   readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
-  readonly #onError: ((source: ErrorSource, code: CacheErrorCode) => void) | undefined;
+  readonly #onError: ((source: ErrorSource, code: CacheErrorCode, fix?: string) => void) | undefined;
 
   /** Counters reporting `breakers`' states; `onError` is told of each error counted (the cache's `error` events). */
   constructor(
     breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined } = {},
-    onError?: (source: ErrorSource, code: CacheErrorCode) => void,
+    onError?: (source: ErrorSource, code: CacheErrorCode, fix?: string) => void,
   ) {
     this.#breakers = breakers;
     this.#onError = onError;
@@ -142,10 +142,10 @@ export class StatsRecorder {
   }
 
   /** Counts an absorbed error. */
-  error(source: ErrorSource, code: CacheErrorCode): void {
+  error(source: ErrorSource, code: CacheErrorCode, fix?: string): void {
     this.errors[source]++;
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
-    this.#onError?.(source, code);
+    this.#onError?.(source, code, fix);
   }
 
   /** A frozen snapshot; `pending` comes from the background queue. */
