@@ -4,7 +4,7 @@
  * - fresh entry → served;
  * - expired but within `staleWhileRevalidate`, or marked stale by an invalidation → served at
  *   once, and one refresh runs in the background (refresh.ts);
- * - miss → the lease comes with the lookup; its owner computes, renews while computing, and
+ * - miss → the lease comes with the lookup; its owner computes, renews it until the write is done, and
  *   releases once the entry is written; other instances wait for the entry (bounded, then they
  *   compute themselves) and take the lease over if the owner dies;
  * - the function throws and an entry expired less than `staleIfError` ago exists → that is served;
