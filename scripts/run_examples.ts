@@ -327,6 +327,13 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
       }
       const prefix = ((await mf.getBindings()) as Record<string, unknown>).CACHE_PREFIX as string;
       await assertCompressedBlob("hono-worker", prefix, "gzip");
+      const health = await mf.dispatchFetch("http://example/health");
+      const healthBody = await health.json() as { ok: boolean; store: { state: string }; blob: { state: string } };
+      if (
+        health.status !== 200 || !healthBody.ok || healthBody.store.state !== "ok" || healthBody.blob.state !== "ok"
+      ) {
+        throw new Error(`hono-worker: /health answered ${health.status} ${JSON.stringify(healthBody)}`);
+      }
       const refreshed = await mf.dispatchFetch(
         "http://example/report/weekly/refresh",
         { method: "POST" },

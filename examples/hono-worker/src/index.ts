@@ -73,4 +73,11 @@ app.get(
   (c) => c.json({ runs, ...cache.stats().hits, misses: cache.stats().misses }),
 );
 
+// Readiness: where the store and the bucket stand after this isolate's calls (no request of its own).
+// A cache fails open, so the app works whatever this says: use it for readiness and alerts.
+app.get("/health", (c) => {
+  const health = cache.health();
+  return c.json(health, health.ok ? 200 : 503);
+});
+
 export default app;
