@@ -160,17 +160,6 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** `work`, or a rejection with the signal's reason as soon as it aborts (the reply, if any, is dropped). */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 /** The result of `op` from its reply; a `StoreError` (naming `name` and the operation) for an error or a reply of the wrong shape. */
 export function resultOf(name: string, op: StoreOp, reply: Reply | undefined): StoreResult {
   if (reply === undefined) throw new StoreError(`${name} ${op.type} failed: no reply`);

@@ -36,8 +36,8 @@
 import { ConfigError, StoreError } from "../core/errors.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
 import * as opt from "../core/util/check_options.ts";
+import { abandonable } from "../core/util/abort.ts";
 import {
-  abortable,
   authFix,
   checkClient,
   errorMessage,
@@ -107,12 +107,12 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       signal?.throwIfAborted();
       if (ops.length === 0) return [];
       try {
-        const redis = await abortable(client(), signal);
+        const redis = await abandonable(client(), signal);
         if (cluster) {
           runCluster ??= clusterRunner(redis as RedisClusterLike);
-          return await abortable(runCluster(ops), signal);
+          return await abandonable(runCluster(ops), signal);
         }
-        const replies = await abortable(runPipeline(redis, ops.map(encodeOp)), signal);
+        const replies = await abandonable(runPipeline(redis, ops.map(encodeOp)), signal);
         return ops.map((op, i) => resultOf(name, op, replies[i]));
       } catch (cause) {
         signal?.throwIfAborted();
@@ -137,8 +137,8 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       const signal = callOptions?.signal;
       signal?.throwIfAborted();
       try {
-        const redis = await abortable(client(), signal);
-        return redisTime(await abortable(redis.call("TIME"), signal), name);
+        const redis = await abandonable(client(), signal);
+        return redisTime(await abandonable(redis.call("TIME"), signal), name);
       } catch (cause) {
         signal?.throwIfAborted();
         if (cause instanceof StoreError) throw cause;

@@ -21,7 +21,8 @@ import { checkParams, compileTags, compileTemplate, hasPlaceholder } from "../re
 import type { Placement } from "../flow/placement.ts";
 import { getOrCompute, valueDecoder } from "../flow/get_or_compute.ts";
 import type { ComputeJob, EntryPolicy } from "../flow/job.ts";
-import { abandonable, runAborting } from "../flow/time_limit.ts";
+import { runAborting } from "../flow/time_limit.ts";
+import { abandonable } from "../util/abort.ts";
 import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { getEntry } from "./entries.ts";
 
