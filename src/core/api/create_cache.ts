@@ -40,6 +40,7 @@ import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
+import type { StandardSchema } from "./schema.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
@@ -56,6 +57,24 @@ export interface Cache {
    * await report(7);
    * ```
    */
+  wrap<A extends unknown[], R, O>(
+    fn: (...args: [...A, ComputeContext]) => R,
+    options: WrapOptions<A> & { signal: true; schema: StandardSchema<unknown, O> },
+  ): Wrapped<A, O>;
+  /**
+   * Wraps `fn`, its results checked by a Standard Schema validator (see `WrapOptions.schema`):
+   * the wrapper resolves to the validator's output.
+   *
+   * @example
+   * ```ts
+   * const report = cache.wrap(loadReport, { name: "report", schema: z.object({ total: z.number() }) });
+   * const { total } = await report(7); // a cached value of another shape is a miss
+   * ```
+   */
+  wrap<A extends unknown[], R, O>(
+    fn: (...args: A) => R,
+    options: WrapOptions<A> & { schema: StandardSchema<unknown, O> },
+  ): Wrapped<A, O>;
   wrap<A extends unknown[], R>(
     fn: (...args: [...A, ComputeContext]) => R,
     options: WrapOptions<A> & { signal: true },

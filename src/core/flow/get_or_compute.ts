@@ -66,7 +66,8 @@ export interface FindOptions<T> extends LookupOptions {
 export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOptions<T>): Promise<Found<T>> {
   const { decoder } = options;
   try {
-    const local = decoder.local?.(ref.hash);
+    let local = decoder.local?.(ref.hash);
+    if (local instanceof Promise) local = await local;
     if (local) return { kind: "hit", value: local.value, source: "memory", gens: {} };
   } catch (error) {
     countEntryError(ctx, error);

@@ -9,7 +9,10 @@
  *
  * A lookup returns the verified entry — the record and its stored bytes, size and checksum checked,
  * still compressed — and decodes nothing: `wrap` and `get` decode it (get_or_compute.ts), the
- * response cache serves the bytes as they are. Anything that does not verify — a malformed record,
+ * response cache serves the bytes as they are. An encrypted payload is decrypted once it has
+ * verified (record/encryption.ts), so both get the bytes as they were before sealing; a payload
+ * this cache has no key for is a miss counted in `errors.codec`, one that does not decrypt in
+ * `errors.integrity`. Anything that does not verify — a malformed record,
  * a record for another key, a size or checksum mismatch, a body over the record's size — is a
  * miss counted as an error, never a value. A record invalidated since it was written is a plain
  * miss; one marked stale is `stale`.
@@ -20,6 +23,7 @@ import { countedByBackend } from "../backend/backend_call.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import { type CacheError, IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
 import { type EntryRecord, parseRecord, verifyPayload } from "../record/entry.ts";
+import { openPayload } from "../record/encryption.ts";
 import { newToken, standing } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
 import type { ErrorSource } from "../stats/stats.ts";
@@ -31,11 +35,14 @@ import type { Placement } from "./placement.ts";
 /** The current generations, by key; empty when the store could not be read. */
 export type Generations = Readonly<Record<string, Generation>>;
 
-/** A verified entry: its record, and its stored payload as stored (compressed unless `record.z` is `none`). */
+/**
+ * A verified entry: its record, and its payload as stored (compressed unless `record.z` is
+ * `none`), decrypted when the record names a key.
+ */
 export interface StoredEntry {
   /** The record, parsed and checked against the entry's key hash. */
   readonly record: EntryRecord;
-  /** The stored payload, of the size and checksum the record names. */
+  /** The stored payload, whose stored form has the size and checksum the record names; decrypted when it was encrypted. */
   readonly bytes: Uint8Array;
   /** Where the payload came from. */
   readonly source: Placement;
@@ -94,12 +101,18 @@ export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOp
 
 /**
  * Counts an entry that could not be used: a failed read, unless the backend facade counted it
- * already (a backend failure, a blob over its size limit), or a stored value that did not decode.
+ * already (a backend failure, a blob over its size limit), a stored value that did not decode, or
+ * one that did not pass its function's schema.
  */
 export function countEntryError(ctx: CacheContext, error: unknown): void {
   if (countedByBackend(error)) return;
   if (!isCacheError(error)) {
     ctx.stats.error("codec", "E_CODEC");
+    return;
+  }
+  if (error.code === "E_SCHEMA") {
+    // Logged once per function by the schema check (api/schema.ts), not once per entry.
+    ctx.stats.error("schema", error.code);
     return;
   }
   const source: ErrorSource | undefined = error.code === "E_INTEGRITY"
@@ -145,9 +158,12 @@ async function verified(
   if (standsAs === "invalid") return { kind: "miss", lease: reply.lease, gens };
   const now = ctx.options.now();
   if (record.e + read.retainMs <= now) return { kind: "miss", lease: "none", gens };
-  const entry = await payloadOf(ctx, record, read.speculative);
-  ctx.hints.set(hash, entry.source);
-  await verifyPayload(record, entry.bytes);
+  const stored = await payloadOf(ctx, record, read.speculative);
+  ctx.hints.set(hash, stored.source);
+  await verifyPayload(record, stored.bytes);
+  // Encrypted payloads are opened here, once their stored bytes verified: every reader (decoders,
+  // the response cache) gets the payload as it was before sealing.
+  const entry = { ...stored, bytes: await openPayload(record, stored.bytes, ctx.options.encryption) };
   if (record.e > now && standsAs === "valid") return { kind: "hit", entry, gens };
   // Marked stale by an invalidation while still within its TTL: served while one refresh runs.
   // Past its TTL, a marked entry follows the usual stale windows.
