@@ -65,6 +65,26 @@ export type { EncryptionKey, EncryptionOptions } from "./src/core/record/encrypt
 export type { Duration } from "./src/core/util/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
+export type {
+  BreakerEvent,
+  CacheEvent,
+  CacheEventListener,
+  CacheEventType,
+  CallFields,
+  CallKind,
+  ComputeEvent,
+  ErrorEvent,
+  HitEvent,
+  InvalidateEvent,
+  LeaseWaitEvent,
+  MissEvent,
+  StaleEvent,
+  WriteDiscardedEvent,
+  WriteEvent,
+  WriteFailedEvent,
+  WriteOkEvent,
+  WriteSkippedEvent,
+} from "./src/core/stats/events.ts";
 export type { LatencySummary } from "./src/core/stats/histogram.ts";
 export type {
   BlobDeleteResult,

@@ -12,16 +12,33 @@ import { blobKey, recordKey } from "../src/core/record/key_layout.ts";
 import { keyHash } from "../src/core/record/key_material.ts";
 import { upstashStore } from "../src/stores/upstash.ts";
 import type { ServicesEnv } from "../scripts/services/index.ts";
-import type { Row } from "./_data.ts";
+import { makePayload, type Shape, SIZES } from "./_data.ts";
 
-/** The tiers a hit can come from. */
-export type Tier = "memory" | "inline" | "s3";
+/** The tiers a hit can come from: the in-process tier (decoding each hit, or shared), inline, S3. */
+export type Tier = "memory" | "shared" | "inline" | "s3";
 
-/** One payload size and the rows that make it. */
+/** One payload: its shape and size, and the records that make it. */
 export interface Dataset {
+  /** The size for rows (`1 MB`), the size and shape otherwise (`1 MB orders`): the key of every result. */
   readonly label: string;
+  /** The size's label (`1 MB`). */
+  readonly size: string;
+  readonly shape: Shape;
   readonly jsonBytes: number;
-  readonly rows: Row[];
+  readonly rows: unknown[];
+}
+
+/** Every payload of the benchmark: each shape at each size, rows first. */
+export function makeDatasets(shapes: readonly Shape[]): Dataset[] {
+  return shapes.flatMap((shape) =>
+    SIZES.map((s) => ({
+      label: shape === "rows" ? s.label : `${s.label} ${shape}`,
+      size: s.label,
+      shape,
+      jsonBytes: s.bytes,
+      rows: makePayload(shape, s.bytes),
+    }))
+  );
 }
 
 /** A cache configured for one tier, and `rows(label, i)` wrapped in it. */
@@ -29,7 +46,7 @@ export interface TierCache {
   readonly tier: Tier;
   readonly prefix: string;
   readonly cache: Cache;
-  readonly rows: (label: string, i: number) => Promise<Row[]>;
+  readonly rows: (label: string, i: number) => Promise<unknown[]>;
 }
 
 /** Where an entry lives. */
@@ -60,6 +77,7 @@ export function baseOptions(env: ServicesEnv, prefix: string): CacheOptions {
 /** Tier-specific options: the in-process tier on, or every payload forced inline or into S3. */
 export function tierOptions(tier: Tier): CacheOptions {
   if (tier === "memory") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h" } };
+  if (tier === "shared") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h", shared: true } };
   // Inline: records up to 64 MiB (a 10 MB value is ~1.2 MB compressed); S3: every payload.
   return { maxInlineBytes: tier === "inline" ? 64 * 1024 * 1024 : 1 };
 }
@@ -69,7 +87,7 @@ export function tierCache(env: ServicesEnv, prefix: string, tier: Tier, datasets
   const cache = createCache({ ...baseOptions(env, prefix), ...tierOptions(tier) });
   const byLabel = new Map(datasets.map((d) => [d.label, d.rows]));
   // `i` tells calls apart (distinct keys) without changing the result; always pass it.
-  const rows = async (label: string, _i: number): Promise<Row[]> => byLabel.get(label) as Row[];
+  const rows = async (label: string, _i: number): Promise<unknown[]> => byLabel.get(label)!;
   return { tier, prefix, cache, rows: cache.wrap(rows, { name: "rows" }) };
 }
 
@@ -79,14 +97,19 @@ export async function entryKeys(prefix: string, label: string, i = 0): Promise<E
   return { record: recordKey(prefix, hash), blob: blobKey(prefix, hash) };
 }
 
-/** True when `actual` is `expected` (length, and first, middle and last rows, Dates included). */
-export function sameRows(actual: unknown, expected: readonly Row[]): boolean {
+/** True when `actual` is `expected` (length, and first, middle and last records, deeply, Dates included). */
+export function sameRows(actual: unknown, expected: readonly unknown[]): boolean {
   if (!Array.isArray(actual) || actual.length !== expected.length) return false;
-  for (const i of [0, expected.length >> 1, expected.length - 1]) {
-    const a = actual[i] as Row;
-    const b = expected[i] as Row;
-    if (!(a.date instanceof Date) || a.date.getTime() !== b.date.getTime()) return false;
-    if (a.id !== b.id || a.customer !== b.customer || a.amount !== b.amount || a.region !== b.region) return false;
+  return [0, expected.length >> 1, expected.length - 1].every((i) => deepEqual(actual[i], expected[i]));
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
   }
-  return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return Object.is(a, b);
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

@@ -15,6 +15,8 @@ export interface Floors {
   storeGet(key: string): Promise<string | null>;
   /** One signed GET of object `key`; resolves to its bytes. */
   s3Get(key: string): Promise<Uint8Array>;
+  /** Bytes Redis uses for `key` (`MEMORY USAGE`, value and key overhead). */
+  redisBytes(key: string): Promise<number>;
 }
 
 /** Floors against the services described by `env`. */
@@ -38,6 +40,12 @@ export function floors(env: ServicesEnv): Floors {
         throw new Error(`bare store GET failed: ${response.status} ${reply?.error ?? ""}`);
       }
       return reply.result ?? null;
+    },
+    async redisBytes(key) {
+      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify([["MEMORY", "USAGE", key]]) });
+      const [reply] = await response.json() as { result?: number; error?: string }[];
+      if (typeof reply?.result !== "number") throw new Error(`MEMORY USAGE failed: ${reply?.error}`);
+      return reply.result;
     },
     async s3Get(key) {
       const request = await aws.sign(base + key, { method: "GET" });

@@ -1,6 +1,6 @@
 /**
  * The README's figure, as a self-contained SVG drawn here (no browser, no plotting library):
- * hit latency per size and tier against its floor on loopback (log scale), and the S3 hit
+ * hit latency per size and tier (query rows) against its floor on loopback (log scale), and the S3 hit
  * against the sequential record-then-blob path under the farthest latency scenario.
  *
  * @module
@@ -105,7 +105,14 @@ function panel(p: Panel): string {
   return out.join("\n");
 }
 
-const COLORS = { memory: "#2a9d8f", inline: "#457b9d", s3: "#e76f51", fresh: "#f4a261", sequential: "#9e9e9e" };
+const COLORS = {
+  memory: "#2a9d8f",
+  shared: "#8ab17d",
+  inline: "#457b9d",
+  s3: "#e76f51",
+  fresh: "#f4a261",
+  sequential: "#9e9e9e",
+};
 
 /** The figure for `r`. */
 export function renderPlot(r: BenchResults): string {
@@ -113,6 +120,8 @@ export function renderPlot(r: BenchResults): string {
   const far = r.scenarios[r.scenarios.length - 1]!;
   const farHits = r.hits[far.name]!;
   const decode = (size: string): number => loop[size]!.decode?.p50 ?? 0;
+  // The query rows (the order records are in the tables).
+  const rows = r.sizes.filter((s) => s.shape === "rows");
   const left = panel({
     x: 0,
     y: 0,
@@ -120,12 +129,13 @@ export function renderPlot(r: BenchResults): string {
     height: 380,
     title: "Hit latency p50, loopback (log scale)",
     log: true,
-    groups: r.sizes.map(({ label: size }) => {
+    groups: rows.map(({ label: size }) => {
       const h = loop[size]!;
       return {
         label: size,
         bars: [
           { value: r.memory[size]!.memory!.p50, color: COLORS.memory, floor: r.memory[size]!["decode raw"]!.p50 },
+          ...r.memory[size]!.shared ? [{ value: r.memory[size]!.shared!.p50, color: COLORS.shared }] : [],
           { value: h.inline!.p50, color: COLORS.inline, floor: h["get inline record"]!.p50 + decode(size) },
           {
             value: h.s3!.p50,
@@ -137,6 +147,7 @@ export function renderPlot(r: BenchResults): string {
     }),
     legend: [
       { label: "in-process", color: COLORS.memory },
+      { label: "shared", color: COLORS.shared },
       { label: "inline (Redis)", color: COLORS.inline },
       { label: "S3", color: COLORS.s3 },
       { label: "— floor + decode", color: "#111" },
@@ -149,7 +160,7 @@ export function renderPlot(r: BenchResults): string {
     height: 380,
     title: `S3 hit p50, ${far.name}`,
     log: false,
-    groups: r.sizes.map(({ label: size }) => {
+    groups: rows.map(({ label: size }) => {
       const h = farHits[size]!;
       const rec = h["get s3 record"]!.p50;
       const obj = h["get s3 object"]!.p50;

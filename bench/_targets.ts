@@ -11,6 +11,7 @@ import type { Summary } from "./_measure.ts";
 import type { MissResult } from "./miss.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 import type { TcpResults } from "./tcp.ts";
+import type { EventsOverhead } from "./events.ts";
 
 /** Everything one run measured (what bench.json holds). */
 export interface BenchResults {
@@ -28,10 +29,28 @@ export interface BenchResults {
     readonly quick: boolean;
   };
   readonly durationS: number;
-  readonly sizes: readonly { readonly label: string; readonly jsonBytes: number; readonly rows: number }[];
+  /** Every dataset: its label (the size for rows, `1 MB orders` for orders), size, shape, JSON size, records. */
+  readonly sizes: readonly {
+    readonly label: string;
+    readonly size: string;
+    readonly shape: string;
+    readonly jsonBytes: number;
+    readonly rows: number;
+  }[];
   readonly scenarios: readonly Latency[];
-  /** Per size, the stored payload (zstd) and the encoded value (CBOR), bytes (the rows). */
-  readonly stored: Record<string, { readonly payloadBytes: number; readonly encodedBytes: number }>;
+  /**
+   * Per dataset, bytes: the stored payload (zstd), the encoded value (CBOR), the inline entry's
+   * record (payload in base64) and what Redis reports for it (`MEMORY USAGE`).
+   */
+  readonly stored: Record<
+    string,
+    {
+      readonly payloadBytes: number;
+      readonly encodedBytes: number;
+      readonly recordBytes?: number;
+      readonly redisBytes?: number;
+    }
+  >;
   /** By payload shape ("rows", "orders"), then size, then format. */
   readonly codecs: CodecResults;
   readonly memory: HitResults;
@@ -43,6 +62,8 @@ export interface BenchResults {
   readonly peak: PeakMemory;
   /** Plain Redis and the Redis Cluster over TCP (bench/tcp.ts). */
   readonly tcp?: TcpResults;
+  /** The hit path with no event listener, against the build before events (bench/events.ts). */
+  readonly events?: EventsOverhead;
 }
 
 /** Where entries go with the default `maxInlineBytes` (32 KiB of compressed payload). */
@@ -126,7 +147,23 @@ export function verdicts(r: BenchResults): Verdict[] {
     ratio: memory / 0.02,
     pass: memory <= 0.02,
   });
-  const largest = r.sizes[r.sizes.length - 1]!.label;
+  // Issue 15: the shared in-process tier at every size, both shapes.
+  for (const { label } of r.sizes) {
+    const shared = p50(r.memory[label]?.shared);
+    if (Number.isNaN(shared)) continue;
+    out.push({
+      target: "shared",
+      size: label,
+      scenario: loopback,
+      measured: shared,
+      limit: 0.02,
+      ratio: shared / 0.02,
+      pass: shared <= 0.02,
+    });
+  }
+  // The codec figures are by size (and shape): the largest size of the rows.
+  const rowSizes = r.sizes.filter((s) => s.shape === "rows");
+  const largest = rowSizes[rowSizes.length - 1]!.size;
   const codecs = r.codecs.rows![largest]!;
   for (const reference of ["json+gzip", "json+gzip (node:zlib)"] as const) {
     const ours = p50(codecs["cbor+zstd"].read);

@@ -30,10 +30,23 @@ export interface HitFixtures {
   readonly floors: Floors;
   readonly datasets: readonly Dataset[];
   readonly memory: TierCache;
+  readonly shared: TierCache;
   readonly inline: TierCache;
   readonly s3: TierCache;
-  /** Per size: the inline entry, the S3 entry, and the stored payload (zstd frame) with its raw size. */
-  readonly entries: ReadonlyMap<string, { inline: EntryKeys; s3: EntryKeys; payload: Uint8Array; rawBytes: number }>;
+  /** Per dataset: the inline entry, the S3 entry, the stored payload (zstd frame) with its raw size, and the inline record's size and Redis memory. */
+  readonly entries: ReadonlyMap<string, StoredEntry>;
+}
+
+/** Where one dataset's entries live, and what they take. */
+export interface StoredEntry {
+  readonly inline: EntryKeys;
+  readonly s3: EntryKeys;
+  readonly payload: Uint8Array;
+  readonly rawBytes: number;
+  /** The inline entry's record, bytes of its JSON text (payload in base64). */
+  readonly recordBytes: number;
+  /** What Redis reports for the inline record (`MEMORY USAGE`). */
+  readonly redisBytes: number;
 }
 
 /** Per size, the summary of every series (names: see {@link runHits}). */
@@ -47,34 +60,40 @@ export async function setupHits(
   datasets: readonly Dataset[],
 ): Promise<HitFixtures> {
   const memory = tierCache(env, `${runId}-mem`, "memory", datasets);
+  const shared = tierCache(env, `${runId}-shr`, "shared", datasets);
   const inline = tierCache(env, `${runId}-in`, "inline", datasets);
   const s3 = tierCache(env, `${runId}-s3`, "s3", datasets);
-  const entries = new Map<string, { inline: EntryKeys; s3: EntryKeys; payload: Uint8Array; rawBytes: number }>();
+  const entries = new Map<string, StoredEntry>();
   for (const { label, rows } of datasets) {
-    for (const tier of [memory, inline, s3]) {
-      await tier.rows(label, 0); // miss: written in the background
+    for (const tier of [memory, shared, inline, s3]) {
+      await tier.rows(label, 0); // miss: written in the background (and, shared, frozen after it)
       await tier.cache.flush();
       const hit = await tier.rows(label, 0);
       if (!sameRows(hit, rows)) throw new Error(`${tier.tier} ${label}: the hit did not return the stored rows`);
+      if (tier === shared && !Object.isFrozen(hit)) throw new Error(`shared ${label}: the hit is not the shared value`);
     }
     const inlineKeys = await entryKeys(inline.prefix, label);
     const s3Keys = await entryKeys(s3.prefix, label);
     const record = JSON.parse(await floors.storeGet(s3Keys.record) ?? "null") as { n: number; z: string } | null;
     if (record === null || record.z !== "zstd") throw new Error(`${label}: no zstd record at ${s3Keys.record}`);
-    const inlineRecord = JSON.parse(await floors.storeGet(inlineKeys.record) ?? "null") as { p?: string } | null;
+    const inlineText = await floors.storeGet(inlineKeys.record) ?? "null";
+    const inlineRecord = JSON.parse(inlineText) as { p?: string } | null;
     if (typeof inlineRecord?.p !== "string") throw new Error(`${label}: the inline entry is not inline`);
     entries.set(label, {
       inline: inlineKeys,
       s3: s3Keys,
       payload: await floors.s3Get(s3Keys.blob),
       rawBytes: record.n,
+      recordBytes: new TextEncoder().encode(inlineText).length,
+      redisBytes: await floors.redisBytes(inlineKeys.record),
     });
   }
-  const s = [memory, inline, s3].map((t) => t.cache.stats().hits);
-  if (s[0]!.memory < datasets.length || s[1]!.inline < datasets.length || s[2]!.blob < datasets.length) {
+  const s = [memory, shared, inline, s3].map((t) => t.cache.stats().hits);
+  const n = datasets.length;
+  if (s[0]!.memory < n || s[1]!.memory < n || s[2]!.inline < n || s[3]!.blob < n) {
     throw new Error(`hits did not come from the tiers under test: ${JSON.stringify(s)}`);
   }
-  return { env, floors, datasets, memory, inline, s3, entries };
+  return { env, floors, datasets, memory, shared, inline, s3, entries };
 }
 
 /**
@@ -137,8 +156,9 @@ export async function runHits(
 
 /**
  * In-process tier hits, on their own (no network traffic interleaved: what is measured is the
- * process alone). Series per size: `memory` (a hit through `wrap`), `decode raw` (CBOR decode of
- * the same encoded value, alone: the part of the hit that grows with size).
+ * process alone). Series per dataset: `memory` (a hit through `wrap`, the default mode: each hit
+ * decodes its copy), `shared` (the same with `memory.shared`: the one deep-frozen value), `decode
+ * raw` (CBOR decode of the same encoded value, alone: the part of the default hit that grows with size).
  */
 export async function runMemoryHits(fx: HitFixtures, budgetFor: (label: string) => Budget): Promise<HitResults> {
   const zstd = zstdCompressor({ wasm: embeddedZstdWasm });
@@ -147,14 +167,17 @@ export async function runMemoryHits(fx: HitFixtures, budgetFor: (label: string) 
   for (const { label } of fx.datasets) {
     const entry = fx.entries.get(label)!;
     const raw = await zstd.decompress(entry.payload, entry.rawBytes);
-    const before = fx.memory.cache.stats().hits.memory;
+    const before = [fx.memory, fx.shared].map((t) => t.cache.stats().hits.memory);
     results[label] = await measure([
       { name: "memory", run: () => fx.memory.rows(label, 0) },
+      { name: "shared", run: () => fx.shared.rows(label, 0) },
       { name: "decode raw", run: async () => cbor.decode(raw) },
     ], budgetFor(label));
-    const served = fx.memory.cache.stats().hits.memory - before;
-    const n = results[label]!.memory!.n;
-    if (served < n) throw new Error(`${label}: ${n - served} of ${n} hits did not come from the in-process tier`);
+    [fx.memory, fx.shared].forEach((tier, i) => {
+      const served = tier.cache.stats().hits.memory - before[i]!;
+      const n = results[label]![tier.tier]!.n;
+      if (served < n) throw new Error(`${label}: ${n - served} of ${n} ${tier.tier} hits were not in-process`);
+    });
   }
   return results;
 }

@@ -16,14 +16,14 @@ import { startBenchServices } from "./_services.ts";
 
 const [tier = "inline", label = "1 KB", count = "3000"] = process.argv.slice(2);
 const size = SIZES.find((s) => s.label === label);
-if (!["memory", "inline", "s3"].includes(tier) || size === undefined) {
-  console.error(`usage: profile_hit.ts <memory|inline|s3> <${SIZES.map((s) => s.label).join("|")}> [count]`);
+if (!["memory", "shared", "inline", "s3"].includes(tier) || size === undefined) {
+  console.error(`usage: profile_hit.ts <memory|shared|inline|s3> <${SIZES.map((s) => s.label).join("|")}> [count]`);
   process.exit(2);
 }
 const services = await startBenchServices();
 try {
   const cache = tierCache(services.env, `profile-${Date.now().toString(36)}`, tier as Tier, [
-    { label, jsonBytes: size.bytes, rows: makeRows(size.bytes) },
+    { label, size: label, shape: "rows", jsonBytes: size.bytes, rows: makeRows(size.bytes) },
   ]);
   await cache.rows(label, 0);
   await cache.cache.flush();

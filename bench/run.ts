@@ -13,8 +13,8 @@ import os from "node:os";
 import process from "node:process";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { makePayload, makeRows, SHAPES, SIZES } from "./_data.ts";
-import type { Dataset } from "./_fixtures.ts";
+import { SHAPES, SIZES } from "./_data.ts";
+import { type Dataset, makeDatasets } from "./_fixtures.ts";
 import { floors } from "./_floors.ts";
 import { SCENARIOS } from "./_latency.ts";
 import type { Budget } from "./_measure.ts";
@@ -27,6 +27,7 @@ import { runConcurrency } from "./concurrency.ts";
 import { type HitResults, runHits, runMemoryHits, setupHits } from "./hits.ts";
 import { type MissResult, runMisses } from "./miss.ts";
 import { renderTcp, runTcp } from "./tcp.ts";
+import { renderEvents, runEventsOverhead } from "./events.ts";
 import type { PeakMemory } from "./peak_memory.ts";
 
 const quick = process.argv.includes("--quick");
@@ -36,10 +37,11 @@ const RESULTS = quick
   : new URL("./results/", import.meta.url);
 const loadBefore = os.loadavg()[0]!;
 
-/** Budgets by size: [1 KB, 100 KB, 1 MB, 10 MB]. */
+/** Budgets by size: [1 KB, 100 KB, 1 MB, 10 MB], for a size's label or a dataset's (`1 MB orders`). */
 function budgets(list: readonly Budget[]): (label: string) => Budget {
   return (label) => {
-    const budget = list[SIZES.findIndex((s) => s.label === label)] as Budget;
+    const size = label.split(" ").slice(0, 2).join(" ");
+    const budget = list[SIZES.findIndex((s) => s.label === size)] as Budget;
     return quick ? { warmup: 1, min: 3, max: 3, ms: 0 } : budget;
   };
 }
@@ -137,19 +139,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   const runId = `bench-${Date.now().toString(36)}`;
   let done = step("data");
-  const datasets: Dataset[] = SIZES.map((s) => ({ label: s.label, jsonBytes: s.bytes, rows: makeRows(s.bytes) }));
+  const datasets: Dataset[] = makeDatasets(SHAPES);
   done();
 
   done = step("codecs");
   const codecs = await runCodecs(
-    SHAPES.flatMap((shape) =>
-      SIZES.map((s) => ({
-        shape,
-        label: s.label,
-        jsonBytes: s.bytes,
-        value: shape === "rows" ? datasets.find((d) => d.label === s.label)!.rows : makePayload(shape, s.bytes),
-      }))
-    ),
+    datasets.map((d) => ({ shape: d.shape, label: d.size, jsonBytes: d.jsonBytes, value: d.rows })),
     CODEC,
   );
   done();
@@ -166,6 +161,11 @@ async function main(): Promise<void> {
 
     done = step("in-process hits");
     const memory = await runMemoryHits(fx, MEMORY);
+    done();
+
+    // The hit path with no event listener, against the build before events, in the same rounds.
+    done = step("events: the hit path with no listener");
+    const events = await runEventsOverhead(env, { runId, jsonBytes: datasets[0]!.jsonBytes, quick });
     done();
 
     const hits: Record<string, HitResults> = {};
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     done();
 
     // The TCP stores (one node, the cluster), each against floors through its own client.
-    const tcp = await runTcp(env, bare, runId, datasets, quick);
+    const tcp = await runTcp(env, bare, runId, datasets.filter((d) => d.shape === "rows"), quick);
 
     done = step("peak memory, 50 MB value");
     const peak = await peakMemory(env, runId);
@@ -194,10 +194,23 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       machine: machine(),
       durationS: (performance.now() - started) / 1000,
-      sizes: datasets.map((d) => ({ label: d.label, jsonBytes: d.jsonBytes, rows: d.rows.length })),
+      sizes: datasets.map((d) => ({
+        label: d.label,
+        size: d.size,
+        shape: d.shape,
+        jsonBytes: d.jsonBytes,
+        rows: d.rows.length,
+      })),
       scenarios: SCENARIOS,
       stored: Object.fromEntries(
-        [...fx.entries].map(([label, e]) => [label, { payloadBytes: e.payload.length, encodedBytes: e.rawBytes }]),
+        [...fx.entries].map((
+          [label, e],
+        ) => [label, {
+          payloadBytes: e.payload.length,
+          encodedBytes: e.rawBytes,
+          recordBytes: e.recordBytes,
+          redisBytes: e.redisBytes,
+        }]),
       ),
       codecs,
       memory,
@@ -206,10 +219,11 @@ async function main(): Promise<void> {
       concurrency,
       peak,
       tcp,
+      events,
     };
     await mkdir(RESULTS, { recursive: true });
     await writeFile(new URL("bench.json", RESULTS), JSON.stringify(results, null, 2) + "\n");
-    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}`;
+    const markdown = `${renderMarkdown(results)}\n${renderTcp(tcp)}\n${renderEvents(events)}`;
     await writeFile(new URL("bench.md", RESULTS), markdown);
     await writeFile(new URL("hit-latency.svg", RESULTS), renderPlot(results));
     console.log(markdown);

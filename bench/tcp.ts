@@ -22,7 +22,7 @@ import { redisStore } from "../src/stores/redis.ts";
 import type { RedisClientLike } from "../src/stores/_redis_client.ts";
 import type { ServicesEnv } from "../scripts/services/index.ts";
 import { type CountingProxy, countingProxy, ProxyLog } from "../test/helpers/tcp_proxy.ts";
-import { type Dataset, entryKeys, sameRows } from "./_fixtures.ts";
+import { type Dataset, entryKeys, makeDatasets, sameRows } from "./_fixtures.ts";
 import type { Floors } from "./_floors.ts";
 import { applyLatency, type Latency, SCENARIOS } from "./_latency.ts";
 import { type Budget, measure, ms, summarize, type Summary } from "./_measure.ts";
@@ -282,12 +282,11 @@ export function renderTcp(results: TcpResults): string {
 // Run alone: `npx tsx bench/tcp.ts [--quick]`.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { startServices } = await import("../scripts/services/index.ts");
-  const { makeRows, SIZES } = await import("./_data.ts");
   const { floors } = await import("./_floors.ts");
   const services = await startServices({ cluster: true });
   try {
     const quick = process.argv.includes("--quick");
-    const datasets = SIZES.map((s) => ({ label: s.label, jsonBytes: s.bytes, rows: makeRows(s.bytes) }));
+    const datasets = makeDatasets(["rows"]);
     const results = await runTcp(services.env, floors(services.env), `tcp-${Date.now().toString(36)}`, datasets, quick);
     console.log(JSON.stringify(results));
     console.log(renderTcp(results));

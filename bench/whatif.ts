@@ -45,7 +45,7 @@ try {
   const env = services.env;
   const bare = floors(env);
   const run = `whatif-${Date.now().toString(36)}`;
-  const small = [{ label: "1 KB", jsonBytes: 1024, rows: makeRows(1024) }];
+  const small = [{ label: "1 KB", size: "1 KB", shape: "rows" as const, jsonBytes: 1024, rows: makeRows(1024) }];
   const inline = tierCache(env, `${run}-in`, "inline", small);
   const memory = tierCache(env, `${run}-mem`, "memory", small);
   for (const t of [inline, memory]) {
@@ -72,7 +72,7 @@ try {
   syncSha = false;
 
   console.log("2. 1 MB S3 hit: wrap against the same steps by hand, interleaved:");
-  const mb = [{ label: "1 MB", jsonBytes: 1 << 20, rows: makeRows(1 << 20) }];
+  const mb = [{ label: "1 MB", size: "1 MB", shape: "rows" as const, jsonBytes: 1 << 20, rows: makeRows(1 << 20) }];
   const s3 = tierCache(env, `${run}-s3`, "s3", mb);
   await s3.rows("1 MB", 0);
   await s3.cache.flush();

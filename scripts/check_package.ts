@@ -6,9 +6,9 @@
  *   `node:` module but those in {@link NODE_IMPORTS_ALLOWED} (larder/blobs/fs), which no other
  *   entry point imports; `larder` itself imports no adapter but the in-process ones;
  *   `publint --strict` and `@arethetypeswrong/cli` (ESM profile) report nothing; the `larder`
- *   bin is in it and answers `--help` when run by plain `node`; ioredis and apache-arrow are
- *   optional peers that no entry but their own (`larder/stores/redis` and `larder/env`;
- *   `larder/arrow`) can load.
+ *   bin is in it and answers `--help` when run by plain `node`; ioredis, `@opentelemetry/api` and
+ *   apache-arrow are optional peers that no entry but their own (`larder/stores/redis` and
+ *   `larder/env`; `larder/otel`; `larder/arrow`) can load.
  * - JSR: `deno publish --dry-run` (type-check and slow types of the public API) and
  *   `deno doc --lint` on every entry point of deno.json.
  *
@@ -101,10 +101,11 @@ for (const [subpath, conditions] of Object.entries(pkg.exports)) {
 }
 
 // Optional peers, and the only entry points that may reach each, statically or by a dynamic
-// import: ioredis the TCP store (and what configures it from the environment), apache-arrow its
-// codec. `larder` alone must never load either.
+// import: ioredis the TCP store (and what configures it from the environment), @opentelemetry/api
+// larder/otel, apache-arrow its codec. `larder` alone must never load any of them.
 const OPTIONAL_PEERS: Readonly<Record<string, ReadonlySet<string>>> = {
   ioredis: new Set(["./stores/redis", "./env"]),
+  "@opentelemetry/api": new Set(["./otel"]),
   "apache-arrow": new Set(["./arrow"]),
 };
 const manifest = pkg as unknown as {

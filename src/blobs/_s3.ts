@@ -11,8 +11,8 @@ import type { Expectation } from "./_expected.ts";
 
 /**
  * Encodes one path segment as S3's canonical URI does (RFC 3986: everything but `A–Z a–z 0–9 - . _ ~`).
- * The URL then carries exactly the canonical form, so what aws4fetch signs is what S3 checks:
- * a raw `+` would be signed as a space, and a raw `!'()*` would be sent unencoded but signed encoded.
+ * The URL then carries exactly the canonical form, so what is signed (`_sigv4.ts`) is what S3 checks:
+ * a raw `+` may be read as a space, and a raw `!'()*` would be sent unencoded but signed encoded.
  */
 export function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(

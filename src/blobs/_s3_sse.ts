@@ -3,7 +3,7 @@
  * turned into the headers every PUT carries. SSE-S3 (`AES256`) and SSE-KMS (`aws:kms`) need
  * nothing on GET: S3 decrypts for any caller allowed to read (and, for KMS, to use the key), and
  * refuses these headers on a GET. SSE-C (customer-provided keys, sent with every request,
- * reads included) is not supported. The headers are `x-amz-*`, so aws4fetch signs them.
+ * reads included) is not supported. The headers are `x-amz-*`, so they are signed.
  *
  * @module
  */

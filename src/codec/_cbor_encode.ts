@@ -37,6 +37,7 @@ import {
   type TypedArray,
   type TypedArrayClass,
 } from "./_cbor_format.ts";
+import { READ_ONLY_DATE, READ_ONLY_MAP, READ_ONLY_SET } from "../core/util/deep_freeze.ts";
 import { isRowArray, NEW_SHAPE, newShapeTable, shapeId, type ShapeTable } from "./_cbor_shapes.ts";
 
 /** The largest buffer kept for the next call; larger outputs get a buffer of their own. */
@@ -296,8 +297,8 @@ function writeObject(value: object, depth: number): void {
     if (rows) inRows--;
     return;
   }
-  if (proto === DATE_PROTO) return writeDate(value as Date);
-  if (proto === MAP_PROTO) {
+  if (proto === DATE_PROTO || proto === READ_ONLY_DATE) return writeDate(value as Date);
+  if (proto === MAP_PROTO || proto === READ_ONLY_MAP) {
     nest(depth);
     tag(TAG_MAP);
     head(5, (value as Map<unknown, unknown>).size);
@@ -307,7 +308,7 @@ function writeObject(value: object, depth: number): void {
     }
     return;
   }
-  if (proto === SET_PROTO) {
+  if (proto === SET_PROTO || proto === READ_ONLY_SET) {
     nest(depth);
     tag(TAG_SET);
     head(4, (value as Set<unknown>).size);

@@ -33,6 +33,7 @@
  */
 import { CodecError, ConfigError, isCacheError } from "../core/errors.ts";
 import type { EncodeOptions, ValueCodec } from "../core/types.ts";
+import { READ_ONLY_DATE, READ_ONLY_MAP, READ_ONLY_SET } from "../core/util/deep_freeze.ts";
 import { decodeCbor } from "./_cbor_decode.ts";
 import { encodeCbor } from "./_cbor_encode.ts";
 import { type BuiltinKind, checkValue, type ValuePolicy } from "./_validate.ts";
@@ -47,6 +48,10 @@ const BUILTINS: ReadonlyMap<object, BuiltinKind> = new Map<object, BuiltinKind>(
   [Date.prototype, "date"],
   [Map.prototype, "map"],
   [Set.prototype, "set"],
+  // The read-only ones of values shared by the in-process tier: stored as what they are.
+  [READ_ONLY_DATE, "date"],
+  [READ_ONLY_MAP, "map"],
+  [READ_ONLY_SET, "set"],
   [RegExp.prototype, "leaf"],
   ...[
     Uint8Array,

@@ -25,6 +25,18 @@ export const codecs: Readonly<Record<string, ValueCodec>> = Object.freeze({
   json: jsonCodec(),
 });
 
+/** Options of {@link codecsFor}. */
+export interface CodecsOptions {
+  /** The CBOR codec writes row shapes (`cborCodec`'s option of that name). @default true */
+  readonly rowShapes?: boolean;
+}
+
+/** Every value codec, by name, with CBOR's writing options; {@link codecs} for the defaults. */
+export function codecsFor(options: CodecsOptions): Readonly<Record<string, ValueCodec>> {
+  if (options.rowShapes ?? true) return codecs;
+  return Object.freeze({ ...codecs, cbor: cborCodec({ rowShapes: false }) });
+}
+
 /** The name of a compression recorded in entries. */
 export type CompressionName = "zstd" | "gzip" | "none";
 

@@ -10,6 +10,7 @@ import type { BackgroundQueue } from "./flow/background.ts";
 import type { Backends } from "./backend/backend_call.ts";
 import type { Placement, PlacementHints } from "./flow/placement.ts";
 import type { StatsRecorder } from "./stats/stats.ts";
+import type { CacheEvent, CacheEvents } from "./stats/events.ts";
 import type { GlobalReporter } from "./stats/global_stats.ts";
 import type { MemoryTier } from "./flow/memory_tier.ts";
 import { ConfigError } from "./errors.ts";
@@ -42,7 +43,7 @@ export interface ResolvedOptions {
   readonly waitUntil: WaitUntil | undefined;
   readonly maxPendingWrites: number;
   readonly logger: Logger;
-  readonly memory: { readonly maxBytes: number; readonly ttlMs: number } | undefined;
+  readonly memory: { readonly maxBytes: number; readonly ttlMs: number; readonly shared: boolean } | undefined;
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number } | undefined;
   readonly staleWhileRevalidateMs: number;
   readonly staleIfErrorMs: number;
@@ -50,6 +51,7 @@ export interface ResolvedOptions {
   readonly limits: ReadonlyMap<string, NamespaceLimits>;
   readonly globalStatsIntervalMs: number | undefined;
   readonly now: () => number;
+  readonly onEvent: ((event: CacheEvent) => unknown) | undefined;
 }
 
 /** Everything the read and write paths need. */
@@ -58,6 +60,8 @@ export interface CacheContext {
   readonly options: ResolvedOptions;
   /** Counters and histograms. */
   readonly stats: StatsRecorder;
+  /** Listeners of the events behind the counters (check `listening` before building one). */
+  readonly events: CacheEvents;
   /** Every store and blob call of the request path goes through this facade. */
   readonly backend: Backends;
   /** Where entries' payloads were last seen. */

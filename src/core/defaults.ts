@@ -20,13 +20,14 @@ export const DEFAULTS = {
     codec: "cbor",
     /** Codecs for particular kinds of values (`larder/arrow`'s): none unless given. */
     codecs: [],
+    rowShapes: true,
     compression: "zstd",
     maxInlineBytes: 32_768, // 32 KiB
     maxValueBytes: 67_108_864, // 64 MiB
     timeout: { store: "1s", blob: "5s" },
     maxPendingWrites: 256,
     /** Off unless asked for; these apply once it is on. */
-    memory: { on: false, maxBytes: 33_554_432, ttl: "5s" }, // 32 MiB
+    memory: { on: false, maxBytes: 33_554_432, ttl: "5s", shared: false }, // 32 MiB
     breaker: { on: true, threshold: 5, cooldown: "10s" },
     lease: { on: true, ttl: "15s", wait: "30s" },
     globalStats: { on: true, interval: "30s" },

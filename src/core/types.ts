@@ -344,6 +344,12 @@ export interface Compressor {
    * `maxBytes`. Throws a `CodecError` on malformed input.
    */
   decompress(bytes: Uint8Array, maxBytes: number): Promise<Uint8Array>;
+  /**
+   * Optional: like `decompress`, but hands the output to `use` where it was written (e.g. inside
+   * a WASM memory) instead of copying it out, and resolves to what `use` returns. The view is
+   * valid only during the call, which must be synchronous; nothing may keep it.
+   */
+  decompressWith?<T>(bytes: Uint8Array, maxBytes: number, use: (raw: Uint8Array) => T): Promise<T>;
 }
 
 /** Where log lines go. Each method takes a message and optional structured fields. */

@@ -17,6 +17,7 @@
 import type { CacheContext } from "../core/context.ts";
 import { isCacheError } from "../core/errors.ts";
 import { newToken } from "../core/record/generations.ts";
+import { invalidateEvent } from "../core/api/invalidation.ts";
 import type { StoreOp } from "../core/types.ts";
 import { urlGeneration } from "./_key.ts";
 import type { ResolvedResponseOptions } from "./_options.ts";
@@ -47,6 +48,7 @@ export async function invalidateFor(
     // Directly, not through cache.invalidateTag: stored responses never live in the in-process
     // tier, which an invalidation would otherwise clear on every POST.
     await ctx.backend.store("invalidate", ops);
+    if (ctx.events.listening) ctx.events.emit(invalidateEvent(prefix, { keys, mode: "expire" }));
   } catch (error) {
     // The store failure itself was counted (errors.store, or the open breaker's refusals).
     const code = isCacheError(error) ? error.code : "E_STORE";

@@ -115,12 +115,17 @@ export async function answerHead(answering: Answering): Promise<Response> {
   const found = await find(ctx, ref, { decoder: storedEntries });
   const ms = elapsed();
   ctx.reporter.reportInBackground(ctx.background);
+  const call = ctx.events.listening
+    ? ctx.events.begin({ op: "get", keyHash: hash, namespace: config.namespace, label: config.policy.label })
+    : undefined;
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, ms);
+    if (call) ctx.events.emit({ type: "hit", ...call, tier: found.source, ms, stale: false });
     if (found.source !== "memory") engine.lastPlacement = found.source;
     return await answerStored(answering, found.value, { ms });
   }
   ctx.stats.miss(ms);
+  if (call) ctx.events.emit({ type: "miss", ...call, ms });
   const response = await exchange.run(request);
   return annotate(response, {
     body: response.body,

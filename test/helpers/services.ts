@@ -132,6 +132,14 @@ export async function requestLogSnapshot(baseUrl: string, token?: string): Promi
   return await control(baseUrl, "GET", "requests", token) as RequestLogSnapshot;
 }
 
+/**
+ * A logged bridge request's command names, `EVALSHA` written as `EVAL`: either is one script
+ * (the Upstash store sends a script by EVAL the first time, by EVALSHA after).
+ */
+export function scriptCommands(entry: Pick<RequestLogEntry, "commands">): string[] {
+  return entry.commands.map((name) => (name === "EVALSHA" ? "EVAL" : name));
+}
+
 /** Sequence numbers of the last logged requests: where {@link trafficOf} starts counting. */
 export interface TrafficMark {
   readonly store: number;

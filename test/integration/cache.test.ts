@@ -23,6 +23,7 @@ import {
   redisCommand,
   removeFaults,
   requireServices,
+  scriptCommands,
   trafficOf,
   uniquePrefix,
 } from "../helpers/services.ts";
@@ -126,7 +127,7 @@ describe("miss → hit on the real services", () => {
     // lease's release (one script, on the lease key).
     // (Counted at the Upstash bridge; over TCP in redis_store.test.ts.)
     if (STORE_KIND === "upstash") {
-      expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "EVAL", "EVAL"]);
+      expect(store.map((e) => scriptCommands(e).join(","))).toEqual(["EVAL", "EVAL", "EVAL"]);
       expect(store.map((e) => e.keys[0]!.split(":")[1])).toEqual(["e", "e", "l"]);
     }
   });
@@ -160,7 +161,7 @@ describe("placement", () => {
     expect(put.endMs).not.toBeNull();
     // Store requests are timed at the Upstash bridge (the same ordering holds over TCP: it is the core's).
     if (STORE_KIND === "upstash") {
-      expect(store.map((e) => e.commands.join(","))).toEqual(["EVAL", "EVAL"]);
+      expect(store.map((e) => scriptCommands(e).join(","))).toEqual(["EVAL", "EVAL"]);
       // The blob PUT arrived before the record that points to it.
       expect(put.endMs!).toBeLessThanOrEqual(store[1]!.startMs);
     }
@@ -198,7 +199,7 @@ describeBridgeOnly("round trips, counted at the servers", () => {
     expect(await w(1)).toEqual({ n: 1 });
     const hit = await traffic(prefix, mark);
     expect(hit.store).toHaveLength(1);
-    expect(hit.store[0]!.commands).toEqual(["EVAL"]); // the record, else the lease: one script
+    expect(scriptCommands(hit.store[0]!)).toEqual(["EVAL"]); // the record, else the lease: one script
     expect(hit.s3).toHaveLength(0);
   });
 

@@ -11,7 +11,7 @@ import type { CacheOptions } from "../../src/core/api/options.ts";
 import { cacheResponses } from "../../src/hono/middleware.ts";
 import { cacheHandler, responseKey } from "../../src/http/handler.ts";
 import { servicesCache } from "../helpers/cache.ts";
-import { addFaults, removeFaults, requireServices, trafficOf } from "../helpers/services.ts";
+import { addFaults, removeFaults, requireServices, scriptCommands, trafficOf } from "../helpers/services.ts";
 import { largeBody, sameBytes } from "../runtime/_http_scenarios.ts";
 
 const services = requireServices();
@@ -32,7 +32,7 @@ describe("round trips", () => {
     expect(await miss.text()).toBe("small body");
     expect(seenByHandler).toEqual([1]);
     // Before the background write: the lookup alone (the record, else the lease: one script).
-    expect((await requestsOf(prefix)).store.map((e) => e.commands)).toEqual([["EVAL"]]);
+    expect((await requestsOf(prefix)).store.map(scriptCommands)).toEqual([["EVAL"]]);
     await cache.flush();
     const { mark } = await requestsOf(prefix);
     const hit = await handler(new Request("https://app.example/a"));

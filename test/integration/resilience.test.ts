@@ -24,6 +24,7 @@ import {
   removeFaults,
   requestLogSnapshot,
   requireServices,
+  scriptCommands,
   uniquePrefix,
 } from "../helpers/services.ts";
 
@@ -379,7 +380,7 @@ describe("store breaker against the real services", () => {
     expect(state().state).toBe("closed");
     const after = await bridgeRequests();
     // The probe (lookup), the write, and the lease release all reached Redis and succeeded.
-    expect(after.slice(before).map((e) => [e.commands.join(","), e.status])).toEqual([
+    expect(after.slice(before).map((e) => [scriptCommands(e).join(","), e.status])).toEqual([
       ["EVAL", 200],
       ["EVAL", 200],
       ["EVAL", 200],

@@ -4,6 +4,7 @@
  * protocol details the bridge does not exercise (the raw request, the read-your-writes sync token,
  * malformed replies, an abort mid-body) are checked against small HTTP servers of the test's own.
  */
+import { createHash } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
@@ -107,6 +108,21 @@ describe("upstashStore", () => {
     expect(await rawRedisPttl(`${p}:short`)).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await store.run([{ type: "get", key: `${p}:short` }])).toEqual([null]);
+  });
+
+  it("reads by EVALSHA against the bridge, and keeps working after SCRIPT FLUSH with one extra request", async () => {
+    const p = uniquePrefix("store-evalsha");
+    const fresh = upstashStore({ url, token });
+    const read: StoreOp = { type: "read", key: `${p}:e:{h}`, gens: [`${p}:v:all`], token: "tk" };
+    const commandsOf = async () => (await entriesFor(p)).map((entry) => entry.commands.join(","));
+    await fresh.run([read]);
+    await fresh.run([read]);
+    expect(await commandsOf()).toEqual(["EVAL", "EVALSHA"]);
+    await redisCommand(["SCRIPT", "FLUSH"]);
+    const [result] = await fresh.run([read]);
+    expect(result).toMatchObject({ value: null, lease: "none" });
+    await fresh.run([read]);
+    expect(await commandsOf()).toEqual(["EVAL", "EVALSHA", "EVALSHA", "EVAL", "EVALSHA"]);
   });
 
   it("turns a Redis error into a StoreError naming the backend and the op", async () => {
@@ -290,7 +306,7 @@ function reply(res: http.ServerResponse, results: unknown[], headers: Record<str
 }
 
 describe("upstashStore on the wire", () => {
-  it("sends one POST /pipeline with the Bearer token and the commands as JSON, scripts by EVAL with their source", async () => {
+  it("sends one POST /pipeline with the Bearer token and the commands as JSON, a script by EVAL with its source the first time", async () => {
     const server = await recordingServer((request, res) => reply(res, JSON.parse(request.body).map(() => null)));
     try {
       const direct = upstashStore({ url: `${server.url}/`, token: "tok-123" });
@@ -312,6 +328,47 @@ describe("upstashStore on the wire", () => {
       expect(commands[2]![0]).toBe("EVAL");
       expect(commands[2]![1]).toMatch(/redis\.call/);
       expect(commands[2]!.slice(2)).toEqual([1, "lease", "owner"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("sends a script by EVALSHA once it has run, and re-sends it by EVAL once when the server answers NOSCRIPT", async () => {
+    let forget = false;
+    const server = await recordingServer((request, res) => {
+      const commands = JSON.parse(request.body) as unknown[][];
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify(
+          commands.map((command) =>
+            command[0] === "EVALSHA" && forget
+              ? { error: "NOSCRIPT No matching script. Please use EVAL." }
+              : { result: command[0] === "GET" ? "v" : 1 }
+          ),
+        ),
+      );
+    });
+    try {
+      const direct = upstashStore({ url: server.url, token: "t" });
+      const batch: StoreOp[] = [{ type: "get", key: "k" }, { type: "releaseLease", key: "lease", token: "owner" }];
+      expect(await direct.run(batch)).toEqual(["v", true]);
+      expect(await direct.run(batch)).toEqual(["v", true]);
+      forget = true; // the server lost its scripts (SCRIPT FLUSH, a restart, a failover)
+      expect(await direct.run(batch)).toEqual(["v", true]);
+      forget = false;
+      expect(await direct.run(batch)).toEqual(["v", true]);
+      const sent = server.requests.map((r) => (JSON.parse(r.body) as unknown[][]).map((c) => c[0]));
+      expect(sent).toEqual([
+        ["GET", "EVAL"],
+        ["GET", "EVALSHA"],
+        ["GET", "EVALSHA"],
+        ["EVAL"], // only the script that did not run, in a second request
+        ["GET", "EVALSHA"],
+      ]);
+      const evalsha = JSON.parse(server.requests[1]!.body)[1] as unknown[];
+      const source = JSON.parse(server.requests[0]!.body)[1][1] as string;
+      const sha1 = createHash("sha1").update(source).digest("hex");
+      expect(evalsha).toEqual(["EVALSHA", sha1, 1, "lease", "owner"]);
     } finally {
       await server.close();
     }

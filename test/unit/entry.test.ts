@@ -59,14 +59,17 @@ describe("Histogram", () => {
     expect(s.p99).toBeGreaterThanOrEqual(99);
     expect(s.p99).toBeLessThanOrEqual(100);
     expect(s.max).toBe(100);
+    // The exact total, not bucket bounds: 0.1 + 0.2 + … + 100.
+    expect(s.sum).toBe(50_050);
   });
 
   it("ignores invalid samples and is empty-safe", () => {
     const h = new Histogram();
-    expect(h.summary()).toEqual({ count: 0, p50: 0, p95: 0, p99: 0, max: 0 });
+    expect(h.summary()).toEqual({ count: 0, p50: 0, p95: 0, p99: 0, max: 0, sum: 0 });
     h.record(-1);
     h.record(Number.NaN);
     h.record(1e12);
     expect(h.summary().count).toBe(1);
+    expect(h.summary().sum).toBe(1e12);
   });
 });

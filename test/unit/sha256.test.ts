@@ -24,6 +24,14 @@ describe("sha256", () => {
     expect(toHex(sha256(large))).toBe(await webCrypto(large));
   });
 
+  it("hashes a view by its own bytes, not its buffer's (a subarray at an offset, a full last block)", async () => {
+    const buffer = crypto.getRandomValues(new Uint8Array(1000));
+    for (const [from, to] of [[1, 1], [3, 67], [5, 133], [64, 128], [7, 1000]] as const) {
+      const view = buffer.subarray(from, to);
+      expect(toHex(sha256(view)), `${from}..${to}`).toBe(await webCrypto(view.slice()));
+    }
+  });
+
   it("gives the same hex through sha256Hex on both sides of the sync threshold", async () => {
     for (const length of [4095, 4096, 4097, 65_536]) {
       const bytes = crypto.getRandomValues(new Uint8Array(length));

@@ -73,19 +73,19 @@ describe("in-process tier", () => {
   });
 
   it("stays within its byte bound, evicting the least recently used", () => {
-    const tier = new MemoryTier(10_000, 60_000, () => 0);
+    const tier = new MemoryTier({ maxBytes: 10_000, ttlMs: 60_000, now: () => 0 });
     for (let i = 0; i < 50; i++) tier.set(`h${i}`, { codec: "bytes", bytes: new Uint8Array(1000) }, 1e9);
     expect(tier.bytes).toBeLessThanOrEqual(10_000);
     expect(tier.size).toBeGreaterThan(5);
     expect(tier.get("h0")).toBeUndefined();
-    expect(tier.get("h49")?.bytes.length).toBe(1000);
+    expect((tier.get("h49") as { bytes: Uint8Array }).bytes.length).toBe(1000);
     tier.set("huge", { codec: "bytes", bytes: new Uint8Array(5000) }, 1e9); // over a quarter of the tier: not kept
     expect(tier.get("huge")).toBeUndefined();
   });
 
   it("never outlives the entry's own expiry", () => {
     let now = 0;
-    const tier = new MemoryTier(10_000, 60_000, () => now);
+    const tier = new MemoryTier({ maxBytes: 10_000, ttlMs: 60_000, now: () => now });
     tier.set("h", { codec: "bytes", bytes: new Uint8Array(1) }, 100);
     now = 99;
     expect(tier.get("h")).toBeDefined();
@@ -94,7 +94,113 @@ describe("in-process tier", () => {
     expect(tier.bytes).toBe(0);
   });
 
+  it("shared: after the background freeze, every hit gets the one deep-frozen value", async () => {
+    const store = new ChaosStore(memoryStore());
+    const cache = createCache({ store, memory: { shared: true } });
+    const made = () => ({
+      rows: [{ id: 1, at: new Date(1_000), tags: new Set(["a"]) }],
+      index: new Map([["a", [0]]]),
+    });
+    const w = cache.wrap(async () => made(), { name: "w" });
+    const computed = await w();
+    expect(Object.isFrozen(computed)).toBe(false); // the caller's own result, as the function made it
+    await cache.flush(); // the write, then the freeze it scheduled
+    const calls = store.calls;
+    const a = await w();
+    const b = await w();
+    expect(b).toBe(a);
+    expect(a).toEqual(made());
+    expect(Object.isFrozen(a) && Object.isFrozen(a.rows[0]) && Object.isFrozen(a.rows[0]!.at)).toBe(true);
+    expect(() => a.rows[0]!.at.setTime(0)).toThrow(TypeError);
+    expect(() => a.rows[0]!.tags.add("b")).toThrow(TypeError);
+    expect(() => a.index.get("a")!.push(1)).toThrow(TypeError);
+    expect(await w()).toEqual(made());
+    expect(store.calls).toBe(calls);
+    expect(cache.stats().hits.memory).toBe(3);
+  });
+
+  it("shared: a store hit is shared once frozen; until then each hit decodes its own copy", async () => {
+    const store = memoryStore();
+    await createCache({ store }).set("k", { list: [3, 1, 2] });
+    const cache = createCache({ store, memory: { shared: true } });
+    const first = await cache.get<{ list: number[] }>("k");
+    first!.list.sort(); // the first caller's copy is its own
+    const second = await cache.get<{ list: number[] }>("k"); // before the freeze ran: decoded again
+    expect(second).toEqual({ list: [3, 1, 2] });
+    expect(second).not.toBe(first);
+    await cache.flush();
+    const third = await cache.get<{ list: number[] }>("k");
+    expect(third).toBe(await cache.get("k"));
+    expect(Object.isFrozen(third!.list)).toBe(true);
+  });
+
+  it("shared: a value holding a typed array stays encoded, each hit its own copy", async () => {
+    const cache = createCache({ memory: { shared: true } });
+    const w = cache.wrap(async () => ({ data: new Uint8Array([1, 2, 3]) }), { name: "w" });
+    await w();
+    await cache.flush();
+    const a = await w();
+    a.data[0] = 9;
+    const b = await w();
+    expect(b).not.toBe(a);
+    expect(b.data).toEqual(new Uint8Array([1, 2, 3]));
+    expect(cache.stats().hits.memory).toBe(2);
+  });
+
+  it("shared: a value read from the tier can be cached again (read-only Dates, Maps and Sets encode as such)", async () => {
+    const cache = createCache({ memory: { shared: true } });
+    const value = { at: new Date(5), m: new Map([[1, new Set([2])]]) };
+    await cache.set("a", value);
+    await cache.flush();
+    const shared = await cache.get<typeof value>("a");
+    expect(Object.isFrozen(shared!.at)).toBe(true);
+    await expect(cache.set("b", shared)).resolves.toBe(true);
+    const other = createCache();
+    await other.set("c", shared);
+    expect(await other.get("c")).toEqual(value);
+  });
+
+  it("shared: a late freeze never brings back an entry deleted or replaced meanwhile", () => {
+    const tasks: (() => Promise<void>)[] = [];
+    const tier = new MemoryTier({
+      maxBytes: 1e6,
+      ttlMs: 60_000,
+      now: () => 0,
+      sharing: { decode: ({ bytes }) => ({ first: bytes[0] }), schedule: (task) => (tasks.push(task), true) },
+    });
+    tier.set("deleted", { codec: "x", bytes: new Uint8Array([1]) }, 1e9);
+    tier.delete("deleted");
+    tier.set("replaced", { codec: "x", bytes: new Uint8Array([1]) }, 1e9);
+    tier.set("replaced", { codec: "x", bytes: new Uint8Array([2]) }, 1e9);
+    for (const task of tasks.slice(0, 2)) void task();
+    expect(tier.get("deleted")).toBeUndefined();
+    expect(tier.get("replaced")?.shared).toBeUndefined(); // the first freeze was of the old bytes
+    void tasks[2]!();
+    expect(tier.get("replaced")?.shared?.value).toEqual({ first: 2 });
+  });
+
+  it("shared: counts a frozen value by its estimated heap size, and keeps it encoded when that is too large", () => {
+    const tasks: (() => Promise<void>)[] = [];
+    const tier = new MemoryTier({
+      maxBytes: 40_000,
+      ttlMs: 60_000,
+      now: () => 0,
+      sharing: {
+        decode: ({ bytes }) => Array.from({ length: bytes.length }, (_, i) => ({ i })),
+        schedule: (task) => (tasks.push(task), true),
+      },
+    });
+    tier.set("small", { codec: "x", bytes: new Uint8Array(10) }, 1e9);
+    tier.set("large", { codec: "x", bytes: new Uint8Array(1000) }, 1e9); // ~1 KB encoded, ~40 KB decoded
+    const encoded = tier.bytes;
+    for (const task of tasks) void task();
+    expect(tier.get("small")?.shared).toBeDefined();
+    expect(tier.get("large")?.shared).toBeUndefined();
+    expect(tier.bytes).toBeGreaterThan(encoded);
+  });
+
   it("rejects invalid tier options", () => {
+    expect(() => createCache({ memory: { shared: "yes" as never } })).toThrow(/memory\.shared/);
     expect(() => createCache({ memory: { maxBytes: 0 } })).toThrow(/memory\.maxBytes/);
     expect(() => createCache({ memory: { ttl: "soon" as never } })).toThrow(/memory\.ttl/);
     expect(() => createCache({ memory: { size: 1 } as never })).toThrow(/unknown option "memory\.size"/);

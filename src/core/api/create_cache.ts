@@ -37,10 +37,12 @@ import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./optio
 import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
 import { type CacheStats, StatsRecorder } from "../stats/stats.ts";
+import { type CacheEventListener, CacheEvents, type CacheEventType } from "../stats/events.ts";
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
 import type { StandardSchema } from "./schema.ts";
+import { decodeValue } from "../record/entry.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
@@ -147,6 +149,19 @@ export interface Cache {
   globalStats(): Promise<Record<string, number>>;
   /** A snapshot of this instance's counters. */
   stats(): CacheStats;
+  /**
+   * Subscribes `listener` to this instance's events of `type` (`"*"`: every event), delivered
+   * synchronously as they happen; returns the function that unsubscribes it. Each event is one
+   * count of `stats()`. A listener that throws is logged once and never breaks a call; with no
+   * listener, no event is built. See `CacheEvent`.
+   *
+   * @example
+   * ```ts
+   * const off = cache.on("hit", (event) => console.log(event.label, event.tier, event.ms));
+   * off();
+   * ```
+   */
+  on<K extends CacheEventType | "*">(type: K, listener: CacheEventListener<K>): () => void;
   /** Resolves once every background write started so far has settled (and a due report of this instance's counters). */
   flush(): Promise<void>;
   /**
@@ -195,7 +210,15 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     store: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
     blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
   };
-  const stats = new StatsRecorder(breakers);
+  const events = new CacheEvents(resolved.logger);
+  const stats = new StatsRecorder(breakers, (source, code) => {
+    if (events.listening) events.emit({ type: "error", source, code });
+  });
+  for (const backend of ["store", "blob"] as const) {
+    const watched = breakers[backend];
+    if (watched) watched.onChange = (state) => events.listening && events.emit({ type: "breaker", backend, state });
+  }
+  if (resolved.onEvent) events.on("*", resolved.onEvent);
   const backend = new Backends({
     store: resolved.store,
     blobs: resolved.blobs,
@@ -205,13 +228,24 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     logger: resolved.logger,
     breakers,
   });
+  const background = new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil);
   const ctx: CacheContext = {
     options: resolved,
     stats,
+    events,
     backend,
     hints: new PlacementHints(),
-    background: new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil),
-    tier: resolved.memory && new MemoryTier(resolved.memory.maxBytes, resolved.memory.ttlMs, resolved.now),
+    background,
+    tier: resolved.memory && new MemoryTier({
+      ...resolved.memory,
+      now: resolved.now,
+      sharing: resolved.memory.shared
+        ? {
+          decode: ({ codec, bytes }) => decodeValue(codec, bytes, resolved.payload),
+          schedule: (task) => background.schedule(task),
+        }
+        : undefined,
+    }),
     refreshing: new Set(),
     reporter: new GlobalReporter({
       stats,
@@ -254,6 +288,7 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     globalStats: () => readGlobalStats(ctx),
 
     stats: () => stats.snapshot(ctx.background.size),
+    on: (type, listener) => events.on(type, listener),
     async flush() {
       await ctx.background.flush();
       // After the writes, so that a due report includes them.

@@ -6,7 +6,8 @@
  */
 import type { CacheContext, EntryRef } from "../context.ts";
 import * as opt from "../util/check_options.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, isCacheError } from "../errors.ts";
+import type { CallFields } from "../stats/events.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
 import { keyHash } from "../record/key_material.ts";
@@ -88,15 +89,19 @@ async function refOf(
  * wrapped function's own (`peek`, which checks its schema). @default the cache's value decoder
  */
 export async function getEntry(ctx: CacheContext, ref: EntryRef, decoder?: Decoder<unknown>): Promise<unknown> {
+  const { events } = ctx;
+  const call = events.listening ? events.begin(callOf("get", ref)) : undefined;
   const started = performance.now();
   const found = await find(ctx, ref, { decoder: decoder ?? valueDecoder(ctx) });
   const elapsed = performance.now() - started;
   ctx.reporter.reportInBackground(ctx.background);
   if (found.kind !== "hit") {
     ctx.stats.miss(elapsed);
+    if (call) events.emit({ type: "miss", ...call, ms: elapsed });
     return undefined;
   }
   ctx.stats.hit(found.source, elapsed);
+  if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: false });
   return found.value;
 }
 
@@ -107,8 +112,11 @@ export async function setEntry(
   write: { readonly value: unknown; readonly ttlMs: number },
 ): Promise<boolean> {
   const { value, ttlMs } = write;
+  const { events } = ctx;
+  const call = events.listening ? events.begin(callOf("set", ref)) : undefined;
+  const started = performance.now();
   try {
-    const written = await writeEntry(ctx, {
+    const stored = await writeEntry(ctx, {
       hash: ref.hash,
       namespace: ref.namespace,
       ...(ref.readableKey === undefined ? {} : { readableKey: ref.readableKey }),
@@ -116,14 +124,24 @@ export async function setEntry(
       value,
       ttlMs,
     });
+    // Stamped with the current generations (no tokens to check): the store never refuses it.
     ctx.stats.writesOk++;
-    return written;
+    if (call && stored) {
+      events.emit({ type: "write", ...call, outcome: "ok", ...stored, ms: performance.now() - started });
+    }
+    return stored !== false;
   } catch (error) {
-    const code = (error as { code?: string }).code;
+    const code = isCacheError(error) ? error.code : undefined;
     if (code === "E_CODEC" || code === "E_TOO_LARGE") throw error;
     ctx.stats.writesFailed++;
+    if (call) events.emit({ type: "write", ...call, outcome: "failed", ...code && { code } });
     return false;
   }
+}
+
+/** The event fields of a `get` or `set` of `ref` (its label: the namespace). */
+function callOf(op: "get" | "set", ref: EntryRef): Omit<CallFields, "call"> {
+  return { op, keyHash: ref.hash, namespace: ref.namespace, label: ref.namespace };
 }
 
 /** Whether a valid record exists (invalidations honoured); false on failure. */

@@ -11,7 +11,8 @@ import { StoreError } from "../errors.ts";
 import * as opt from "../util/check_options.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { newToken } from "../record/generations.ts";
-import { prefixGeneration, statsKey, storeKeyPattern } from "../record/key_layout.ts";
+import { generationTarget, prefixGeneration, statsKey, storeKeyPattern } from "../record/key_layout.ts";
+import type { InvalidateEvent } from "../stats/events.ts";
 import type { StoreOp } from "../types.ts";
 
 /** Keys deleted per store request while clearing. */
@@ -64,6 +65,24 @@ export async function invalidate(
   await ctx.backend.store("invalidate", keys.map((key): StoreOp => ({ type: "setGeneration", key, field, token })));
   // This process' tier does not know entries' generations: everything in it may be affected.
   ctx.tier?.clear();
+  if (ctx.events.listening) ctx.events.emit(invalidateEvent(ctx.options.prefix, { keys, mode }));
+}
+
+/** The `invalidate` event of generation keys of `prefix` given new tokens. */
+export function invalidateEvent(
+  prefix: string,
+  done: { readonly keys: Iterable<string>; readonly mode: "expire" | "stale" },
+): InvalidateEvent {
+  const tags: string[] = [];
+  const namespaces: string[] = [];
+  let all = false;
+  for (const key of done.keys) {
+    const target = generationTarget(prefix, key);
+    if (target?.kind === "prefix") all = true;
+    else if (target?.kind === "tag") tags.push(target.name);
+    else if (target?.kind === "namespace") namespaces.push(target.name);
+  }
+  return { type: "invalidate", mode: done.mode, tags, namespaces, all };
 }
 
 /** `cache.clear()`: the prefix's keys, and with `blobs: true` its blobs (a cleanup with no grace period). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { memoryBlobStore } from "../../blobs/memory.ts";
-import { codecs, compressorsFor } from "../../codec/registry.ts";
+import { codecsFor, compressorsFor } from "../../codec/registry.ts";
 import type { ZstdWasm } from "../../codec/zstd.ts";
 import { memoryStore } from "../../stores/memory.ts";
 import type { NamespaceLimits, ResolvedOptions } from "../context.ts";
@@ -18,6 +18,7 @@ import { encryptionCheck, type EncryptionOptions } from "../record/encryption.ts
 import { extensionsCheck, withExtensions } from "./value_codecs.ts";
 import * as opt from "../util/check_options.ts";
 import type { Duration } from "../util/durations.ts";
+import type { CacheEvent } from "../stats/events.ts";
 import { DEFAULTS } from "../defaults.ts";
 import { profileName, resolveProfiles, type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 
@@ -64,6 +65,13 @@ export interface CacheOptions {
    * @default []
    */
   codecs?: readonly ValueExtension[];
+  /**
+   * CBOR: write arrays of at least 8 same-shape objects (query rows) with each shape's keys once
+   * (cbor-x's record tags): 40 % smaller encodings, faster to decode. Larder 0.1 cannot read such
+   * entries (it counts a codec error and recomputes): set `false` while instances of 0.1 read the
+   * same store, and remove it once they are gone. Reading is unaffected. @default true
+   */
+  rowShapes?: boolean;
   /** Payload compression. @default "zstd" */
   compression?: "zstd" | "gzip" | "none";
   /**
@@ -100,10 +108,12 @@ export interface CacheOptions {
   /**
    * The in-process tier, checked before the store: `true` for the defaults, or its size and TTL.
    * Its `ttl` bounds how long this process may serve an entry that another instance has deleted
-   * or replaced. Off unless set.
-   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s" })
+   * or replaced. Off unless set. By default it keeps encoded values and each hit decodes its own
+   * copy; `shared: true` keeps one decoded, deep-frozen value per entry and hands it to every hit
+   * (no decode: a hit costs microseconds at any size), read-only — see the README's "In-process tier".
+   * @default false (when `true`: { maxBytes: 33554432, ttl: "5s", shared: false })
    */
-  memory?: boolean | { maxBytes?: number; ttl?: Duration };
+  memory?: boolean | { maxBytes?: number; ttl?: Duration; shared?: boolean };
   /**
    * Per-backend circuit breaker: after `threshold` consecutive failures a backend is skipped
    * (no round trip) for `cooldown`, then one probe call decides. `false` disables it.
@@ -142,6 +152,12 @@ export interface CacheOptions {
   globalStats?: boolean | { interval?: Duration };
   /** Clock in ms since the epoch, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Told of every event (hits, misses, stale serves, writes, invalidations, breaker changes,
+   * errors…), synchronously, from the first call on: the same as `cache.on("*", listener)`.
+   * A listener that throws is logged once and never breaks a call. See `CacheEvent`.
+   */
+  onEvent?: (event: CacheEvent) => unknown;
 }
 
 /** What a runtime's entry point supplies to {@link resolveOptions}. */
@@ -217,6 +233,7 @@ const CACHE_OPTIONS = {
   }),
   codec: opt.withDefault(opt.oneOf(["cbor", "json"]), D.codec),
   codecs: opt.withDefault(extensionsCheck, D.codecs),
+  rowShapes: opt.withDefault(opt.boolean, D.rowShapes),
   compression: opt.withDefault(opt.oneOf(["zstd", "gzip", "none"]), D.compression),
   encryption: opt.optional(encryptionCheck),
   zstd: opt.optional(opt.group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
@@ -241,6 +258,7 @@ const CACHE_OPTIONS = {
   memory: opt.switchable({
     maxBytes: opt.withDefault(opt.positiveInteger, D.memory.maxBytes),
     ttl: opt.withDefault(opt.duration, D.memory.ttl),
+    shared: opt.withDefault(opt.boolean, D.memory.shared),
   }, D.memory.on),
   breaker: opt.switchable({
     threshold: opt.withDefault(opt.positiveInteger, D.breaker.threshold),
@@ -260,6 +278,7 @@ const CACHE_OPTIONS = {
   }),
   globalStats: opt.switchable({ interval: opt.withDefault(opt.duration, D.globalStats.interval) }, D.globalStats.on),
   now: opt.optional(opt.fn<() => number>()),
+  onEvent: opt.optional(opt.fn<(event: CacheEvent) => unknown>("a function, (event) => void")),
 } satisfies opt.OptionChecks<CacheOptions>;
 
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
@@ -268,6 +287,7 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
   const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
   const compressors = compressorsFor(zstd);
   const ttlProfiles = resolveProfiles(o.ttlProfiles, o.ttlOverrides);
+  const codecs = codecsFor({ rowShapes: o.rowShapes });
   return {
     store: o.store ?? memoryStore(),
     blobs: o.blobs ?? (o.store === undefined ? memoryBlobStore() : undefined),
@@ -292,7 +312,7 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     waitUntil: o.waitUntil,
     maxPendingWrites: o.maxPendingWrites,
     logger: o.logger ?? consoleLogger,
-    memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl },
+    memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl, shared: o.memory.shared },
     breaker: o.breaker && { threshold: o.breaker.threshold, cooldownMs: o.breaker.cooldown },
     staleWhileRevalidateMs: o.staleWhileRevalidate ?? 0,
     staleIfErrorMs: o.staleIfError ?? 0,
@@ -300,5 +320,6 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     limits: o.limits,
     globalStatsIntervalMs: o.globalStats?.interval,
     now: o.now ?? Date.now,
+    onEvent: o.onEvent,
   };
 }

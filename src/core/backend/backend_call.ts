@@ -204,33 +204,51 @@ function named(adapter: string, operation: string, keyHash: string | undefined):
 /**
  * The core both paths share: `spec.call` raced against its time limit and the caller's signal.
  * A rejection is a `CacheError` of the backend's class, or the caller's abort reason as it is.
+ * Settled by hand rather than with `Promise.race` (one promise per call, not three: this runs on
+ * every hit).
  */
-async function within<T>(spec: OperatorCall<T>): Promise<T> {
+function within<T>(spec: OperatorCall<T>): Promise<T> {
   const outer = spec.signal;
-  outer?.throwIfAborted();
+  if (outer?.aborted) return Promise.reject(outer.reason);
   const controller = new AbortController();
-  let fail: (error: unknown) => void = () => {};
-  const stopped = new Promise<never>((_, reject) => (fail = reject));
-  const onAbort = (): void => {
-    controller.abort(outer!.reason);
-    fail(outer!.reason);
-  };
-  outer?.addEventListener("abort", onAbort, { once: true });
-  const timer = setTimeout(() => {
-    const error = new TimeoutError(spec.backend, `${spec.what} timed out after ${spec.timeoutMs} ms`);
-    controller.abort(error);
-    fail(error);
-  }, spec.timeoutMs);
-  try {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      outer?.removeEventListener("abort", onAbort);
+      return true;
+    };
+    const onAbort = (): void => {
+      if (!settle()) return;
+      controller.abort(outer!.reason);
+      reject(outer!.reason);
+    };
     // Raced as well as signalled, so an adapter that ignores its signal cannot hold the caller.
-    return await Promise.race([spec.call(controller.signal), stopped]);
-  } catch (cause) {
-    if (outer?.aborted && cause === outer.reason) throw cause;
-    throw normalise(spec.backend, spec.what, cause);
-  } finally {
-    clearTimeout(timer);
-    outer?.removeEventListener("abort", onAbort);
-  }
+    const timer = setTimeout(() => {
+      if (!settle()) return;
+      const error = new TimeoutError(spec.backend, `${spec.what} timed out after ${spec.timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
+    }, spec.timeoutMs);
+    outer?.addEventListener("abort", onAbort, { once: true });
+    let call: Promise<T>;
+    try {
+      call = spec.call(controller.signal);
+    } catch (error) {
+      call = Promise.reject(error);
+    }
+    call.then(
+      (value) => {
+        if (settle()) resolve(value);
+      },
+      (cause: unknown) => {
+        if (!settle()) return;
+        reject(outer?.aborted && cause === outer.reason ? cause : normalise(spec.backend, spec.what, cause));
+      },
+    );
+  });
 }
 
 function normalise(backend: Backend, what: string, cause: unknown): CacheError {

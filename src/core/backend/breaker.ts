@@ -30,6 +30,8 @@ export class CircuitBreaker {
   #probing = false;
   #opened = 0;
   #rejected = 0;
+  /** Told when the breaker opens, and when a probe's success closes it (the cache's `breaker` events). */
+  onChange: ((state: "open" | "closed") => void) | undefined;
 
   constructor(threshold: number, cooldownMs: number, now: () => number) {
     this.#threshold = threshold;
@@ -55,7 +57,9 @@ export class CircuitBreaker {
   success(): void {
     this.#failures = 0;
     this.#probing = false;
+    const was = this.#state;
     this.#state = "closed";
+    if (was !== "closed") this.onChange?.("closed");
   }
 
   /** Records a call that failed; opens the breaker at the threshold, or when a probe fails. */
@@ -67,6 +71,7 @@ export class CircuitBreaker {
       this.#state = "open";
       this.#openedAt = this.#now();
       this.#opened++;
+      this.onChange?.("open");
     }
   }
 

@@ -27,7 +27,7 @@
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
-import { decodeValue, inflatePayload } from "../record/entry.ts";
+import { decodePayload, decodeValue } from "../record/entry.ts";
 import type { HitSource } from "../stats/stats.ts";
 import { type ComputeJob, type Decoder, writeFor } from "./job.ts";
 import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
@@ -36,6 +36,7 @@ import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
 import { callerTimeout, TimeLimit } from "./time_limit.ts";
 import { TimeoutError } from "../errors.ts";
+import type { CallFields } from "../stats/events.ts";
 
 /** What {@link find} found: a lookup's outcome with the entry decoded into the job's value. */
 export type Found<T> =
@@ -77,7 +78,11 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
   if (found.kind === "miss") return found;
   const { entry, ...rest } = found;
   try {
-    return { ...rest, value: await decoder.decode(entry, found.kind === "hit"), source: entry.source };
+    // Decoded while the checksum is computed; the value leaves only once it has matched.
+    const decoding = (async () => await decoder.decode(entry, found.kind === "hit"))();
+    decoding.catch(() => {});
+    await entry.verified;
+    return { ...rest, value: await decoding, source: entry.source };
   } catch (error) {
     countEntryError(ctx, error);
     return { kind: "miss", lease: "none", gens: found.gens };
@@ -86,23 +91,27 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
 
 /**
  * The decoder of values (`wrap`, `get`): decompressed (bounded by `maxValueBytes`) and decoded by
- * the codec the record names. With the in-process tier, a fresh value's encoding is kept there
- * and later calls decode it without a store request.
+ * the codec the record names, in one pass where the compressor allows it. With the in-process
+ * tier, a fresh value's encoding is kept there, once its checksum has matched, and later calls
+ * are served from it without a store request (memory_tier.ts: decoded per hit, or shared).
  */
 export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
   const { tier } = ctx;
   const config = ctx.options.payload;
+  const keeping = { ...config, keepRaw: true };
   // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
   return {
     local: tier && ((hash) => {
       const held = tier.get(hash);
-      return held && { value: decodeValue(held.codec, held.bytes, config) as T };
+      if (held === undefined) return undefined;
+      return { value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T };
     }),
-    async decode({ record, bytes }, fresh) {
-      const raw = await inflatePayload(record, bytes, config);
-      const value = decodeValue(record.c, raw, config) as T;
-      if (fresh) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
-      return value;
+    async decode({ record, bytes, verified }, fresh) {
+      const keep = fresh && tier !== undefined;
+      const { value, raw } = await decodePayload(record, bytes, keep ? keeping : config);
+      await verified;
+      if (raw) tier?.set(record.k, { codec: record.c, bytes: raw }, record.e);
+      return value as T;
     },
   };
 }
@@ -115,6 +124,11 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   const leaseConfig = ctx.options.lease;
   const lease = newLease(ctx, hash);
   const findOptions: FindOptions<T> = { decoder, lease, retainMs };
+  const { events } = ctx;
+  // Events are built only while someone listens: with nobody, the hit path pays one branch.
+  const call = events.listening
+    ? events.begin({ op: "wrap", keyHash: hash, namespace: ref.namespace, label: policy.label })
+    : undefined;
 
   const started = performance.now();
   // A lookup that outlives `timeout.total` still brings the generations the write needs.
@@ -129,6 +143,7 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   ctx.reporter.reportInBackground(ctx.background);
   if (found.kind === "hit") {
     ctx.stats.hit(found.source, elapsed);
+    if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: false });
     if (found.source !== "memory") job.onPlacement(found.source);
     return found.value;
   }
@@ -139,11 +154,16 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   const staleAllowed = found.kind === "stale" && allowed(found);
   if (found.kind === "stale" && staleAllowed && servable(ctx, found, policy.staleWhileRevalidateMs)) {
     ctx.stats.hit(found.source, elapsed);
+    if (call) events.emit({ type: "hit", ...call, tier: found.source, ms: elapsed, stale: true });
     ctx.stats.stale++;
+    if (call) {
+      events.emit({ type: "stale", ...call, reason: found.marked ? "marked" : "revalidate", tier: found.source });
+    }
     refreshInBackground(ctx, job, found.gens);
     return found.value;
   }
   ctx.stats.miss(elapsed);
+  if (call) events.emit({ type: "miss", ...call, ms: elapsed });
   const fallback = found.kind === "stale" && staleAllowed ? found : undefined;
 
   // The callers' time limit counts from the miss: waiting for another instance's computation included.
@@ -158,30 +178,39 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     if (!owned && job.recompute) found = { kind: "miss", lease: "held", gens: found.gens };
   }
   if (found.kind === "miss" && found.lease === "held" && leaseConfig) {
+    const waitStarted = performance.now();
     found = await waitForOwner(ctx, ref, {
       find: findOptions,
       waitMs: Math.min(leaseConfig.waitMs, limit?.remaining() ?? Infinity),
       servableStale: servableNow,
       seen: found.gens,
     });
+    const ms = performance.now() - waitStarted;
     if (found.kind === "hit" || found.kind === "stale") {
       ctx.stats.leasesWaited++;
+      if (call) events.emit({ type: "leaseWait", ...call, outcome: "served", ms });
       return found.value;
     }
     if (found.lease === "acquired") owned = lease;
-    else if (limit?.expired()) {
+    else if (!limit?.expired()) ctx.stats.leaseWaitsGivenUp++;
+    if (call) events.emit({ type: "leaseWait", ...call, outcome: owned ? "acquired" : "gaveUp", ms });
+    if (!owned && limit?.expired()) {
       ctx.stats.functionTimeouts++;
-      return answerLate(ctx, { job, fallback, error: callerTimeout(policy.label, limit.ms) });
-    } else ctx.stats.leaseWaitsGivenUp++;
+      return answerLate(ctx, { job, fallback, call, error: callerTimeout(policy.label, limit.ms) });
+    }
   }
   if (owned) ctx.stats.leasesAcquired++;
 
   const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
+  const computeStarted = performance.now();
   // An async wrapper either way, so a compute that throws synchronously is a rejection like any failure.
   const computing = owned ? whileHolding(ctx, owned, job.compute) : (async () => await job.compute())();
   // Stored whether or not the caller still waits for it (a timeout does not stop the computation).
   const stored = computing.then((value) => {
-    persist(ctx, job, { value, seen, owned });
+    if (call) {
+      events.emit({ type: "compute", ...call, ms: performance.now() - computeStarted, ok: true, fallback: false });
+    }
+    persist(ctx, job, { value, seen, owned, call });
     return value;
   }, (error: unknown) => {
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
@@ -194,27 +223,40 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
     const raced = await limit.race(stored);
     if (!raced.late) return raced.value;
   } catch (error) {
-    return answerLate(ctx, { job, fallback, error });
+    return answerLate(ctx, { job, fallback, call, error, computeMs: performance.now() - computeStarted });
   }
   // The caller stops waiting; the computation goes on, registered like a background write.
   const settled = (): Promise<void> => stored.then(() => {}, () => {});
   if (!ctx.background.schedule(settled)) void settled();
   ctx.stats.functionTimeouts++;
-  return answerLate(ctx, { job, fallback, error: callerTimeout(policy.label, limit.ms) });
+  return answerLate(ctx, { job, fallback, call, error: callerTimeout(policy.label, limit.ms) });
+}
+
+/** What {@link answerLate} answers for. */
+interface LateAnswer<T> {
+  readonly job: ComputeJob<T>;
+  readonly fallback: Stale<T> | undefined;
+  readonly error: unknown;
+  /** The call's event fields, while someone listens. */
+  readonly call: CallFields | undefined;
+  /** How long the function ran before it failed (absent for a caller's timeout: it still runs). */
+  readonly computeMs?: number;
 }
 
 /**
  * The answer to a caller whose function failed or ran past the timeout: the stale entry when one
  * expired less than `staleIfError` ago, else the error.
  */
-function answerLate<T>(
-  ctx: CacheContext,
-  late: { readonly job: ComputeJob<T>; readonly fallback: Stale<T> | undefined; readonly error: unknown },
-): T {
-  const { job, fallback, error } = late;
+function answerLate<T>(ctx: CacheContext, late: LateAnswer<T>): T {
+  const { job, fallback, error, call } = late;
   const { policy, ref } = job;
-  if (fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs) {
+  const served = fallback && ctx.options.now() < fallback.expiredAt + policy.staleIfErrorMs ? fallback : undefined;
+  if (call && late.computeMs !== undefined) {
+    ctx.events.emit({ type: "compute", ...call, ms: late.computeMs, ok: false, error, fallback: served !== undefined });
+  }
+  if (served) {
     ctx.stats.staleIfError++;
+    if (call) ctx.events.emit({ type: "stale", ...call, reason: "error", tier: served.source });
     const what = error instanceof TimeoutError && error.backend === "function"
       ? "function timed out"
       : "function failed";
@@ -222,7 +264,7 @@ function answerLate<T>(
       error,
       ...(ref.readableKey === undefined ? {} : { key: ref.readableKey }),
     });
-    return fallback.value;
+    return served.value;
   }
   throw error;
 }
@@ -231,13 +273,19 @@ function answerLate<T>(
 function persist<T>(
   ctx: CacheContext,
   job: ComputeJob<T>,
-  computed: { readonly value: T; readonly seen: Generations | Promise<Generations>; readonly owned: Lease | undefined },
+  computed: {
+    readonly value: T;
+    readonly seen: Generations | Promise<Generations>;
+    readonly owned: Lease | undefined;
+    readonly call: CallFields | undefined;
+  },
 ): void {
-  const { owned } = computed;
+  const { owned, call } = computed;
   let settle: (() => void) | undefined;
   job.persisting?.(new Promise<void>((resolve) => (settle = resolve)));
   persistInBackground(ctx, writeFor(ctx, job, computed), {
     label: job.policy.label,
+    call,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
     after: owned || settle

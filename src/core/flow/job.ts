@@ -8,6 +8,7 @@
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
+import type { CallFields } from "../stats/events.ts";
 import { stampsFor } from "../record/generations.ts";
 import type { Generations, StoredEntry } from "./lookup.ts";
 import type { Placement } from "./placement.ts";
@@ -96,7 +97,12 @@ export type PersistPlan = Pick<WriteRequest, "value" | "ttlMs" | "meta" | "retai
 export function writeFor<T>(
   ctx: CacheContext,
   job: ComputeJob<T>,
-  computed: { readonly value: T; readonly seen: Generations | Promise<Generations> },
+  computed: {
+    readonly value: T;
+    readonly seen: Generations | Promise<Generations>;
+    /** The call's event fields, while someone listens. */
+    readonly call?: CallFields | undefined;
+  },
 ): WriteRequest | undefined | Promise<WriteRequest | undefined> {
   const { ref, policy } = job;
   // The plan now (a response's body is being read meanwhile); the stamps once they are known.
@@ -107,6 +113,9 @@ export function writeFor<T>(
     const gens = stampsFor(ref.gens, known);
     if (!gens) {
       ctx.stats.writesDiscarded++;
+      if (computed.call) {
+        ctx.events.emit({ type: "write", ...computed.call, outcome: "discarded", reason: "unverified" });
+      }
       return undefined;
     }
     return {

@@ -4,26 +4,32 @@
  * used for eviction. When the entry is expected to be a blob, the blob GET is issued at the same
  * time (its key derives from the key hash, and the record's checksum decides whether the body is
  * the right one), and it holds no more of the body than the record's size: a 120 MiB object under
- * a record of 40 KB costs 40 KB. A GET the record turns out not to need is abandoned: aborted at
- * once, and counted nowhere.
+ * a record of 40 KB costs 40 KB. A GET the record turns out not to need is abandoned: aborted in
+ * the next task (after the caller has its answer), and counted nowhere.
  *
- * A lookup returns the verified entry — the record and its stored bytes, size and checksum checked,
- * still compressed — and decodes nothing: `wrap` and `get` decode it (get_or_compute.ts), the
- * response cache serves the bytes as they are. An encrypted payload is decrypted once it has
- * verified (record/encryption.ts), so both get the bytes as they were before sealing; a payload
- * this cache has no key for is a miss counted in `errors.codec`, one that does not decrypt in
- * `errors.integrity`. Anything that does not verify — a malformed record,
- * a record for another key, a size or checksum mismatch, a body over the record's size — is a
- * miss counted as an error, never a value. A record invalidated since it was written is a plain
- * miss; one marked stale is `stale`.
+ * A lookup returns the entry — the record and its stored bytes, still compressed, the record and
+ * the size checked — with its checksum being computed (`verified`), and decodes nothing: `wrap`
+ * and `get` decode it (get_or_compute.ts), the response cache serves the bytes as they are. The
+ * checksum is left running so that decompression and decoding overlap it (WebCrypto digests on
+ * another thread in Node: at 10 MB that hides its ~2 ms); `find` (get_or_compute.ts) lets nothing
+ * out before it resolves, and a decoder keeps nothing before it either. Anything that does not
+ * verify — a malformed record, a record for another key, a size or checksum mismatch, a body over
+ * the record's size — is a miss counted as an error, never a value. A record invalidated since it
+ * was written is a plain miss; one marked stale is `stale`.
+ *
+ * An encrypted payload (the record names a key: record/encryption.ts) is decrypted here, while
+ * its checksum — over the bytes as stored — is computed, so that every reader (decoders, the
+ * response cache) gets the payload as it was before sealing and none of them handles ciphertext.
+ * A payload this cache has no key for is a miss counted in `errors.codec`, one that does not
+ * decrypt (altered, or another key under that id) in `errors.integrity`.
  *
  * @module
  */
 import { countedByBackend } from "../backend/backend_call.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import { type CacheError, IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
-import { type EntryRecord, parseRecord, verifyPayload } from "../record/entry.ts";
-import { openPayload } from "../record/encryption.ts";
+import { type EntryRecord, parseRecord, startVerifying } from "../record/entry.ts";
+import { openPayload, SEAL_OVERHEAD_BYTES } from "../record/encryption.ts";
 import { newToken, standing } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
 import type { ErrorSource } from "../stats/stats.ts";
@@ -36,16 +42,21 @@ import type { Placement } from "./placement.ts";
 export type Generations = Readonly<Record<string, Generation>>;
 
 /**
- * A verified entry: its record, and its payload as stored (compressed unless `record.z` is
- * `none`), decrypted when the record names a key.
+ * An entry: its record, and its payload as stored (compressed unless `record.z` is `none`),
+ * decrypted when the record names a key.
  */
 export interface StoredEntry {
   /** The record, parsed and checked against the entry's key hash. */
   readonly record: EntryRecord;
-  /** The stored payload, whose stored form has the size and checksum the record names; decrypted when it was encrypted. */
+  /** The payload, decrypted if it was encrypted; its stored form has the size the record names, and its checksum is {@link verified}. */
   readonly bytes: Uint8Array;
   /** Where the payload came from. */
   readonly source: Placement;
+  /**
+   * Resolves once `bytes` match the record's checksum; rejects with an `IntegrityError` when they
+   * do not. Nothing derived from `bytes` leaves the cache, or enters its tier, before it resolves.
+   */
+  readonly verified: Promise<void>;
 }
 
 /** What a lookup found. Every kind carries the generations a new record would be stamped with. */
@@ -158,12 +169,8 @@ async function verified(
   if (standsAs === "invalid") return { kind: "miss", lease: reply.lease, gens };
   const now = ctx.options.now();
   if (record.e + read.retainMs <= now) return { kind: "miss", lease: "none", gens };
-  const stored = await payloadOf(ctx, record, read.speculative);
-  ctx.hints.set(hash, stored.source);
-  await verifyPayload(record, stored.bytes);
-  // Encrypted payloads are opened here, once their stored bytes verified: every reader (decoders,
-  // the response cache) gets the payload as it was before sealing.
-  const entry = { ...stored, bytes: await openPayload(record, stored.bytes, ctx.options.encryption) };
+  const entry = await payloadOf(ctx, record, read.speculative);
+  ctx.hints.set(hash, entry.source);
   if (record.e > now && standsAs === "valid") return { kind: "hit", entry, gens };
   // Marked stale by an invalidation while still within its TTL: served while one refresh runs.
   // Past its TTL, a marked entry follows the usual stale windows.
@@ -177,18 +184,36 @@ async function payloadOf(
   record: EntryRecord,
   speculative: BlobFetch | undefined,
 ): Promise<StoredEntry> {
-  if (record.p !== undefined) return { record, bytes: decodeInline(record.p), source: "inline" };
+  if (record.p !== undefined) return await opened(ctx, checked(record, decodeInline(record.p), "inline"));
   const { prefix, blobs, payload } = ctx.options;
   const key = blobKey(prefix, record.k);
   if (record.b !== key) throw new IntegrityError(`record points to an unexpected blob key`);
   if (!blobs) throw new IntegrityError("record points to a blob but no blob store is configured");
-  // A payload larger than any value this cache decodes is refused before its GET holds it.
-  if (record.s > payload.maxValueBytes) {
+  // A payload larger than any value this cache decodes is refused before its GET holds it (an
+  // encrypted one may be larger than its value by the IV and tag).
+  if (record.s > payload.maxValueBytes + (record.y === undefined ? 0 : SEAL_OVERHEAD_BYTES)) {
     throw new TooLargeError(`stored payload is ${record.s} bytes, over maxValueBytes (${payload.maxValueBytes})`);
   }
   const bytes = await (speculative ?? startBlobFetch(ctx, record.k, key)).bytes(record.s);
   if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
-  return { record, bytes, source: "blob" };
+  return await opened(ctx, checked(record, bytes, "blob"));
+}
+
+/** The entry with its size checked and its checksum under way (see {@link StoredEntry.verified}). */
+function checked(record: EntryRecord, bytes: Uint8Array, source: Placement): StoredEntry {
+  const verified = startVerifying(record, bytes);
+  // Handled here so that a mismatch is never an unhandled rejection; awaiting it still throws.
+  verified.catch(() => {});
+  return { record, bytes, source, verified };
+}
+
+/**
+ * The entry with its payload decrypted when the record names a key; its checksum, over the bytes
+ * as stored, goes on meanwhile. Throws `CodecError` (no such key here) or `IntegrityError`.
+ */
+async function opened(ctx: CacheContext, entry: StoredEntry): Promise<StoredEntry> {
+  if (entry.record.y === undefined) return entry;
+  return { ...entry, bytes: await openPayload(entry.record, entry.bytes, ctx.options.encryption) };
 }
 
 function isReadResult(value: unknown): value is ReadResult {
@@ -253,9 +278,15 @@ function startBlobFetch(ctx: CacheContext, hash: string, key: string): BlobFetch
     },
     abandon(): void {
       if (claimed) return;
-      // Aborted before the size settles, so the store never reads on without a limit.
-      abandoned.abort(new Error("blob GET abandoned: the record did not point to it"));
-      settle(undefined);
+      claimed = true;
+      // In a later task, not on the caller's path: aborting a request in flight costs ~0.2 ms
+      // (the HTTP client tears its connection down), and a GET that has already been answered
+      // meanwhile (a 404, from a nearby server) keeps its connection for the next one. Aborted
+      // before the size settles, so the store never reads on without a limit.
+      setTimeout(() => {
+        abandoned.abort(new Error("blob GET abandoned: the record did not point to it"));
+        settle(undefined);
+      }, 0);
     },
   };
 }

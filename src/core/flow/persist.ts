@@ -5,6 +5,7 @@
  * @module
  */
 import type { CacheContext } from "../context.ts";
+import type { CallFields } from "../stats/events.ts";
 import { isCacheError } from "../errors.ts";
 import { countedByBackend } from "../backend/backend_call.ts";
 import type { Placement } from "./placement.ts";
@@ -18,6 +19,8 @@ export interface PersistHooks {
   readonly onStored?: ((placement: Placement) => void) | undefined;
   /** Runs after the write, whatever its outcome (also when it could not be scheduled). */
   readonly after?: (() => Promise<void>) | undefined;
+  /** The computing call's event fields, while someone listens: its `write` event carries them. */
+  readonly call?: CallFields | undefined;
 }
 
 /**
@@ -32,7 +35,7 @@ export function persistInBackground(
   pending: WriteRequest | undefined | Promise<WriteRequest | undefined>,
   hooks: PersistHooks,
 ): void {
-  const { label } = hooks;
+  const { label, call } = hooks;
   if (pending === undefined) {
     const after = hooks.after;
     if (after && !ctx.background.schedule(after)) void after();
@@ -42,20 +45,28 @@ export function persistInBackground(
     try {
       const request = await pending;
       if (request === undefined) return;
-      if (await writeEntry(ctx, { ...request, value: await request.value })) {
+      const value = await request.value;
+      const started = performance.now();
+      const stored = await writeEntry(ctx, { ...request, value });
+      if (stored) {
         ctx.stats.writesOk++;
-        hooks.onStored?.(ctx.hints.get(request.hash) ?? "inline");
+        if (call) {
+          ctx.events.emit({ type: "write", ...call, outcome: "ok", ...stored, ms: performance.now() - started });
+        }
+        hooks.onStored?.(stored.placement);
       } else {
         ctx.stats.writesDiscarded++;
+        if (call) ctx.events.emit({ type: "write", ...call, outcome: "discarded", reason: "invalidated" });
       }
     } catch (error) {
-      accountWriteFailure(ctx, error, label);
+      accountWriteFailure(ctx, error, hooks);
     } finally {
       await hooks.after?.();
     }
   });
   if (!scheduled) {
     ctx.stats.writesSkipped++;
+    if (call) ctx.events.emit({ type: "write", ...call, outcome: "skipped", reason: "pendingFull" });
     ctx.backend.warnOnce(
       `pending-full`,
       `larder: ${label}: result not cached, ${ctx.options.maxPendingWrites} writes already pending`,
@@ -68,15 +79,18 @@ export function persistInBackground(
  * Counts and logs a failed write: skipped for bad values (a value a backend refused as too large
  * included), failed for backend errors. An error the backend facade counted is not counted again.
  */
-function accountWriteFailure(ctx: CacheContext, error: unknown, label: string): void {
+function accountWriteFailure(ctx: CacheContext, error: unknown, hooks: PersistHooks): void {
+  const { label, call } = hooks;
   const code = isCacheError(error) ? error.code : undefined;
   if (code === "E_CODEC" || code === "E_TOO_LARGE" || code === "E_KEY") {
     ctx.stats.writesSkipped++;
+    if (call) ctx.events.emit({ type: "write", ...call, outcome: "skipped", reason: "value", code });
     if (!countedByBackend(error)) ctx.stats.error("codec", code);
     ctx.backend.warnOnce(`value:${label}:${code}`, `larder: ${label}: result not cached: ${(error as Error).message}`);
     return;
   }
   ctx.stats.writesFailed++;
+  if (call) ctx.events.emit({ type: "write", ...call, outcome: "failed", ...code && { code } });
   if (!isCacheError(error)) {
     ctx.backend.logger.error(`larder: ${label}: background write failed`, { error });
   }

@@ -19,6 +19,11 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
   if (ctx.refreshing.has(hash)) return;
   ctx.refreshing.add(hash);
   const scheduled = ctx.background.schedule(async () => {
+    const { events } = ctx;
+    const { namespace } = job.ref;
+    const call = events.listening
+      ? events.begin({ op: "refresh", keyHash: hash, namespace, label: job.policy.label })
+      : undefined;
     const lease = newLease(ctx, hash);
     let owned = false;
     // Once the write is scheduled, it releases the lease and the in-process mark itself.
@@ -27,20 +32,26 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
       if (owned && lease) await release(ctx, lease);
       ctx.refreshing.delete(hash);
     };
+    let started = 0;
     try {
       if (lease) {
         owned = await tryAcquire(ctx, lease);
         if (!owned) return; // another instance is refreshing it
       }
+      started = performance.now();
       const value = lease ? await whileHolding(ctx, lease, job.compute) : await job.compute();
+      if (call) events.emit({ type: "compute", ...call, ms: performance.now() - started, ok: true, fallback: false });
       handedOff = true;
-      persistInBackground(ctx, writeFor(ctx, job, { value, seen }), {
+      persistInBackground(ctx, writeFor(ctx, job, { value, seen, call }), {
         label: job.policy.label,
+        call,
         onStored: job.onPlacement,
         after: done,
       });
     } catch (error) {
       ctx.stats.refreshesFailed++;
+      const ms = performance.now() - started;
+      if (call) events.emit({ type: "compute", ...call, ms, ok: false, error, fallback: false });
       ctx.backend.logger.warn(`larder: ${job.policy.label}: background refresh failed; the stale entry stays`, {
         error,
         ...(job.ref.readableKey === undefined ? {} : { key: job.ref.readableKey }),

@@ -15,6 +15,7 @@ import { newToken } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey, recordKeyParts } from "../record/key_layout.ts";
 import { encodePayload, type Seal } from "../record/entry.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "../types.ts";
+import type { Placement } from "./placement.ts";
 
 /** What to write. */
 export interface WriteRequest {
@@ -38,12 +39,21 @@ export interface WriteRequest {
   readonly readableKey?: string;
 }
 
+/** What a write stored: the payload's size as stored, and where it went. */
+export interface StoredWrite {
+  /** Stored (compressed) payload size, bytes. */
+  readonly bytes: number;
+  /** Inline in the record, or a blob. */
+  readonly placement: Placement;
+}
+
 /**
- * Writes an entry; resolves to false when an invalidation came between computing the value and
- * writing it (nothing stored). Rejects with a `CacheError`: `E_CODEC`/`E_TOO_LARGE` when the
- * value cannot be stored, a backend error when a backend failed (already counted and logged).
+ * Writes an entry; resolves to what it stored, or to false when an invalidation came between
+ * computing the value and writing it (nothing stored). Rejects with a `CacheError`:
+ * `E_CODEC`/`E_TOO_LARGE` when the value cannot be stored, a backend error when a backend failed
+ * (already counted and logged).
  */
-export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<boolean> {
+export async function writeEntry(ctx: CacheContext, request: WriteRequest): Promise<StoredWrite | false> {
   const { options } = ctx;
   const { hash } = request;
   const payload = await encodePayload(request.value, options.payload, sealFor(ctx, request));
@@ -75,9 +85,10 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   // not be asked about, may predate an invalidation. (Not entries with metadata: only the response
   // cache reads them, and it serves stored bytes, never the tier.)
   if (request.meta === undefined) ctx.tier?.set(hash, { codec: payload.codec, bytes: payload.raw }, fields.e);
-  ctx.hints.set(hash, record.p === undefined ? "blob" : "inline");
+  const placement = record.p === undefined ? "blob" : "inline";
+  ctx.hints.set(hash, placement);
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
-  return true;
+  return { bytes: payload.bytes.length, placement };
 }
 
 /** With `encryption`, the payload's seal, bound to this entry's key hash and metadata (record/encryption.ts). */

@@ -56,6 +56,8 @@ export interface PayloadEncryption {
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
+/** How much larger a sealed payload is than the bytes sealed: the IV and the tag. */
+export const SEAL_OVERHEAD_BYTES: number = IV_BYTES + TAG_BYTES;
 /** Names the scheme in the authenticated data, so a later scheme can never be confused with this one. */
 const SCHEME = "larder/aes-256-gcm/1";
 

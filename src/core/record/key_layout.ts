@@ -68,6 +68,21 @@ export function tagGeneration(prefix: string, tag: string): string {
   return `${prefix}:v:tag:${tag}`;
 }
 
+/** What a generation key belongs to: the whole prefix, a namespace or a tag. */
+export type GenerationTarget =
+  | { readonly kind: "prefix" }
+  | { readonly kind: "namespace" | "tag"; readonly name: string };
+
+/** What the generation key `key` of `prefix` was made for, or `undefined` when it is not one. */
+export function generationTarget(prefix: string, key: string): GenerationTarget | undefined {
+  if (key === prefixGeneration(prefix)) return { kind: "prefix" };
+  for (const kind of ["namespace", "tag"] as const) {
+    const start = kind === "tag" ? tagGeneration(prefix, "") : namespaceGeneration(prefix, "");
+    if (key.startsWith(start) && key.length > start.length) return { kind, name: key.slice(start.length) };
+  }
+  return undefined;
+}
+
 /** The generation keys of an entry, in the order they are stamped: the prefix's, the namespace's, each tag's. */
 export function generationKeys(prefix: string, namespace: string, tags: readonly string[]): string[] {
   return [

@@ -23,6 +23,8 @@ export interface LatencySummary {
   readonly p99: number;
   /** Largest sample. */
   readonly max: number;
+  /** All samples added up (with `count`, the mean; Prometheus' `_sum`). */
+  readonly sum: number;
 }
 
 /** Records durations in milliseconds into fixed buckets. */
@@ -30,6 +32,7 @@ export class Histogram {
   #counts = new Uint32Array(BUCKETS);
   #count = 0;
   #max = 0;
+  #sum = 0;
 
   /** Adds one sample. Negative and non-finite samples are ignored. */
   record(ms: number): void {
@@ -37,6 +40,7 @@ export class Histogram {
     const index = ms <= MIN_MS ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log(ms / MIN_MS) / LOG_BASE));
     this.#counts[index]! += 1;
     this.#count += 1;
+    this.#sum += ms;
     if (ms > this.#max) this.#max = ms;
   }
 
@@ -52,7 +56,7 @@ export class Histogram {
     return this.#max;
   }
 
-  /** Count, p50, p95, p99 and max. */
+  /** Count, p50, p95, p99, max and sum. */
   summary(): LatencySummary {
     return {
       count: this.#count,
@@ -60,6 +64,7 @@ export class Histogram {
       p95: round(this.quantile(0.95)),
       p99: round(this.quantile(0.99)),
       max: round(this.#max),
+      sum: round(this.#sum),
     };
   }
 }

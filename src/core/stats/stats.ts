@@ -105,11 +105,15 @@ export class StatsRecorder {
   readonly hitLatency: Histogram = new Histogram();
   readonly missLatency: Histogram = new Histogram();
   readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
+  readonly #onError: ((source: ErrorSource, code: CacheErrorCode) => void) | undefined;
 
+  /** Counters reporting `breakers`' states; `onError` is told of each error counted (the cache's `error` events). */
   constructor(
     breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined } = {},
+    onError?: (source: ErrorSource, code: CacheErrorCode) => void,
   ) {
     this.#breakers = breakers;
+    this.#onError = onError;
   }
 
   /** Counts a hit served from `source` after `ms` of lookup. */
@@ -130,6 +134,7 @@ export class StatsRecorder {
   error(source: ErrorSource, code: CacheErrorCode): void {
     this.errors[source]++;
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+    this.#onError?.(source, code);
   }
 
   /** A frozen snapshot; `pending` comes from the background queue. */

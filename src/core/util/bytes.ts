@@ -21,7 +21,12 @@ export function hexByte(byte: number | undefined): string {
   return HEX[(byte ?? 0) & 0xff] as string;
 }
 
-/** Inputs up to this size are hashed synchronously: cheaper than WebCrypto's thread-pool hop. */
+/**
+ * Inputs up to this size are hashed synchronously: cheaper than WebCrypto's thread-pool hop.
+ * Measured (bench/sha256.ts, Node 20, p50): at 4 KiB the JS hash takes 19.7 µs, WebCrypto 24 µs
+ * (18–26 µs from 64 B to 4 KiB: the hop); at 16 KiB 77 µs against 41–57 µs. The crossover is
+ * near 5 KiB; below it WebCrypto's time is mostly waiting, above it the JS hash's is all CPU.
+ */
 const SYNC_HASH_MAX_BYTES = 4096;
 
 /** SHA-256 of `bytes`, as 64 lower-case hex characters. */

@@ -1,13 +1,20 @@
 /**
  * SHA-256 (FIPS 180-4) in plain JavaScript, synchronous. Key hashes and small payload checksums
  * are computed on every hit; WebCrypto's `digest` is asynchronous (a thread-pool round trip in
- * Node), which costs more than hashing a few hundred bytes here. Large payloads still go to
- * WebCrypto (see bytes.ts).
+ * Node, ~20–25 µs whatever the size), which costs more than hashing a few KiB here. Large
+ * payloads still go to WebCrypto (see bytes.ts).
+ *
+ * Written for V8's integer paths: 32-bit signed arithmetic (`| 0`) throughout, message words read
+ * straight from the input (no padded copy of it: only the last one or two blocks are assembled,
+ * in a scratch buffer), state and schedule in module-level typed arrays (no allocation but the
+ * 32-byte result). Measured against the byte-by-byte DataView version it replaced
+ * (`bench/sha256.ts`, Node 20, p50): 3.2–3.9× faster up to 4 KiB (a 200-byte key in 1.5 µs
+ * instead of 5.7 µs), 4.7–6.5× from 16 KiB to 1 MiB (~200 MB/s; WebCrypto ~1 GB/s).
  *
  * @module
  */
 
-const K = new Uint32Array([
+const K = Int32Array.from([
   0x428a2f98,
   0x71374491,
   0xb5c0fbcf,
@@ -74,54 +81,98 @@ const K = new Uint32Array([
   0xc67178f2,
 ]);
 
-const INITIAL = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-const W = new Uint32Array(64);
+/** The working state, the message schedule and the last blocks: reused (one call at a time: it is synchronous). */
+const H = new Int32Array(8);
+const W = new Int32Array(64);
+const TAIL = new Uint8Array(128);
 
 /** SHA-256 of `bytes`, as 32 bytes. */
 export function sha256(bytes: Uint8Array): Uint8Array {
-  const h = INITIAL.slice();
-  // Message, then 0x80, zero padding, and the length in bits as a 64-bit big-endian integer.
-  const { padded, view } = padBlocks(bytes, false);
+  H.set(INITIAL);
+  const length = bytes.length;
+  const whole = length & ~63;
+  compress(bytes, whole);
+  // The rest, then 0x80, zero padding, and the length in bits as a 64-bit big-endian integer.
+  const rest = length - whole;
+  const tail = rest < 56 ? 64 : 128;
+  TAIL.fill(0);
+  TAIL.set(bytes.subarray(whole));
+  TAIL[rest] = 0x80;
+  const bits = length * 8;
+  putWord(TAIL, tail - 8, Math.floor(bits / 0x1_0000_0000));
+  putWord(TAIL, tail - 4, bits >>> 0);
+  compress(TAIL, tail);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 8; i++) putWord(out, i * 4, H[i]!);
+  return out;
+}
 
-  for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let t = 0; t < 16; t++) W[t] = view.getUint32(offset + t * 4);
-    for (let t = 16; t < 64; t++) {
-      const w15 = W[t - 15]!;
-      const w2 = W[t - 2]!;
-      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
-      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
-      W[t] = (W[t - 16]! + s0 + W[t - 7]! + s1) >>> 0;
+const INITIAL = Int32Array.from([
+  0x6a09e667,
+  0xbb67ae85,
+  0x3c6ef372,
+  0xa54ff53a,
+  0x510e527f,
+  0x9b05688c,
+  0x1f83d9ab,
+  0x5be0cd19,
+]);
+
+function putWord(to: Uint8Array, at: number, word: number): void {
+  to[at] = word >>> 24;
+  to[at + 1] = word >>> 16;
+  to[at + 2] = word >>> 8;
+  to[at + 3] = word;
+}
+
+/** Runs the compression function over the 64-byte blocks of `b` before `end`, updating {@link H}. */
+function compress(b: Uint8Array, end: number): void {
+  const w = W;
+  let h0 = H[0]!, h1 = H[1]!, h2 = H[2]!, h3 = H[3]!, h4 = H[4]!, h5 = H[5]!, h6 = H[6]!, h7 = H[7]!;
+  for (let p = 0; p < end; p += 64) {
+    for (let t = 0, i = p; t < 16; t++, i += 4) {
+      w[t] = (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
     }
-    let [a, b, c, d, e, f, g, hh] = h as [number, number, number, number, number, number, number, number];
+    for (let t = 16; t < 64; t++) {
+      const x = w[t - 15]!;
+      const y = w[t - 2]!;
+      const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
+      const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
+      w[t] = (w[t - 16]! + s0 + w[t - 7]! + s1) | 0;
+    }
+    let a = h0, c1 = h1, c2 = h2, d = h3, e = h4, f = h5, g = h6, h = h7;
     for (let t = 0; t < 64; t++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (hh + S1 + ch + K[t]! + W[t]!) >>> 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) >>> 0;
-      hh = g;
+      const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+      // ch(e, f, g) and maj(a, b, c) with one operation fewer each.
+      const t1 = (h + s1 + (g ^ (e & (f ^ g))) + K[t]! + w[t]!) | 0;
+      const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+      const t2 = (s0 + ((a & c1) | (c2 & (a | c1)))) | 0;
+      h = g;
       g = f;
       f = e;
-      e = (d + t1) >>> 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) >>> 0;
+      e = (d + t1) | 0;
+      d = c2;
+      c2 = c1;
+      c1 = a;
+      a = (t1 + t2) | 0;
     }
-    h[0] = (h[0]! + a) >>> 0;
-    h[1] = (h[1]! + b) >>> 0;
-    h[2] = (h[2]! + c) >>> 0;
-    h[3] = (h[3]! + d) >>> 0;
-    h[4] = (h[4]! + e) >>> 0;
-    h[5] = (h[5]! + f) >>> 0;
-    h[6] = (h[6]! + g) >>> 0;
-    h[7] = (h[7]! + hh) >>> 0;
+    h0 = (h0 + a) | 0;
+    h1 = (h1 + c1) | 0;
+    h2 = (h2 + c2) | 0;
+    h3 = (h3 + d) | 0;
+    h4 = (h4 + e) | 0;
+    h5 = (h5 + f) | 0;
+    h6 = (h6 + g) | 0;
+    h7 = (h7 + h) | 0;
   }
-  const out = new Uint8Array(32);
-  const outView = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) outView.setUint32(i * 4, h[i]!);
-  return out;
+  H[0] = h0;
+  H[1] = h1;
+  H[2] = h2;
+  H[3] = h3;
+  H[4] = h4;
+  H[5] = h5;
+  H[6] = h6;
+  H[7] = h7;
 }
 
 /**
