@@ -31,10 +31,11 @@ export function extensionsCheck(value: unknown, at: opt.OptionPath): readonly Va
     }
     const name = (codec as ValueExtension).name;
     if (typeof name !== "string" || !NAME.test(name)) {
-      throw new ConfigError(`${item}: name must be 1-16 lower-case letters or digits, got ${opt.describe(name)}`);
+      const got = typeof name === "string" ? JSON.stringify(name) : opt.describe(name);
+      throw new ConfigError(`${item}: name must be 1-16 lower-case letters or digits, got ${got}`);
     }
     if (RESERVED.has(name)) throw new ConfigError(`${item}: name "${name}" is a built-in encoding's`);
-    if (names.has(name)) throw new ConfigError(`${item}: a codec named "${name}" is already in ${where}`);
+    if (names.has(name)) throw new ConfigError(`${item}: a codec named "${name}" comes earlier in the list`);
     names.add(name);
   }
   return Object.freeze([...value as ValueExtension[]]);

@@ -68,6 +68,9 @@ const SCHEME = "larder/aes-256-gcm/1";
  */
 export function encryptionCheck(value: unknown, at: opt.OptionPath): PayloadEncryption {
   const where = opt.optionName(at);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`${where} must be { keys: { [keyId]: key }, current: keyId }, got ${opt.describe(value)}`);
+  }
   const o = opt.group({
     keys: (keys: unknown, keysAt: opt.OptionPath) => {
       if (typeof keys !== "object" || keys === null || Array.isArray(keys) || Object.keys(keys).length === 0) {
@@ -78,7 +81,11 @@ export function encryptionCheck(value: unknown, at: opt.OptionPath): PayloadEncr
     current: opt.requiredString,
   })(value, at);
   if (!Object.hasOwn(o.keys, o.current)) {
-    throw new ConfigError(`${where}.current names key "${o.current}", which is not in ${where}.keys`);
+    throw new ConfigError(
+      `${where}.current is "${o.current}", which is not one of the ids in ${at.path}.keys (${
+        Object.keys(o.keys).join(", ")
+      })`,
+    );
   }
   const keys = new Map<string, Promise<CryptoKey>>();
   for (const [id, key] of Object.entries(o.keys)) {
