@@ -18,6 +18,7 @@ import { blobKey, recordKey } from "../../src/core/record/key_layout.ts";
 import { fromBase64, sha256Hex, toBase64, toHex } from "../../src/core/util/bytes.ts";
 import { cacheHandler } from "../../src/http/handler.ts";
 import { servicesCache } from "../helpers/cache.ts";
+import { cliEnv, spawnCli } from "../helpers/cli.ts";
 import { listen, type LoopbackServer, rawRequest } from "../helpers/raw_http.ts";
 import {
   getObject,
@@ -30,7 +31,7 @@ import {
 } from "../helpers/services.ts";
 import { largeBody, sameBytes } from "../runtime/_http_scenarios.ts";
 
-requireServices();
+const services = requireServices();
 
 const MARKER = "MARKER-0f9c1b7e-plaintext";
 const markerBytes = new TextEncoder().encode(MARKER);
@@ -362,5 +363,11 @@ describe("with the in-process tier and the operator's tools", () => {
     expect(summary).toMatchObject({ live: 1, orphans: 1, deleted: 1 });
     expect(await listObjects(`${prefix}/`)).toEqual([found.blobKey]);
     expect(await writer.cache.get("big")).toEqual(large);
+
+    // The bin, configured from the environment alone (no keys), shows the key id.
+    const shown = await spawnCli(["inspect", "big"], cliEnv(services, prefix));
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/ {2}format +v2, codec cbor, compression zstd, encrypted \(key k1\)\n/);
+    expect(shown.stdout).toMatch(/ {2}payload +verified \(size and checksum match\)\n/);
   });
 });

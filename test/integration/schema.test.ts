@@ -185,5 +185,21 @@ for (const [library, schemas] of Object.entries(libraries)) {
       expect(cache.stats().errors.schema).toBe(1);
       expect(cache.stats().writes.ok).toBe(0);
     });
+
+    it("a fresh value that does not pass, with an expired entry within staleIfError: the entry is served", async () => {
+      const { cache } = servicesCache("schema", { staleIfError: "1m" });
+      let version = 0;
+      const report = cache.wrap(async () => (++version === 1 ? { total: 1, currency: "EUR" } : { total: "bad" }), {
+        name: "report",
+        ttl: 50,
+        schema: schemas.report,
+      });
+      expect(await report()).toEqual({ total: 1, currency: "EUR" });
+      await cache.flush();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await report()).toEqual({ total: 1, currency: "EUR" });
+      expect(version).toBe(2);
+      expect(cache.stats()).toMatchObject({ staleIfError: 1, errors: { schema: 1 } });
+    });
   });
 }
