@@ -38,10 +38,15 @@
  * @module
  */
 export {
+  type BackendHealth,
+  type BackendHealthState,
   type Cache,
+  type CacheHealth,
+  type CheckReport,
+  type CheckStep,
+  type CheckStepName,
   type ClearOptions,
   type ClearResult,
-  createCache,
   type InvalidateOptions,
   type InvalidatingOptions,
   type KeyOptions,
@@ -49,6 +54,7 @@ export {
   type RecacheOptions,
   type SetOptions,
 } from "./src/core/api/create_cache.ts";
+export { createCache } from "./src/runtime/default_entry.ts";
 export type { Ttl } from "./src/core/api/ttl_profiles.ts";
 export { type Resource, resource, type TemplateValue } from "./src/core/record/templates.ts";
 export type { CacheOptions } from "./src/core/api/options.ts";
@@ -114,6 +120,7 @@ export type {
 } from "./src/core/types.ts";
 export { BLOB_PENDING_BYTES } from "./src/core/types.ts";
 export {
+  type BackendErrorOptions,
   BlobError,
   CacheError,
   type CacheErrorCode,

@@ -57,7 +57,10 @@ function check(label: string, command: string, args: readonly string[], forbidde
     .replace(/^.*Warning.*Failed resolving types.*@types\/node.*\n.*\n/gm, "");
   process.stdout.write(output);
   if (result.status !== 0) problems.push(`${label}: exit ${result.status}`);
-  else if (forbidden?.test(output)) problems.push(`${label}: output matches ${forbidden}`);
+  // Not in the file lists (deno publish names every file: src/runtime/exit_warning.ts is no warning).
+  else if (forbidden?.test(output.replace(/^\s*file:\/\/\S+.*$/gm, ""))) {
+    problems.push(`${label}: output matches ${forbidden}`);
+  }
 }
 
 const { tarball, files } = buildAndPack();

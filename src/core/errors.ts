@@ -50,20 +50,50 @@ export class KeyError extends CacheError {
   }
 }
 
+/**
+ * Options of a backend's error: the original error, and, when the backend refused the call
+ * because of how it is configured, what to change.
+ */
+export interface BackendErrorOptions {
+  /** The original error. */
+  readonly cause?: unknown;
+  /**
+   * Set when the backend answered that the call is misconfigured (a wrong token, region, secret
+   * or bucket): not an outage, and this says what to change, e.g. `check the token (UPSTASH_REDIS_REST_TOKEN)`.
+   */
+  readonly fix?: string | undefined;
+}
+
 /** A metadata store (Redis) operation failed. */
 export class StoreError extends CacheError {
-  /** An error with this class's code; `options.cause` keeps the original error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** When set, the store refused the call because of its configuration, and this says what to change. */
+  readonly fix: string | undefined;
+  /** An error with this class's code; `options.cause` keeps the original error, `options.fix` marks a misconfiguration. */
+  constructor(message: string, options?: BackendErrorOptions) {
     super("E_STORE", message, options);
+    this.fix = options?.fix;
   }
 }
 
 /** A blob store (S3) operation failed. */
 export class BlobError extends CacheError {
-  /** An error with this class's code; `options.cause` keeps the original error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** When set, the blob store refused the call because of its configuration, and this says what to change. */
+  readonly fix: string | undefined;
+  /** An error with this class's code; `options.cause` keeps the original error, `options.fix` marks a misconfiguration. */
+  constructor(message: string, options?: BackendErrorOptions) {
     super("E_BLOB", message, options);
+    this.fix = options?.fix;
   }
+}
+
+/**
+ * The fix of a backend error that reports a misconfiguration (see {@link BackendErrorOptions.fix}),
+ * or undefined for any other error, including one from another copy of the package.
+ */
+export function misconfigurationFix(error: unknown): string | undefined {
+  if (!isCacheError(error) || (error.code !== "E_STORE" && error.code !== "E_BLOB")) return undefined;
+  const fix = (error as { fix?: unknown }).fix;
+  return typeof fix === "string" && fix !== "" ? fix : undefined;
 }
 
 /**

@@ -211,6 +211,12 @@ export interface MetadataStore {
   readonly name: string;
   /** Executes `ops` in one round trip; `results[i]` belongs to `ops[i]`. */
   run(ops: readonly StoreOp[], options?: CallOptions): Promise<StoreResult[]>;
+  /**
+   * Optional: the server's clock, ms since the epoch (Redis `TIME`), in one round trip.
+   * `cache.check()` compares it with the local clock (entries expire by their writer's clock, so
+   * instances whose clocks disagree disagree on expiry); stores without it skip that check.
+   */
+  time?(options?: CallOptions): Promise<number>;
 }
 
 /**

@@ -38,6 +38,7 @@ import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/t
 import * as opt from "../core/util/check_options.ts";
 import {
   abortable,
+  authFix,
   checkClient,
   errorMessage,
   type RedisClientLike,
@@ -46,7 +47,7 @@ import {
   runPipeline,
 } from "./_redis_client.ts";
 import { clusterRunner } from "./_redis_cluster.ts";
-import { describeOps, encodeOp } from "./_redis_ops.ts";
+import { describeOps, encodeOp, redisTime } from "./_redis_ops.ts";
 import { connect, lastConnectionError } from "./_redis_connect.ts";
 import { parseRedisUrl, type RedisAddress } from "./_redis_url.ts";
 
@@ -122,10 +123,31 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         if (connection) {
           throw new StoreError(`${name} ${describeOps(ops)} failed: cannot connect: ${errorMessage(connection)}`, {
             cause: connection,
+            fix: authFix(connection),
           });
         }
         if (cause instanceof StoreError) throw cause;
-        throw new StoreError(`${name} ${describeOps(ops)} failed: ${errorMessage(cause)}`, { cause });
+        throw new StoreError(`${name} ${describeOps(ops)} failed: ${errorMessage(cause)}`, {
+          cause,
+          fix: authFix(cause),
+        });
+      }
+    },
+    async time(callOptions?: CallOptions): Promise<number> {
+      const signal = callOptions?.signal;
+      signal?.throwIfAborted();
+      try {
+        const redis = await abortable(client(), signal);
+        return redisTime(await abortable(redis.call("TIME"), signal), name);
+      } catch (cause) {
+        signal?.throwIfAborted();
+        if (cause instanceof StoreError) throw cause;
+        const connection = loaded ? lastConnectionError(await loaded.catch(() => ({}))) : undefined;
+        const error = connection ?? cause;
+        throw new StoreError(`${name} time failed: ${connection ? "cannot connect: " : ""}${errorMessage(error)}`, {
+          cause: error,
+          fix: authFix(error),
+        });
       }
     },
     async close(): Promise<void> {

@@ -62,7 +62,7 @@ export async function setRef(
   call: Omit<KeyCall, "method">,
 ): Promise<{ ref: EntryRef; ttlMs: number }> {
   const key = checkKey({ ...call, method: "set" });
-  const o = opt.checkOptions("set", call.options, SET_OPTIONS);
+  const o = opt.checkOptions({ where: "set", warn: (m) => ctx.backend.warnOnce(m, m) }, call.options, SET_OPTIONS);
   const ttl = o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, "set: ttl");
   return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: ttl };
 }

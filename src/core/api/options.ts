@@ -164,6 +164,13 @@ export interface CacheOptions {
 export interface RuntimeDefaults {
   /** The zstd module used when `options.zstd.wasm` is not given. */
   readonly zstdWasm: ZstdWasm;
+  /**
+   * Set by entry points for runtimes that stop a request's work once its response is sent
+   * (workerd), where background work no `waitUntil` keeps alive is lost: the warning to log when
+   * that happens, with the fix. Called each time; it returns undefined once it has been said (so
+   * an isolate says it once). The core never asks which runtime it is on: the entry point knows.
+   */
+  readonly unkeptWarning?: () => string | undefined;
 }
 
 /** The default logger: warnings and errors to `console`. */
@@ -283,7 +290,11 @@ const CACHE_OPTIONS = {
 
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
 export function resolveOptions(options: CacheOptions | undefined, runtime: RuntimeDefaults): ResolvedOptions {
-  const o = opt.checkOptions("createCache", options, CACHE_OPTIONS);
+  // Doubtful values (a TTL of 60 ms) are logged once the logger is known.
+  const doubts: string[] = [];
+  const o = opt.checkOptions({ where: "createCache", warn: (message) => doubts.push(message) }, options, CACHE_OPTIONS);
+  const logger = o.logger ?? consoleLogger;
+  for (const message of doubts) logger.warn(message);
   const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
   const compressors = compressorsFor(zstd);
   const ttlProfiles = resolveProfiles(o.ttlProfiles, o.ttlOverrides);
@@ -311,7 +322,7 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     totalTimeoutMs: o.timeout.total,
     waitUntil: o.waitUntil,
     maxPendingWrites: o.maxPendingWrites,
-    logger: o.logger ?? consoleLogger,
+    logger,
     memory: o.memory && { maxBytes: o.memory.maxBytes, ttlMs: o.memory.ttl, shared: o.memory.shared },
     breaker: o.breaker && { threshold: o.breaker.threshold, cooldownMs: o.breaker.cooldown },
     staleWhileRevalidateMs: o.staleWhileRevalidate ?? 0,

@@ -210,7 +210,7 @@ export function wrapFunction<A extends unknown[], R>(
   const template = typeof given.key === "string" && hasPlaceholder(given.key) ? given.key : undefined;
   const name = identityOf(fn, given.name ?? (fn.name || template));
   const where = `wrap(${name})`;
-  const o = opt.checkOptions(where, options, WRAP_OPTIONS);
+  const o = opt.checkOptions({ where, warn: (m) => ctx.backend.warnOnce(m, m) }, options, WRAP_OPTIONS);
   const namespace = o.namespace ?? ctx.options.namespace;
   const policy: EntryPolicy = {
     ttlMs: o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, `${where}: ttl`),

@@ -119,8 +119,8 @@ function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** Codec name for `Uint8Array` values, which are stored as they are. */
-const BYTES_CODEC = "bytes";
+/** The codec name of `Uint8Array` values, stored as they are whatever the configured codec. */
+export const BYTES_CODEC = "bytes";
 
 /** An encoded value, ready to be placed inline or in a blob. */
 export interface Payload {

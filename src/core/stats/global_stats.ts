@@ -30,6 +30,7 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   coalesced: (s) => s.coalesced,
   "leases.acquired": (s) => s.leasesAcquired,
   "leases.waited": (s) => s.leasesWaited,
+  "leases.takenOver": (s) => s.leasesTakenOver,
   evictedBlobs: (s) => s.evictedBlobs,
 };
 

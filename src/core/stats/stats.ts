@@ -62,8 +62,17 @@ export interface CacheStats {
   readonly functionTimeouts: number;
   /** Recomputations after an invalidating write (`recache`): done, failed (logged), skipped (not covered by the invalidation, or the queue was full). */
   readonly recaches: { readonly ok: number; readonly failed: number; readonly skipped: number };
-  /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
-  readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
+  /**
+   * Cross-instance leases: taken to compute, waits that ended with another instance's entry,
+   * waits given up (computed anyway), and waits that ended with the lease free and no entry,
+   * taken over (its owner died, or lost its write: e.g. a process that exited with it pending).
+   */
+  readonly leases: {
+    readonly acquired: number;
+    readonly waited: number;
+    readonly givenUp: number;
+    readonly takenOver: number;
+  };
   /** Circuit breakers per backend; `undefined` when disabled. */
   readonly breakers: { readonly store: BreakerStats | undefined; readonly blob: BreakerStats | undefined };
   /** Lookup latency in ms (store and blob reads, verification and decoding). */
@@ -88,6 +97,7 @@ export class StatsRecorder {
   leasesAcquired = 0;
   leasesWaited = 0;
   leaseWaitsGivenUp = 0;
+  leasesTakenOver = 0;
   writesOk = 0;
   writesFailed = 0;
   writesSkipped = 0;
@@ -104,13 +114,18 @@ export class StatsRecorder {
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
   readonly missLatency: Histogram = new Histogram();
+  /** Time of each store and blob call of the request path (for `cache.health()`). */
+  readonly backendLatencies: { readonly store: Histogram; readonly blob: Histogram } = {
+    store: new Histogram(),
+    blob: new Histogram(),
+  };
   readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
-  readonly #onError: ((source: ErrorSource, code: CacheErrorCode) => void) | undefined;
+  readonly #onError: ((source: ErrorSource, code: CacheErrorCode, fix?: string) => void) | undefined;
 
   /** Counters reporting `breakers`' states; `onError` is told of each error counted (the cache's `error` events). */
   constructor(
     breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined } = {},
-    onError?: (source: ErrorSource, code: CacheErrorCode) => void,
+    onError?: (source: ErrorSource, code: CacheErrorCode, fix?: string) => void,
   ) {
     this.#breakers = breakers;
     this.#onError = onError;
@@ -130,11 +145,16 @@ export class StatsRecorder {
     this.missLatency.record(ms);
   }
 
+  /** Records the time of one store or blob call. */
+  backendLatency(backend: "store" | "blob", ms: number): void {
+    this.backendLatencies[backend].record(ms);
+  }
+
   /** Counts an absorbed error. */
-  error(source: ErrorSource, code: CacheErrorCode): void {
+  error(source: ErrorSource, code: CacheErrorCode, fix?: string): void {
     this.errors[source]++;
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
-    this.#onError?.(source, code);
+    this.#onError?.(source, code, fix);
   }
 
   /** A frozen snapshot; `pending` comes from the background queue. */
@@ -166,7 +186,12 @@ export class StatsRecorder {
       budgetExceeded: this.budgetExceeded,
       functionTimeouts: this.functionTimeouts,
       recaches: { ok: this.recachesOk, failed: this.recachesFailed, skipped: this.recachesSkipped },
-      leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
+      leases: {
+        acquired: this.leasesAcquired,
+        waited: this.leasesWaited,
+        givenUp: this.leaseWaitsGivenUp,
+        takenOver: this.leasesTakenOver,
+      },
       breakers: { store: this.#breakers.store?.snapshot(), blob: this.#breakers.blob?.snapshot() },
       latency: { hit: this.hitLatency.summary(), miss: this.missLatency.summary() },
     };
