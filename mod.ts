@@ -66,6 +66,8 @@ export type {
   RecordInspection,
 } from "./src/core/ops/inspect.ts";
 export type { ComputeContext, WrapOptions, Wrapped } from "./src/core/api/wrap.ts";
+export type { StandardResult, StandardSchema } from "./src/core/api/schema.ts";
+export type { EncryptionKey, EncryptionOptions } from "./src/core/record/encryption.ts";
 export type { Duration } from "./src/core/util/durations.ts";
 export type { CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
@@ -111,6 +113,7 @@ export type {
   StoreOp,
   StoreResult,
   ValueCodec,
+  ValueExtension,
   WaitUntil,
   WriteOp,
   WriteResult,
@@ -126,6 +129,8 @@ export {
   IntegrityError,
   isCacheError,
   KeyError,
+  SchemaError,
+  type SchemaIssue,
   StoreError,
   TimeoutError,
   TooLargeError,

@@ -18,6 +18,8 @@ export const DEFAULTS = {
     /** Built-in TTL profiles (`ttl: "short"`…); `ttlProfiles` redefines them, `LARDER_TTL_<NAME>` retunes them. */
     ttlProfiles: { short: "1m", default: "1h", long: "1d" },
     codec: "cbor",
+    /** Codecs for particular kinds of values (`larder/arrow`'s): none unless given. */
+    codecs: [],
     rowShapes: true,
     compression: "zstd",
     maxInlineBytes: 32_768, // 32 KiB

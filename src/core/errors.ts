@@ -15,7 +15,8 @@ export type CacheErrorCode =
   | "E_BLOB"
   | "E_CODEC"
   | "E_TOO_LARGE"
-  | "E_INTEGRITY";
+  | "E_INTEGRITY"
+  | "E_SCHEMA";
 
 const BRAND: unique symbol = Symbol.for("larder.CacheError");
 
@@ -131,6 +132,29 @@ export class IntegrityError extends CacheError {
   /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_INTEGRITY", message, options);
+  }
+}
+
+/** One problem a Standard Schema validator found: its message, and where in the value (keys and indexes). */
+export interface SchemaIssue {
+  /** The validator's message. */
+  readonly message: string;
+  /** Where in the value, from its root: object keys and array indexes. Absent for the root. */
+  readonly path?: readonly PropertyKey[];
+}
+
+/**
+ * A value did not pass `wrap`'s `schema`. A cached value that fails is never seen by callers (it
+ * is a miss, counted in `errors.schema`); the function's own fresh value that fails rejects the
+ * call with this error, and is not stored. `issues` are the validator's.
+ */
+export class SchemaError extends CacheError {
+  /** What the validator found. */
+  readonly issues: readonly SchemaIssue[];
+  /** An error with this class's code and the validator's issues. */
+  constructor(message: string, issues: readonly SchemaIssue[], options?: { cause?: unknown }) {
+    super("E_SCHEMA", message, options);
+    this.issues = issues;
   }
 }
 

@@ -327,6 +327,18 @@ export interface ValueCodec {
   decode(bytes: Uint8Array): unknown;
 }
 
+/**
+ * A codec for one kind of value (Arrow tables: `arrowCodec()` from `larder/arrow`), given in
+ * `createCache({ codecs })`. Each value written is offered to these codecs first; the first that
+ * `accepts` it encodes it, and its `name` is recorded in the entry so that readers decode with it.
+ * Values none accepts go to the cache's `codec` as before. Its `decode` may not keep `bytes`
+ * (the caller may reuse them): a value that views its input must copy it first.
+ */
+export interface ValueExtension extends ValueCodec {
+  /** Whether this codec encodes `value`. Called for each value written: keep it cheap (an `instanceof`). */
+  accepts(value: unknown): boolean;
+}
+
 /** Compresses payloads. */
 export interface Compressor {
   /** Name recorded in each entry: `"zstd"`, `"gzip"` or `"none"`. */

@@ -160,7 +160,12 @@ function inspectionRows(found: EntryInspection): [string, string][] {
     if (r.readableKey !== undefined) rows.push(["stored key", r.readableKey]);
     rows.push(
       ["placement", r.placement === "inline" ? "inline (payload inside the record)" : `blob ${r.blobKey ?? ""}`],
-      ["format", `v${r.version}, codec ${r.codec}, compression ${r.compression}`],
+      [
+        "format",
+        `v${r.version}, codec ${r.codec}, compression ${r.compression}${
+          r.encryptionKey === undefined ? "" : `, encrypted (key ${r.encryptionKey})`
+        }`,
+      ],
       ["size", `${bytes(r.encodedBytes)} encoded, ${bytes(r.storedBytes)} stored`],
       ["checksum", `sha256 ${r.checksum}`],
       ["created", new Date(r.createdAt).toISOString()],

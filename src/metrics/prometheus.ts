@@ -71,6 +71,7 @@ const COUNTERS: readonly CounterFamily[] = [
       codec: "errors.codec",
       integrity: "errors.integrity",
       key: "errors.key",
+      schema: "errors.schema",
     },
   },
   {
@@ -159,6 +160,7 @@ function flatCounters(s: CacheStats): Record<string, number> {
     "errors.codec": s.errors.codec,
     "errors.integrity": s.errors.integrity,
     "errors.key": s.errors.key,
+    "errors.schema": s.errors.schema,
     "writes.ok": s.writes.ok,
     "writes.failed": s.writes.failed,
     "writes.skipped": s.writes.skipped,

@@ -118,6 +118,7 @@ describe("larder/metrics", () => {
       codec: stats.errors.codec,
       integrity: stats.errors.integrity,
       key: stats.errors.key,
+      schema: stats.errors.schema,
     });
     expect(stats.errors.store).toBe(1);
     expect(Object.fromEntries(values(families, "code").get("larder_errors_by_code_total")!)).toEqual(

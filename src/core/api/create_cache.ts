@@ -40,12 +40,35 @@ import { type CacheEventListener, CacheEvents, type CacheEventType } from "../st
 import { MemoryTier } from "../flow/memory_tier.ts";
 import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
+import type { StandardSchema } from "./schema.ts";
 import { decodeValue } from "../record/entry.ts";
 import { check, type CheckReport } from "./check.ts";
 import { type CacheHealth, health } from "./health.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
+  /**
+   * Wraps a function that takes an `AbortSignal` (`signal: true`), its results checked by a
+   * Standard Schema validator (`schema`): the wrapper resolves to the validator's output.
+   */
+  wrap<A extends unknown[], R, O>(
+    fn: (...args: [...A, ComputeContext]) => R,
+    options: WrapOptions<A> & { signal: true; schema: StandardSchema<unknown, O> },
+  ): Wrapped<A, O>;
+  /**
+   * Wraps `fn`, its results checked by a Standard Schema validator (see `WrapOptions.schema`):
+   * the wrapper resolves to the validator's output, and a cached value of another shape is a miss.
+   *
+   * @example
+   * ```ts
+   * const report = cache.wrap(loadReport, { name: "report", schema: z.object({ total: z.number() }) });
+   * const { total } = await report(7);
+   * ```
+   */
+  wrap<A extends unknown[], R, O>(
+    fn: (...args: A) => R,
+    options: WrapOptions<A> & { schema: StandardSchema<unknown, O> },
+  ): Wrapped<A, O>;
   /**
    * Wraps a function that takes an `AbortSignal` (see the other overload): with `signal: true`
    * it is called as `fn(...args, { signal })`, and the wrapper has its other parameters.

@@ -78,7 +78,8 @@ export interface FindOptions<T> extends LookupOptions {
 export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOptions<T>): Promise<Found<T>> {
   const { decoder } = options;
   try {
-    const local = decoder.local?.(ref.hash);
+    let local = decoder.local?.(ref.hash);
+    if (local instanceof Promise) local = await local;
     if (local) return { kind: "hit", value: local.value, source: "memory", gens: {} };
   } catch (error) {
     countEntryError(ctx, error);
@@ -111,9 +112,15 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
  */
 class ForeignCodec extends CodecError {
   constructor(readonly written: string, reads: string) {
+    // A built-in codec (`json` read by a `cbor` cache) is a choice to align; any other is one of
+    // the writers' `codecs` (e.g. `larder/arrow`'s) that this cache was not given.
     super(
-      `an entry written with codec "${written}" is ignored by this "${reads}" cache (a miss, counted in errors.codec): ` +
-        "caches that share a prefix must use one codec, or different prefixes",
+      written === "cbor" || written === "json"
+        ? `an entry written with codec "${written}" is ignored by this "${reads}" cache (a miss, counted in errors.codec): ` +
+          "caches that share a prefix must use one codec, or different prefixes"
+        : `an entry written with codec "${written}" is ignored by this cache, which does not have it (a miss, counted ` +
+          "in errors.codec): give it the writers' codec in createCache({ codecs })" +
+          (written === "arrow" ? ` (arrowCodec() from "larder/arrow")` : ""),
     );
   }
 }
@@ -128,6 +135,8 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
   const { tier } = ctx;
   const config = ctx.options.payload;
   const keeping = { ...config, keepRaw: true };
+  // The codecs this cache writes with: its own, raw bytes, and those of its `codecs` (Arrow tables).
+  const own = new Set([BYTES_CODEC, config.codec.name, ...(config.extensions ?? []).map((codec) => codec.name)]);
   // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
   return {
     local: tier && ((hash) => {
@@ -136,7 +145,7 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
       return { value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T };
     }),
     async decode({ record, bytes, verified }, fresh) {
-      if (record.c !== BYTES_CODEC && record.c !== config.codec.name) {
+      if (!own.has(record.c)) {
         throw new ForeignCodec(record.c, config.codec.name);
       }
       const keep = fresh && tier !== undefined;

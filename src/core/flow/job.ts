@@ -30,9 +30,11 @@ export interface EntryPolicy {
 export interface Decoder<T> {
   /**
    * A value this process holds already (its in-process tier), served with no store request;
-   * `undefined` when it holds none.
+   * `undefined` when it holds none. A promise only when it must be (an async `schema` validator).
    */
-  readonly local?: (hash: string) => { readonly value: T } | undefined;
+  readonly local?: (
+    hash: string,
+  ) => { readonly value: T } | undefined | Promise<{ readonly value: T } | undefined>;
   /**
    * The value of a verified entry (`fresh`: within its TTL and not marked stale). A rejection
    * makes the entry a miss, counted as an error.

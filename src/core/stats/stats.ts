@@ -11,7 +11,7 @@ import { Histogram, type LatencySummary } from "./histogram.ts";
 export type HitSource = "memory" | "inline" | "blob";
 
 /** Which part of the cache an error came from. */
-export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key";
+export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key" | "schema";
 
 /** A snapshot of a cache's counters, from {@link Cache.stats}. */
 export interface CacheStats {
@@ -29,6 +29,8 @@ export interface CacheStats {
     readonly codec: number;
     readonly integrity: number;
     readonly key: number;
+    /** Values that did not pass their function's `schema` (cached ones: misses; fresh ones: rejected). */
+    readonly schema: number;
     readonly byCode: Readonly<Partial<Record<CacheErrorCode, number>>>;
   };
   /** Background writes. */
@@ -101,7 +103,14 @@ export class StatsRecorder {
   writesSkipped = 0;
   writesDiscarded = 0;
   evictedBlobs = 0;
-  readonly errors: Record<ErrorSource, number> = { store: 0, blob: 0, codec: 0, integrity: 0, key: 0 };
+  readonly errors: Record<ErrorSource, number> = {
+    store: 0,
+    blob: 0,
+    codec: 0,
+    integrity: 0,
+    key: 0,
+    schema: 0,
+  };
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
   readonly missLatency: Histogram = new Histogram();
@@ -158,7 +167,7 @@ export class StatsRecorder {
       misses: this.misses,
       hitRate: lookups === 0 ? 0 : hits / lookups,
       errors: {
-        total: e.store + e.blob + e.codec + e.integrity + e.key,
+        total: e.store + e.blob + e.codec + e.integrity + e.key + e.schema,
         ...e,
         byCode: { ...this.errorsByCode },
       },
