@@ -38,10 +38,15 @@
  * @module
  */
 export {
+  type BackendHealth,
+  type BackendHealthState,
   type Cache,
+  type CacheHealth,
+  type CheckReport,
+  type CheckStep,
+  type CheckStepName,
   type ClearOptions,
   type ClearResult,
-  createCache,
   type InvalidateOptions,
   type InvalidatingOptions,
   type KeyOptions,
@@ -49,6 +54,7 @@ export {
   type RecacheOptions,
   type SetOptions,
 } from "./src/core/api/create_cache.ts";
+export { createCache } from "./src/runtime/default_entry.ts";
 export type { Ttl } from "./src/core/api/ttl_profiles.ts";
 export { type Resource, resource, type TemplateValue } from "./src/core/record/templates.ts";
 export type { CacheOptions } from "./src/core/api/options.ts";
@@ -60,6 +66,8 @@ export type {
   RecordInspection,
 } from "./src/core/ops/inspect.ts";
 export type { ComputeContext, WrapOptions, Wrapped } from "./src/core/api/wrap.ts";
+export type { StandardResult, StandardSchema } from "./src/core/api/schema.ts";
+export type { EncryptionKey, EncryptionOptions } from "./src/core/record/encryption.ts";
 export type { Duration } from "./src/core/util/durations.ts";
 export type { BusStats, CacheStats, ErrorSource, HitSource } from "./src/core/stats/stats.ts";
 export type { BreakerState, BreakerStats } from "./src/core/backend/breaker.ts";
@@ -110,12 +118,14 @@ export type {
   StoreOp,
   StoreResult,
   ValueCodec,
+  ValueExtension,
   WaitUntil,
   WriteOp,
   WriteResult,
 } from "./src/core/types.ts";
 export { BLOB_PENDING_BYTES } from "./src/core/types.ts";
 export {
+  type BackendErrorOptions,
   BlobError,
   CacheError,
   type CacheErrorCode,
@@ -124,6 +134,8 @@ export {
   IntegrityError,
   isCacheError,
   KeyError,
+  SchemaError,
+  type SchemaIssue,
   StoreError,
   TimeoutError,
   TooLargeError,

@@ -19,6 +19,12 @@
  * The examples read the usual variables (`UPSTASH_REDIS_REST_URL`, `AWS_ACCESS_KEY_ID`…), set
  * here from the `LARDER_TEST_*` ones. `npx tsx scripts/run_examples.ts [names…]` runs some.
  *
+ * Each example's value is large enough to be compressed and stored as a blob, and after its hit
+ * this script reads what the store holds under the example's prefix: one record, compressed
+ * (zstd, or gzip where the example asks for it), pointing to a blob. A mistake of zstd (a Worker
+ * bundle without its `.wasm`) or of S3 (a wrong region or signature: the local S3 checks them)
+ * then fails here, where a small value stored inline would have hidden it.
+ *
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -27,11 +33,44 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import process from "node:process";
 import { Miniflare } from "miniflare";
+import { recordKey } from "../src/core/record/key_layout.ts";
 import { buildAndPack } from "./_pack.ts";
 import { carriesEmbeddedZstd } from "./zstd_wasm.ts";
 
 const ROOT = resolve(".");
 const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
+
+/** One raw Redis command through the Upstash REST bridge. */
+async function redis(command: readonly string[]): Promise<unknown> {
+  const response = await fetch(process.env.LARDER_TEST_UPSTASH_URL!, {
+    method: "POST",
+    headers: { authorization: `Bearer ${process.env.LARDER_TEST_UPSTASH_TOKEN}`, "x-larder-uncounted": "1" },
+    body: JSON.stringify(command),
+  });
+  const body = await response.json() as { result?: unknown; error?: string };
+  if (body.error !== undefined) throw new Error(`redis ${command[0]}: ${body.error}`);
+  return body.result;
+}
+
+/**
+ * Asserts that the example's one entry (under `prefix`) is stored compressed with `compression`
+ * and as a blob, from the record the store holds (its sizes are logged).
+ */
+async function assertCompressedBlob(label: string, prefix: string, compression = "zstd"): Promise<void> {
+  const keys = await redis(["KEYS", recordKey(prefix, "*")]) as string[];
+  if (keys.length !== 1) throw new Error(`${label}: ${keys.length} records under ${prefix}, not 1`);
+  const record = JSON.parse(await redis(["GET", keys[0]!]) as string) as {
+    z: string;
+    n: number;
+    s: number;
+    b?: string;
+  };
+  if (record.z !== compression) throw new Error(`${label}: the entry is stored with ${record.z}, not ${compression}`);
+  if (typeof record.b !== "string") {
+    throw new Error(`${label}: the entry (${record.s} bytes stored) is inline: the example does not exercise blobs`);
+  }
+  console.log(`  ${label} stored: ${record.n} bytes, ${compression} ${record.s} bytes, blob ${record.b}`);
+}
 
 function exampleEnv(name: string): Record<string, string> {
   const get = (variable: string): string => {
@@ -222,12 +261,13 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
         if (hit.blobs !== blobs || hit.blobHits !== 1) {
           throw new Error(`worker (${blobs}): the hit was not read from ${blobs} (${JSON.stringify(hit)})`);
         }
+        const prefix = ((await mf.getBindings()) as Record<string, unknown>).CACHE_PREFIX as string;
+        await assertCompressedBlob(`worker (${blobs})`, prefix);
         if (blobs === "r2") {
           // The payload is in the bucket behind the binding, under the cache's prefix.
           const bucket = await mf.getR2Bucket("CACHE_BUCKET") as unknown as {
             list(options: { prefix: string }): Promise<{ objects: { key: string; size: number }[] }>;
           };
-          const prefix = ((await mf.getBindings()) as Record<string, unknown>).CACHE_PREFIX as string;
           const { objects } = await bucket.list({ prefix: `${prefix}/` });
           if (objects.length !== 1) throw new Error(`worker (r2): ${objects.length} objects in the bucket, not 1`);
           console.log(`  worker (r2) bucket: ${objects[0]!.key} (${objects[0]!.size} bytes)`);
@@ -285,6 +325,15 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
       if ((await stats()).runs !== 1) {
         throw new Error("hono-worker: the hit ran the report again");
       }
+      const prefix = ((await mf.getBindings()) as Record<string, unknown>).CACHE_PREFIX as string;
+      await assertCompressedBlob("hono-worker", prefix, "gzip");
+      const health = await mf.dispatchFetch("http://example/health");
+      const healthBody = await health.json() as { ok: boolean; store: { state: string }; blob: { state: string } };
+      if (
+        health.status !== 200 || !healthBody.ok || healthBody.store.state !== "ok" || healthBody.blob.state !== "ok"
+      ) {
+        throw new Error(`hono-worker: /health answered ${health.status} ${JSON.stringify(healthBody)}`);
+      }
       const refreshed = await mf.dispatchFetch(
         "http://example/report/weekly/refresh",
         { method: "POST" },
@@ -313,21 +362,19 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
     rmSync(join(dir, "node_modules"), { recursive: true, force: true });
     checkDenoResolution(dir);
     // main.ts asserts a miss then a hit, counted by its own function and by cache.stats().
-    run(
-      join(ROOT, "node_modules/.bin/deno"),
-      ["run", "--allow-env", "--allow-net", "main.ts"],
-      dir,
-      exampleEnv("deno"),
-    );
+    const env = exampleEnv("deno");
+    run(join(ROOT, "node_modules/.bin/deno"), ["run", "--allow-env", "--allow-net", "main.ts"], dir, env);
+    await assertCompressedBlob("deno", env.CACHE_PREFIX!);
     if (existsSync(join(dir, "node_modules"))) throw new Error("deno created a node_modules folder in the example");
   },
 
   async bun(tarball) {
     const dir = join(ROOT, "examples/bun");
     install(dir, tarball);
+    const env = exampleEnv("bun");
     const server = spawn(BUN, ["run", "server.ts"], {
       cwd: dir,
-      env: { ...process.env, ...exampleEnv("bun"), PORT: "0" },
+      env: { ...process.env, ...env, PORT: "0" },
       stdio: ["ignore", "pipe", "inherit"],
     });
     try {
@@ -350,7 +397,7 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
           (code) => fail(new Error(`bun server exited ${code}: ${output}`)),
         );
       });
-      await missThenHit("bun", async () => {
+      const hit = await missThenHit("bun", async () => {
         const response = await fetch(`${base}/top?region=emea`);
         if (!response.ok) {
           throw new Error(
@@ -359,6 +406,8 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
         }
         return await response.json() as Counters;
       });
+      if (hit.blobHits !== 1) throw new Error(`bun: the hit was not read from S3 (${JSON.stringify(hit)})`);
+      await assertCompressedBlob("bun", env.CACHE_PREFIX!);
     } finally {
       server.kill("SIGTERM");
     }
@@ -367,7 +416,9 @@ const EXAMPLES: Record<string, (tarball: string) => Promise<void>> = {
   async "node-script"(tarball) {
     const dir = join(ROOT, "examples/node-script");
     install(dir, tarball);
-    run(process.execPath, ["main.js"], dir, exampleEnv("node"));
+    const env = exampleEnv("node");
+    run(process.execPath, ["main.js"], dir, env);
+    await assertCompressedBlob("node-script", env.CACHE_PREFIX!);
   },
 };
 

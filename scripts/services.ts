@@ -2,9 +2,16 @@
  * `npm run services`: starts redis-server, the Upstash REST bridge and S3 (s3rver behind the
  * counting proxy) on free loopback ports.
  *
- * - `npm run services` prints `export LARDER_TEST_…=…` lines and stays up until Ctrl-C / SIGTERM.
- * - `npm run services -- <cmd> [args…]` runs the command with those variables added to its
- *   environment, then stops everything and exits with the command's exit code.
+ * - `npm run services` prints `export …=…` lines and stays up until Ctrl-C / SIGTERM: first the
+ *   names the README's snippets read (`UPSTASH_REDIS_REST_URL`, `S3_ENDPOINT`, `S3_REGION`,
+ *   `AWS_ACCESS_KEY_ID`…, and the CLI's `LARDER_S3_*`), so a snippet pasted into a shell with
+ *   them runs as written; then the `LARDER_TEST_*` ones the test suites read.
+ * - `npm run services -- <cmd> [args…]` runs the command with both sets added to its
+ *   environment (variables it already has are kept), then stops everything and exits with the
+ *   command's exit code.
+ *
+ * S3 requests are signed for `eu-central-1` and their signatures are checked (a wrong region,
+ * secret or key id is refused as AWS refuses it), so a local run catches what production would.
  * - `--cluster` first (`npm run services -- --cluster <cmd>`) also starts a Redis Cluster
  *   (3 masters, 3 replicas) and sets `LARDER_TEST_REDIS_CLUSTER_URLS`.
  *
@@ -54,22 +61,33 @@ function installSignalHandlers(): void {
 }
 
 function printEnv(services: Services): void {
+  console.log("# the names the README's snippets and examples read (and the operator CLI's LARDER_S3_*):");
+  for (const [name, value] of Object.entries(services.userEnv)) console.log(`export ${name}=${value}`);
+  console.log("# the test suites' names:");
   for (const [name, value] of Object.entries(services.env)) console.log(`export ${name}=${value}`);
   console.log("");
   console.log(`# redis-server  ${services.env.LARDER_TEST_REDIS_URL} (pid ${services.redis.pid})`);
   console.log(`# upstash REST  ${services.env.LARDER_TEST_UPSTASH_URL}  (log: GET /__larder/requests, Bearer token)`);
-  console.log(`# S3 (proxy)    ${services.env.LARDER_TEST_S3_ENDPOINT}  bucket ${services.env.LARDER_TEST_S3_BUCKET}`);
-  console.log(`# S3 (direct)   ${services.s3.directEndpoint}  (not counted)`);
+  console.log(
+    `# S3 (proxy)    ${services.env.LARDER_TEST_S3_ENDPOINT}  bucket ${services.env.LARDER_TEST_S3_BUCKET}, ` +
+      `region ${services.s3.region} (SigV4 signatures checked)`,
+  );
+  console.log(`# S3 (direct)   ${services.s3.directEndpoint}  (not counted, signatures not checked)`);
   if (services.cluster) {
     console.log(`# cluster       ${services.cluster.nodes.map((n) => `${n.port} (pid ${n.pid})`).join(", ")}`);
   }
   console.log(`# process ${process.pid}; Ctrl-C or SIGTERM stops everything`);
 }
 
-/** Runs `command` with the services' env; resolves with its exit code (128+n when killed by signal n). */
+/**
+ * Runs `command` with the services' env added (the `LARDER_TEST_*` ones replace any inherited; the
+ * README's names only fill in what is not set); resolves with its exit code (128+n when killed by
+ * signal n).
+ */
 function runCommand(command: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: "inherit", env: { ...process.env, ...env } });
+    const own = Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("LARDER_TEST_")));
+    const child = spawn(command, args, { stdio: "inherit", env: { ...env, ...process.env, ...own } });
     state.child = child;
     const done = (code: number): void => {
       state.child = null;
@@ -115,7 +133,7 @@ async function main(): Promise<number> {
     } else {
       const up = `upstash ${services.env.LARDER_TEST_UPSTASH_URL}, s3 ${services.env.LARDER_TEST_S3_ENDPOINT}`;
       console.error(`[services] up (${up}); running: ${argv.join(" ")}`);
-      code = await runCommand(command, args, services.env);
+      code = await runCommand(command, args, { ...services.userEnv, ...services.env });
     }
   } catch (error) {
     console.error(`[services] ${(error as Error).stack ?? String(error)}`);

@@ -3,7 +3,7 @@
  * slow query once; later requests, from this process or any other sharing the same Redis, are
  * served from the cache. The response says how many times the query ran in this process.
  *
- *   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_BUCKET=… \
+ *   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_REGION=… S3_BUCKET=… \
  *   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… bun run server.ts
  */
 import { createCache } from "larder";
@@ -31,11 +31,15 @@ const cache = createCache({
 });
 
 let runs = 0;
-/** Stands in for a slow analytical query. */
+/** Stands in for a slow analytical query; its result (about 1 MB) is compressed and goes to S3. */
 async function topCustomers(region: string) {
   runs++;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  return { region, since: new Date(Date.UTC(2020, 0, 1)), customers: [{ id: 1, revenue: 12_500 }] };
+  const customers = Array.from(
+    { length: 20_000 },
+    (_, i) => ({ id: i, revenue: Math.round(12_500 * (1 + Math.sin(i))) }),
+  );
+  return { region, since: new Date(Date.UTC(2020, 0, 1)), customers };
 }
 const cachedTopCustomers = cache.wrap(topCustomers, { namespace: "reports", ttl: "15m" });
 
@@ -45,7 +49,15 @@ const server = Bun.serve({
     const url = new URL(request.url);
     if (url.pathname !== "/top") return new Response("not found", { status: 404 });
     const report = await cachedTopCustomers(url.searchParams.get("region") ?? "emea");
-    return Response.json({ report, runs, hits: cache.stats().hits.total, misses: cache.stats().misses });
+    const stats = cache.stats();
+    return Response.json({
+      region: report.region,
+      customers: report.customers.length,
+      runs,
+      hits: stats.hits.total,
+      blobHits: stats.hits.blob,
+      misses: stats.misses,
+    });
   },
 });
 console.log(`listening on ${server.url}`);

@@ -2,7 +2,7 @@
  * Larder on Deno, imported from JSR (`deno add jsr:@larder/larder`): a slow query cached in Upstash Redis (and S3
  * for large results). The second call is served from the cache.
  *
- *   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_BUCKET=… \
+ *   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_REGION=… S3_BUCKET=… \
  *   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… deno run --allow-env --allow-net main.ts
  */
 import { createCache } from "@larder/larder";
@@ -29,11 +29,16 @@ const cache = createCache({
 });
 
 let runs = 0;
-/** Stands in for a slow analytical query. */
+/** Stands in for a slow analytical query; its result (about 1 MB) is compressed and goes to S3. */
 async function topProducts(region: string, year: number) {
   runs++;
   await new Promise((resolve) => setTimeout(resolve, 300));
-  return { region, year, at: new Date(Date.UTC(year, 0, 1)), products: [{ sku: "A-1", units: 1200n }] };
+  return {
+    region,
+    year,
+    at: new Date(Date.UTC(year, 0, 1)),
+    products: Array.from({ length: 20_000 }, (_, i) => ({ sku: `A-${i}`, units: BigInt(i * 7), score: Math.sin(i) })),
+  };
 }
 const cachedTopProducts = cache.wrap(topProducts, { namespace: "reports", ttl: "15m" });
 
@@ -50,8 +55,12 @@ const second = await cachedTopProducts("emea", 2024);
 console.log(`second call: ${(performance.now() - started).toFixed(1)} ms (runs: ${runs})`);
 
 const stats = cache.stats();
-if (runs !== 1 || stats.misses !== 1 || stats.hits.total !== 1 || !(second.at instanceof Date)) {
-  throw new Error(`expected a miss then a hit, got runs=${runs} ${JSON.stringify(stats.hits)} misses=${stats.misses}`);
+if (runs !== 1 || stats.misses !== 1 || stats.hits.blob !== 1 || !(second.at instanceof Date)) {
+  throw new Error(
+    `expected a miss then a hit from S3, got runs=${runs} ${JSON.stringify(stats.hits)} misses=${stats.misses}`,
+  );
 }
-if (second.products[0]?.units !== first.products[0]?.units) throw new Error("the hit returned a different value");
-console.log("deno example: miss then hit ✓");
+if (second.products[7]?.units !== first.products[7]?.units || second.products.length !== first.products.length) {
+  throw new Error("the hit returned a different value");
+}
+console.log("deno example: miss then hit (from S3) ✓");

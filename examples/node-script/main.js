@@ -2,7 +2,7 @@
 // results). The second call is served from the cache.
 //
 //   npm install larder
-//   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_BUCKET=… \
+//   UPSTASH_REDIS_REST_URL=… UPSTASH_REDIS_REST_TOKEN=… S3_ENDPOINT=… S3_REGION=… S3_BUCKET=… \
 //   AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… node main.js
 import process from "node:process";
 import { createCache } from "larder";

@@ -1,7 +1,10 @@
 /**
  * Starts every local service the tests, examples and benchmarks use, on free loopback ports:
  * a real redis-server, the Upstash REST bridge in front of it, and s3rver behind a counting
- * proxy. `env` holds the `LARDER_TEST_*` variables that describe them.
+ * proxy that verifies SigV4 signatures for the region `eu-central-1`. `env` holds the
+ * `LARDER_TEST_*` variables that describe them (what the test suites read); `userEnv` the same
+ * services under the names the README's snippets and the examples read (`UPSTASH_REDIS_REST_URL`,
+ * `S3_ENDPOINT`, `AWS_ACCESS_KEY_ID`…) and those of the operator CLI (`LARDER_S3_*`).
  *
  * @example
  * ```ts
@@ -20,7 +23,7 @@ import { randomBytes } from "node:crypto";
 import { type Bridge, startBridge } from "./bridge.ts";
 import { type RedisCluster, startCluster } from "./cluster.ts";
 import { type RedisServer, startRedis } from "./redis.ts";
-import { S3_CREDENTIALS, type S3Server, startS3 } from "./s3.ts";
+import { S3_CREDENTIALS, S3_REGION, type S3Server, startS3 } from "./s3.ts";
 
 /**
  * The environment variables that describe the services (all of them, always set). With the
@@ -38,12 +41,48 @@ export interface ServicesEnv extends Record<string, string> {
   LARDER_TEST_S3_ENDPOINT: string;
   /** `larder-test`. */
   LARDER_TEST_S3_BUCKET: string;
-  /** `us-east-1`. */
+  /** `eu-central-1`: requests signed for another region are refused, as AWS refuses them. */
   LARDER_TEST_S3_REGION: string;
   /** `S3RVER`. */
   LARDER_TEST_S3_ACCESS_KEY_ID: string;
   /** `S3RVER`. */
   LARDER_TEST_S3_SECRET_ACCESS_KEY: string;
+}
+
+/**
+ * The services under the names the README's snippets and the examples read, and the ones the
+ * operator CLI and `larder/env` read for S3 (they take the `AWS_*` keys as they are).
+ */
+export interface UserEnv extends Record<string, string> {
+  UPSTASH_REDIS_REST_URL: string;
+  UPSTASH_REDIS_REST_TOKEN: string;
+  /** The redis-server, for `redisStore` and `CACHE_URL`/`REDIS_URL` configurations. */
+  REDIS_URL: string;
+  S3_ENDPOINT: string;
+  S3_BUCKET: string;
+  S3_REGION: string;
+  AWS_ACCESS_KEY_ID: string;
+  AWS_SECRET_ACCESS_KEY: string;
+  LARDER_S3_ENDPOINT: string;
+  LARDER_S3_BUCKET: string;
+  LARDER_S3_REGION: string;
+}
+
+/** The README's and the CLI's names for the services `env` describes. */
+export function userEnvOf(env: ServicesEnv): UserEnv {
+  return {
+    UPSTASH_REDIS_REST_URL: env.LARDER_TEST_UPSTASH_URL,
+    UPSTASH_REDIS_REST_TOKEN: env.LARDER_TEST_UPSTASH_TOKEN,
+    REDIS_URL: env.LARDER_TEST_REDIS_URL,
+    S3_ENDPOINT: env.LARDER_TEST_S3_ENDPOINT,
+    S3_BUCKET: env.LARDER_TEST_S3_BUCKET,
+    S3_REGION: env.LARDER_TEST_S3_REGION,
+    AWS_ACCESS_KEY_ID: env.LARDER_TEST_S3_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: env.LARDER_TEST_S3_SECRET_ACCESS_KEY,
+    LARDER_S3_ENDPOINT: env.LARDER_TEST_S3_ENDPOINT,
+    LARDER_S3_BUCKET: env.LARDER_TEST_S3_BUCKET,
+    LARDER_S3_REGION: env.LARDER_TEST_S3_REGION,
+  };
 }
 
 /** What to start besides the defaults. */
@@ -56,6 +95,8 @@ export interface ServicesOptions {
 export interface Services {
   /** The `LARDER_TEST_*` variables. */
   readonly env: ServicesEnv;
+  /** The same services under the README's and the CLI's names (see {@link userEnvOf}). */
+  readonly userEnv: UserEnv;
   /** Process ids and direct handles, for tooling (tests should use `env`). */
   readonly redis: RedisServer;
   /** The bridge (its log and fault rules). */
@@ -98,12 +139,13 @@ export async function startServices(options: ServicesOptions = {}): Promise<Serv
       LARDER_TEST_UPSTASH_TOKEN: token,
       LARDER_TEST_S3_ENDPOINT: s3.endpoint,
       LARDER_TEST_S3_BUCKET: s3.bucket,
-      LARDER_TEST_S3_REGION: "us-east-1",
+      LARDER_TEST_S3_REGION: S3_REGION,
       LARDER_TEST_S3_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
       LARDER_TEST_S3_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
     };
     const services: Services = {
       env,
+      userEnv: userEnvOf(env),
       redis,
       bridge,
       s3,

@@ -4,6 +4,10 @@
  * both sides) and logs each one for tests. Control routes (`/__larder/*`) are answered here and
  * never forwarded.
  *
+ * Signatures: with `auth`, every request's SigV4 signature is verified first (s3_auth.ts) and a
+ * request S3 would refuse (wrong region, unknown key, wrong secret…) is answered here as S3
+ * answers it, never forwarded: s3rver itself accepts any signature.
+ *
  * Faults: every request passes through {@link FaultHook} before it is forwarded; its
  * {@link FaultPlan} (by default from the rules set through `/__larder/faults`, see faults.ts) can
  * delay it, reset the connection, answer with an S3 error instead of forwarding, or forward it
@@ -17,6 +21,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { delay, handleControl, isUncounted, RequestLog } from "./control.ts";
 import { applyBodyFaults, type FaultPlan, FaultRules, NO_FAULT } from "./faults.ts";
+import { refusalDocument, type S3Auth, verifyRequest } from "./s3_auth.ts";
 
 export type { FaultPlan } from "./faults.ts";
 
@@ -29,6 +34,8 @@ export interface ProxyOptions {
   readonly target: { readonly host: string; readonly port: number };
   /** Overrides how faults are decided; by default the rules set through `/__larder/faults`. */
   readonly faultHook?: FaultHook;
+  /** Verify each request's SigV4 signature against these credentials and region. @default no verification */
+  readonly auth?: S3Auth;
 }
 
 /** A running proxy. */
@@ -61,6 +68,13 @@ export async function startProxy(options: ProxyOptions): Promise<CountingProxy> 
     const entry = log.begin(method, path, counted);
     log.track(entry, res);
     req.on("data", (chunk: Buffer) => (entry.requestBytes += chunk.length));
+    const refusal = options.auth ? await verifyRequest(req, options.auth) : undefined;
+    if (refusal) {
+      const document = refusalDocument(refusal);
+      if (req.readableEnded) sendXml(res, refusal.status, document);
+      else req.once("end", () => sendXml(res, refusal.status, document)).resume();
+      return;
+    }
     const plan = counted ? faultHook({ method, path }) : NO_FAULT;
     entry.faults = [...plan.kinds];
     await delay(plan.latencyMs);
@@ -169,10 +183,17 @@ function answered(res: ServerResponse): boolean {
 
 /** An injected S3 error answer, shaped like S3's own (`503` is S3's `SlowDown`). */
 function sendS3Error(res: ServerResponse, status: number): void {
-  if (answered(res)) return;
   const code = status === 503 ? "SlowDown" : status >= 500 ? "InternalError" : "InjectedFault";
-  const text = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
-    `<Message>injected fault: HTTP ${status}</Message></Error>`;
+  sendXml(
+    res,
+    status,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>injected fault: HTTP ${status}</Message></Error>`,
+  );
+}
+
+/** An XML answer with its length. */
+function sendXml(res: ServerResponse, status: number, text: string): void {
+  if (answered(res)) return;
   res.writeHead(status, { "content-type": "application/xml", "content-length": Buffer.byteLength(text) });
   res.end(text);
 }

@@ -2,8 +2,10 @@
  * Starts `s3rver` (an S3 API server on the local filesystem) on a free loopback port with the
  * `larder-test` bucket, and the counting proxy in front of it. Clients use the proxy's URL.
  *
- * s3rver does not verify SigV4 signatures (a wrong secret gets 200): tests must not take its
- * acceptance as proof that signing is right.
+ * s3rver does not verify SigV4 signatures (a wrong secret gets 200), so the proxy does
+ * (s3_auth.ts), for the credentials below and the bucket's region, {@link S3_REGION} (not
+ * `us-east-1`, so a client that forgets `region` is refused here as it would be by AWS). Only
+ * `directEndpoint` bypasses the check.
  *
  * @module
  */
@@ -16,11 +18,13 @@ import { type CountingProxy, startProxy } from "./proxy.ts";
 
 /** The bucket created at start. */
 export const S3_BUCKET = "larder-test";
-/** s3rver's fixed credentials (it accepts any, but these are the documented ones). */
+/** The credentials the proxy accepts (s3rver's documented ones; s3rver itself checks only the key id). */
 export const S3_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = {
   accessKeyId: "S3RVER",
   secretAccessKey: "S3RVER",
 };
+/** The bucket's region: requests must be signed for it. Not S3's default, on purpose. */
+export const S3_REGION = "eu-central-1";
 
 /** A running S3 server and its counting proxy. */
 export interface S3Server {
@@ -30,6 +34,8 @@ export interface S3Server {
   readonly directEndpoint: string;
   /** The bucket. */
   readonly bucket: string;
+  /** The region requests must be signed for. */
+  readonly region: string;
   /** The counting proxy (its log and fault rules). */
   readonly proxy: CountingProxy;
   /** Stops the proxy and s3rver and removes the data directory. */
@@ -53,12 +59,13 @@ export async function startS3(): Promise<S3Server> {
     const { port } = (await server.run()) as AddressInfo;
     // Outlive the clients' idle keep-alive sockets (Node's default of 5 s causes reset races).
     if (server.httpServer) server.httpServer.keepAliveTimeout = 30_000;
-    proxy = await startProxy({ target: { host: "127.0.0.1", port } });
+    proxy = await startProxy({ target: { host: "127.0.0.1", port }, auth: { ...S3_CREDENTIALS, region: S3_REGION } });
     const started = proxy;
     return {
       endpoint: started.url,
       directEndpoint: `http://127.0.0.1:${port}`,
       bucket: S3_BUCKET,
+      region: S3_REGION,
       proxy: started,
       async stop() {
         await started.stop();

@@ -1,13 +1,15 @@
 /**
  * Plumbing of the S3 adapter: object URLs with correctly encoded keys, response bodies read
  * within a size limit (an object's within its expected size as well, see `_expected.ts`), and
- * error messages that say what failed without leaking anything.
+ * error messages that say what failed, in S3's own words (its `<Code>` and `<Message>`), and what
+ * to change when the configuration is wrong, without leaking anything.
  *
  * @module
  */
 import { concatBytes, readAll } from "../core/util/bytes.ts";
 import { BlobError, TooLargeError } from "../core/errors.ts";
 import type { Expectation } from "./_expected.ts";
+import { decodeXmlText } from "./_s3_xml.ts";
 
 /**
  * Encodes one path segment as S3's canonical URI does (RFC 3986: everything but `A–Z a–z 0–9 - . _ ~`).
@@ -47,20 +49,114 @@ export function quoteKey(key: string): string {
 
 /** Reads at most this much of an error body: S3 error documents are small. */
 const MAX_ERROR_BODY = 16 * 1024;
+/** S3's messages are one sentence; anything longer is cut. */
+const MAX_MESSAGE = 300;
+
+/** What an S3 error response says: its status, S3's `<Code>` and `<Message>`, and the bucket's region when it names one. */
+export interface S3ErrorDetails {
+  /** HTTP status. */
+  readonly status: number;
+  /** S3's error code (`NoSuchBucket`, `SignatureDoesNotMatch`…), when the body has one. */
+  readonly code: string | undefined;
+  /** S3's message, as one line, with the credentials masked; when the body has one. */
+  readonly message: string | undefined;
+  /** The region the bucket is in, when the answer says it (`<Region>`, the message, `x-amz-bucket-region`). */
+  readonly region: string | undefined;
+}
 
 /**
- * The S3 error code (`NoSuchKey`, `SignatureDoesNotMatch`…) from an error response, or
- * undefined when the body has none. Only the code is kept: error documents may echo the
- * canonical request, the string to sign or the signature itself.
+ * The details of an S3 error response. Only `<Code>`, `<Message>` and `<Region>` are read: error
+ * documents may echo the canonical request, the string to sign, the signature or the key id
+ * (`SignatureDoesNotMatch` does), and those are never kept. `secrets` (the secret key, the
+ * session token, the key id) are masked in the message all the same, in case a server quotes them.
  */
-export async function errorCode(response: Response): Promise<string | undefined> {
+export async function errorDetails(response: Response, secrets: readonly string[]): Promise<S3ErrorDetails> {
+  let text = "";
   try {
-    const text = new TextDecoder().decode(await readBody(response, MAX_ERROR_BODY, true));
-    const code = /<Code>\s*([A-Za-z0-9.]{1,64})\s*<\/Code>/.exec(text)?.[1];
-    return code;
+    text = new TextDecoder().decode(await readBody(response, MAX_ERROR_BODY, true));
   } catch {
-    return undefined;
+    // No body to read: the status alone.
   }
+  const element = (name: string): string | undefined => {
+    const raw = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(text)?.[1];
+    if (raw === undefined) return undefined;
+    try {
+      return decodeXmlText(raw);
+    } catch {
+      return undefined;
+    }
+  };
+  const code = /^\s*([A-Za-z0-9.]{1,64})\s*$/.exec(element("Code") ?? "")?.[1];
+  let message = element("Message")?.replace(/\s+/g, " ").trim();
+  if (message !== undefined) {
+    for (const secret of secrets) if (secret.length >= 4) message = message.split(secret).join("***");
+    if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`;
+    if (message === "") message = undefined;
+  }
+  const named = element("Region") ?? /expecting '([^']+)'/.exec(message ?? "")?.[1] ??
+    response.headers.get("x-amz-bucket-region") ?? undefined;
+  const region = named !== undefined && /^[A-Za-z0-9_-]{1,64}$/.test(named.trim()) ? named.trim() : undefined;
+  return { status: response.status, code, message, region };
+}
+
+/** `HTTP 403 SignatureDoesNotMatch: The request signature we calculated…`, for messages. */
+export function describeError(details: S3ErrorDetails): string {
+  return `HTTP ${details.status}${details.code ? ` ${details.code}` : ""}${
+    details.message ? `: ${details.message}` : ""
+  }`;
+}
+
+/** Where the adapter sends its requests, for the fixes it suggests. */
+export interface S3Target {
+  /** The bucket. */
+  readonly bucket: string;
+  /** The signing region in use. */
+  readonly region: string;
+  /** The endpoint's host. */
+  readonly host: string;
+}
+
+/**
+ * What to change when an error says the configuration is wrong (a misconfiguration, not an
+ * outage: the cache reports it as such); undefined for any other error.
+ */
+export function fixFor(details: S3ErrorDetails, target: S3Target): string | undefined {
+  const { code, region } = details;
+  const inRegion = region !== undefined && region !== target.region;
+  switch (code) {
+    case "AuthorizationHeaderMalformed":
+    case "PermanentRedirect":
+    case "IllegalLocationConstraintException":
+    case "IncorrectEndpoint":
+      if (inRegion) return `the bucket is in ${region}: set \`region: "${region}"\` (it is "${target.region}")`;
+      return code === "AuthorizationHeaderMalformed"
+        ? `check \`region\` (it is "${target.region}"; the default is "us-east-1", or "auto" on R2)`
+        : `check \`region\` and \`endpoint\`: the bucket is not served at ${target.host}`;
+    case "SignatureDoesNotMatch":
+      return "check `secretAccessKey` (AWS_SECRET_ACCESS_KEY): S3 computed another signature with the key's secret";
+    case "InvalidAccessKeyId":
+      return "check `accessKeyId` (AWS_ACCESS_KEY_ID): S3 does not know this key";
+    case "ExpiredToken":
+    case "InvalidToken":
+    case "TokenRefreshRequired":
+      return "the session token (`sessionToken`, AWS_SESSION_TOKEN) is expired or invalid: renew the credentials";
+    case "NoSuchBucket":
+      return `create the bucket "${target.bucket}" at ${target.host}, or fix \`bucket\``;
+    case "AccessDenied":
+    case "AllAccessDisabled":
+      return `give these credentials access to the bucket "${target.bucket}" (s3:GetObject, s3:PutObject, s3:DeleteObject, s3:ListBucket), or check \`bucket\``;
+    case "RequestTimeTooSkewed":
+      return "this machine's clock is more than 15 minutes off: synchronise it (NTP)";
+    default:
+      return inRegion && (details.status === 301 || details.status === 400)
+        ? `the bucket is in ${region}: set \`region: "${region}"\` (it is "${target.region}")`
+        : undefined;
+  }
+}
+
+/** A key for messages, quoted, with a key hash at its end shortened to 12 characters. */
+export function shortKey(key: string): string {
+  return quoteKey(key.replace(/([0-9a-f]{12})[0-9a-f]{20,}$/, "$1…"));
 }
 
 /**

@@ -14,7 +14,7 @@
 import { toBase64 } from "../core/util/bytes.ts";
 import { BlobError, isCacheError } from "../core/errors.ts";
 import type { BlobDeleteResult, BlobListOptions, BlobListPage } from "../core/types.ts";
-import { encodeSegment, errorCode, readBody } from "./_s3.ts";
+import { encodeSegment, readBody, type S3ErrorDetails } from "./_s3.ts";
 import { md5 } from "./_md5.ts";
 import { deleteRequestBody, isXmlSafe, parseDeleteResult, parseListResult } from "./_s3_xml.ts";
 
@@ -22,8 +22,10 @@ import { deleteRequestBody, isXmlSafe, parseDeleteResult, parseListResult } from
 export interface BucketRequests {
   /** Sends a signed request to the bucket's URL with `query` (already encoded); `init.signal` aborts it. */
   send(operation: string, query: string, init: RequestInit): Promise<Response>;
-  /** A `BlobError` describing a failed response (status and S3 error code only; `code` when already read). */
-  failure(operation: string, response: Response, code?: string): Promise<BlobError>;
+  /** A `BlobError` describing a failed response (S3's code and message; `details` when already read). */
+  failure(operation: string, response: Response, details?: S3ErrorDetails): Promise<BlobError>;
+  /** What an error response says (S3's code, message, region). */
+  details(response: Response): Promise<S3ErrorDetails>;
   /** The adapter's single-object delete. */
   deleteOne(key: string, signal?: AbortSignal): Promise<void>;
   /** Whether the server takes DeleteObjects; set to false the first time it refuses it. */
@@ -105,13 +107,13 @@ async function deleteBatch(
     signal: signal ?? null,
   });
   if (response.status === 501 || response.status === 405 || response.status === 400) {
-    const code = response.status === 400 ? await errorCode(response) : undefined;
-    if (response.status !== 400 || code === "NotImplemented") {
+    const details = response.status === 400 ? await requests.details(response) : undefined;
+    if (response.status !== 400 || details?.code === "NotImplemented") {
       await response.body?.cancel().catch(() => {});
       requests.batchDeletes = false;
       return "unsupported";
     }
-    throw await requests.failure("deleteMany", response, code);
+    throw await requests.failure("deleteMany", response, details);
   }
   if (!response.ok) throw await requests.failure("deleteMany", response);
   const failed = parseDeleteResult(await readText(response, "deleteMany", signal));

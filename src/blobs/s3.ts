@@ -10,6 +10,7 @@
  *
  * const blobs = s3BlobStore({
  *   endpoint: "https://<account>.r2.cloudflarestorage.com", // or http://127.0.0.1:9000 (MinIO)
+ *   region: "auto", // the bucket's region: "auto" on R2; "us-east-1" is the default elsewhere
  *   bucket: "cache",
  *   accessKeyId: "…",
  *   secretAccessKey: "…",
@@ -31,8 +32,19 @@ import type {
   CallOptions,
 } from "../core/types.ts";
 import * as opt from "../core/util/check_options.ts";
+import { describeNetworkError } from "../core/util/network_error.ts";
 import { Expectation } from "./_expected.ts";
-import { encodeKey, encodeSegment, errorCode, quoteKey, readObject } from "./_s3.ts";
+import {
+  describeError,
+  encodeKey,
+  encodeSegment,
+  errorDetails,
+  fixFor,
+  readObject,
+  type S3ErrorDetails,
+  type S3Target,
+  shortKey,
+} from "./_s3.ts";
 import { type BucketRequests, deleteObjects, listObjects } from "./_s3_batch.ts";
 import { SigV4Signer } from "./_sigv4.ts";
 import { encryptionHeaders, type S3Encryption } from "./_s3_sse.ts";
@@ -90,9 +102,16 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     region: config.region,
   });
 
+  const secrets = [config.secretAccessKey, config.sessionToken ?? "", config.accessKeyId];
+  const target: S3Target = { bucket: config.bucket, region: config.region, host: config.host };
+
   /** Sends a signed request for the object `key` (`init.signal` aborts it). */
-  async function send(operation: string, key: string, init: RequestInit): Promise<Response> {
-    return await sendTo({ operation, url: config.base + encodeKey(operation, key), target: where(key) }, init);
+  async function send(key: string, init: RequestInit & { method: string }): Promise<Response> {
+    const operation = init.method.toLowerCase();
+    return await sendTo(
+      { operation, url: config.base + encodeKey(operation, key), target: where(init.method, key) },
+      init,
+    );
   }
 
   /** Sends a signed request; `to` names it in errors. */
@@ -108,34 +127,31 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       return await config.fetch(new Request(url, { ...init, headers }));
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
-      throw new BlobError(`s3 ${to.operation} ${to.target} failed: ${describeFailure(cause)}`, { cause });
+      throw new BlobError(`s3 ${to.target} failed: ${describeNetworkError(cause, config.host)}`, { cause });
     }
   }
 
-  /** The `BlobError` of a failed response for the object `key` (`code`: the S3 error code, when already read). */
-  async function failure(
-    response: Response,
-    about: { readonly operation: string; readonly key: string; readonly code?: string | undefined },
-  ): Promise<BlobError> {
-    const found = about.code ?? await errorCode(response);
-    return new BlobError(
-      `s3 ${about.operation} ${where(about.key)} failed: HTTP ${response.status}${found ? ` ${found}` : ""}`,
-    );
+  /** The `BlobError` of a failed response (`details`: the error's, when already read), with the fix of a misconfiguration. */
+  async function failure(response: Response, what: string, details?: S3ErrorDetails): Promise<BlobError> {
+    const found = details ?? await errorDetails(response, secrets);
+    return new BlobError(`s3 ${what} failed: ${describeError(found)}`, { fix: fixFor(found, target) });
   }
 
-  function where(key: string): string {
-    return `${quoteKey(key)} (bucket ${config.bucket})`;
+  /** `PUT "myapp/3f2a4b5c6d7e…" in bucket "cache"`, for messages. */
+  function where(method: string, key: string): string {
+    return `${method} ${shortKey(key)} in bucket "${config.bucket}"`;
   }
 
   const bucketRequests: BucketRequests = {
     send: (operation, query, init) =>
-      sendTo({ operation, url: `${config.bucketUrl}?${query}`, target: `(bucket ${config.bucket})` }, init),
-    async failure(operation: string, response: Response, known?: string): Promise<BlobError> {
-      const code = known ?? await errorCode(response);
-      return new BlobError(
-        `s3 ${operation} (bucket ${config.bucket}) failed: HTTP ${response.status}${code ? ` ${code}` : ""}`,
-      );
-    },
+      sendTo({
+        operation,
+        url: `${config.bucketUrl}?${query}`,
+        target: `${operation} (${init.method ?? "GET"}) in bucket "${config.bucket}"`,
+      }, init),
+    failure: (operation: string, response: Response, details?: S3ErrorDetails): Promise<BlobError> =>
+      failure(response, `${operation} in bucket "${config.bucket}"`, details),
+    details: (response) => errorDetails(response, secrets),
     deleteOne: (key, signal) => store.delete(key, signal === undefined ? undefined : { signal }),
     batchDeletes: true,
   };
@@ -144,7 +160,7 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
     name: "s3",
     async put(key: string, body: Uint8Array, callOptions?: CallOptions): Promise<void> {
       if (!(body instanceof Uint8Array)) throw new BlobError("s3 put: body must be a Uint8Array");
-      const response = await send("put", key, {
+      const response = await send(key, {
         method: "PUT",
         body: body as Uint8Array<ArrayBuffer>,
         headers: {
@@ -154,7 +170,7 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
         },
         signal: callOptions?.signal ?? null,
       });
-      if (!response.ok) throw await failure(response, { operation: "put", key });
+      if (!response.ok) throw await failure(response, where("PUT", key));
       await discard(response);
     },
 
@@ -162,31 +178,36 @@ export function s3BlobStore(options: S3BlobStoreOptions): BlobStore {
       const signal = callOptions?.signal;
       // Created first, so that it follows the size from the start.
       const expected = new Expectation(callOptions?.expectedBytes, config.maxObjectBytes);
-      const response = await send("get", key, { method: "GET", signal: signal ?? null });
+      const response = await send(key, { method: "GET", signal: signal ?? null });
       if (response.status === 404) {
         // A missing object is a miss; a missing bucket is a configuration error to report.
-        const code = await errorCode(response);
-        if (code === undefined || code === "NoSuchKey") return null;
-        throw await failure(response, { operation: "get", key, code });
+        const details = await errorDetails(response, secrets);
+        if (details.code === undefined || details.code === "NoSuchKey") return null;
+        throw await failure(response, where("GET", key), details);
       }
-      if (!response.ok) throw await failure(response, { operation: "get", key });
+      if (!response.ok) throw await failure(response, where("GET", key));
       try {
         return await readObject(response, expected, signal);
       } catch (cause) {
         if (signal?.aborted) throw signal.reason;
         if (isCacheError(cause)) throw cause;
-        throw new BlobError(`s3 get ${where(key)} failed reading the body: ${describeFailure(cause)}`, { cause });
+        throw new BlobError(
+          `s3 ${where("GET", key)} failed reading the body: ${describeNetworkError(cause, config.host)}`,
+          {
+            cause,
+          },
+        );
       }
     },
 
     async delete(key: string, callOptions?: CallOptions): Promise<void> {
-      const response = await send("delete", key, { method: "DELETE", signal: callOptions?.signal ?? null });
+      const response = await send(key, { method: "DELETE", signal: callOptions?.signal ?? null });
       if (response.status === 404) {
-        const code = await errorCode(response);
-        if (code === undefined || code === "NoSuchKey") return;
-        throw await failure(response, { operation: "delete", key, code });
+        const details = await errorDetails(response, secrets);
+        if (details.code === undefined || details.code === "NoSuchKey") return;
+        throw await failure(response, where("DELETE", key), details);
       }
-      if (!response.ok) throw await failure(response, { operation: "delete", key });
+      if (!response.ok) throw await failure(response, where("DELETE", key));
       await discard(response);
     },
 
@@ -208,6 +229,8 @@ interface Resolved {
   readonly secretAccessKey: string;
   readonly sessionToken: string | undefined;
   readonly region: string;
+  /** The endpoint's host (for messages and fixes). */
+  readonly host: string;
   /** Everything before the encoded key, ending in `/`. */
   readonly base: string;
   /** The bucket's own URL, for bucket operations (list, batch delete); no query. */
@@ -269,6 +292,7 @@ function resolve(options: S3BlobStoreOptions): Resolved {
     secretAccessKey,
     sessionToken,
     region,
+    host: url.host,
     base,
     // Looked up at call time, not captured: `fetch` must be called unbound on some runtimes.
     fetch: o.fetch ?? ((request) => fetch(request)),
@@ -296,13 +320,6 @@ function parseEndpoint(endpoint: unknown): URL | undefined {
     throw new ConfigError(`${WHERE}: endpoint must not have a query or fragment`);
   }
   return url;
-}
-
-function describeFailure(cause: unknown): string {
-  if (!(cause instanceof Error)) return String(cause);
-  // undici reports "fetch failed" with the reason (ECONNREFUSED…) one level down.
-  const inner = cause.cause instanceof Error ? `: ${cause.cause.message}` : "";
-  return `${cause.message}${inner}`;
 }
 
 /** Frees the connection of a response whose body is not needed. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { clearCommand, invalidateCommand, statsCommand } from "./admin.ts";
+import { checkCommand } from "./check.ts";
 import { cleanupCommand } from "./cleanup.ts";
 import type { Command } from "./command_types.ts";
 import { inspectCommand } from "./inspect.ts";
@@ -12,6 +13,18 @@ const json = { type: "boolean", help: "print one JSON object instead of text" } 
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  {
+    name: "check",
+    summary: "prove the configuration: store, script, clock, bucket, compression",
+    usage: "check [--json]",
+    details: "Runs cache.check() on the cache the environment configures: a GET and the read script on the\n" +
+      "store, its clock against this machine's, a probe object written, read back and deleted in the\n" +
+      "bucket (when LARDER_S3_BUCKET is set), and the compressor. Each failure says what to change.\n" +
+      "Exits 0 when nothing failed (warnings allowed), 1 otherwise.",
+    options: { json },
+    failure: { store: "check", blob: "check" },
+    run: checkCommand,
+  },
   {
     name: "stats",
     summary: "counters added up over every instance sharing the prefix",

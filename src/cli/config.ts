@@ -6,7 +6,8 @@
  * @module
  */
 import { backendsFromEnv, type Env, ENV_VARIABLES, SECRET_VARIABLES } from "../config/env.ts";
-import { type Cache, createCache } from "../core/api/create_cache.ts";
+import type { Cache } from "../core/api/create_cache.ts";
+import { createCache } from "../runtime/default_entry.ts";
 import { toMs } from "../core/util/durations.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../core/types.ts";

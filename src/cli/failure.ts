@@ -6,7 +6,7 @@
  *
  * @example
  * ```text
- * larder: cannot read stats from the store at https://eu1-x.upstash.io: Unauthorized — check UPSTASH_REDIS_REST_TOKEN
+ * larder: cannot read stats from the store at https://eu1-x.upstash.io: Unauthorized (HTTP 401) — check UPSTASH_REDIS_REST_TOKEN
  * larder: cannot clean up the bucket "cache" at http://127.0.0.1:9000: connect ECONNREFUSED 127.0.0.1:9000 — is the server running? check LARDER_S3_ENDPOINT
  * ```
  *

@@ -55,7 +55,7 @@ function render(found: EntryInspection, context: RenderContext): string {
     if (r.readableKey !== undefined) rows.push(["  key", JSON.stringify(r.readableKey)]);
     rows.push(
       ["  placement", r.placement === "inline" ? "inline (payload inside the record)" : `blob ${r.blobKey}`],
-      ["  format", `v${r.version}, codec ${r.codec}, compression ${r.compression}`],
+      ["  format", `v${r.version}, codec ${r.codec}, compression ${r.compression}${encrypted(r.encryptionKey)}`],
       ["  size", `${bytes(r.encodedBytes)} encoded, ${bytes(r.storedBytes)} stored (${count(r.storedBytes)} B)`],
       ["  checksum", `sha256 ${r.checksum}`],
       ["  created", instant(r.createdAt, now)],
@@ -87,4 +87,9 @@ function render(found: EntryInspection, context: RenderContext): string {
   }
   if (found.problem) rows.push(["problem", found.problem]);
   return table(rows);
+}
+
+/** `, encrypted (key k2)` for an encrypted payload, else nothing. */
+function encrypted(keyId: string | undefined): string {
+  return keyId === undefined ? "" : `, encrypted (key ${keyId})`;
 }

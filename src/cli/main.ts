@@ -95,17 +95,14 @@ export async function runCli(io: CliIo): Promise<number> {
 
 /**
  * The library's log lines, as one line each on standard error (warnings and errors only). A
- * backend's fail-open warning ("serving without cache") is held in `held`: when the command then
- * fails, its own error line says it better; when it finishes anyway, the warning is shown.
+ * backend's fail-open line ("serving without cache": unavailable, or misconfigured) is held in
+ * `held`: when the command then fails, its own error line says it better; when it finishes
+ * anyway, the line is shown.
  */
 function stderrLogger(write: (text: string) => void, held: string[]): Logger {
-  return {
-    debug() {},
-    info() {},
-    warn: (message, fields) => {
-      if (typeof fields?.backend === "string") held.push(`warning: ${message}`);
-      else write(`warning: ${message}`);
-    },
-    error: (message) => write(`error: ${message}`),
+  const line = (level: "warning" | "error") => (message: string, fields?: Record<string, unknown>): void => {
+    if (typeof fields?.backend === "string") held.push(`${level}: ${message}`);
+    else write(`${level}: ${message}`);
   };
+  return { debug() {}, info() {}, warn: line("warning"), error: line("error") };
 }

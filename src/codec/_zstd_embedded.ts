@@ -14,7 +14,7 @@
  *   and no bundler support, and the package is no longer a runtime dependency at all.
  * - Size: 106 KiB of source (the 246 KiB wasm gzipped, in base64), compiled once per process. On Cloudflare
  *   Workers, where WASM cannot be compiled from bytes, `larder/workers` passes the `.wasm` that
- *   wrangler compiles as a module; only `createCache` from `larder` (`src/core/api/create_cache.ts`)
+ *   wrangler compiles as a module; only `createCache` from `larder` (`src/runtime/default_entry.ts`)
  *   references this module, so a Worker bundle leaves it out (the workerd suite checks it).
  *
  * @module

@@ -83,8 +83,9 @@ export function zstdCompressor(options: ZstdOptions): ZstdCompressor {
     binding ??= loadBinding(wasm).catch((error: unknown) => {
       binding = undefined; // a later call retries
       throw isCacheError(error) ? error : new CodecError(
-        `zstd: could not load the WASM module (${String(error)}); where WebAssembly cannot be compiled at run time ` +
-          "(Cloudflare Workers), pass the compiled zstd.wasm as zstd: { wasm }",
+        `zstd: could not load the WASM module (${String(error)}); on Cloudflare Workers, ` +
+          'import { createCache } from "larder/workers" (it brings zstd.wasm as a compiled module); ' +
+          'elsewhere where WebAssembly cannot be compiled at run time, pass the compiled zstd.wasm as zstd: { wasm }, or use compression: "gzip"',
         { cause: error },
       );
     });

@@ -16,6 +16,7 @@ import type { MemoryTier } from "./flow/memory_tier.ts";
 import type { TierBus } from "./flow/bus.ts";
 import { ConfigError } from "./errors.ts";
 import type { PayloadConfig } from "./record/entry.ts";
+import type { PayloadEncryption } from "./record/encryption.ts";
 import type { BlobStore, Logger, MetadataStore, WaitUntil } from "./types.ts";
 
 /** A namespace's bounds; 0 means no bound. */
@@ -34,6 +35,8 @@ export interface ResolvedOptions {
   /** TTL profiles by name, in ms (built-in, declared, then overridden from the environment). */
   readonly ttlProfiles: ReadonlyMap<string, number>;
   readonly payload: PayloadConfig;
+  /** Client-side encryption of stored payloads; `undefined`: stored in the clear. */
+  readonly encryption: PayloadEncryption | undefined;
   readonly maxInlineBytes: number;
   readonly storeTimeoutMs: number;
   readonly blobTimeoutMs: number;

@@ -18,6 +18,8 @@ export const DEFAULTS = {
     /** Built-in TTL profiles (`ttl: "short"`…); `ttlProfiles` redefines them, `LARDER_TTL_<NAME>` retunes them. */
     ttlProfiles: { short: "1m", default: "1h", long: "1d" },
     codec: "cbor",
+    /** Codecs for particular kinds of values (`larder/arrow`'s): none unless given. */
+    codecs: [],
     rowShapes: true,
     compression: "zstd",
     maxInlineBytes: 32_768, // 32 KiB
@@ -27,7 +29,8 @@ export const DEFAULTS = {
     /** Off unless asked for; these apply once it is on. */
     memory: { on: false, maxBytes: 33_554_432, ttl: "5s", shared: false, bus: { on: true, interval: "200ms" } }, // 32 MiB
     breaker: { on: true, threshold: 5, cooldown: "10s" },
-    lease: { on: true, ttl: "15s", wait: "30s" },
+    /** A short TTL, renewed every 30 % of it: an orphaned lease (its owner exited) costs the next caller at most this. */
+    lease: { on: true, ttl: "5s", wait: "30s" },
     globalStats: { on: true, interval: "30s" },
   },
   /** `cache.invalidating()` options. */
@@ -36,6 +39,8 @@ export const DEFAULTS = {
   minCompressBytes: 256,
   /** `cache.cleanup()` options. */
   cleanup: { grace: "1h", pageSize: 1000, batchSize: 250, timeout: "30s" },
+  /** `cache.check()`: its calls get at least these time limits, in ms (a slow first connection is not a failure). */
+  check: { storeTimeoutMs: 5_000, blobTimeoutMs: 10_000 },
   /** `cache.inspect()`: its calls get at least these time limits, in ms (it may download a whole blob). */
   inspect: { storeTimeoutMs: 5_000, blobTimeoutMs: 30_000 },
   /** `cache.clear()`: keys deleted per store request. */

@@ -15,7 +15,8 @@ export type CacheErrorCode =
   | "E_BLOB"
   | "E_CODEC"
   | "E_TOO_LARGE"
-  | "E_INTEGRITY";
+  | "E_INTEGRITY"
+  | "E_SCHEMA";
 
 const BRAND: unique symbol = Symbol.for("larder.CacheError");
 
@@ -49,20 +50,50 @@ export class KeyError extends CacheError {
   }
 }
 
+/**
+ * Options of a backend's error: the original error, and, when the backend refused the call
+ * because of how it is configured, what to change.
+ */
+export interface BackendErrorOptions {
+  /** The original error. */
+  readonly cause?: unknown;
+  /**
+   * Set when the backend answered that the call is misconfigured (a wrong token, region, secret
+   * or bucket): not an outage, and this says what to change, e.g. `check the token (UPSTASH_REDIS_REST_TOKEN)`.
+   */
+  readonly fix?: string | undefined;
+}
+
 /** A metadata store (Redis) operation failed. */
 export class StoreError extends CacheError {
-  /** An error with this class's code; `options.cause` keeps the original error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** When set, the store refused the call because of its configuration, and this says what to change. */
+  readonly fix: string | undefined;
+  /** An error with this class's code; `options.cause` keeps the original error, `options.fix` marks a misconfiguration. */
+  constructor(message: string, options?: BackendErrorOptions) {
     super("E_STORE", message, options);
+    this.fix = options?.fix;
   }
 }
 
 /** A blob store (S3) operation failed. */
 export class BlobError extends CacheError {
-  /** An error with this class's code; `options.cause` keeps the original error. */
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** When set, the blob store refused the call because of its configuration, and this says what to change. */
+  readonly fix: string | undefined;
+  /** An error with this class's code; `options.cause` keeps the original error, `options.fix` marks a misconfiguration. */
+  constructor(message: string, options?: BackendErrorOptions) {
     super("E_BLOB", message, options);
+    this.fix = options?.fix;
   }
+}
+
+/**
+ * The fix of a backend error that reports a misconfiguration (see {@link BackendErrorOptions.fix}),
+ * or undefined for any other error, including one from another copy of the package.
+ */
+export function misconfigurationFix(error: unknown): string | undefined {
+  if (!isCacheError(error) || (error.code !== "E_STORE" && error.code !== "E_BLOB")) return undefined;
+  const fix = (error as { fix?: unknown }).fix;
+  return typeof fix === "string" && fix !== "" ? fix : undefined;
 }
 
 /**
@@ -101,6 +132,29 @@ export class IntegrityError extends CacheError {
   /** An error with this class's code; `options.cause` keeps the original error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super("E_INTEGRITY", message, options);
+  }
+}
+
+/** One problem a Standard Schema validator found: its message, and where in the value (keys and indexes). */
+export interface SchemaIssue {
+  /** The validator's message. */
+  readonly message: string;
+  /** Where in the value, from its root: object keys and array indexes. Absent for the root. */
+  readonly path?: readonly PropertyKey[];
+}
+
+/**
+ * A value did not pass `wrap`'s `schema`. A cached value that fails is never seen by callers (it
+ * is a miss, counted in `errors.schema`); the function's own fresh value that fails rejects the
+ * call with this error, and is not stored. `issues` are the validator's.
+ */
+export class SchemaError extends CacheError {
+  /** What the validator found. */
+  readonly issues: readonly SchemaIssue[];
+  /** An error with this class's code and the validator's issues. */
+  constructor(message: string, issues: readonly SchemaIssue[], options?: { cause?: unknown }) {
+    super("E_SCHEMA", message, options);
+    this.issues = issues;
   }
 }
 

@@ -270,6 +270,12 @@ export interface MetadataStore {
   /** Executes `ops` in one round trip; `results[i]` belongs to `ops[i]`. */
   run(ops: readonly StoreOp[], options?: CallOptions): Promise<StoreResult[]>;
   /**
+   * Optional: the server's clock, ms since the epoch (Redis `TIME`), in one round trip.
+   * `cache.check()` compares it with the local clock (entries expire by their writer's clock, so
+   * instances whose clocks disagree disagree on expiry); stores without it skip that check.
+   */
+  time?(options?: CallOptions): Promise<number>;
+  /**
    * Optional: how this store carries messages between the instances sharing it. Absent: no bus.
    *
    * - `"push"` (Redis pub/sub; in-process): the `publish` op delivers the message to every
@@ -410,6 +416,18 @@ export interface ValueCodec {
   encode(value: unknown, options?: EncodeOptions): Uint8Array;
   /** Decodes bytes written by `encode`; throws a `CodecError` on malformed input. */
   decode(bytes: Uint8Array): unknown;
+}
+
+/**
+ * A codec for one kind of value (Arrow tables: `arrowCodec()` from `larder/arrow`), given in
+ * `createCache({ codecs })`. Each value written is offered to these codecs first; the first that
+ * `accepts` it encodes it, and its `name` is recorded in the entry so that readers decode with it.
+ * Values none accepts go to the cache's `codec` as before. Its `decode` may not keep `bytes`
+ * (the caller may reuse them): a value that views its input must copy it first.
+ */
+export interface ValueExtension extends ValueCodec {
+  /** Whether this codec encodes `value`. Called for each value written: keep it cheap (an `instanceof`). */
+  accepts(value: unknown): boolean;
 }
 
 /** Compresses payloads. */

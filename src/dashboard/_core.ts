@@ -7,6 +7,8 @@
  * @module
  */
 export type {
+  BackendHealth,
+  BackendHealthState,
   BreakerStats,
   Cache,
   CacheStats,

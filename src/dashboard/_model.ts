@@ -68,7 +68,7 @@ export interface DashboardModel {
     readonly instance: readonly (number | null)[];
     readonly global: readonly (number | null)[];
   };
-  /** Breakers, errors and last errors per backend (operators only). */
+  /** Each backend's state, breaker, errors, last error and latency (`cache.health()`; operators only). */
   readonly backends?: BackendsView;
   /** The configuration in force, allow-listed (operators only). */
   readonly config?: ConfigView;
@@ -166,7 +166,7 @@ export async function buildModel(
     },
     ...(operator
       ? {
-        backends: await backendsView(state.cache, stats, state.options),
+        backends: backendsView(state.cache, stats),
         config: configView(state.options),
         ...(csrf === undefined ? {} : { csrf }),
       }

@@ -21,10 +21,12 @@ function backendRow(m: DashboardModel, name: "store" | "blob"): Html {
     <tr>
       <th>${name}</th>
       <td>${b?.adapter ?? "none"}</td>
+      <td>${fig(m, `${p}.state`, "text")}</td>
       <td>${b?.breaker ? fig(m, `${p}.breaker.state`, "text") : "off"}</td>
       <td class="num">${b?.breaker ? fig(m, `${p}.breaker.opened`) : "–"}</td>
       <td class="num">${b?.breaker ? fig(m, `${p}.breaker.rejected`) : "–"}</td>
       <td class="num">${fig(m, `${p}.errors`)}</td>
+      <td class="num">${fig(m, `${p}.latency.p95`, "ms")}</td>
       <td class="error">${fig(m, `${p}.lastError.message`, "text")}<div class="fix">${fig(
         m,
         `${p}.lastError.fix`,
@@ -36,26 +38,36 @@ function backendRow(m: DashboardModel, name: "store" | "blob"): Html {
 
 function backendsCard(m: DashboardModel): Html {
   const codes = Object.entries(m.backends?.errorsByCode ?? {});
-  const note = m.backends?.lastErrors === "reported" ? "" : html`
-    <p
-      class="note">Last errors appear here when the cache reports them (<code>cache.health()</code>); until then, errors are counted by backend and code.</p>
+  return html`
+    <section class="card wide" id="backends">
+      <h2>Backends</h2>
+      <table>
+        <thead>
+          <tr>
+            <th></th>
+            <th>adapter</th>
+            <th>state</th>
+            <th>breaker</th>
+            <th class="num">opened</th>
+            <th class="num">refused</th>
+            <th class="num">errors</th>
+            <th class="num">p95</th>
+            <th>last error</th>
+          </tr>
+        </thead>
+        <tbody>${backendRow(m, "store")}${backendRow(m, "blob")}</tbody>
+      </table>
+      <p>Errors by code: ${codes.length === 0 ? "none" : codes.map(([code, n]) =>
+        html`
+          <code>${code}</code> ${n}
+        `
+      )}
+    (total ${fig(m, "instance.errors.total")}; codec ${fig(m, "instance.errors.codec")}, integrity ${fig(
+      m,
+      "instance.errors.integrity",
+    )})</p>
+    </section>
   `;
-  return html`<section class="card wide" id="backends">
-<h2>Backends</h2>
-<table><thead><tr><th></th><th>adapter</th><th>breaker</th><th class="num">opened</th><th class="num">refused</th><th class="num">errors</th><th>last error</th></tr></thead>
-<tbody>${backendRow(m, "store")}${backendRow(m, "blob")}</tbody></table>
-<p>Errors by code: ${
-    codes.length === 0 ? "none" : codes.map(([code, n]) =>
-      html`
-        <code>${code}</code> ${n}
-      `
-    )
-  }
-(total ${fig(m, "instance.errors.total")}; codec ${fig(m, "instance.errors.codec")}, integrity ${
-    fig(m, "instance.errors.integrity")
-  })</p>
-${note}
-</section>`;
 }
 
 function configRows(c: ConfigView): [string, string][] {
@@ -148,7 +160,12 @@ function inspectionRows(found: EntryInspection): [string, string][] {
     if (r.readableKey !== undefined) rows.push(["stored key", r.readableKey]);
     rows.push(
       ["placement", r.placement === "inline" ? "inline (payload inside the record)" : `blob ${r.blobKey ?? ""}`],
-      ["format", `v${r.version}, codec ${r.codec}, compression ${r.compression}`],
+      [
+        "format",
+        `v${r.version}, codec ${r.codec}, compression ${r.compression}${
+          r.encryptionKey === undefined ? "" : `, encrypted (key ${r.encryptionKey})`
+        }`,
+      ],
       ["size", `${bytes(r.encodedBytes)} encoded, ${bytes(r.storedBytes)} stored`],
       ["checksum", `sha256 ${r.checksum}`],
       ["created", new Date(r.createdAt).toISOString()],

@@ -71,6 +71,7 @@ const COUNTERS: readonly CounterFamily[] = [
       codec: "errors.codec",
       integrity: "errors.integrity",
       key: "errors.key",
+      schema: "errors.schema",
     },
   },
   {
@@ -88,9 +89,26 @@ const COUNTERS: readonly CounterFamily[] = [
   },
   {
     name: "leases_total",
-    help: "Cross-instance leases: taken to compute, waits served by another instance, waits given up.",
+    help:
+      "Cross-instance leases: taken to compute, waits served by another instance, waits given up, leases taken over from a gone owner.",
     label: "outcome",
-    series: { acquired: "leases.acquired", waited: "leases.waited", given_up: "leases.givenUp" },
+    series: {
+      acquired: "leases.acquired",
+      waited: "leases.waited",
+      given_up: "leases.givenUp",
+      taken_over: "leases.takenOver",
+    },
+  },
+  {
+    name: "function_timeouts_total",
+    help: "Calls answered at wrap's timeout while the function went on.",
+    series: { "": "functionTimeouts" },
+  },
+  {
+    name: "recaches_total",
+    help: "Recomputations after an invalidating write: done, failed, skipped.",
+    label: "outcome",
+    series: { ok: "recaches.ok", failed: "recaches.failed", skipped: "recaches.skipped" },
   },
   { name: "coalesced_total", help: "Calls that shared another call's work in flight.", series: { "": "coalesced" } },
   {
@@ -142,6 +160,7 @@ function flatCounters(s: CacheStats): Record<string, number> {
     "errors.codec": s.errors.codec,
     "errors.integrity": s.errors.integrity,
     "errors.key": s.errors.key,
+    "errors.schema": s.errors.schema,
     "writes.ok": s.writes.ok,
     "writes.failed": s.writes.failed,
     "writes.skipped": s.writes.skipped,
@@ -151,6 +170,11 @@ function flatCounters(s: CacheStats): Record<string, number> {
     "leases.acquired": s.leases.acquired,
     "leases.waited": s.leases.waited,
     "leases.givenUp": s.leases.givenUp,
+    "leases.takenOver": s.leases.takenOver,
+    functionTimeouts: s.functionTimeouts,
+    "recaches.ok": s.recaches.ok,
+    "recaches.failed": s.recaches.failed,
+    "recaches.skipped": s.recaches.skipped,
     coalesced: s.coalesced,
     evictedBlobs: s.evictedBlobs,
     refreshesFailed: s.refreshesFailed,

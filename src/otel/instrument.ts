@@ -195,7 +195,13 @@ export function instrument(cache: Cache, options: InstrumentOptions = {}): () =>
         onWrite(event);
         return;
       case "error":
-        errors.add(1, { ...common, "larder.source": event.source, "larder.code": event.code });
+        errors.add(1, {
+          ...common,
+          "larder.source": event.source,
+          "larder.code": event.code,
+          // A backend that refused the configuration (token, region, secret, bucket): not an outage.
+          ...(event.fix === undefined ? {} : { "larder.misconfigured": true }),
+        });
         return;
       default:
         // stale: told by the hit (stale: true) or the compute (fallback) before it; invalidate, breaker: not spans.

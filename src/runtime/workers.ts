@@ -7,7 +7,10 @@
  *   `WebAssembly.Module` by default) and passes it as `zstd.wasm`.
  * - **waitUntil**: background writes are registered with `waitUntil` from `cloudflare:workers`,
  *   which keeps them alive after the response without threading `ctx` through your code. Pass
- *   your own `waitUntil` (e.g. `ctx.waitUntil.bind(ctx)`) to override it.
+ *   your own `waitUntil` (e.g. `ctx.waitUntil.bind(ctx)`) to override it. A cache left without
+ *   one (`waitUntil: undefined`) loses its background writes when the response is sent: the first
+ *   time, it warns with the fix, and it takes no cross-instance lease (only the lost write would
+ *   release it, so the key's next caller would wait out its TTL).
  *
  * Everything else is exported unchanged from `larder`.
  *
@@ -20,7 +23,7 @@
  *
  * const cache = createCache({
  *   store: upstashStore({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN }),
- *   blobs: s3BlobStore({ endpoint: env.R2_ENDPOINT, bucket: "cache", accessKeyId: env.R2_KEY_ID, secretAccessKey: env.R2_SECRET }),
+ *   blobs: s3BlobStore({ endpoint: env.R2_ENDPOINT, region: "auto", bucket: "cache", accessKeyId: env.R2_KEY_ID, secretAccessKey: env.R2_SECRET }),
  * });
  * const report = cache.wrap(async (id: string) => ({ id, rows: [] }), { name: "report", ttl: "15m" });
  *
@@ -44,6 +47,13 @@ export * from "../../mod.ts";
 
 const runtimeWaitUntil = (workers as { waitUntil?: WaitUntil }).waitUntil;
 
+/** The warning of a `larder/workers` cache that has no `waitUntil`. */
+const WITHOUT_WAIT_UNTIL = runtimeWaitUntil === undefined
+  ? "larder: background writes are lost: this workerd's cloudflare:workers has no waitUntil; pass waitUntil: ctx.waitUntil.bind(ctx) to createCache"
+  : "larder: background writes are lost: this cache was given waitUntil: undefined; leave waitUntil out (cloudflare:workers' own is used) or pass waitUntil: ctx.waitUntil.bind(ctx)";
+
+let warned = false;
+
 /** The compiled `zstd.wasm` (of `@bokuweb/zstd-wasm` 0.0.27) that {@link createCache} uses. */
 export const zstdModule: WebAssembly.Module = zstdWasm;
 
@@ -55,5 +65,12 @@ export function createCache(options?: CacheOptions): Cache {
   return createCacheFor({
     ...(runtimeWaitUntil === undefined ? {} : { waitUntil: (task: Promise<unknown>) => runtimeWaitUntil(task) }),
     ...options,
-  }, { zstdWasm });
+  }, {
+    zstdWasm,
+    unkeptWarning: () => {
+      if (warned) return undefined;
+      warned = true;
+      return WITHOUT_WAIT_UNTIL;
+    },
+  });
 }

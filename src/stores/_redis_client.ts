@@ -160,30 +160,37 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-/** `work`, or a rejection with the signal's reason as soon as it aborts (the reply, if any, is dropped). */
-export function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 /** The result of `op` from its reply; a `StoreError` (naming `name` and the operation) for an error or a reply of the wrong shape. */
 export function resultOf(name: string, op: StoreOp, reply: Reply | undefined): StoreResult {
   if (reply === undefined) throw new StoreError(`${name} ${op.type} failed: no reply`);
   // A message the server refused is not the change's failure (the bus is best effort): `false`.
   if (op.type === "publish" && !reply.ok) return false;
   if (!reply.ok) {
-    throw new StoreError(`${name} ${op.type} failed: ${errorMessage(reply.error)}`, { cause: reply.error });
+    throw new StoreError(`${name} ${op.type} failed: ${errorMessage(reply.error)}`, {
+      cause: reply.error,
+      fix: authFix(reply.error),
+    });
   }
   const result = decodeReply(op, reply.value);
   if (result === undefined) {
     throw new StoreError(`${name} ${op.type} failed: unexpected reply ${JSON.stringify(reply.value)?.slice(0, 80)}`);
   }
   return result;
+}
+
+/**
+ * What to change when Redis refused the credentials (`WRONGPASS`, `NOAUTH`, an `AUTH` the server
+ * has no password for): a misconfiguration, not an outage. Undefined for any other error.
+ */
+export function authFix(cause: unknown): string | undefined {
+  const text = cause instanceof Error ? cause.message : String(cause);
+  if (/^(WRONGPASS|NOAUTH)\b|AUTH\b.*without any password|invalid (username-)?password/i.test(text)) {
+    return "check the user name and password in the redis:// URL (CACHE_URL / REDIS_URL), or the client's `username`/`password`";
+  }
+  if (/^NOPERM\b/.test(text)) {
+    return "the Redis user may not run this command: grant it +@read +@write +@scripting (EVAL, EVALSHA) on the prefix's keys";
+  }
+  return undefined;
 }
 
 /** An error's message, capped (Redis errors quote no values; connection errors name host:port only). */

@@ -66,7 +66,7 @@ import type {
   WriteOp,
   WriteResult,
 } from "../core/types.ts";
-import { type RedisClusterLike, type Reply, resultOf, runCommand } from "./_redis_client.ts";
+import { authFix, type RedisClusterLike, type Reply, resultOf, runCommand } from "./_redis_client.ts";
 import { type Arg, encodeOp, isStrings, leaseState, recordOrNull, type RedisCommand } from "./_redis_ops.ts";
 import {
   EVICT,
@@ -114,7 +114,10 @@ export function clusterRunner(cluster: RedisClusterLike): (ops: readonly StoreOp
   /** The value of a reply, or a StoreError naming the operation. */
   const value = (reply: Reply, what: string): unknown => {
     if (!reply.ok) {
-      throw new StoreError(`${NAME} ${what} failed: ${reply.error.message.slice(0, 200)}`, { cause: reply.error });
+      throw new StoreError(`${NAME} ${what} failed: ${reply.error.message.slice(0, 200)}`, {
+        cause: reply.error,
+        fix: authFix(reply.error),
+      });
     }
     return reply.value;
   };

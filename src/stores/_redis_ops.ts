@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { StoreError } from "../core/errors.ts";
 import type { Generation, ReadOp, ReadResult, StoreOp, StoreResult, WriteOp, WriteResult } from "../core/types.ts";
 import {
   FORGET,
@@ -223,4 +224,13 @@ export function isStrings(value: unknown): value is string[] {
 export function describeOps(ops: readonly StoreOp[]): string {
   const names = ops.slice(0, 5).map((op) => op.type);
   return `run [${names.join(", ")}${ops.length > 5 ? `, … ${ops.length} ops` : ""}]`;
+}
+
+/** Redis `TIME`'s reply (`[seconds, microseconds]`, as strings or numbers) in ms since the epoch. */
+export function redisTime(reply: unknown, name: string): number {
+  const [seconds, micros] = Array.isArray(reply) ? reply.map(Number) : [];
+  if (seconds === undefined || micros === undefined || !Number.isFinite(seconds) || !Number.isFinite(micros)) {
+    throw new StoreError(`${name} time failed: unexpected reply ${JSON.stringify(reply)?.slice(0, 80)}`);
+  }
+  return seconds * 1000 + micros / 1000;
 }

@@ -36,8 +36,9 @@
 import { ConfigError, StoreError } from "../core/errors.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
 import * as opt from "../core/util/check_options.ts";
+import { abandonable } from "../core/util/abort.ts";
 import {
-  abortable,
+  authFix,
   checkClient,
   errorMessage,
   type RedisClientLike,
@@ -46,7 +47,7 @@ import {
   runPipeline,
 } from "./_redis_client.ts";
 import { clusterRunner } from "./_redis_cluster.ts";
-import { describeOps, encodeOp } from "./_redis_ops.ts";
+import { describeOps, encodeOp, redisTime } from "./_redis_ops.ts";
 import { connect, lastConnectionError } from "./_redis_connect.ts";
 import { parseRedisUrl, type RedisAddress } from "./_redis_url.ts";
 import { canSubscribe, RedisBus } from "./_redis_bus.ts";
@@ -122,13 +123,13 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
       try {
         // A new subscription first: nothing this batch reads may change unheard (MetadataStore.subscribe).
         const subscribing = bus?.ready();
-        if (subscribing) await abortable(subscribing, signal);
-        const redis = await abortable(client(), signal);
+        if (subscribing) await abandonable(subscribing, signal);
+        const redis = await abandonable(client(), signal);
         if (cluster) {
           runCluster ??= clusterRunner(redis as RedisClusterLike);
-          return await abortable(runCluster(ops), signal);
+          return await abandonable(runCluster(ops), signal);
         }
-        const replies = await abortable(runPipeline(redis, ops.map((op) => encodeOp(op))), signal);
+        const replies = await abandonable(runPipeline(redis, ops.map((op) => encodeOp(op))), signal);
         return ops.map((op, i) => resultOf(name, op, replies[i]));
       } catch (cause) {
         signal?.throwIfAborted();
@@ -139,10 +140,31 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
         if (connection) {
           throw new StoreError(`${name} ${describeOps(ops)} failed: cannot connect: ${errorMessage(connection)}`, {
             cause: connection,
+            fix: authFix(connection),
           });
         }
         if (cause instanceof StoreError) throw cause;
-        throw new StoreError(`${name} ${describeOps(ops)} failed: ${errorMessage(cause)}`, { cause });
+        throw new StoreError(`${name} ${describeOps(ops)} failed: ${errorMessage(cause)}`, {
+          cause,
+          fix: authFix(cause),
+        });
+      }
+    },
+    async time(callOptions?: CallOptions): Promise<number> {
+      const signal = callOptions?.signal;
+      signal?.throwIfAborted();
+      try {
+        const redis = await abandonable(client(), signal);
+        return redisTime(await abandonable(redis.call("TIME"), signal), name);
+      } catch (cause) {
+        signal?.throwIfAborted();
+        if (cause instanceof StoreError) throw cause;
+        const connection = loaded ? lastConnectionError(await loaded.catch(() => ({}))) : undefined;
+        const error = connection ?? cause;
+        throw new StoreError(`${name} time failed: ${connection ? "cannot connect: " : ""}${errorMessage(error)}`, {
+          cause: error,
+          fix: authFix(error),
+        });
       }
     },
     async close(): Promise<void> {

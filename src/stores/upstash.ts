@@ -44,8 +44,9 @@
  */
 import { ConfigError, StoreError } from "../core/errors.ts";
 import * as opt from "../core/util/check_options.ts";
+import { describeNetworkError } from "../core/util/network_error.ts";
 import type { CallOptions, MetadataStore, StoreOp, StoreResult } from "../core/types.ts";
-import { type Arg, decodeReply, describeOps, encodeOp, type RedisCommand } from "./_redis_ops.ts";
+import { type Arg, decodeReply, describeOps, encodeOp, type RedisCommand, redisTime } from "./_redis_ops.ts";
 import { loadShas, scriptSha } from "./_redis_scripts.ts";
 
 /** Options of {@link upstashStore}. */
@@ -82,18 +83,19 @@ const SYNC_TOKEN = "upstash-sync-token";
 export function upstashStore(options: UpstashStoreOptions): MetadataStore {
   const { url, token, readYourWrites, bus } = validate(options);
   const endpoint = `${url}/pipeline`;
+  const host = new URL(url).host;
   const authorization = `Bearer ${token}`;
   let syncToken = "";
   // Scripts the server is known to hold (by SHA-1): sent by EVALSHA; the others by EVAL, which loads them.
   const loaded = new Set<string>();
   let shas = false;
 
-  /** One POST of `commands` (for `ops`); its replies, one per command. */
+  /** One POST of `commands` (`what` they do, for messages); its replies, one per command. */
   const post = async (
     commands: readonly (readonly Arg[])[],
-    call: { readonly ops: readonly StoreOp[]; readonly signal: AbortSignal | undefined },
+    call: { readonly what: string; readonly signal: AbortSignal | undefined },
   ): Promise<PipelineReply[]> => {
-    const { ops, signal } = call;
+    const { what, signal } = call;
     const headers: Record<string, string> = { authorization, "content-type": "application/json" };
     if (readYourWrites) headers[SYNC_TOKEN] = syncToken;
     const body = JSON.stringify(commands);
@@ -109,11 +111,11 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
     } catch (cause) {
       // An abort rejects with the signal's reason, as every other adapter does.
       signal?.throwIfAborted();
-      throw new StoreError(`upstash ${describeOps(ops)} failed: ${message(cause, token)}`, {
+      throw new StoreError(`upstash ${what} failed: ${message(describeNetworkError(cause, host), token)}`, {
         cause: safe(cause, token),
       });
     }
-    return parseReplies({ text, status, expected: commands.length }, ops, token);
+    return parseReplies({ text, status, host, expected: commands.length }, what, token);
   };
 
   return {
@@ -129,7 +131,8 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
       }
       const commands = ops.map((op) => encodeOp(op, "poll"));
       const wire = commands.map((command) => toWire(command, loaded));
-      const replies = await post(wire, { ops, signal });
+      const what = describeOps(ops);
+      const replies = await post(wire, { what, signal });
       // A script the server no longer holds (flushed, restarted, failed over) did not run: re-sent
       // once by EVAL, which loads it again. A second request, only then.
       const unknown: number[] = [];
@@ -144,13 +147,20 @@ export function upstashStore(options: UpstashStoreOptions): MetadataStore {
         }
       });
       if (unknown.length > 0) {
-        const again = await post(unknown.map((i) => toWire(commands[i]!, NONE_LOADED)), { ops, signal });
+        const again = await post(unknown.map((i) => toWire(commands[i]!, NONE_LOADED)), { what, signal });
         unknown.forEach((index, j) => {
           replies[index] = again[j]!;
           loaded.add(scriptSha((commands[index] as RedisCommand & { kind: "script" }).script));
         });
       }
       return ops.map((op, i) => decode(op, replies[i], token));
+    },
+    async time(callOptions?: CallOptions): Promise<number> {
+      const [reply] = await post([["TIME"]], { what: "time", signal: callOptions?.signal });
+      if (reply?.error !== undefined && reply.error !== null) {
+        throw new StoreError(`upstash time failed: ${message(String(reply.error), token)}`);
+      }
+      return redisTime(reply?.result, "upstash");
     },
   };
 }
@@ -177,32 +187,51 @@ function isNoScript(reply: PipelineReply | undefined): boolean {
   return typeof reply?.error === "string" && reply.error.startsWith("NOSCRIPT");
 }
 
-/** The pipeline's replies, one per op; a `StoreError` for an HTTP error or a body of another shape. */
+/**
+ * The pipeline's replies, one per op; a `StoreError` for an HTTP error or a body of another shape.
+ * A refused token (401, 403) or a URL that is not a REST endpoint (404, 405) is a misconfiguration:
+ * the error says what to change.
+ */
 function parseReplies(
-  response: { readonly text: string; readonly status: number; readonly expected: number },
-  ops: readonly StoreOp[],
+  response: { readonly text: string; readonly status: number; readonly host: string; readonly expected: number },
+  what: string,
   token: string,
 ): PipelineReply[] {
-  const { text, status, expected } = response;
+  const { text, status, host, expected } = response;
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     body = undefined;
   }
-  const fail = (detail: string): StoreError =>
-    new StoreError(`upstash ${describeOps(ops)} failed: ${message(detail, token)}`, {
+  const fail = (detail: string, fix?: string): StoreError =>
+    new StoreError(`upstash ${what} failed: ${message(detail, token)}`, {
       cause: new Error(message(detail, token)),
+      fix,
     });
   if (status < 200 || status > 299) {
     // The API's errors are `{"error": "…"}` (401 Unauthorized, 400 for a malformed request…).
     const error = (body as PipelineReply | undefined)?.error;
-    throw fail(typeof error === "string" ? error : `HTTP ${status}${body === undefined ? ` ${excerpt(text)}` : ""}`);
+    const detail = typeof error === "string"
+      ? `${error} (HTTP ${status})`
+      : `HTTP ${status}${body === undefined ? ` ${excerpt(text)}` : ""}`;
+    throw fail(detail, misconfiguration(status, host));
   }
   if (body === undefined) throw fail(`unable to parse the response body: ${excerpt(text)}`);
   if (!Array.isArray(body)) throw fail(`unexpected response ${excerpt(text)}`);
   if (body.length !== expected) throw fail(`${body.length} replies for ${expected} operations`);
   return body as PipelineReply[];
+}
+
+/** What to change when the REST API refuses the configuration itself; undefined for other statuses. */
+function misconfiguration(status: number, host: string): string | undefined {
+  if (status === 401 || status === 403) {
+    return `check the token (UPSTASH_REDIS_REST_TOKEN): the database at ${host} refused it; use the REST token of the same database as the URL`;
+  }
+  if (status === 404 || status === 405) {
+    return `check the URL (UPSTASH_REDIS_REST_URL): ${host} does not serve the Upstash REST API there`;
+  }
+  return undefined;
 }
 
 function excerpt(text: string): string {

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { parseAuthorization, signV4 } from "../helpers/sigv4.ts";
+import { parseAuthorization, signV4 } from "../../scripts/services/sigv4.ts";
 import { randomPrefix } from "../../src/testing/_helpers.ts";
 import type { S3Settings } from "./_s3_specifics.ts";
 

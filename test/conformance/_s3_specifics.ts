@@ -10,9 +10,9 @@ import { inspect } from "node:util";
 import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { s3BlobStore, type S3BlobStoreOptions } from "../../src/blobs/s3.ts";
-import { isCacheError } from "../../src/core/errors.ts";
+import { type BlobError, isCacheError } from "../../src/core/errors.ts";
 import type { BlobStore } from "../../src/core/types.ts";
-import { parseAuthorization, s3CanonicalUri, signV4 } from "../helpers/sigv4.ts";
+import { parseAuthorization, s3CanonicalUri, signV4 } from "../../scripts/services/sigv4.ts";
 import { ODD_KEYS } from "./blob.ts";
 import { randomPrefix } from "../../src/testing/_helpers.ts";
 
@@ -172,11 +172,14 @@ export function s3Specifics(s3: S3Settings): void {
       }
     });
 
-    it("reports a real 403 with status and S3 code, never secrets, signatures or URLs", async () => {
+    it("reports a real 403 with status, S3's code and message and the fix, never secrets, signatures or URLs", async () => {
       const blobs = store({ accessKeyId: "NOT-A-KNOWN-KEY", secretAccessKey: SECRET });
       const error = await rejection(blobs.put(`${randomPrefix("403")}/k`, body("x")));
       expect(error.code).toBe("E_BLOB");
-      expect(error.message).toMatch(/^s3 put ".*" \(bucket .*\) failed: HTTP 403 InvalidAccessKeyId$/);
+      expect(error.message).toMatch(
+        /^s3 PUT ".*" in bucket ".*" failed: HTTP 403 InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records\.$/,
+      );
+      expect((error as BlobError).fix).toBe("check `accessKeyId` (AWS_ACCESS_KEY_ID): S3 does not know this key");
       const everything = `${error.message}\n${error.stack}\n${inspect(error, { depth: 10 })}`;
       for (const forbidden of [SECRET, "Signature", "Credential=", "X-Amz", s3.endpoint, "http://"]) {
         expect(everything).not.toContain(forbidden);
@@ -202,18 +205,33 @@ export function s3Specifics(s3: S3Settings): void {
           expect(fault.calls() - before, `${status} ${name}`).toBe(1);
           expect(performance.now() - started).toBeLessThan(500);
           expect(error.code).toBe("E_BLOB");
-          expect(error.message).toBe(`s3 ${name} "k" (bucket bucket) failed: HTTP ${status}${code ? ` ${code}` : ""}`);
+          expect(error.message).toBe(
+            `s3 ${name.toUpperCase()} "k" in bucket "bucket" failed: HTTP ${status}${code ? ` ${code}: m` : ""}`,
+          );
+          // An outage, not a misconfiguration.
+          expect((error as BlobError).fix).toBeUndefined();
         }
       }
     });
 
-    it("keeps only the code of a hostile error body (echoed signature, string to sign, key id)", async () => {
+    it("keeps S3's code and message of a hostile error body, never its echoed signature, string to sign or key id", async () => {
       const echo =
         "<AWSAccessKeyId>AKIDEXAMPLE</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n20130524T000000Z</StringToSign>" +
         `<SignatureProvided>${"ab".repeat(32)}</SignatureProvided><CanonicalRequest>GET /bucket/k</CanonicalRequest>`;
       const fault = faulty(() => new Response(xmlError("SignatureDoesNotMatch", echo), { status: 403 }));
       const error = await rejection(s3BlobStore({ ...fake, fetch: fault.fetch }).get("k"));
-      expect(error.message).toBe('s3 get "k" (bucket bucket) failed: HTTP 403 SignatureDoesNotMatch');
+      expect(error.message).toBe('s3 GET "k" in bucket "bucket" failed: HTTP 403 SignatureDoesNotMatch: m');
+      // A message that quotes a credential has it masked.
+      const quoting = faulty(() =>
+        new Response(
+          `<Error><Code>AccessDenied</Code><Message>key AKIDEXAMPLE with secret ${SECRET} &amp; more</Message></Error>`,
+          { status: 403 },
+        )
+      );
+      const masked = await rejection(s3BlobStore({ ...fake, fetch: quoting.fetch }).get("k"));
+      expect(masked.message).toBe(
+        's3 GET "k" in bucket "bucket" failed: HTTP 403 AccessDenied: key *** with secret *** & more',
+      );
       const everything = `${error.stack}\n${inspect(error, { depth: 10 })}`;
       for (const forbidden of [SECRET, "AKIDEXAMPLE", "ab".repeat(32), "StringToSign", "Authorization", "127.0.0.1"]) {
         expect(everything).not.toContain(forbidden);
@@ -224,7 +242,9 @@ export function s3Specifics(s3: S3Settings): void {
       const blobs = s3BlobStore({ ...fake, endpoint: `http://127.0.0.1:${await closedPort()}` });
       const error = await rejection(blobs.get("k"));
       expect(error.code).toBe("E_BLOB");
-      expect(error.message).toMatch(/^s3 get "k" \(bucket bucket\) failed: fetch failed/);
+      expect(error.message).toMatch(
+        /^s3 GET "k" in bucket "bucket" failed: fetch failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+      );
       expect(`${error.stack}\n${inspect(error, { depth: 10 })}`).not.toContain(SECRET);
     });
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
 import { isCacheError } from "../../src/core/errors.ts";
-import { parseAuthorization } from "../helpers/sigv4.ts";
+import { parseAuthorization } from "../../scripts/services/sigv4.ts";
 import { randomPrefix } from "../../src/testing/_helpers.ts";
 import { rederive, type S3Settings } from "./_s3_specifics.ts";
 

@@ -218,12 +218,12 @@ describe("larder bin (Node) on the real services", () => {
     expect(noBucket.code).toBe(1);
     expect(noBucket.stderr).toBe(
       `larder: cannot clean up the bucket "no-such-bucket-for-cli" at ${services.s3.endpoint}: ` +
-        "HTTP 404 NoSuchBucket — check LARDER_S3_BUCKET\n",
+        "HTTP 404 NoSuchBucket: The specified bucket does not exist — check LARDER_S3_BUCKET\n",
     );
     const wrongToken = await spawnCli(["inspect", "k"], { ...env, UPSTASH_REDIS_REST_TOKEN: "not-the-token-1234" });
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toBe(
-      `larder: cannot read the entry from the store at ${services.upstash.url}: Unauthorized — ` +
+      `larder: cannot read the entry from the store at ${services.upstash.url}: Unauthorized (HTTP 401) — ` +
         "check UPSTASH_REDIS_REST_TOKEN\n",
     );
     for (const run of [noBucket, wrongToken]) {
@@ -267,7 +267,7 @@ describe("larder bin (Node) on the real services", () => {
         const env = await withOrphan();
         const run = await spawnCli(args, { ...env, UPSTASH_REDIS_REST_TOKEN: WRONG });
         expect(run.stderr).toBe(
-          `larder: cannot ${action} the store at ${services.upstash.url}: Unauthorized — check UPSTASH_REDIS_REST_TOKEN\n`,
+          `larder: cannot ${action} the store at ${services.upstash.url}: Unauthorized (HTTP 401) — check UPSTASH_REDIS_REST_TOKEN\n`,
         );
         expect(run.code).toBe(1);
         expect(run.stdout).toBe("");
@@ -301,7 +301,8 @@ describe("larder bin (Node) on the real services", () => {
         const wrongKey = await spawnCli(["cleanup"], { ...env, LARDER_S3_ACCESS_KEY_ID: "AKIDWRONG" });
         expect(wrongKey.stderr).toBe(
           `larder: cannot clean up the bucket "${services.s3.bucket}" at ${services.s3.endpoint}: ` +
-            "HTTP 403 InvalidAccessKeyId — check LARDER_S3_ACCESS_KEY_ID and LARDER_S3_SECRET_ACCESS_KEY\n",
+            "HTTP 403 InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. — " +
+            "check LARDER_S3_ACCESS_KEY_ID and LARDER_S3_SECRET_ACCESS_KEY\n",
         );
         expect(wrongKey.code).toBe(1);
         for (const run of [down, wrongKey]) expect(run.stdout + run.stderr).not.toContain(services.s3.secretAccessKey);

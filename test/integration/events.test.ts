@@ -205,6 +205,7 @@ describe("events against the real services", () => {
       opened: count((e) => e.type === "breaker" && e.state === "open"),
     });
     expect(stats.leases.waited).toBe(count((e) => e.type === "leaseWait" && e.outcome === "served"));
+    expect(stats.leases.takenOver).toBe(count((e) => e.type === "leaseWait" && e.outcome === "acquired"));
     expect(stats.refreshesFailed).toBe(count((e) => e.type === "compute" && e.op === "refresh" && !e.ok));
     // Each call's events share its number; the refresh is a call of its own.
     const first = seen[0] as CallFields;

@@ -17,9 +17,12 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyHash } from "../../src/core/record/key_material.ts";
 import { blobKey } from "../../src/core/record/key_layout.ts";
-import { getObject } from "../helpers/services.ts";
 import { instrument } from "../../src/otel/instrument.ts";
 import { servicesCache } from "../helpers/cache.ts";
+import { recordingLogger } from "../helpers/chaos.ts";
+import { getObject, requireServices, uniquePrefix } from "../helpers/services.ts";
+import { createCache } from "../../mod.ts";
+import { upstashStore } from "../../src/stores/upstash.ts";
 
 const contextManager = new AsyncLocalStorageContextManager();
 beforeAll(() => {
@@ -180,5 +183,24 @@ describe("larder/otel", () => {
     expect(refresh!.links.map((l) => l.context.spanId)).toEqual([staleHit!.spanContext().spanId]);
     expect(write!.links.map((l) => l.context.spanId)).toEqual([refresh!.spanContext().spanId]);
     expect(version).toBe(2);
+  });
+
+  it("an error of a misconfigured backend (a wrong token) is counted with larder.misconfigured", async () => {
+    const services = requireServices();
+    const cache = createCache({
+      store: upstashStore({ url: services.upstash.url, token: "not-the-token-4242" }),
+      prefix: uniquePrefix("otel-misconfigured"),
+      logger: recordingLogger(),
+      globalStats: false,
+    });
+    const { tracer, meter, metricsNow } = telemetry();
+    const stop = instrument(cache, { tracer, meter });
+    expect(await cache.wrap(async () => 1, { name: "report" })()).toBe(1);
+    await cache.flush();
+    const m = await metricsNow();
+    expect(cache.stats().errors.store).toBe(1);
+    expect(total(m.get("larder.errors"), { "larder.misconfigured": true, "larder.source": "store" })).toBe(1);
+    expect(total(m.get("larder.errors"))).toBe(cache.stats().errors.total);
+    stop();
   });
 });

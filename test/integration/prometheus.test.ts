@@ -118,6 +118,7 @@ describe("larder/metrics", () => {
       codec: stats.errors.codec,
       integrity: stats.errors.integrity,
       key: stats.errors.key,
+      schema: stats.errors.schema,
     });
     expect(stats.errors.store).toBe(1);
     expect(Object.fromEntries(values(families, "code").get("larder_errors_by_code_total")!)).toEqual(
@@ -136,7 +137,11 @@ describe("larder/metrics", () => {
       acquired: stats.leases.acquired,
       waited: stats.leases.waited,
       given_up: stats.leases.givenUp,
+      taken_over: stats.leases.takenOver,
     });
+    expect(values(families).get("larder_function_timeouts_total")!.get("")).toBe(stats.functionTimeouts);
+    const recaches = values(families, "outcome").get("larder_recaches_total")!;
+    expect(Object.fromEntries(recaches)).toEqual(stats.recaches);
     const stale = values(families, "reason").get("larder_stale_served_total")!;
     expect(Object.fromEntries(stale)).toEqual({ revalidate: stats.stale, error: stats.staleIfError });
     expect(values(families).get("larder_writes_pending")!.get("")).toBe(stats.writes.pending);

@@ -295,6 +295,7 @@ describe("one failure, one count", () => {
       codec: 0,
       integrity: 0,
       key: 0,
+      schema: 0,
       byCode: { E_TOO_LARGE: 1 },
     });
     expect(cache.stats().misses).toBe(1);
@@ -312,6 +313,7 @@ describe("one failure, one count", () => {
       codec: 2,
       integrity: 0,
       key: 0,
+      schema: 0,
       byCode: { E_TOO_LARGE: 2 },
     });
   });

@@ -1,7 +1,8 @@
 /**
  * The S3 side of the local services: s3rver behind the counting proxy, and the raw bucket helpers.
  * Requests are signed with aws4fetch like the blob adapter's; the log is filtered on this file's
- * key prefix because suites share the proxy.
+ * key prefix because suites share the proxy. The proxy verifies signatures (s3rver does not): a
+ * request AWS would refuse is refused here with AWS's status, code and message.
  */
 import { AwsClient } from "aws4fetch";
 import { createHash } from "node:crypto";
@@ -87,6 +88,69 @@ describe("S3 through the counting proxy", () => {
     expect(await entriesFor(p)).toEqual([]);
     await Promise.all(keys.map((key) => deleteObject(key)));
     expect(await listObjects(`${p}/`)).toEqual([]);
+  });
+
+  describe("checks SigV4 signatures as S3 does (s3rver alone accepts anything)", () => {
+    const key = (p: string): string => objectUrl(`${p}/signed`);
+    const refusal = async (response: Response): Promise<[number, string, string]> => {
+      const xml = await response.text();
+      return [
+        response.status,
+        /<Code>(.*?)<\/Code>/.exec(xml)?.[1] ?? "",
+        /<Message>(.*?)<\/Message>/.exec(xml)?.[1] ?? "",
+      ];
+    };
+
+    it("runs on a region other than S3's default", () => {
+      expect(s3.region).toBe("eu-central-1");
+    });
+
+    it("refuses a request signed for another region: 400 AuthorizationHeaderMalformed naming the right one", async () => {
+      const p = uniquePrefix("s3-region");
+      const wrong = new AwsClient({ ...s3, region: "us-east-1", service: "s3", retries: 0 });
+      const response = await wrong.fetch(key(p), { method: "PUT", body: "x" });
+      expect(await refusal(response)).toEqual([
+        400,
+        "AuthorizationHeaderMalformed",
+        "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-central-1'",
+      ]);
+      expect(await getObject(`${p}/signed`)).toBeNull();
+    });
+
+    it("refuses a wrong secret (403 SignatureDoesNotMatch, echoing the string to sign as S3 does) and an unknown key id", async () => {
+      const p = uniquePrefix("s3-secret");
+      const badSecret = new AwsClient({ ...s3, secretAccessKey: "not-the-secret", service: "s3", retries: 0 });
+      const response = await badSecret.fetch(key(p), { method: "PUT", body: "x" });
+      const xml = await response.clone().text();
+      expect((await refusal(response)).slice(0, 2)).toEqual([403, "SignatureDoesNotMatch"]);
+      expect(xml).toContain("<StringToSign>AWS4-HMAC-SHA256");
+      expect(xml).toContain("<CanonicalRequest>PUT");
+      const badKey = new AwsClient({ ...s3, accessKeyId: "AKIDNOTKNOWN", service: "s3", retries: 0 });
+      expect(await refusal(await badKey.fetch(key(p)))).toEqual([
+        403,
+        "InvalidAccessKeyId",
+        "The AWS Access Key Id you provided does not exist in our records.",
+      ]);
+      expect(await getObject(`${p}/signed`)).toBeNull();
+    });
+
+    it("refuses an unsigned request, and a raw + that aws4fetch signs as a space (DESIGN.md)", async () => {
+      const p = uniquePrefix("s3-unsigned");
+      expect((await refusal(await fetch(key(p)))).slice(0, 2)).toEqual([403, "AccessDenied"]);
+      const raw = await aws.fetch(`${s3.endpoint}/${s3.bucket}/${p}/a+b`, { method: "PUT", body: "x" });
+      expect((await refusal(raw)).slice(0, 2)).toEqual([403, "SignatureDoesNotMatch"]);
+      // The same key encoded (%2B) is signed as a plus, and accepted.
+      const encoded = await aws.fetch(objectUrl(`${p}/a+b`), { method: "PUT", body: "x" });
+      expect(encoded.status).toBe(200);
+      await deleteObject(`${p}/a+b`);
+    });
+
+    it("logs refused requests with their status", async () => {
+      const p = uniquePrefix("s3-refused-log");
+      const wrong = new AwsClient({ ...s3, region: "us-west-2", service: "s3", retries: 0 });
+      await (await wrong.fetch(key(p))).arrayBuffer();
+      expect((await entriesFor(p)).map((e) => [e.method, e.status])).toEqual([["GET", 400]]);
+    });
   });
 
   it("adds latency from a fault rule scoped to a key prefix", async () => {

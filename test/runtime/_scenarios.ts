@@ -1,8 +1,8 @@
 /**
  * The scenarios every runtime must pass against the real local services (redis-server behind
  * the Upstash bridge, S3): miss then hit for inline and blob entries, with zstd and with gzip,
- * CBOR types surviving the round trip, fail-open when the backends are dead, and a background
- * write kept alive by `waitUntil`.
+ * CBOR types surviving the round trip, fail-open when the backends are dead, a background
+ * write kept alive by `waitUntil`, and encryption at rest through the runtime's Web Crypto.
  *
  * This module imports nothing at run time: each runtime's harness passes in the library (from
  * source, or from the installed package in the Worker) and its own test registration, so the
@@ -270,6 +270,45 @@ const waitUntilKeepsWrites: Scenario = {
   },
 };
 
+/**
+ * Encryption at rest through the runtime's own Web Crypto: an inline and a blob entry written
+ * encrypted (one key raw, one in base64), read back by a fresh cache that holds both keys, the
+ * record naming the key; a cache without the key misses them, counted, and never sees plaintext.
+ */
+const encryptedRoundTrip: Scenario = {
+  name: "encryption: AES-256-GCM entries inline and in S3, a rotated reader, a reader without the key",
+  async run(ctx) {
+    const prefix = prefixFor(ctx, "encrypted");
+    const raw = crypto.getRandomValues(new Uint8Array(32));
+    const base64 = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const writer = servicesCache(ctx, prefix, { encryption: { keys: { k1: raw }, current: "k1" } });
+    assert(await writer.set("small", sampleValue("s")), "the inline entry is written");
+    const rotated = servicesCache(ctx, prefix, { encryption: { keys: { k2: base64, k1: raw }, current: "k2" } });
+    assert(await rotated.set("large", largeValue("l")), "the blob entry is written");
+
+    const reader = servicesCache(ctx, prefix, { encryption: { keys: { k1: raw, k2: base64 }, current: "k1" } });
+    assertDeepEqual(await reader.get("small"), sampleValue("s"), "the inline entry decrypts");
+    assertDeepEqual(await reader.get("large"), largeValue("l"), "the blob entry decrypts");
+    const read = reader.stats();
+    assert(read.hits.inline === 1 && read.hits.blob === 1, `inline and blob hits (${JSON.stringify(read.hits)})`);
+    assert(read.errors.total === 0, `no errors (${JSON.stringify(read.errors)})`);
+    const keyIds = [
+      (await reader.inspect("small")).record?.encryptionKey,
+      (await reader.inspect("large")).record?.encryptionKey,
+    ];
+    assertDeepEqual(keyIds, ["k1", "k2"], "each record names the key it was written with");
+
+    const keyless = servicesCache(ctx, prefix, {
+      encryption: { keys: { k3: crypto.getRandomValues(new Uint8Array(32)) }, current: "k3" },
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+    });
+    assert((await keyless.get("small")) === undefined, "without its key, the inline entry is a miss");
+    assert((await keyless.get("large")) === undefined, "without its key, the blob entry is a miss");
+    const missed = keyless.stats();
+    assert(missed.errors.codec === 2, `both misses counted in errors.codec (${JSON.stringify(missed.errors)})`);
+  },
+};
+
 /** Every scenario, in order. */
 export const scenarios: readonly Scenario[] = [
   missThenHit("inline, zstd", "zstd", sampleValue, "inline"),
@@ -278,4 +317,5 @@ export const scenarios: readonly Scenario[] = [
   missThenHit("blob, gzip", "gzip", largeValue, "blob"),
   failOpen,
   waitUntilKeepsWrites,
+  encryptedRoundTrip,
 ];

@@ -1,7 +1,7 @@
 /**
  * `larder/dashboard` on the embedded cache (no services): creation refused without `authorize`,
  * the public counters scope (counters only, read-only), bounded history sampled at most once per
- * refresh period, the hit-rate series, the `health()` seam, escaping, and malformed requests.
+ * refresh period, the hit-rate series, each backend from `cache.health()`, escaping, and malformed requests.
  */
 import { describe, expect, it } from "vitest";
 import { ConfigError, createCache, StoreError } from "../../mod.ts";
@@ -9,6 +9,7 @@ import { type ActionResult, dashboard, type DashboardModel } from "../../src/das
 import { Ring } from "../../src/dashboard/_history.ts";
 import { html, raw } from "../../src/dashboard/_html.ts";
 import { authorize, figure, get, model, OPERATOR, ORIGIN, post, session } from "../helpers/dashboard.ts";
+import { memoryStore } from "../../src/stores/memory.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -128,32 +129,44 @@ describe("dashboard history", () => {
   });
 });
 
-describe("dashboard: the health() seam", () => {
-  it("shows each backend's last error and its fix when the cache reports them, escaped", async () => {
-    const cache = createCache({ logger: quiet });
+describe("dashboard: each backend from cache.health()", () => {
+  it("shows a misconfigured store's state, last error and fix, escaped", async () => {
+    let refuse = false;
+    const store = memoryStore();
+    const cache = createCache({
+      store: {
+        name: "upstash",
+        run: (ops, options) =>
+          refuse
+            ? Promise.reject(
+              new StoreError("upstash run [read] failed: <b>Unauthorized</b> (HTTP 401)", { fix: "check the <token>" }),
+            )
+            : store.run(ops, options),
+      },
+      logger: quiet,
+    });
     const board = dashboard(cache, { authorize });
-    expect((await model(board)).backends?.lastErrors).toBe("not tracked");
-    Object.assign(cache, {
-      health: () =>
-        Promise.resolve({
-          store: {
-            lastError: { message: "upstash get failed: <b>401</b>", code: "E_STORE", at: 5, fix: "check the token" },
-          },
-          blob: { lastError: null },
-        }),
-    });
+    await cache.get("k");
+    const before = await model(board);
+    expect(before.backends?.store).toMatchObject({ adapter: "upstash", state: "ok", lastError: null });
+    expect(before.backends?.store.latency.count).toBeGreaterThanOrEqual(1);
+    expect(before.backends?.blob).toMatchObject({ adapter: null, state: "none" });
+    refuse = true;
+    await cache.get("k");
     const m = await model(board);
-    expect(m.backends?.lastErrors).toBe("reported");
+    expect(m.backends?.store.state).toBe("misconfigured");
     expect(m.backends?.store.lastError).toEqual({
-      message: "upstash get failed: <b>401</b>",
+      message: "upstash run [read] failed: <b>Unauthorized</b> (HTTP 401)",
       code: "E_STORE",
-      at: 5,
-      fix: "check the token",
+      at: expect.any(Number),
+      fix: "check the <token>",
     });
-    expect(m.backends?.blob.lastError).toBeNull();
     const page = await (await get(board)).text();
-    expect(figure(page, "backends.store.lastError.message")).toBe("upstash get failed: &lt;b&gt;401&lt;/b&gt;");
-    expect(figure(page, "backends.store.lastError.fix")).toBe("check the token");
+    expect(figure(page, "backends.store.state")).toBe("misconfigured");
+    expect(figure(page, "backends.store.lastError.message")).toBe(
+      "upstash run [read] failed: &lt;b&gt;Unauthorized&lt;/b&gt; (HTTP 401)",
+    );
+    expect(figure(page, "backends.store.lastError.fix")).toBe("check the &lt;token&gt;");
   });
 });
 

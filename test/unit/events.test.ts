@@ -9,6 +9,7 @@ import { type CacheEvent, ConfigError, createCache } from "../../mod.ts";
 import { memoryBlobStore } from "../../src/blobs/memory.ts";
 import { CacheEvents } from "../../src/core/stats/events.ts";
 import { memoryStore } from "../../src/stores/memory.ts";
+import { leaseKey } from "../../src/core/record/key_layout.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 
 function setup(options: Parameters<typeof createCache>[0] = {}) {
@@ -203,7 +204,21 @@ describe("events and their counters", () => {
     const wait = seen[1]!;
     expect(wait).toMatchObject({ type: "leaseWait", outcome: "gaveUp" });
     expect((wait as { ms: number }).ms).toBeGreaterThanOrEqual(50);
-    expect(cache.stats().leases).toEqual({ acquired: 0, waited: 0, givenUp: 1 });
+    expect(cache.stats().leases).toEqual({ acquired: 0, waited: 0, givenUp: 1, takenOver: 0 });
+  });
+
+  it("a lease taken over: its owner is gone (leaseWait acquired, counted in leases.takenOver)", async () => {
+    const store = memoryStore();
+    const { cache, seen } = setup({ store, lease: { ttl: "5s", wait: "5s" } });
+    const mine = cache.wrap(async () => "mine", { name: "report" });
+    // The lease of an owner that died: nobody renews it, it lapses.
+    const key = leaseKey("t", await mine.hashOf());
+    await store.run([{ type: "set", key, value: "dead-owner", ttlMs: 150, ifAbsent: true }]);
+    expect(await mine()).toBe("mine");
+    expect(types(seen)).toEqual(["miss", "leaseWait", "compute"]);
+    expect(seen[1]).toMatchObject({ type: "leaseWait", outcome: "acquired" });
+    expect(cache.stats().leases).toEqual({ acquired: 1, waited: 0, givenUp: 0, takenOver: 1 });
+    await cache.flush();
   });
 
   it("get and set, namespace and prefix invalidation", async () => {

@@ -1,13 +1,13 @@
 /**
  * SigV4 signing of the S3 adapter, checked without a server (the local S3 server accepts any
- * signature). First the reference signer in test/helpers/sigv4.ts must reproduce AWS's published
+ * signature). First the reference signer in scripts/services/sigv4.ts must reproduce AWS's published
  * examples ("Signature Calculations for the Authorization Header: Transferring Payload in a
  * Single Chunk", S3 API reference); then the adapter's requests must carry the signature that
  * reference computes from the logical key, and golden values pin both.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
-import { parseAuthorization, s3CanonicalUri, sha256Hex, signV4, uriEncode } from "../helpers/sigv4.ts";
+import { parseAuthorization, s3CanonicalUri, sha256Hex, signV4, uriEncode } from "../../scripts/services/sigv4.ts";
 
 // AWS's example credentials and time (they appear in the published examples).
 const AWS = {

@@ -51,7 +51,7 @@ describe("cross-instance lease", () => {
     expect(await b!.wrap(async (n: number) => (runs++, n * 2), { name: "work" })(1)).toBe(2);
     expect(runs).toBe(1);
     expect(performance.now() - started).toBeGreaterThanOrEqual(140);
-    expect(b!.stats().leases).toEqual({ acquired: 1, waited: 0, givenUp: 0 });
+    expect(b!.stats().leases).toEqual({ acquired: 1, waited: 0, givenUp: 0, takenOver: 1 });
   });
 
   it("stops waiting after `wait` and runs the function itself (fail-open)", async () => {

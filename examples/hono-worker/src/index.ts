@@ -50,9 +50,10 @@ const app = new Hono();
 app.get("/report/:id", cacheResponses(cache, { ttl: "5m" }), async (c) => {
   runs++;
   await new Promise((resolve) => setTimeout(resolve, 300)); // stands in for a slow query
+  // Large enough (about 300 KB of JSON, 100 KB gzipped) to be compressed and go to S3.
   const rows = Array.from(
-    { length: 500 },
-    (_, i) => ({ day: i, visits: (i * 7919) % 1000 }),
+    { length: 5_000 },
+    (_, i) => ({ day: i, visits: (i * 7919) % 1000, share: Math.sin(i) }),
   );
   return c.json({
     report: c.req.param("id"),
@@ -71,5 +72,12 @@ app.get(
   "/stats",
   (c) => c.json({ runs, ...cache.stats().hits, misses: cache.stats().misses }),
 );
+
+// Readiness: where the store and the bucket stand after this isolate's calls (no request of its own).
+// A cache fails open, so the app works whatever this says: use it for readiness and alerts.
+app.get("/health", (c) => {
+  const health = cache.health();
+  return c.json(health, health.ok ? 200 : 503);
+});
 
 export default app;

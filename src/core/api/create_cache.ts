@@ -32,7 +32,6 @@ import {
   readGlobalStats,
 } from "./invalidation.ts";
 import { checkName } from "../record/key_material.ts";
-import { embeddedZstdWasm } from "../../codec/_zstd_embedded.ts";
 import { type CacheOptions, resolveOptions, type RuntimeDefaults } from "./options.ts";
 import { PlacementHints } from "../flow/placement.ts";
 import { GlobalReporter } from "../stats/global_stats.ts";
@@ -44,10 +43,35 @@ import { ConfigError } from "../errors.ts";
 import type { MetadataStore } from "../types.ts";
 import { type ComputeContext, wrapFunction, type WrapOptions, type Wrapped, type WrapState } from "./wrap.ts";
 import { invalidatingFunction, type InvalidatingOptions } from "./invalidate_on_write.ts";
+import type { StandardSchema } from "./schema.ts";
 import { decodeValue } from "../record/entry.ts";
+import { check, type CheckReport } from "./check.ts";
+import { type CacheHealth, health } from "./health.ts";
 
 /** A cache created by {@link createCache}. */
 export interface Cache {
+  /**
+   * Wraps a function that takes an `AbortSignal` (`signal: true`), its results checked by a
+   * Standard Schema validator (`schema`): the wrapper resolves to the validator's output.
+   */
+  wrap<A extends unknown[], R, O>(
+    fn: (...args: [...A, ComputeContext]) => R,
+    options: WrapOptions<A> & { signal: true; schema: StandardSchema<unknown, O> },
+  ): Wrapped<A, O>;
+  /**
+   * Wraps `fn`, its results checked by a Standard Schema validator (see `WrapOptions.schema`):
+   * the wrapper resolves to the validator's output, and a cached value of another shape is a miss.
+   *
+   * @example
+   * ```ts
+   * const report = cache.wrap(loadReport, { name: "report", schema: z.object({ total: z.number() }) });
+   * const { total } = await report(7);
+   * ```
+   */
+  wrap<A extends unknown[], R, O>(
+    fn: (...args: A) => R,
+    options: WrapOptions<A> & { schema: StandardSchema<unknown, O> },
+  ): Wrapped<A, O>;
   /**
    * Wraps a function that takes an `AbortSignal` (see the other overload): with `signal: true`
    * it is called as `fn(...args, { signal })`, and the wrapper has its other parameters.
@@ -164,29 +188,32 @@ export interface Cache {
    * whether the payload matches its checksum. Never decodes the value; rejects when a backend fails.
    */
   inspect(key: string | { readonly hash: string }, options?: KeyOptions): Promise<EntryInspection>;
+  /**
+   * Proves the configuration end to end: the store reachable and authorised, its read script
+   * running, its clock close to this one, a probe object written, read back and deleted in the
+   * bucket, the compressor loaded. Each step says what it found, and what to change when it
+   * failed. Never rejects; `ok` is false when a step failed. `larder check` prints it.
+   *
+   * @example
+   * ```ts
+   * const report = await cache.check();
+   * if (!report.ok) console.error(report.steps.filter((s) => s.status === "fail"));
+   * ```
+   */
+  check(): Promise<CheckReport>;
+  /**
+   * Where each backend stands, from the calls already made (no request of its own: cheap enough
+   * for a health route): `ok`, `misconfigured` (with the fix), `failing` or `down` (breaker
+   * open), its last error and the latency of its calls.
+   */
+  health(): CacheHealth;
 }
 
 /**
- * Creates a cache. With no `store` and no `blobs` it runs fully in-process.
- *
- * @example
- * ```ts
- * import { createCache } from "larder";
- *
- * const cache = createCache({ prefix: "demo", ttl: "1h" });
- * const square = cache.wrap(async (n: number) => n * n, { name: "square" });
- * await square(12); // runs the function
- * await square(12); // served from the cache
- * ```
- */
-export function createCache(options?: CacheOptions): Cache {
-  return createCacheFor(options, { zstdWasm: embeddedZstdWasm });
-}
-
-/**
- * {@link createCache} with a runtime's own defaults, for per-runtime entry points: `larder/workers`
- * passes the `zstd.wasm` it imports as a compiled module. Only `createCache` references the
- * embedded zstd.wasm, so a bundle built from such an entry point leaves those bytes out.
+ * `createCache` with a runtime's own defaults, for the per-runtime entry points: `larder`
+ * (src/runtime/default_entry.ts) passes the embedded zstd.wasm and what it found of the runtime,
+ * `larder/workers` the `zstd.wasm` it imports as a compiled module. Only `larder`'s references the
+ * embedded zstd.wasm, so a bundle built from another entry point leaves those bytes out.
  */
 export function createCacheFor(options: CacheOptions | undefined, runtime: RuntimeDefaults): Cache {
   const resolved = resolveOptions(options, runtime);
@@ -196,8 +223,8 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     blob: breaker && new CircuitBreaker(breaker.threshold, breaker.cooldownMs, resolved.now),
   };
   const events = new CacheEvents(resolved.logger);
-  const stats = new StatsRecorder(breakers, (source, code) => {
-    if (events.listening) events.emit({ type: "error", source, code });
+  const stats = new StatsRecorder(breakers, (source, code, fix) => {
+    if (events.listening) events.emit({ type: "error", source, code, ...(fix === undefined ? {} : { fix }) });
   });
   for (const backend of ["store", "blob"] as const) {
     const watched = breakers[backend];
@@ -212,8 +239,16 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     stats,
     logger: resolved.logger,
     breakers,
+    now: resolved.now,
   });
-  const background = new BackgroundQueue(resolved.maxPendingWrites, resolved.waitUntil);
+  const background = new BackgroundQueue({
+    maxPending: resolved.maxPendingWrites,
+    waitUntil: resolved.waitUntil,
+    unkept: runtime.unkeptWarning && (() => {
+      const warning = runtime.unkeptWarning?.();
+      if (warning !== undefined) resolved.logger.warn(warning);
+    }),
+  });
   const store = withBus(resolved.store);
   const bus = store &&
     new TierBus({ store, prefix: resolved.prefix, backend, stats, events, background, now: resolved.now });
@@ -301,6 +336,8 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
           ? (await entryRef(ctx, { method: "inspect", key, options: keyOptions })).hash
           : checkHash(key, "inspect"),
       ),
+    check: () => check(ctx),
+    health: () => health(ctx),
   };
   // For the response cache (larder/http, larder/hono), which runs on the same machinery.
   attachContext(cache, ctx);
@@ -326,4 +363,6 @@ function withBus(store: MetadataStore): (MetadataStore & { readonly bus: "push" 
 
 export type { KeyOptions, SetOptions } from "./entries.ts";
 export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";
+export type { CheckReport, CheckStep, CheckStepName } from "./check.ts";
+export type { BackendHealth, BackendHealthState, CacheHealth } from "./health.ts";
 export type { InvalidatingOptions, RecacheCall, RecacheOptions } from "./invalidate_on_write.ts";

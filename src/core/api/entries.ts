@@ -15,6 +15,7 @@ import { nameCheck, tagsCheck } from "./options.ts";
 import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
+import type { Decoder } from "../flow/job.ts";
 import type { StoreOp } from "../types.ts";
 
 /** Options of `Cache.get`, `has`, `delete` and `inspect`. */
@@ -62,7 +63,7 @@ export async function setRef(
   call: Omit<KeyCall, "method">,
 ): Promise<{ ref: EntryRef; ttlMs: number }> {
   const key = checkKey({ ...call, method: "set" });
-  const o = opt.checkOptions("set", call.options, SET_OPTIONS);
+  const o = opt.checkOptions({ where: "set", warn: (m) => ctx.backend.warnOnce(m, m) }, call.options, SET_OPTIONS);
   const ttl = o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, "set: ttl");
   return { ref: await refOf(ctx, { key, namespace: o.namespace, tags: o.tags }), ttlMs: ttl };
 }
@@ -84,12 +85,15 @@ async function refOf(
   return { hash, namespace, gens: generationKeys(prefix, namespace, entry.tags), readableKey: entry.key };
 }
 
-/** The value of a fresh entry, or `undefined` (a miss, including any cache failure). */
-export async function getEntry(ctx: CacheContext, ref: EntryRef): Promise<unknown> {
+/**
+ * The value of a fresh entry, or `undefined` (a miss, including any cache failure). `decoder`: a
+ * wrapped function's own (`peek`, which checks its schema). @default the cache's value decoder
+ */
+export async function getEntry(ctx: CacheContext, ref: EntryRef, decoder?: Decoder<unknown>): Promise<unknown> {
   const { events } = ctx;
   const call = events.listening ? events.begin(callOf("get", ref)) : undefined;
   const started = performance.now();
-  const found = await find(ctx, ref, { decoder: valueDecoder(ctx) });
+  const found = await find(ctx, ref, { decoder: decoder ?? valueDecoder(ctx) });
   const elapsed = performance.now() - started;
   ctx.reporter.reportInBackground(ctx.background);
   if (found.kind !== "hit") {

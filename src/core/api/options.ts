@@ -13,7 +13,9 @@ import type { NamespaceLimits, ResolvedOptions } from "../context.ts";
 import { ConfigError } from "../errors.ts";
 import { checkTags } from "../record/generations.ts";
 import { checkName } from "../record/key_material.ts";
-import type { BlobStore, Logger, MetadataStore, WaitUntil } from "../types.ts";
+import type { BlobStore, Logger, MetadataStore, ValueExtension, WaitUntil } from "../types.ts";
+import { encryptionCheck, type EncryptionOptions } from "../record/encryption.ts";
+import { extensionsCheck, withExtensions } from "./value_codecs.ts";
 import * as opt from "../util/check_options.ts";
 import type { Duration } from "../util/durations.ts";
 import type { CacheEvent } from "../stats/events.ts";
@@ -72,6 +74,14 @@ export interface CacheOptions {
   /** Value encoding: `"cbor"` keeps Date, Map, Set, BigInt, typed arrays and undefined. @default "cbor" */
   codec?: "cbor" | "json";
   /**
+   * Codecs for particular kinds of values, offered each value before `codec`: the first that
+   * accepts a value encodes it, under its own name, so that every reader with the same codec
+   * decodes it (a reader without it: a miss, counted in `errors.codec`, logged with the fix).
+   * @example [arrowCodec()] // from "larder/arrow": Arrow tables as Arrow IPC
+   * @default []
+   */
+  codecs?: readonly ValueExtension[];
+  /**
    * CBOR: write arrays of at least 8 same-shape objects (query rows) with each shape's keys once
    * (cbor-x's record tags): 40 % smaller encodings, faster to decode. Larder 0.1 cannot read such
    * entries (it counts a codec error and recomputes): set `false` while instances of 0.1 read the
@@ -80,6 +90,15 @@ export interface CacheOptions {
   rowShapes?: boolean;
   /** Payload compression. @default "zstd" */
   compression?: "zstd" | "gzip" | "none";
+  /**
+   * Client-side encryption at rest: every payload (inline and blob) sealed with AES-256-GCM
+   * through Web Crypto before it leaves the process, the key's id stored in the record. New
+   * entries use `current`; entries written with any key in `keys` still read. An entry whose key
+   * is missing, or that does not decrypt, is a miss counted as an error, never plaintext.
+   * @example { keys: { k2: env.LARDER_KEY_2, k1: env.LARDER_KEY_1 }, current: "k2" }
+   * @default off (payloads stored in the clear)
+   */
+  encryption?: EncryptionOptions;
   /**
    * zstd settings: `level` (1–19) and the compiled `wasm` module (or a function resolving to it).
    * @default { level: 3, wasm: Larder's own zstd.wasm (embedded in `larder`; imported as a module by `larder/workers`) }
@@ -170,6 +189,13 @@ export interface CacheOptions {
 export interface RuntimeDefaults {
   /** The zstd module used when `options.zstd.wasm` is not given. */
   readonly zstdWasm: ZstdWasm;
+  /**
+   * Set by entry points for runtimes that stop a request's work once its response is sent
+   * (workerd), where background work no `waitUntil` keeps alive is lost: the warning to log when
+   * that happens, with the fix. Called each time; it returns undefined once it has been said (so
+   * an isolate says it once). The core never asks which runtime it is on: the entry point knows.
+   */
+  readonly unkeptWarning?: () => string | undefined;
 }
 
 /** The default logger: warnings and errors to `console`. */
@@ -238,8 +264,10 @@ const CACHE_OPTIONS = {
     value: opt.duration,
   }),
   codec: opt.withDefault(opt.oneOf(["cbor", "json"]), D.codec),
+  codecs: opt.withDefault(extensionsCheck, D.codecs),
   rowShapes: opt.withDefault(opt.boolean, D.rowShapes),
   compression: opt.withDefault(opt.oneOf(["zstd", "gzip", "none"]), D.compression),
+  encryption: opt.optional(encryptionCheck),
   zstd: opt.optional(opt.group({ level: byCompressor<number>(), wasm: byCompressor<ZstdWasm>() })),
   maxInlineBytes: opt.withDefault(opt.positiveInteger, D.maxInlineBytes),
   maxValueBytes: opt.withDefault(opt.positiveInteger, D.maxValueBytes),
@@ -288,7 +316,11 @@ const CACHE_OPTIONS = {
 
 /** Validates `options` and fills in defaults (the runtime's own from `runtime`). */
 export function resolveOptions(options: CacheOptions | undefined, runtime: RuntimeDefaults): ResolvedOptions {
-  const o = opt.checkOptions("createCache", options, CACHE_OPTIONS);
+  // Doubtful values (a TTL of 60 ms) are logged once the logger is known.
+  const doubts: string[] = [];
+  const o = opt.checkOptions({ where: "createCache", warn: (message) => doubts.push(message) }, options, CACHE_OPTIONS);
+  const logger = o.logger ?? consoleLogger;
+  for (const message of doubts) logger.warn(message);
   const zstd = { ...o.zstd, wasm: o.zstd?.wasm ?? runtime.zstdWasm };
   const compressors = compressorsFor(zstd);
   const ttlProfiles = resolveProfiles(o.ttlProfiles, o.ttlOverrides);
@@ -303,18 +335,20 @@ export function resolveOptions(options: CacheOptions | undefined, runtime: Runti
     payload: {
       codec: codecs[o.codec]!,
       compressor: compressors[o.compression],
-      codecs,
+      codecs: withExtensions(codecs, o.codecs),
+      extensions: o.codecs,
       compressors,
       minCompressBytes: DEFAULTS.minCompressBytes,
       maxValueBytes: o.maxValueBytes,
     },
+    encryption: o.encryption,
     maxInlineBytes: o.maxInlineBytes,
     storeTimeoutMs: o.timeout.store,
     blobTimeoutMs: o.timeout.blob,
     totalTimeoutMs: o.timeout.total,
     waitUntil: o.waitUntil,
     maxPendingWrites: o.maxPendingWrites,
-    logger: o.logger ?? consoleLogger,
+    logger,
     memory: o.memory && {
       maxBytes: o.memory.maxBytes,
       ttlMs: o.memory.ttl,

@@ -42,11 +42,14 @@ export function profileName(value: unknown, at: opt.OptionPath): string {
   return value;
 }
 
-/** The check of a TTL option: a duration, or a profile name (resolved by {@link ttlMs}). */
+/**
+ * The check of a TTL option: a duration (a number under 1000 is reported as doubtful, see
+ * {@link opt.duration}), or a profile name (resolved by {@link ttlMs}).
+ */
 export function ttlCheck(value: unknown, at: opt.OptionPath): TtlSpec {
   return typeof value === "string" && /^[a-z]/i.test(value.trim())
     ? { profile: profileName(value.trim(), at) }
-    : toMs(value, opt.optionName(at));
+    : opt.duration(value, at);
 }
 
 /** The milliseconds of a checked TTL; a profile this cache does not know is a `ConfigError` naming `where`. */

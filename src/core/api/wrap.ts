@@ -21,9 +21,11 @@ import { checkParams, compileTags, compileTemplate, hasPlaceholder } from "../re
 import type { Placement } from "../flow/placement.ts";
 import { getOrCompute, valueDecoder } from "../flow/get_or_compute.ts";
 import type { ComputeJob, EntryPolicy } from "../flow/job.ts";
-import { abandonable, runAborting } from "../flow/time_limit.ts";
+import { runAborting } from "../flow/time_limit.ts";
+import { abandonable } from "../util/abort.ts";
 import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { getEntry } from "./entries.ts";
+import { schemaCheck, SchemaGuard, type StandardSchema } from "./schema.ts";
 
 /** Options of {@link Cache.wrap}. */
 export interface WrapOptions<A extends unknown[]> {
@@ -85,6 +87,16 @@ export interface WrapOptions<A extends unknown[]> {
    * @default false
    */
   signal?: boolean;
+  /**
+   * A Standard Schema validator (zod, valibot, arktype…) of the function's result. A cached value
+   * that does not pass (its shape changed in a deploy) is a miss, counted in `errors.schema`, and
+   * the fresh value replaces it. Callers get the validator's output, on hits and misses alike; a
+   * fresh value that does not pass is not stored, and the call rejects with a `SchemaError`.
+   * Async validators are supported.
+   * @example z.object({ total: z.number(), rows: z.array(Row) })
+   * @default no check
+   */
+  schema?: StandardSchema;
 }
 
 /** What `fn` receives as its last argument with `signal: true`. */
@@ -149,6 +161,7 @@ const WRAP_OPTIONS = {
   timeout: opt.optional(opt.duration),
   abortAfter: opt.optional(opt.duration),
   signal: opt.withDefault(opt.boolean, false),
+  schema: opt.optional(schemaCheck),
 } satisfies opt.OptionChecks<WrapOptions<never[]>>;
 
 /** Identities already wrapped, by namespace and name, with the function's source text. */
@@ -198,7 +211,7 @@ export function wrapFunction<A extends unknown[], R>(
   const template = typeof given.key === "string" && hasPlaceholder(given.key) ? given.key : undefined;
   const name = identityOf(fn, given.name ?? (fn.name || template));
   const where = `wrap(${name})`;
-  const o = opt.checkOptions(where, options, WRAP_OPTIONS);
+  const o = opt.checkOptions({ where, warn: (m) => ctx.backend.warnOnce(m, m) }, options, WRAP_OPTIONS);
   const namespace = o.namespace ?? ctx.options.namespace;
   const policy: EntryPolicy = {
     ttlMs: o.ttl === undefined ? ctx.options.ttlMs : ttlMs(ctx.options.ttlProfiles, o.ttl, `${where}: ttl`),
@@ -255,7 +268,9 @@ export function wrapFunction<A extends unknown[], R>(
   // The placement of this function's most recent entry: a fresh key of a function whose
   // results are large is probably large too, so its blob GET can go out with the record GET.
   let lastPlacement: Placement | undefined;
-  const decoder = valueDecoder<Awaited<R>>(ctx);
+  // With a schema, values are checked on the way out of the cache and of the function (api/schema.ts).
+  const guard = o.schema && new SchemaGuard(ctx, o.schema, policy.label);
+  const decoder = guard ? guard.decoder<Awaited<R>>(valueDecoder(ctx)) : valueDecoder<Awaited<R>>(ctx);
 
   const serve = async (
     thisArg: unknown,
@@ -279,7 +294,9 @@ export function wrapFunction<A extends unknown[], R>(
       },
       policy,
       decoder,
-      compute: () => run(thisArg, args),
+      ...(guard ? guard.computing<Awaited<R>>(() => run(thisArg, args), policy.ttlMs) : {
+        compute: () => run(thisArg, args),
+      }),
       onPlacement: (placement) => {
         lastPlacement = placement;
       },
@@ -312,7 +329,7 @@ export function wrapFunction<A extends unknown[], R>(
   };
   wrapped.peek = async (...args: A): Promise<Awaited<R> | undefined> => {
     const { hash } = await identify(args);
-    return await getEntry(ctx, { hash, namespace, gens: gensOf(args) }) as Awaited<R> | undefined;
+    return await getEntry(ctx, { hash, namespace, gens: gensOf(args) }, decoder) as Awaited<R> | undefined;
   };
   wrapped.hashOf = async (...args: A): Promise<string> => (await identify(args)).hash;
   handles.set(wrapped, {

@@ -9,7 +9,13 @@
  *   counted in `stats()` and logged once per kind until the backend answers again, and a call
  *   its caller abandoned (a speculative blob GET the record did not point to) is counted
  *   nowhere. Whether a failure is then absorbed (reads fail open) or thrown (invalidation) is the
- *   caller's choice; either way it is counted once ({@link countedByBackend}).
+ *   caller's choice; either way it is counted once ({@link countedByBackend}). Each call's time
+ *   is recorded per backend, and the last error kept, for `cache.health()`.
+ * - **Misconfigurations** (an error whose adapter set `fix`: a token the store refuses, a region,
+ *   secret or bucket S3 refuses) are not outages: they never trip the breaker (the backend
+ *   answered, and each refusal is quick), and they are logged as errors with their fix, again at
+ *   most once a minute per kind for as long as they last, rather than once and then silence
+ *   while nothing is cached.
  * - **The operator path** ({@link operatorCall}: cleanup, inspection): the caller's abort signal
  *   is followed, and nothing trips a breaker or counts in `stats()`: an operator wants to know
  *   that a cleanup failed, and a cleanup must not open the breaker of the requests beside it.
@@ -17,16 +23,48 @@
  * @module
  */
 import type { CircuitBreaker } from "./breaker.ts";
-import { BlobError, type CacheError, type CacheErrorCode, isCacheError, StoreError, TimeoutError } from "../errors.ts";
+import {
+  BlobError,
+  type CacheError,
+  type CacheErrorCode,
+  isCacheError,
+  misconfigurationFix,
+  StoreError,
+  TimeoutError,
+} from "../errors.ts";
 import type { BlobStore, Logger, MetadataStore, StoreOp, StoreResult } from "../types.ts";
 
 /** Which backend a call goes to. */
 export type Backend = "store" | "blob";
 
-/** Where the request path counts failures (a cache's `StatsRecorder`). */
+/** Where the request path counts failures and times calls (a cache's `StatsRecorder`). */
 export interface FailureCounter {
-  /** Counts one failure of `backend` with its error code. */
-  error(backend: Backend, code: CacheErrorCode): void;
+  /** Counts one failure of `backend` with its error code (and `fix`, when it is a misconfiguration). */
+  error(backend: Backend, code: CacheErrorCode, fix?: string): void;
+  /** Records how long one call of `backend` took, whatever its outcome (not calls skipped or abandoned). */
+  backendLatency?(backend: Backend, ms: number): void;
+}
+
+/** The last error of a backend, as `cache.health()` reports it. */
+export interface LastBackendError {
+  /** The error's message (names the backend and operation; never tokens). */
+  readonly message: string;
+  /** Its `CacheError` code. */
+  readonly code: CacheErrorCode;
+  /** When, ms since the epoch (the cache's clock). */
+  readonly at: number;
+  /** What to change, when the backend refused the configuration (a misconfiguration). */
+  readonly fix: string | undefined;
+}
+
+/** Where a backend stands, from the request path's calls. */
+export interface BackendState {
+  /** Its last error, if any call ever failed. */
+  readonly lastError: LastBackendError | undefined;
+  /** Whether its last call failed (a call skipped by the breaker does not count). */
+  readonly failing: boolean;
+  /** Whether its last call failed with a misconfiguration (`lastError.fix` says what to change). */
+  readonly misconfigured: boolean;
 }
 
 /** What a cache's {@link Backends} are made of. */
@@ -45,6 +83,8 @@ export interface BackendsConfig {
   readonly logger: Logger;
   /** One breaker per backend, or none when disabled. */
   readonly breakers: Readonly<Record<Backend, CircuitBreaker | undefined>>;
+  /** The cache's clock, ms since the epoch (when errors happened, when a misconfiguration is due again). @default Date.now */
+  readonly now?: () => number;
 }
 
 /** One blob call of the request path. */
@@ -95,15 +135,30 @@ export function countedByBackend(error: unknown): boolean {
 
 /** Most kinds of callers' own warnings remembered by {@link Backends.warnOnce}. */
 const MAX_LOGGED = 1000;
+/** A misconfiguration is logged again after this long, for as long as it lasts. */
+export const MISCONFIGURED_LOG_INTERVAL_MS = 60_000;
 
 /** The request path's facade over one cache's store and blobs; see the module doc. */
 export class Backends {
   readonly #config: BackendsConfig;
+  readonly #now: () => number;
   /** Kinds already logged: `backend:code` (cleared when the backend answers again) and callers' own. */
   readonly #logged = new Set<string>();
+  /** Misconfigurations logged, by `backend:fix`, with when (logged again a minute later). */
+  readonly #misconfigured = new Map<string, number>();
+  readonly #state: Record<Backend, BackendState> = {
+    store: { lastError: undefined, failing: false, misconfigured: false },
+    blob: { lastError: undefined, failing: false, misconfigured: false },
+  };
 
   constructor(config: BackendsConfig) {
     this.#config = config;
+    this.#now = config.now ?? Date.now;
+  }
+
+  /** Where each backend stands: its last error, and whether its last call failed (for `cache.health()`). */
+  state(backend: Backend): BackendState {
+    return this.#state[backend];
   }
 
   /** Where this facade logs (the cache's logger). */
@@ -150,20 +205,33 @@ export class Backends {
       throw backend === "store" ? new StoreError(message) : new BlobError(message);
     }
     const abandon = spec.abandon;
+    const started = performance.now();
     try {
       const result = await within({ ...spec, backend, signal: abandon });
+      this.#config.stats.backendLatency?.(backend, performance.now() - started);
       breaker?.success();
+      this.#state[backend] = { ...this.#state[backend], failing: false, misconfigured: false };
       this.#recovered(backend, spec.adapter);
       return result;
     } catch (cause) {
       if (abandon?.aborted) throw cause;
+      this.#config.stats.backendLatency?.(backend, performance.now() - started);
       const error = cause as CacheError;
-      // Only unavailability trips the breaker; a value over a size limit says nothing of health.
-      if (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT") breaker?.failure();
-      else breaker?.success();
-      this.#config.stats.error(backend, error.code);
+      const fix = misconfigurationFix(error);
+      // Only unavailability trips the breaker; a value over a size limit says nothing of health,
+      // and a misconfigured backend answered (it refused the configuration, quickly).
+      if (fix === undefined && (error.code === "E_STORE" || error.code === "E_BLOB" || error.code === "E_TIMEOUT")) {
+        breaker?.failure();
+      } else breaker?.success();
+      this.#config.stats.error(backend, error.code, fix);
       counted.add(error);
-      this.#logOnce(backend, error);
+      this.#state[backend] = {
+        lastError: { message: error.message, code: error.code, at: this.#now(), fix },
+        failing: true,
+        misconfigured: fix !== undefined,
+      };
+      if (fix === undefined) this.#logOnce(backend, error);
+      else this.#logMisconfigured(backend, error, fix);
       throw error;
     }
   }
@@ -176,6 +244,24 @@ export class Backends {
       code: error.code,
       backend,
     });
+  }
+
+  /**
+   * A misconfiguration, logged as an error with its fix, again every minute while it lasts (a
+   * warning once, then silence while nothing is cached, is how a wrong region goes unnoticed).
+   */
+  #logMisconfigured(backend: Backend, error: CacheError, fix: string): void {
+    const kind = `${backend}:${fix}`;
+    const now = this.#now();
+    const last = this.#misconfigured.get(kind);
+    if (last !== undefined && now - last < MISCONFIGURED_LOG_INTERVAL_MS) return;
+    if (last === undefined && this.#misconfigured.size >= MAX_LOGGED) return;
+    this.#misconfigured.set(kind, now);
+    this.#logged.add(`${backend}:misconfigured`);
+    this.#config.logger.error(
+      `larder: ${backend} misconfigured, serving without cache: ${error.message} — fix: ${fix}`,
+      { code: error.code, backend, fix },
+    );
   }
 
   #recovered(backend: Backend, adapter: string): void {

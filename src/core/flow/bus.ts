@@ -55,7 +55,7 @@ export interface TierBusOptions {
   readonly stats: StatsRecorder;
   /** Listeners of the bus's events. */
   readonly events: CacheEvents;
-  /** Keeps a poll alive like background work (`waitUntil`). */
+  /** Keeps a poll alive on runtimes that end work with the response (`waitUntil`). */
   readonly background: BackgroundQueue;
   /** Clock, ms since the epoch. */
   readonly now: () => number;
@@ -182,7 +182,7 @@ export class TierBus {
     if (this.#polling) return this.#polling;
     const polling = this.#read().finally(() => (this.#polling = undefined));
     this.#polling = polling;
-    this.#options.background.track(polling);
+    this.#options.background.keepAlive(polling);
     return polling;
   }
 

@@ -4,7 +4,7 @@
  * - fresh entry → served;
  * - expired but within `staleWhileRevalidate`, or marked stale by an invalidation → served at
  *   once, and one refresh runs in the background (refresh.ts);
- * - miss → the lease comes with the lookup; its owner computes, renews while computing, and
+ * - miss → the lease comes with the lookup; its owner computes, renews it until the write is done, and
  *   releases once the entry is written; other instances wait for the entry (bounded, then they
  *   compute themselves) and take the lease over if the owner dies;
  * - the function throws and an entry expired less than `staleIfError` ago exists → that is served;
@@ -27,16 +27,27 @@
  * @module
  */
 import type { CacheContext, EntryRef } from "../context.ts";
-import { decodePayload, decodeValue } from "../record/entry.ts";
+import { BYTES_CODEC, decodePayload, decodeValue } from "../record/entry.ts";
 import type { HitSource } from "../stats/stats.ts";
 import { type ComputeJob, type Decoder, writeFor } from "./job.ts";
-import { backoff, type Lease, newLease, release, sleep, tryAcquire, whileHolding } from "./lease.ts";
+import {
+  backoff,
+  type Held,
+  hold,
+  type Lease,
+  logLongWait,
+  LONG_WAIT_MS,
+  newLease,
+  release,
+  sleep,
+  tryAcquire,
+} from "./lease.ts";
 import { countEntryError, type Generations, lookup, type LookupOptions } from "./lookup.ts";
 import { persistInBackground } from "./persist.ts";
 import { refreshInBackground } from "./refresh.ts";
 import { callerTimeout, TimeLimit } from "./time_limit.ts";
 import type { TierEntry } from "./memory_tier.ts";
-import { TimeoutError } from "../errors.ts";
+import { CodecError, TimeoutError } from "../errors.ts";
 import type { CallFields } from "../stats/events.ts";
 
 /** What {@link find} found: a lookup's outcome with the entry decoded into the job's value. */
@@ -68,8 +79,8 @@ export interface FindOptions<T> extends LookupOptions {
 export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOptions<T>): Promise<Found<T>> {
   const { decoder } = options;
   try {
-    const held = decoder.local?.(ref.hash);
-    const local = held instanceof Promise ? await held : held;
+    let local = decoder.local?.(ref.hash);
+    if (local instanceof Promise) local = await local;
     if (local) return { kind: "hit", value: local.value, source: "memory", gens: {} };
   } catch (error) {
     countEntryError(ctx, error);
@@ -87,8 +98,33 @@ export async function find<T>(ctx: CacheContext, ref: EntryRef, options: FindOpt
     await entry.verified;
     return { ...rest, value: await decoding, source: entry.source };
   } catch (error) {
-    countEntryError(ctx, error);
+    if (error instanceof ForeignCodec) {
+      ctx.stats.error("codec", error.code);
+      ctx.backend.warnOnce(`codec:${error.written}`, `larder: ${error.message}`);
+    } else countEntryError(ctx, error);
     return { kind: "miss", lease: "none", gens: found.gens };
+  }
+}
+
+/**
+ * An entry written with another codec than the reading cache's (a `json` cache and a `cbor` one
+ * sharing a prefix): a miss, counted as a codec error and logged once per codec. Decoding it with
+ * the writer's codec would hand a `json` cache's caller Maps and BigInts it cannot serialise, and
+ * a `cbor` cache's caller strings where its Dates were; recomputed, the entry is rewritten with
+ * the reader's codec. Caches that share a prefix must share a codec (or use different prefixes).
+ */
+class ForeignCodec extends CodecError {
+  constructor(readonly written: string, reads: string) {
+    // A built-in codec (`json` read by a `cbor` cache) is a choice to align; any other is one of
+    // the writers' `codecs` (e.g. `larder/arrow`'s) that this cache was not given.
+    super(
+      written === "cbor" || written === "json"
+        ? `an entry written with codec "${written}" is ignored by this "${reads}" cache (a miss, counted in errors.codec): ` +
+          "caches that share a prefix must use one codec, or different prefixes"
+        : `an entry written with codec "${written}" is ignored by this cache, which does not have it (a miss, counted ` +
+          "in errors.codec): give it the writers' codec in createCache({ codecs })" +
+          (written === "arrow" ? ` (arrowCodec() from "larder/arrow")` : ""),
+    );
   }
 }
 
@@ -102,6 +138,8 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
   const { tier } = ctx;
   const config = ctx.options.payload;
   const keeping = { ...config, keepRaw: true };
+  // The codecs this cache writes with: its own, raw bytes, and those of its `codecs` (Arrow tables).
+  const own = new Set([BYTES_CODEC, config.codec.name, ...(config.extensions ?? []).map((codec) => codec.name)]);
   // The codec decodes what `T`'s producer encoded: the cast is the cache's contract, not a check.
   const valueOf = (held: TierEntry): { value: T } => ({
     value: (held.shared ? held.shared.value : decodeValue(held.codec, held.bytes, config)) as T,
@@ -114,6 +152,9 @@ export function valueDecoder<T = unknown>(ctx: CacheContext): Decoder<T> {
       return valueOf(held);
     }),
     async decode({ record, bytes, verified }, fresh, since) {
+      if (!own.has(record.c)) {
+        throw new ForeignCodec(record.c, config.codec.name);
+      }
       const keep = fresh && tier !== undefined;
       const { value, raw } = await decodePayload(record, bytes, keep ? keeping : config);
       await verified;
@@ -194,6 +235,7 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
       waitMs: Math.min(leaseConfig.waitMs, limit?.remaining() ?? Infinity),
       servableStale: servableNow,
       seen: found.gens,
+      label: policy.label,
     });
     const ms = performance.now() - waitStarted;
     if (found.kind === "hit" || found.kind === "stale") {
@@ -201,8 +243,10 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
       if (call) events.emit({ type: "leaseWait", ...call, outcome: "served", ms });
       return found.value;
     }
-    if (found.lease === "acquired") owned = lease;
-    else if (!limit?.expired()) ctx.stats.leaseWaitsGivenUp++;
+    if (found.lease === "acquired") {
+      owned = lease;
+      ctx.stats.leasesTakenOver++;
+    } else if (!limit?.expired()) ctx.stats.leaseWaitsGivenUp++;
     if (call) events.emit({ type: "leaseWait", ...call, outcome: owned ? "acquired" : "gaveUp", ms });
     if (!owned && limit?.expired()) {
       ctx.stats.functionTimeouts++;
@@ -212,20 +256,25 @@ export async function getOrCompute<T>(ctx: CacheContext, job: ComputeJob<T>): Pr
   if (owned) ctx.stats.leasesAcquired++;
 
   const seen = late ? late.then((lookedUp) => lookedUp.gens) : found.gens;
+  // Renewed through the computation and the background write, released once the entry is written.
+  const held = owned && hold(ctx, owned);
   const computeStarted = performance.now();
-  // An async wrapper either way, so a compute that throws synchronously is a rejection like any failure.
-  const computing = owned ? whileHolding(ctx, owned, job.compute) : (async () => await job.compute())();
+  // An async wrapper, so a compute that throws synchronously is a rejection like any failure.
+  const computing = (async () => await job.compute())();
   // Stored whether or not the caller still waits for it (a timeout does not stop the computation).
   const stored = computing.then((value) => {
     if (call) {
       events.emit({ type: "compute", ...call, ms: performance.now() - computeStarted, ok: true, fallback: false });
     }
-    persist(ctx, job, { value, seen, owned, call });
+    persist(ctx, job, { value, seen, held, call });
     return value;
   }, (error: unknown) => {
     // Through the background queue, so flush() and waitUntil cover it; if the queue is full the
-    // lease simply expires.
-    if (owned) ctx.background.schedule(() => release(ctx, owned));
+    // lease simply expires (no longer renewed).
+    if (held) {
+      held.stop();
+      ctx.background.schedule(() => held.release());
+    }
     throw error;
   });
   try {
@@ -286,11 +335,11 @@ function persist<T>(
   computed: {
     readonly value: T;
     readonly seen: Generations | Promise<Generations>;
-    readonly owned: Lease | undefined;
+    readonly held: Held | undefined;
     readonly call: CallFields | undefined;
   },
 ): void {
-  const { owned, call } = computed;
+  const { held, call } = computed;
   let settle: (() => void) | undefined;
   job.persisting?.(new Promise<void>((resolve) => (settle = resolve)));
   persistInBackground(ctx, writeFor(ctx, job, computed), {
@@ -298,9 +347,9 @@ function persist<T>(
     call,
     onStored: job.onPlacement,
     // Released only once the entry is written, so waiters find it rather than a free lease.
-    after: owned || settle
+    after: held || settle
       ? async () => {
-        if (owned) await release(ctx, owned);
+        await held?.release();
         settle?.();
       }
       : undefined,
@@ -356,6 +405,8 @@ interface Wait<T> {
   readonly servableStale: (found: Stale<T>) => boolean;
   /** The generations the first lookup saw. */
   readonly seen: Generations;
+  /** The function's label, for the line a long wait logs. */
+  readonly label: string;
 }
 
 /**
@@ -364,7 +415,8 @@ interface Wait<T> {
  * runs out (`none`).
  */
 async function waitForOwner<T>(ctx: CacheContext, ref: EntryRef, wait: Wait<T>): Promise<Found<T>> {
-  const deadline = performance.now() + wait.waitMs;
+  const started = performance.now();
+  const deadline = started + wait.waitMs;
   // The generations of the latest lookup that read them: the ones a computation after the wait
   // stamps its write with.
   let gens = wait.seen;
@@ -372,6 +424,7 @@ async function waitForOwner<T>(ctx: CacheContext, ref: EntryRef, wait: Wait<T>):
     const remaining = deadline - performance.now();
     if (remaining <= 0) break;
     await sleep(Math.min(delay, remaining));
+    if (performance.now() - started > LONG_WAIT_MS) logLongWait(ctx, { hash: ref.hash, label: wait.label });
     const found = await find(ctx, ref, wait.find);
     if (Object.keys(found.gens).length > 0) gens = found.gens;
     if (found.kind === "hit") return found;

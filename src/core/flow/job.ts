@@ -30,8 +30,8 @@ export interface EntryPolicy {
 export interface Decoder<T> {
   /**
    * A value this process holds already (its in-process tier), served with no store request;
-   * `undefined` when it holds none; a promise of either when the tier must first check that it is
-   * current (a polled bus, flow/bus.ts).
+   * `undefined` when it holds none; a promise of either only when it must be: the tier must first
+   * check that it is current (a polled bus, flow/bus.ts), or an async `schema` validator.
    */
   readonly local?: (
     hash: string,

@@ -17,12 +17,19 @@
  * the record's size — is a miss counted as an error, never a value. A record invalidated since it
  * was written is a plain miss; one marked stale is `stale`.
  *
+ * An encrypted payload (the record names a key: record/encryption.ts) is decrypted here, while
+ * its checksum — over the bytes as stored — is computed, so that every reader (decoders, the
+ * response cache) gets the payload as it was before sealing and none of them handles ciphertext.
+ * A payload this cache has no key for is a miss counted in `errors.codec`, one that does not
+ * decrypt (altered, or another key under that id) in `errors.integrity`.
+ *
  * @module
  */
 import { countedByBackend } from "../backend/backend_call.ts";
 import type { CacheContext, EntryRef } from "../context.ts";
 import { type CacheError, IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
 import { type EntryRecord, parseRecord, startVerifying } from "../record/entry.ts";
+import { openPayload, SEAL_OVERHEAD_BYTES } from "../record/encryption.ts";
 import { newToken, standing } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey } from "../record/key_layout.ts";
 import type { ErrorSource } from "../stats/stats.ts";
@@ -34,11 +41,14 @@ import type { Placement } from "./placement.ts";
 /** The current generations, by key; empty when the store could not be read. */
 export type Generations = Readonly<Record<string, Generation>>;
 
-/** An entry: its record, and its stored payload as stored (compressed unless `record.z` is `none`). */
+/**
+ * An entry: its record, and its payload as stored (compressed unless `record.z` is `none`),
+ * decrypted when the record names a key.
+ */
 export interface StoredEntry {
   /** The record, parsed and checked against the entry's key hash. */
   readonly record: EntryRecord;
-  /** The stored payload, of the size the record names; its checksum is {@link verified}. */
+  /** The payload, decrypted if it was encrypted; its stored form has the size the record names, and its checksum is {@link verified}. */
   readonly bytes: Uint8Array;
   /** Where the payload came from. */
   readonly source: Placement;
@@ -102,12 +112,18 @@ export async function lookup(ctx: CacheContext, ref: EntryRef, options: LookupOp
 
 /**
  * Counts an entry that could not be used: a failed read, unless the backend facade counted it
- * already (a backend failure, a blob over its size limit), or a stored value that did not decode.
+ * already (a backend failure, a blob over its size limit), a stored value that did not decode, or
+ * one that did not pass its function's schema.
  */
 export function countEntryError(ctx: CacheContext, error: unknown): void {
   if (countedByBackend(error)) return;
   if (!isCacheError(error)) {
     ctx.stats.error("codec", "E_CODEC");
+    return;
+  }
+  if (error.code === "E_SCHEMA") {
+    // Logged once per function by the schema check (api/schema.ts), not once per entry.
+    ctx.stats.error("schema", error.code);
     return;
   }
   const source: ErrorSource | undefined = error.code === "E_INTEGRITY"
@@ -168,18 +184,19 @@ async function payloadOf(
   record: EntryRecord,
   speculative: BlobFetch | undefined,
 ): Promise<StoredEntry> {
-  if (record.p !== undefined) return checked(record, decodeInline(record.p), "inline");
+  if (record.p !== undefined) return await opened(ctx, checked(record, decodeInline(record.p), "inline"));
   const { prefix, blobs, payload } = ctx.options;
   const key = blobKey(prefix, record.k);
   if (record.b !== key) throw new IntegrityError(`record points to an unexpected blob key`);
   if (!blobs) throw new IntegrityError("record points to a blob but no blob store is configured");
-  // A payload larger than any value this cache decodes is refused before its GET holds it.
-  if (record.s > payload.maxValueBytes) {
+  // A payload larger than any value this cache decodes is refused before its GET holds it (an
+  // encrypted one may be larger than its value by the IV and tag).
+  if (record.s > payload.maxValueBytes + (record.y === undefined ? 0 : SEAL_OVERHEAD_BYTES)) {
     throw new TooLargeError(`stored payload is ${record.s} bytes, over maxValueBytes (${payload.maxValueBytes})`);
   }
   const bytes = await (speculative ?? startBlobFetch(ctx, record.k, key)).bytes(record.s);
   if (bytes === null) throw new IntegrityError("record points to a blob that does not exist");
-  return checked(record, bytes, "blob");
+  return await opened(ctx, checked(record, bytes, "blob"));
 }
 
 /** The entry with its size checked and its checksum under way (see {@link StoredEntry.verified}). */
@@ -188,6 +205,15 @@ function checked(record: EntryRecord, bytes: Uint8Array, source: Placement): Sto
   // Handled here so that a mismatch is never an unhandled rejection; awaiting it still throws.
   verified.catch(() => {});
   return { record, bytes, source, verified };
+}
+
+/**
+ * The entry with its payload decrypted when the record names a key; its checksum, over the bytes
+ * as stored, goes on meanwhile. Throws `CodecError` (no such key here) or `IntegrityError`.
+ */
+async function opened(ctx: CacheContext, entry: StoredEntry): Promise<StoredEntry> {
+  if (entry.record.y === undefined) return entry;
+  return { ...entry, bytes: await openPayload(entry.record, entry.bytes, ctx.options.encryption) };
 }
 
 function isReadResult(value: unknown): value is ReadResult {

@@ -9,7 +9,7 @@
  */
 import type { CacheContext } from "../context.ts";
 import { type ComputeJob, writeFor } from "./job.ts";
-import { newLease, release, tryAcquire, whileHolding } from "./lease.ts";
+import { type Held, hold, newLease, tryAcquire } from "./lease.ts";
 import type { Generations } from "./lookup.ts";
 import { persistInBackground } from "./persist.ts";
 
@@ -25,21 +25,22 @@ export function refreshInBackground<T>(ctx: CacheContext, job: ComputeJob<T>, se
       ? events.begin({ op: "refresh", keyHash: hash, namespace, label: job.policy.label })
       : undefined;
     const lease = newLease(ctx, hash);
-    let owned = false;
+    let held: Held | undefined;
     // Once the write is scheduled, it releases the lease and the in-process mark itself.
     let handedOff = false;
     const done = async (): Promise<void> => {
-      if (owned && lease) await release(ctx, lease);
+      await held?.release();
       ctx.refreshing.delete(hash);
     };
     let started = 0;
     try {
       if (lease) {
-        owned = await tryAcquire(ctx, lease);
-        if (!owned) return; // another instance is refreshing it
+        if (!await tryAcquire(ctx, lease)) return; // another instance is refreshing it
+        // Renewed through the computation and the write.
+        held = hold(ctx, lease);
       }
       started = performance.now();
-      const value = lease ? await whileHolding(ctx, lease, job.compute) : await job.compute();
+      const value = await job.compute();
       if (call) events.emit({ type: "compute", ...call, ms: performance.now() - started, ok: true, fallback: false });
       handedOff = true;
       persistInBackground(ctx, writeFor(ctx, job, { value, seen, call }), {

@@ -9,7 +9,7 @@
  *   function fires. The function decides what an abort means; one that ignores its signal simply
  *   finishes, and its value is stored.
  *
- * A caller's own signal ({@link abandonable}) only stops that caller waiting: a computation is
+ * A caller's own signal (`abandonable`, util/abort.ts) only stops that caller waiting: a computation is
  * shared by every caller of its key (and feeds the cache), so no one caller may cancel it.
  *
  * @module
@@ -73,18 +73,4 @@ export async function runAborting<T>(
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * `work`'s outcome, unless `signal` aborts first: then a rejection with the signal's reason, while
- * `work` goes on for whoever else awaits it. Without a signal, `work` itself.
- */
-export function abandonable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return work;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

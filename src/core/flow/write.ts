@@ -13,7 +13,7 @@ import { type EntryFields, formatRecord, MAX_READABLE_KEY, RECORD_VERSION } from
 import { StoreError, TooLargeError } from "../errors.ts";
 import { newToken } from "../record/generations.ts";
 import { blobKey, lruKeys, recordKey, recordKeyParts } from "../record/key_layout.ts";
-import { encodePayload } from "../record/entry.ts";
+import { encodePayload, type Seal } from "../record/entry.ts";
 import type { GenerationStamp, WriteOp, WriteResult } from "../types.ts";
 import type { Placement } from "./placement.ts";
 
@@ -64,7 +64,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   const { hash } = request;
   // Before the write leaves: a change heard of after this stops the tier keeping this value.
   const since = ctx.tier?.epoch ?? 0;
-  const payload = await encodePayload(request.value, options.payload);
+  const payload = await encodePayload(request.value, options.payload, sealFor(ctx, request));
   checkNamespaceBound(ctx, request, payload.bytes.length);
   const createdAt = request.computedAt ?? options.now();
   const fields = {
@@ -79,6 +79,7 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
     h: payload.checksum,
     ...(request.meta === undefined ? {} : { m: request.meta }),
     ...(request.readableKey === undefined ? {} : { r: readable(request.readableKey) }),
+    ...(payload.keyId === undefined ? {} : { y: payload.keyId }),
   } as const;
   const record: EntryFields = payload.bytes.length <= options.maxInlineBytes
     ? { ...fields, p: toBase64(payload.bytes) }
@@ -99,6 +100,13 @@ export async function writeEntry(ctx: CacheContext, request: WriteRequest): Prom
   ctx.hints.set(hash, placement);
   if (result.evicted.length > 0) await deleteBlobs(ctx, result.evicted);
   return { bytes: payload.bytes.length, placement };
+}
+
+/** With `encryption`, the payload's seal, bound to this entry's key hash and metadata (record/encryption.ts). */
+function sealFor(ctx: CacheContext, request: WriteRequest): Seal | undefined {
+  const { encryption } = ctx.options;
+  if (!encryption) return undefined;
+  return (bytes, context) => encryption.seal(bytes, { ...context, hash: request.hash, meta: request.meta });
 }
 
 /** A readable key as the record keeps it: long ones cut, marked with an ellipsis (the hash stays the identity). */

@@ -58,6 +58,8 @@ export interface RecordInspection {
   readonly storedBytes: number;
   /** SHA-256 hex of the stored payload. */
   readonly checksum: string;
+  /** The id of the key the payload is encrypted with (`encryption.keys`); absent when it is stored in the clear. */
+  readonly encryptionKey?: string;
   /** The blob's object key, for blob entries. */
   readonly blobKey?: string;
   /** Whether the stored payload has the recorded size and checksum (undefined: not found). */
@@ -93,7 +95,7 @@ export interface BlobInspection {
   readonly referenced: boolean;
 }
 
-const KNOWN_FIELDS = new Set(["v", "k", "c", "z", "t", "e", "n", "s", "h", "p", "b", "g", "r"]);
+const KNOWN_FIELDS = new Set(["v", "k", "c", "z", "t", "e", "n", "s", "h", "p", "b", "g", "r", "y"]);
 
 /** The hash of `{ hash }`, validated: 64 lower-case hex characters, as `inspect`'s output and logs show it. */
 export function checkHash(target: { readonly hash: string }, what: string): string {
@@ -190,6 +192,7 @@ export async function inspectEntry(ctx: CacheContext, hash: string): Promise<Ent
       encodedBytes: record.n,
       storedBytes: record.s,
       checksum: record.h,
+      ...(record.y !== undefined ? { encryptionKey: record.y } : {}),
       ...(record.b !== undefined ? { blobKey: record.b } : {}),
       ...(payloadVerified !== undefined ? { payloadVerified } : {}),
       standing,

@@ -13,12 +13,17 @@
  * verifies size and checksum before anything is decompressed, and caps every allocation by the
  * configured maximum, never by sizes read from storage alone.
  *
+ * Two optional steps ride on this path, each in its own module: a value one of the cache's
+ * `codecs` accepts (an Arrow table) is encoded by it, under its name; and with `encryption`, the
+ * compressed bytes are sealed before the checksum (record/encryption.ts), the record naming the
+ * key (`y`), and opened between verification and decompression (flow/lookup.ts).
+ *
  * @module
  */
 import { sha256Hex } from "../util/bytes.ts";
 import { CodecError, IntegrityError, isCacheError, TooLargeError } from "../errors.ts";
 import type { Stamp } from "./generations.ts";
-import type { Compressor, ValueCodec } from "../types.ts";
+import type { Compressor, ValueCodec, ValueExtension } from "../types.ts";
 
 /** Version of the record layout; records of other versions are treated as misses. */
 export const RECORD_VERSION = 2;
@@ -29,7 +34,7 @@ export interface EntryFields {
   readonly v: typeof RECORD_VERSION;
   /** Key hash of the entry this record belongs to. */
   readonly k: string;
-  /** Value codec: `cbor`, `json` or `bytes`. */
+  /** Value codec: `cbor`, `json`, `bytes`, or the name of one of the cache's `codecs` (e.g. `arrow`). */
   readonly c: string;
   /** Compression: `zstd`, `gzip` or `none`. */
   readonly z: string;
@@ -55,6 +60,11 @@ export interface EntryFields {
    * before it existed, and for calls identified by their arguments.
    */
   readonly r?: string;
+  /**
+   * The id of the key the payload is encrypted with (record/encryption.ts). Absent: the payload is
+   * stored in the clear (records written without encryption, and before it existed).
+   */
+  readonly y?: string;
 }
 
 /** Longest readable key a record keeps, in characters (longer ones are cut). */
@@ -73,6 +83,8 @@ export function formatRecord(record: EntryFields): string {
 
 const HASH = /^[0-9a-f]{64}$/;
 const NAME = /^[a-z0-9]{1,16}$/;
+/** An encryption key's id, as `encryption.keys` names it and the record stores it. */
+export const KEY_ID: RegExp = /^[A-Za-z0-9_.-]{1,32}$/;
 
 /** Parses and validates a stored record. Throws `IntegrityError` when it is not a valid record. */
 export function parseRecord(text: string): EntryRecord {
@@ -93,7 +105,8 @@ export function parseRecord(text: string): EntryRecord {
     (typeof r.p === "string") !== (typeof r.b === "string") &&
     Array.isArray(r.g) && r.g.every(isStamp) &&
     (r.m === undefined || typeof r.m === "string") &&
-    (r.r === undefined || typeof r.r === "string");
+    (r.r === undefined || typeof r.r === "string") &&
+    (r.y === undefined || (typeof r.y === "string" && KEY_ID.test(r.y)));
   if (!valid) throw new IntegrityError("record has missing or malformed fields");
   return r as unknown as EntryRecord;
 }
@@ -106,8 +119,8 @@ function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** Codec name for `Uint8Array` values, which are stored as they are. */
-const BYTES_CODEC = "bytes";
+/** The codec name of `Uint8Array` values, stored as they are whatever the configured codec. */
+export const BYTES_CODEC = "bytes";
 
 /** An encoded value, ready to be placed inline or in a blob. */
 export interface Payload {
@@ -121,7 +134,34 @@ export interface Payload {
   readonly bytes: Uint8Array;
   /** SHA-256 hex of `bytes`. */
   readonly checksum: string;
+  /** The id of the key `bytes` are encrypted with; absent when they are not. */
+  readonly keyId?: string;
 }
+
+/** What a sealed payload is bound to (its authenticated data): the entry, and how its value is encoded. */
+export interface SealContext {
+  /** The entry's key hash. */
+  readonly hash: string;
+  /** The codec the record names. */
+  readonly codec: string;
+  /** The compression the record names. */
+  readonly compression: string;
+  /** The encoded value's size, as the record states it (`n`). */
+  readonly size: number;
+  /** The record's metadata, if any (`m`). */
+  readonly meta?: string | undefined;
+}
+
+/** A payload once sealed: the bytes to store, and the id of the key that sealed them. */
+export interface SealedPayload {
+  /** The bytes to store. */
+  readonly bytes: Uint8Array;
+  /** The key's id, stored in the record. */
+  readonly keyId: string;
+}
+
+/** Encrypts compressed bytes before they are checksummed and stored (see record/encryption.ts). */
+export type Seal = (bytes: Uint8Array, context: Omit<SealContext, "hash" | "meta">) => Promise<SealedPayload>;
 
 /** How payloads are written and which decoders are known. */
 export interface PayloadConfig {
@@ -129,8 +169,10 @@ export interface PayloadConfig {
   readonly codec: ValueCodec;
   /** Compressor for new values. */
   readonly compressor: Compressor;
-  /** Every codec a stored record may name. */
+  /** Every codec a stored record may name (the `codecs` given to `createCache` included). */
   readonly codecs: Readonly<Record<string, ValueCodec>>;
+  /** Codecs for particular kinds of values (`createCache`'s `codecs`), offered each value before {@link codec}. @default [] */
+  readonly extensions?: readonly ValueExtension[];
   /** Every compressor a stored record may name. */
   readonly compressors: Readonly<Record<string, Compressor>>;
   /** Encoded values under this size are stored uncompressed. */
@@ -147,10 +189,14 @@ function nextTask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** Encodes, compresses and checksums `value`. Throws `CodecError` or `TooLargeError`. */
-export async function encodePayload(value: unknown, config: PayloadConfig): Promise<Payload> {
+/**
+ * Encodes, compresses, seals (when `seal` is given: encryption) and checksums `value`. Throws
+ * `CodecError` or `TooLargeError`.
+ */
+export async function encodePayload(value: unknown, config: PayloadConfig, seal?: Seal): Promise<Payload> {
   const isBytes = value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype;
-  const raw = isBytes ? value : encodeValue(value, config);
+  const codec = isBytes ? undefined : codecFor(value, config);
+  const raw = codec ? encodeValue(value, codec, config.maxValueBytes) : value as Uint8Array;
   // Also for codecs that do not take the limit (they encode the whole value first).
   if (raw.length > config.maxValueBytes) {
     throw new TooLargeError(`encoded value is ${raw.length} bytes, over maxValueBytes (${config.maxValueBytes})`);
@@ -167,22 +213,32 @@ export async function encodePayload(value: unknown, config: PayloadConfig): Prom
       compression = config.compressor.name;
     }
   }
+  const codecName = codec ? codec.name : BYTES_CODEC;
+  const sealed = seal && await seal(bytes, { codec: codecName, compression, size: raw.length });
+  const stored = sealed ? sealed.bytes : bytes;
   return {
-    codec: isBytes ? BYTES_CODEC : config.codec.name,
+    codec: codecName,
     compression,
     raw,
-    bytes,
-    checksum: await sha256Hex(bytes),
+    bytes: stored,
+    checksum: await sha256Hex(stored),
+    ...(sealed ? { keyId: sealed.keyId } : {}),
   };
 }
 
-/** `value` encoded by the configured codec, which stops once it passes `maxValueBytes`. */
-function encodeValue(value: unknown, config: PayloadConfig): Uint8Array {
+/** The codec of a value: the first of the cache's `codecs` that accepts it, else the cache's codec. */
+function codecFor(value: unknown, config: PayloadConfig): ValueCodec {
+  for (const extension of config.extensions ?? []) if (extension.accepts(value)) return extension;
+  return config.codec;
+}
+
+/** `value` encoded by `codec`, which stops once it passes `maxBytes` (when it supports the limit). */
+function encodeValue(value: unknown, codec: ValueCodec, maxBytes: number): Uint8Array {
   try {
-    return config.codec.encode(value, { maxBytes: config.maxValueBytes });
+    return codec.encode(value, { maxBytes });
   } catch (error) {
     if (!isCacheError(error) || error.code !== "E_TOO_LARGE") throw error;
-    throw new TooLargeError(`encoded value is over maxValueBytes (${config.maxValueBytes}): ${error.message}`, {
+    throw new TooLargeError(`encoded value is over maxValueBytes (${maxBytes}): ${error.message}`, {
       cause: error,
     });
   }
@@ -266,6 +322,11 @@ function checkInflated(record: Pick<EntryRecord, "n">, raw: Uint8Array): void {
 export function decodeValue(codecName: string, raw: Uint8Array, config: PayloadConfig): unknown {
   if (codecName === BYTES_CODEC) return raw.slice();
   const codec = Object.hasOwn(config.codecs, codecName) ? config.codecs[codecName] : undefined;
-  if (!codec) throw new CodecError(`record names unknown codec "${codecName}"`);
+  if (!codec) {
+    throw new CodecError(
+      `record names unknown codec "${codecName}": give this cache the writers' codec in createCache({ codecs })` +
+        (codecName === "arrow" ? ` (arrowCodec() from "larder/arrow")` : ""),
+    );
+  }
   return codec.decode(raw);
 }

@@ -68,7 +68,8 @@ export interface StaleEvent extends CallFields {
 
 /**
  * A miss waited for another instance's lease (`stats().leases`): `served` its entry (`waited`),
- * took the lease over (`acquired`, its owner died), or `gaveUp` and computed anyway (`givenUp`).
+ * took the lease over (`acquired`, its owner gone: `takenOver`), or `gaveUp` and computed anyway
+ * (`givenUp`).
  */
 export interface LeaseWaitEvent extends CallFields {
   /** The event's kind. */
@@ -198,6 +199,11 @@ export interface ErrorEvent {
   readonly source: ErrorSource;
   /** The error's code. */
   readonly code: CacheErrorCode;
+  /**
+   * Set when the backend refused the configuration (a misconfiguration: a token, region, secret
+   * or bucket; `cache.health()` says `misconfigured`): what to change. Absent for outages.
+   */
+  readonly fix?: string;
 }
 
 /** Every event, told apart by `type`. */

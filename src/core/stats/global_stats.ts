@@ -20,6 +20,7 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   "errors.blob": (s) => s.errors.blob,
   "errors.codec": (s) => s.errors.codec,
   "errors.integrity": (s) => s.errors.integrity,
+  "errors.schema": (s) => s.errors.schema,
   "writes.ok": (s) => s.writesOk,
   "writes.failed": (s) => s.writesFailed,
   "writes.skipped": (s) => s.writesSkipped,
@@ -29,6 +30,7 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   coalesced: (s) => s.coalesced,
   "leases.acquired": (s) => s.leasesAcquired,
   "leases.waited": (s) => s.leasesWaited,
+  "leases.takenOver": (s) => s.leasesTakenOver,
   evictedBlobs: (s) => s.evictedBlobs,
 };
 

@@ -11,7 +11,7 @@ import { Histogram, type LatencySummary } from "./histogram.ts";
 export type HitSource = "memory" | "inline" | "blob";
 
 /** Which part of the cache an error came from. */
-export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key";
+export type ErrorSource = "store" | "blob" | "codec" | "integrity" | "key" | "schema";
 
 /** A snapshot of a cache's counters, from {@link Cache.stats}. */
 export interface CacheStats {
@@ -29,6 +29,8 @@ export interface CacheStats {
     readonly codec: number;
     readonly integrity: number;
     readonly key: number;
+    /** Values that did not pass their function's `schema` (cached ones: misses; fresh ones: rejected). */
+    readonly schema: number;
     readonly byCode: Readonly<Partial<Record<CacheErrorCode, number>>>;
   };
   /** Background writes. */
@@ -60,8 +62,17 @@ export interface CacheStats {
   readonly functionTimeouts: number;
   /** Recomputations after an invalidating write (`recache`): done, failed (logged), skipped (not covered by the invalidation, or the queue was full). */
   readonly recaches: { readonly ok: number; readonly failed: number; readonly skipped: number };
-  /** Cross-instance leases: taken to compute, waits that ended with another instance's entry, waits given up (computed anyway). */
-  readonly leases: { readonly acquired: number; readonly waited: number; readonly givenUp: number };
+  /**
+   * Cross-instance leases: taken to compute, waits that ended with another instance's entry,
+   * waits given up (computed anyway), and waits that ended with the lease free and no entry,
+   * taken over (its owner died, or lost its write: e.g. a process that exited with it pending).
+   */
+  readonly leases: {
+    readonly acquired: number;
+    readonly waited: number;
+    readonly givenUp: number;
+    readonly takenOver: number;
+  };
   /** The bus that keeps the in-process tiers of every instance consistent (`memory.bus`). */
   readonly bus: BusStats;
   /** Circuit breakers per backend; `undefined` when disabled. */
@@ -112,6 +123,7 @@ export class StatsRecorder {
   leasesAcquired = 0;
   leasesWaited = 0;
   leaseWaitsGivenUp = 0;
+  leasesTakenOver = 0;
   writesOk = 0;
   writesFailed = 0;
   writesSkipped = 0;
@@ -125,17 +137,29 @@ export class StatsRecorder {
   busFailures = 0;
   busReconnects = 0;
   busResets = 0;
-  readonly errors: Record<ErrorSource, number> = { store: 0, blob: 0, codec: 0, integrity: 0, key: 0 };
+  readonly errors: Record<ErrorSource, number> = {
+    store: 0,
+    blob: 0,
+    codec: 0,
+    integrity: 0,
+    key: 0,
+    schema: 0,
+  };
   readonly errorsByCode: Partial<Record<CacheErrorCode, number>> = {};
   readonly hitLatency: Histogram = new Histogram();
   readonly missLatency: Histogram = new Histogram();
+  /** Time of each store and blob call of the request path (for `cache.health()`). */
+  readonly backendLatencies: { readonly store: Histogram; readonly blob: Histogram } = {
+    store: new Histogram(),
+    blob: new Histogram(),
+  };
   readonly #breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined };
-  readonly #onError: ((source: ErrorSource, code: CacheErrorCode) => void) | undefined;
+  readonly #onError: ((source: ErrorSource, code: CacheErrorCode, fix?: string) => void) | undefined;
 
   /** Counters reporting `breakers`' states; `onError` is told of each error counted (the cache's `error` events). */
   constructor(
     breakers: { readonly store?: CircuitBreaker | undefined; readonly blob?: CircuitBreaker | undefined } = {},
-    onError?: (source: ErrorSource, code: CacheErrorCode) => void,
+    onError?: (source: ErrorSource, code: CacheErrorCode, fix?: string) => void,
   ) {
     this.#breakers = breakers;
     this.#onError = onError;
@@ -155,11 +179,16 @@ export class StatsRecorder {
     this.missLatency.record(ms);
   }
 
+  /** Records the time of one store or blob call. */
+  backendLatency(backend: "store" | "blob", ms: number): void {
+    this.backendLatencies[backend].record(ms);
+  }
+
   /** Counts an absorbed error. */
-  error(source: ErrorSource, code: CacheErrorCode): void {
+  error(source: ErrorSource, code: CacheErrorCode, fix?: string): void {
     this.errors[source]++;
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
-    this.#onError?.(source, code);
+    this.#onError?.(source, code, fix);
   }
 
   /** A frozen snapshot; `pending` comes from the background queue. */
@@ -172,7 +201,7 @@ export class StatsRecorder {
       misses: this.misses,
       hitRate: lookups === 0 ? 0 : hits / lookups,
       errors: {
-        total: e.store + e.blob + e.codec + e.integrity + e.key,
+        total: e.store + e.blob + e.codec + e.integrity + e.key + e.schema,
         ...e,
         byCode: { ...this.errorsByCode },
       },
@@ -191,7 +220,12 @@ export class StatsRecorder {
       budgetExceeded: this.budgetExceeded,
       functionTimeouts: this.functionTimeouts,
       recaches: { ok: this.recachesOk, failed: this.recachesFailed, skipped: this.recachesSkipped },
-      leases: { acquired: this.leasesAcquired, waited: this.leasesWaited, givenUp: this.leaseWaitsGivenUp },
+      leases: {
+        acquired: this.leasesAcquired,
+        waited: this.leasesWaited,
+        givenUp: this.leaseWaitsGivenUp,
+        takenOver: this.leasesTakenOver,
+      },
       bus: {
         mode: this.busMode,
         sent: this.busSent,

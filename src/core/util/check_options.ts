@@ -22,6 +22,16 @@ export interface OptionPath {
   readonly where: string;
   /** The option, dotted when nested, e.g. `memory.ttl`. */
   readonly path: string;
+  /** Where a check reports a value it accepts but doubts (a TTL of 60 ms); absent: nowhere. */
+  readonly warn?: ((message: string) => void) | undefined;
+}
+
+/** The function whose options are checked, and where doubtful values are reported. */
+export interface CheckedCall {
+  /** The function, e.g. `createCache`. */
+  readonly where: string;
+  /** Receives a warning for a value accepted but doubtful (e.g. `ttl: 60`, 60 ms). */
+  readonly warn?: ((message: string) => void) | undefined;
 }
 
 /** Checks one option: returns its value (converted when needed), or throws a `ConfigError`. */
@@ -41,10 +51,14 @@ export function optionName(at: OptionPath): string {
   return `${at.where}: ${at.path}`;
 }
 
-/** Checks `options` (undefined: every option absent) against `checks`; `where` names the function in messages. */
-export function checkOptions<C extends Checks>(where: string, options: unknown, checks: C): Checked<C> {
+/**
+ * Checks `options` (undefined: every option absent) against `checks`; `call` names the function
+ * in messages (and may take the warnings of doubtful values, see {@link CheckedCall}).
+ */
+export function checkOptions<C extends Checks>(call: string | CheckedCall, options: unknown, checks: C): Checked<C> {
+  const { where, warn } = typeof call === "string" ? { where: call, warn: undefined } : call;
   if (options !== undefined && !isObject(options)) throw new ConfigError(`${where}: options must be an object`);
-  return checkFields(options ?? {}, checks, { where, path: "" });
+  return checkFields(options ?? {}, checks, { where, path: "", warn });
 }
 
 /** A group of options under one name (`timeout: { store?, blob?, total? }`); absent is an empty group. */
@@ -52,7 +66,7 @@ export function group<C extends Checks>(checks: C): Check<Checked<C>> {
   const shape = `{ ${Object.keys(checks).map((k) => `${k}?`).join(", ")} }`;
   return (value, at) => {
     if (value !== undefined && !isObject(value)) throw new ConfigError(`${optionName(at)} must be ${shape}`);
-    return checkFields(value ?? {}, checks, { where: at.where, path: `${at.path}.` });
+    return checkFields(value ?? {}, checks, { where: at.where, path: `${at.path}.`, warn: at.warn });
   };
 }
 
@@ -66,7 +80,11 @@ export function switchable<C extends Checks>(checks: C, on: boolean): Check<Chec
     const switched = value === undefined ? on : value;
     if (switched === false) return undefined;
     if (switched !== true && !isObject(switched)) throw new ConfigError(`${optionName(at)} must be ${shape}`);
-    return checkFields(switched === true ? {} : switched, checks, { where: at.where, path: `${at.path}.` });
+    return checkFields(switched === true ? {} : switched, checks, {
+      where: at.where,
+      path: `${at.path}.`,
+      warn: at.warn,
+    });
   };
 }
 
@@ -89,8 +107,8 @@ export function recordOf<T>(spec: RecordSpec<T>): Check<Map<string, T>> {
     if (value === undefined) return out;
     if (!isObject(value)) throw new ConfigError(`${optionName(at)} must be ${spec.shape}`);
     for (const [name, item] of Object.entries(value)) {
-      const key = spec.key(name, { where: at.where, path: `${at.path}: ${spec.keyName}` });
-      out.set(key, spec.value(item, { where: at.where, path: `${at.path}.${name}` }));
+      const key = spec.key(name, { where: at.where, path: `${at.path}: ${spec.keyName}`, warn: at.warn });
+      out.set(key, spec.value(item, { where: at.where, path: `${at.path}.${name}`, warn: at.warn }));
     }
     return out;
   };
@@ -124,9 +142,24 @@ export function integerFrom(min: number, max: number): Check<number> {
   };
 }
 
-/** A duration (`"90s"`, `"15m"`, or milliseconds), in whole milliseconds. */
+/** Options that are time limits (a few hundred ms is ordinary there). */
+const TIME_LIMIT = /timeout|abortAfter/i;
+
+/**
+ * A duration (`"90s"`, `"15m"`, or milliseconds), in whole milliseconds. A number under 1000 is
+ * accepted but reported to `at.warn` (`ttl: 60` is 60 ms: seconds were probably meant), except
+ * for time limits (`timeout…`, `abortAfter`), where a few hundred milliseconds is ordinary.
+ */
 export function duration(value: unknown, at: OptionPath): number {
-  return toMs(value, optionName(at));
+  const ms = toMs(value, optionName(at));
+  if (typeof value === "number" && value < 1000 && !TIME_LIMIT.test(at.path)) {
+    at.warn?.(
+      `larder: ${
+        optionName(at)
+      }: ${value} is ${value} ms; durations in numbers are milliseconds — did you mean "${value}s"?`,
+    );
+  }
+  return ms;
 }
 
 /** A boolean. */
@@ -191,7 +224,11 @@ function checkFields<C extends Checks>(value: object, checks: C, at: OptionPath)
   }
   const out: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(checks)) {
-    out[key] = check((value as Record<string, unknown>)[key], { where: at.where, path: `${at.path}${key}` });
+    out[key] = check((value as Record<string, unknown>)[key], {
+      where: at.where,
+      path: `${at.path}${key}`,
+      warn: at.warn,
+    });
   }
   return out as Checked<C>;
 }

@@ -71,7 +71,7 @@ Deno.test("deno: a failing store is the operator's one line, exit 1, without the
   assert(wrong.code === 1, `stats exited ${wrong.code}`);
   assert(
     wrong.stderr ===
-      `larder: cannot read stats from the store at ${services.upstash.url}: Unauthorized — check UPSTASH_REDIS_REST_TOKEN\n`,
+      `larder: cannot read stats from the store at ${services.upstash.url}: Unauthorized (HTTP 401) — check UPSTASH_REDIS_REST_TOKEN\n`,
     wrong.stderr,
   );
   for (const run of [down, wrong]) assert(!(run.stdout + run.stderr).includes(token), "the token was printed");

@@ -14,6 +14,8 @@
  * wrangler 4.86.0 and miniflare 4.20260426.0 are pinned: they are the last releases that support
  * Node 20 (later ones require Node 22).
  */
+import type { Buffer } from "node:buffer";
+import type { Readable } from "node:stream";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -48,6 +50,8 @@ function run(command: string, args: readonly string[], cwd: string): void {
 }
 
 let mf: Miniflare | undefined;
+/** What workerd wrote on its standard output and error (the Worker's console). */
+let stdio = "";
 
 async function call(
   path: string,
@@ -87,6 +91,15 @@ beforeAll(async () => {
     // A local R2 bucket (in memory) behind each [[r2_buckets]] binding.
     r2Buckets,
     bindings: Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith("LARDER_TEST_"))),
+    // The Worker's console, kept to check what Larder logs there (and still shown).
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+      for (const stream of [stdout, stderr]) {
+        stream.on("data", (chunk: Buffer) => {
+          stdio += chunk.toString();
+          process.stderr.write(chunk);
+        });
+      }
+    },
   });
   await mf.ready;
 });
@@ -141,6 +154,21 @@ describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () =
 
   it("loses the write without waitUntil (the control: workerd stops a request's work after its response)", async () => {
     expect(await writeThenPoll("none", 10)).toBe(false);
+  });
+
+  it("a cache left without waitUntil: warns once with the fix, and the next request for a key is not stalled by a lease", async () => {
+    const prefix = `rt-unkept-${crypto.randomUUID()}`;
+    const first = await call(`/waituntil/lease?prefix=${prefix}`);
+    expect(first.body).toEqual({ runs: 1, misses: 1, leases: { acquired: 0, waited: 0, givenUp: 0, takenOver: 0 } });
+    // workerd froze the first request's write. Had it taken a lease, this request would wait for
+    // it to expire (lease.ttl) and take it over: counted in `takenOver`, and logged after 1 s.
+    const second = await call(`/waituntil/lease?prefix=${prefix}`);
+    expect(second.body).toEqual({ runs: 2, misses: 2, leases: { acquired: 0, waited: 0, givenUp: 0, takenOver: 0 } });
+    const warning = "larder: background writes are lost: this cache was given waitUntil: undefined; leave waitUntil " +
+      "out (cloudflare:workers' own is used) or pass waitUntil: ctx.waitUntil.bind(ctx)";
+    for (let i = 0; i < 50 && !stdio.includes(warning); i++) await new Promise((done) => setTimeout(done, 100));
+    expect(stdio.split(warning).length - 1, stdio).toBe(1);
+    expect(stdio).not.toContain("waited over 1 s");
   });
 
   it("reads, in workerd, an entry Node wrote (CBOR types intact, no code generation)", async () => {

@@ -7,6 +7,9 @@
  *   `cloudflare:workers` (the `larder/workers` default), to `ctx.waitUntil`, or to nothing;
  *   answers with the prefix, before the write is done;
  * - `GET /waituntil/read?prefix=…`: 200 when a fresh cache hits that entry, 404 otherwise;
+ * - `GET /waituntil/lease?prefix=…`: one call of a function wrapped by a cache left without
+ *   `waitUntil` (the first-hour mistake), created once per prefix and kept across requests as a
+ *   module-level cache is; answers with the function's runs and the cache's misses and leases;
  * - `GET /get?prefix=…&key=…` and `POST /set?prefix=…&key=…`: entries shared with Node, to show
  *   that records cross runtimes both ways.
  *
@@ -16,7 +19,7 @@
  *
  * Every answer is JSON; a failed assertion is a 500 with the error's stack.
  */
-import { createCache } from "larder/workers";
+import { type Cache, createCache } from "larder/workers";
 import { upstashStore } from "larder/stores/upstash";
 import { s3BlobStore } from "larder/blobs/s3";
 import {
@@ -38,6 +41,9 @@ interface ExecutionContext {
 }
 
 const json = (body: unknown, status = 200): Response => Response.json(body, { status });
+
+/** The caches of `/waituntil/lease`, by prefix, with their function and its runs. */
+const unkept = new Map<string, { cache: Cache; report: (id: string) => Promise<unknown>; runs: number }>();
 
 async function handle(request: Request, env: Record<string, string>, ctx: ExecutionContext): Promise<Response> {
   const url = new URL(request.url);
@@ -69,6 +75,20 @@ async function handle(request: Request, env: Record<string, string>, ctx: Execut
         ? { waitUntil: undefined }
         : {};
       return json({ prefix: await writeInBackground(scenario, options) });
+    }
+    case "/waituntil/lease": {
+      const prefix = param("prefix");
+      let entry = unkept.get(prefix);
+      if (!entry) {
+        const cache = servicesCache(scenario, prefix, { waitUntil: undefined, globalStats: false });
+        const created = { cache, runs: 0, report: (_id: string): Promise<unknown> => Promise.resolve() };
+        created.report = cache.wrap(async (id: string) => (created.runs++, sampleValue(id)), { name: "unkept" });
+        unkept.set(prefix, created);
+        entry = created;
+      }
+      await entry.report("k");
+      const stats = entry.cache.stats();
+      return json({ runs: entry.runs, misses: stats.misses, leases: stats.leases });
     }
     case "/waituntil/read":
       try {

@@ -1,8 +1,10 @@
 /**
  * An independent reference implementation of AWS Signature Version 4 for S3 (header auth),
- * written from the specification with WebCrypto and checked against AWS's published examples.
- * Tests use it to verify the signatures the S3 adapter produces, since the local S3 server
- * (s3rver) does not check them.
+ * written from the specification with WebCrypto and checked against AWS's published examples
+ * (test/unit/s3_signing.test.ts). The counting S3 proxy verifies every request with it
+ * (s3_auth.ts), since the local S3 server (s3rver) does not check signatures, and tests use it
+ * to re-derive the signatures the S3 adapter produces. It shares no code with the adapter's
+ * signer (aws4fetch).
  *
  * @module
  */
