@@ -82,8 +82,11 @@ const MAX_PAGES = 5;
 export class TierBus {
   readonly #options: TierBusOptions;
   readonly #channel: string;
-  /** Identifies this instance's own messages. */
-  readonly #origin: string = newToken();
+  /**
+   * Identifies this instance's own messages. Drawn on first use, never at construction: a cache is
+   * created in a Worker's global scope, where workerd refuses random values.
+   */
+  #originToken: string | undefined;
   #tier: MemoryTier | undefined;
   #listening: ListenOptions | undefined;
   /** Push: the subscription was lost and is not back yet. */
@@ -91,6 +94,10 @@ export class TierBus {
   /** Poll: where the next read starts (absent before the first). */
   #cursor: string | undefined;
   #polling: Promise<void> | undefined;
+
+  #origin(): string {
+    return this.#originToken ??= newToken();
+  }
 
   constructor(options: TierBusOptions) {
     this.#options = options;
@@ -104,7 +111,7 @@ export class TierBus {
     return {
       type: "publish",
       channel: this.#channel,
-      message: `${VERSION} ${this.#origin} ${kind} ${items.join(" ")}`,
+      message: `${VERSION} ${this.#origin()} ${kind} ${items.join(" ")}`,
     };
   }
 
@@ -146,7 +153,7 @@ export class TierBus {
       this.#reset("unreadable");
       return;
     }
-    if (origin === this.#origin) return;
+    if (origin === this.#origin()) return;
     const dropped = tier.drop(kind === "g" ? { gens: items } : { hashes: items });
     const { stats } = this.#options;
     stats.busReceived++;

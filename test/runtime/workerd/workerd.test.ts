@@ -117,6 +117,14 @@ describe("runtime scenarios: workerd (wrangler-built Worker in Miniflare)", () =
     console.log(`workerd: Worker bundle index.js is ${bundle.length} bytes`);
   });
 
+  it("a cache created in global scope with the tier and its bus starts, and serves from the tier", async () => {
+    const { status, body } = await call(`/global/roundtrip?key=${Date.now()}`);
+    expect(status, JSON.stringify(body)).toBe(200);
+    expect(body.ok).toBe(true);
+    expect((body.hits as { memory: number }).memory).toBeGreaterThanOrEqual(1);
+    expect((body.bus as { mode: string }).mode).toBe("poll");
+  });
+
   it("serves every shared scenario", async () => {
     const { body } = await call("/scenarios");
     expect(body).toEqual(scenarios.map((s) => s.name));

@@ -19,6 +19,8 @@
  *
  * Every answer is JSON; a failed assertion is a 500 with the error's stack.
  */
+// A namespace import, like larder/workers' own: `env` is read in global scope below.
+import * as workers from "cloudflare:workers";
 import { type Cache, createCache } from "larder/workers";
 import { upstashStore } from "larder/stores/upstash";
 import { s3BlobStore } from "larder/blobs/s3";
@@ -41,6 +43,20 @@ interface ExecutionContext {
 }
 
 const json = (body: unknown, status = 200): Response => Response.json(body, { status });
+
+/**
+ * A cache created in global scope with the in-process tier and its bus, as the README's Workers
+ * quick start creates one: workerd refuses random values, timers and I/O there, so creating a
+ * cache must use none of them (a bus token drawn at construction once stopped every Worker from
+ * starting). `/global/roundtrip` uses it.
+ */
+const globalServices = servicesFromEnv((workers as unknown as { env: Record<string, string> }).env);
+const globalCache = createCache({
+  store: upstashStore(globalServices.upstash),
+  blobs: s3BlobStore(globalServices.s3),
+  prefix: "workerd-global-scope",
+  memory: true,
+});
 
 /** The caches of `/waituntil/lease`, by prefix, with their function and its runs. */
 const unkept = new Map<string, { cache: Cache; report: (id: string) => Promise<unknown>; runs: number }>();
@@ -107,6 +123,12 @@ async function handle(request: Request, env: Record<string, string>, ctx: Execut
       const key = param("key");
       const cache = servicesCache(scenario, param("prefix"));
       return json({ ok: await cache.set(key, sampleValue(key)) });
+    }
+    case "/global/roundtrip": {
+      const key = param("key");
+      const written = await globalCache.set(key, sampleValue(key));
+      assertDeepEqual(await globalCache.get(key), sampleValue(key), "the global-scope cache reads its entry");
+      return json({ ok: written, hits: globalCache.stats().hits, bus: globalCache.stats().bus });
     }
     default:
       return json({ error: "not found" }, 404);
