@@ -74,10 +74,18 @@ export function baseOptions(env: ServicesEnv, prefix: string): CacheOptions {
   };
 }
 
-/** Tier-specific options: the in-process tier on, or every payload forced inline or into S3. */
+/**
+ * Tier-specific options: the in-process tier on, or every payload forced inline or into S3.
+ *
+ * The tier series measure the tier itself, so its bus is off: on Upstash a tier hit that comes
+ * more than `memory.bus.interval` after the tier's last read of the bus's log waits for one (a
+ * store round trip), and these series are interleaved with 10 MB series slow enough to leave the
+ * tier idle that long between its hits (it turned 9 µs shared hits into 0.8 ms ones at 10 MB).
+ * What the bus costs a tier in use is tier_bus.ts' figure.
+ */
 export function tierOptions(tier: Tier): CacheOptions {
-  if (tier === "memory") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h" } };
-  if (tier === "shared") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h", shared: true } };
+  if (tier === "memory") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h", bus: false } };
+  if (tier === "shared") return { memory: { maxBytes: 256 * 1024 * 1024, ttl: "1h", shared: true, bus: false } };
   // Inline: records up to 64 MiB (a 10 MB value is ~1.2 MB compressed); S3: every payload.
   return { maxInlineBytes: tier === "inline" ? 64 * 1024 * 1024 : 1 };
 }
