@@ -228,7 +228,7 @@ function readSimple(info: number, start: number): unknown {
 
 function readText(length: number, start: number): string {
   if (length > end - pos) throw fail(`a text string of ${length} bytes, past the end of the payload`, start);
-  const text = decodeText(src, pos, length);
+  const text = decodeText(src, view, pos, length);
   if (text === undefined) throw fail("a text string that is not valid UTF-8", start);
   pos += length;
   return text;
@@ -309,7 +309,7 @@ function readKey(depth: number): string {
   if (head >= 0x60 && head < 0x78) {
     const length = head - 0x60;
     if (pos + 1 + length > end) throw truncated(keyAt);
-    const text = decodeKey(src, pos + 1, length);
+    const text = decodeKey(src, view, pos + 1, length);
     if (text === undefined) throw fail("a text string that is not valid UTF-8", keyAt);
     pos += 1 + length;
     return text;
