@@ -445,12 +445,17 @@ function readTaggedMap(depth: number, start: number): Map<unknown, unknown> {
   return map;
 }
 
-/** The definite length of the array that must come next, as the content of a record tag. */
-function readArrayHead(what: string, start: number): number {
+/**
+ * The definite length of the array that must come next, as the content of a record tag. `what`
+ * names the content in the error: a text, or a record's tag (its text is built only on failure:
+ * this runs once per row).
+ */
+function readArrayHead(what: string | number, start: number): number {
   if (pos >= end) throw truncated(start);
   const initial = src[pos++] as number;
   if (initial >> 5 !== 4 || (initial & 0x1f) === 31) {
-    throw fail(`${what} on something other than a definite-length array`, start);
+    const name = typeof what === "number" ? `tag ${what} (record)` : what;
+    throw fail(`${name} on something other than a definite-length array`, start);
   }
   return argument(initial & 0x1f, start);
 }
@@ -497,7 +502,7 @@ function readRecord(tag: number, depth: number, start: number): Record<string, u
   const shape = shapes?.[tag - TAG_RECORD_FIRST];
   if (shape === undefined) throw fail(`a record of shape ${tag} before any definition of it`, start);
   enter(depth, start);
-  const length = readArrayHead(`tag ${tag} (record)`, start);
+  const length = readArrayHead(tag, start);
   if (length !== shape.keys.length) {
     throw fail(`a record of ${length} values for a shape of ${shape.keys.length} keys`, start);
   }
