@@ -41,18 +41,33 @@ const valueWords = new Int32Array(VALUE_SLOTS * WORDS_PER_SLOT);
 /** Per slot, the byte length of its string (0 with no string: a string of 0 bytes is never looked up). */
 const valueLengths = new Uint8Array(VALUE_SLOTS);
 
+const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+/** The payload being decoded, and a `DataView` over exactly its bytes (set by {@link useTextSource}). */
+let src: Uint8Array = EMPTY;
+let view: DataView = EMPTY_VIEW;
+
 /**
- * The text of `length` UTF-8 bytes of `src` at `start`, or `undefined` when they are not valid
- * UTF-8. `view` is a `DataView` over exactly the bytes of `src`; the caller checked that the
- * `length` bytes are inside it.
+ * Makes `bytes` (and `bytesView`, a `DataView` over exactly them) the payload that
+ * {@link decodeText} and {@link decodeKey} read; the decoder sets it for each payload and resets
+ * it to an empty one afterwards, so that no payload stays pinned.
  */
-export function decodeText(src: Uint8Array, view: DataView, start: number, length: number): string | undefined {
+export function useTextSource(bytes: Uint8Array, bytesView: DataView): void {
+  src = bytes;
+  view = bytesView;
+}
+
+/**
+ * The text of `length` UTF-8 bytes of the current payload at `start`, or `undefined` when they
+ * are not valid UTF-8. The caller checked that the `length` bytes are inside the payload.
+ */
+export function decodeText(start: number, length: number): string | undefined {
   if (length === 0) return "";
-  return length <= SHORT_TEXT ? shortText(src, view, start, length) : utf8Text(src, start, length);
+  return length <= SHORT_TEXT ? shortText(start, length) : utf8Text(start, length);
 }
 
 /** {@link decodeText} of 1 to {@link SHORT_TEXT} bytes, through the value cache. */
-function shortText(src: Uint8Array, view: DataView, start: number, length: number): string | undefined {
+function shortText(start: number, length: number): string | undefined {
   // One pass hashes the bytes, four at a time; a repeated value (a status, a country, a name) is
   // then the string decoded last time: no allocation, and one copy of it in the decoded value.
   const words = length >>> 2;
@@ -75,7 +90,7 @@ function shortText(src: Uint8Array, view: DataView, start: number, length: numbe
   }
   let bits = rest;
   for (let k = 0; k < words; k++) bits |= valueWords[base + k] = view.getInt32(start + 4 * k, true);
-  const text = (bits & 0x80808080) === 0 ? asciiString(src, start, length) : utf8Text(src, start, length);
+  const text = (bits & 0x80808080) === 0 ? asciiString(src, start, length) : utf8Text(start, length);
   if (text === undefined) {
     // Not valid UTF-8: the slot keeps no string, so these bytes never hit.
     valueLengths[slot] = 0;
@@ -89,7 +104,7 @@ function shortText(src: Uint8Array, view: DataView, start: number, length: numbe
 }
 
 /** UTF-8 through the fatal `TextDecoder`: `undefined` when invalid. */
-function utf8Text(src: Uint8Array, start: number, length: number): string | undefined {
+function utf8Text(start: number, length: number): string | undefined {
   try {
     return decoder.decode(src.subarray(start, start + length));
   } catch {
@@ -98,12 +113,12 @@ function utf8Text(src: Uint8Array, start: number, length: number): string | unde
 }
 
 /** Like {@link decodeText}, for map keys: short ASCII keys come from the key cache. */
-export function decodeKey(src: Uint8Array, view: DataView, start: number, length: number): string | undefined {
-  if (length > MAX_CACHED_KEY) return decodeText(src, view, start, length);
+export function decodeKey(start: number, length: number): string | undefined {
+  if (length > MAX_CACHED_KEY) return decodeText(start, length);
   let hash = length;
   for (let i = start, stop = start + length; i < stop; i++) {
     const c = src[i] as number;
-    if (c >= 0x80) return decodeText(src, view, start, length);
+    if (c >= 0x80) return decodeText(start, length);
     hash = Math.imul(hash ^ c, 0x5bd1e995);
   }
   const slot = (hash ^ (hash >>> 15)) & (KEY_SLOTS - 1);
