@@ -45,7 +45,7 @@ import {
   TAG_UINT8,
   TYPED_ARRAYS_BY_TAG,
 } from "./_cbor_format.ts";
-import { decodeKey, decodeText } from "./_cbor_strings.ts";
+import { decodeKey, decodeText, useTextSource } from "./_cbor_strings.ts";
 
 const EMPTY = new Uint8Array(0);
 const EMPTY_VIEW = new DataView(EMPTY.buffer);
@@ -105,6 +105,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
   view = new DataView(src.buffer, src.byteOffset, src.byteLength);
   pos = 0;
   end = bytes.length;
+  useTextSource(src, view);
   try {
     // A leading self-described-CBOR tag (d9 d9 f7) marks the payload as CBOR and means nothing else.
     if (end >= 3 && bytes[0] === 0xd9 && bytes[1] === 0xd9 && bytes[2] === 0xf7) pos = 3;
@@ -116,6 +117,7 @@ export function decodeCbor(bytes: Uint8Array): unknown {
     // Do not pin the payload until the next decode.
     src = EMPTY;
     view = EMPTY_VIEW;
+    useTextSource(EMPTY, EMPTY_VIEW);
     shapes = undefined;
   }
 }
@@ -228,7 +230,7 @@ function readSimple(info: number, start: number): unknown {
 
 function readText(length: number, start: number): string {
   if (length > end - pos) throw fail(`a text string of ${length} bytes, past the end of the payload`, start);
-  const text = decodeText(src, pos, length);
+  const text = decodeText(pos, length);
   if (text === undefined) throw fail("a text string that is not valid UTF-8", start);
   pos += length;
   return text;
@@ -309,7 +311,7 @@ function readKey(depth: number): string {
   if (head >= 0x60 && head < 0x78) {
     const length = head - 0x60;
     if (pos + 1 + length > end) throw truncated(keyAt);
-    const text = decodeKey(src, pos + 1, length);
+    const text = decodeKey(pos + 1, length);
     if (text === undefined) throw fail("a text string that is not valid UTF-8", keyAt);
     pos += 1 + length;
     return text;
@@ -445,12 +447,17 @@ function readTaggedMap(depth: number, start: number): Map<unknown, unknown> {
   return map;
 }
 
-/** The definite length of the array that must come next, as the content of a record tag. */
-function readArrayHead(what: string, start: number): number {
+/**
+ * The definite length of the array that must come next, as the content of a record tag. `what`
+ * names the content in the error: a text, or a record's tag (its text is built only on failure:
+ * this runs once per row).
+ */
+function readArrayHead(what: string | number, start: number): number {
   if (pos >= end) throw truncated(start);
   const initial = src[pos++] as number;
   if (initial >> 5 !== 4 || (initial & 0x1f) === 31) {
-    throw fail(`${what} on something other than a definite-length array`, start);
+    const name = typeof what === "number" ? `tag ${what} (record)` : what;
+    throw fail(`${name} on something other than a definite-length array`, start);
   }
   return argument(initial & 0x1f, start);
 }
@@ -497,7 +504,7 @@ function readRecord(tag: number, depth: number, start: number): Record<string, u
   const shape = shapes?.[tag - TAG_RECORD_FIRST];
   if (shape === undefined) throw fail(`a record of shape ${tag} before any definition of it`, start);
   enter(depth, start);
-  const length = readArrayHead(`tag ${tag} (record)`, start);
+  const length = readArrayHead(tag, start);
   if (length !== shape.keys.length) {
     throw fail(`a record of ${length} values for a shape of ${shape.keys.length} keys`, start);
   }

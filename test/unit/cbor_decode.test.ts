@@ -133,6 +133,57 @@ describe("cbor decoder: sizes and nesting", () => {
   });
 });
 
+describe("cbor decoder: the string caches", () => {
+  // Short strings come from a cache compared by bytes (_cbor_strings.ts): strings that share a
+  // length and all but one byte must still decode to their own text. Thousands of them per
+  // length fill every slot several times over, so some of them share a slot and the comparison of
+  // each word and of the last 1–3 bytes decides.
+  it("decodes short strings that differ in one byte at any position to their own text", () => {
+    const alphabet = ["a", "Z", "0", "-", " ", "é", "×", "€", "😀"];
+    for (let length = 1; length <= 34; length++) {
+      const strings: string[] = [];
+      for (let i = 0; i < 3000; i++) {
+        const at = i % length;
+        const chars = Array.from({ length }, (_, j) => (j === at ? alphabet[i % alphabet.length]! : "x"));
+        // Vary one more position by a counter so that the strings are mostly distinct.
+        const other = (at + 1 + (i >> 4)) % length;
+        if (other !== at) chars[other] = String.fromCharCode(0x41 + ((i >> 2) % 26));
+        strings.push(chars.join(""));
+      }
+      expect(cbor.decode(cbor.encode(strings))).toEqual(strings);
+    }
+  });
+
+  it("tells a short string from the same string with NUL bytes appended (same words, other length)", () => {
+    // Each pair differs only in its length; thousands of pairs make some pairs share a slot.
+    const strings: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const text = `${i.toString(36)}.${"q".repeat(i % 23)}`;
+      strings.push(text, `${text}\u0000`, `${text}\u0000\u0000`);
+    }
+    expect(cbor.decode(cbor.encode(strings))).toEqual(strings);
+  });
+
+  it("refuses invalid UTF-8 in a short string right after the valid string of the same bytes but one", () => {
+    for (
+      const [good, bad] of [[[0xc3, 0xa9], [0xc3, 0x28]], [[0x61, 0x62, 0x63, 0x64, 0xc3, 0xa9], [
+        0x61,
+        0x62,
+        0x63,
+        0x64,
+        0xc3,
+        0xc3,
+      ]]]
+    ) {
+      expect(cbor.decode(new Uint8Array([0x60 | good!.length, ...good!]))).toBe(
+        new TextDecoder().decode(new Uint8Array(good!)),
+      );
+      expect(refusal([0x60 | bad!.length, ...bad!])).toContain("not valid UTF-8");
+      expect(refusal([0x82, 0x60 | good!.length, ...good!, 0x60 | bad!.length, ...bad!])).toContain("not valid UTF-8");
+    }
+  });
+});
+
 describe("cbor codec: memory", () => {
   it("decodes byte strings and typed arrays into memory of their own, also from a Buffer", () => {
     const value = { b: new Uint8Array([1, 2, 3]), f: new Float64Array([1.5, 2.5]), raw: new Int16Array([-1, 7]) };

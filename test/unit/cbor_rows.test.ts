@@ -193,7 +193,9 @@ describe("cbor row shapes: hostile input", () => {
     expect(refusal([...DEFINE, 0x9f, 0x19, 0xe0, 0x00, 0x81, 0x61, 0x61, 0x01, 0xff]))
       .toContain("definite-length array");
     expect(refusal([...DEFINE, 0xa1, 0x61, 0x61, 0x01])).toContain("definite-length array");
-    expect(refusal([0x82, ...definition, ...SHAPE_0, 0xa1, 0x61, 0x61, 0x01])).toContain("definite-length array");
+    expect(refusal([0x82, ...definition, ...SHAPE_0, 0xa1, 0x61, 0x61, 0x01])).toContain(
+      "tag 57344 (record) on something other than a definite-length array",
+    );
     expect(refusal([...DEFINE, 0x83, 0x19, 0xe0, 0x00, 0x9f, 0x61, 0x61, 0xff, 0x01])).toContain(
       "definite-length array",
     );
