@@ -8,7 +8,7 @@
 import { type Cache, createCache } from "../mod.ts";
 import type { CacheOptions } from "../src/core/api/options.ts";
 import { s3BlobStore } from "../src/blobs/s3.ts";
-import { blobKey, recordKey } from "../src/core/record/key_layout.ts";
+import { blobKey, generationKeys, recordKey } from "../src/core/record/key_layout.ts";
 import { keyHash } from "../src/core/record/key_material.ts";
 import { upstashStore } from "../src/stores/upstash.ts";
 import type { ServicesEnv } from "../scripts/services/index.ts";
@@ -53,6 +53,8 @@ export interface TierCache {
 export interface EntryKeys {
   readonly record: string;
   readonly blob: string;
+  /** Its generation keys, as the lookup sends them (the prefix's and the default namespace's). */
+  readonly gens: readonly string[];
 }
 
 /** Options shared by every cache of the run (besides `store`, `blobs` and `prefix`). */
@@ -102,7 +104,7 @@ export function tierCache(env: ServicesEnv, prefix: string, tier: Tier, datasets
 /** Where the entry of `rows(label, i)` lives under `prefix`. */
 export async function entryKeys(prefix: string, label: string, i = 0): Promise<EntryKeys> {
   const hash = await keyHash(prefix, "default", { kind: "call", fn: "rows", args: [label, i] });
-  return { record: recordKey(prefix, hash), blob: blobKey(prefix, hash) };
+  return { record: recordKey(prefix, hash), blob: blobKey(prefix, hash), gens: generationKeys(prefix, "default", []) };
 }
 
 /** True when `actual` is `expected` (length, and first, middle and last records, deeply, Dates included). */

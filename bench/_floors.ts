@@ -1,18 +1,28 @@
 /**
  * The floors: what one request costs with nothing of Larder in the way. A bare store GET is a
  * `fetch` of the bridge's `/pipeline` (what `@upstash/redis` sends, with the same headers) and
- * the parse of its JSON reply; a bare S3 GET is the same `aws4fetch` signing as the S3 adapter
+ * the parse of its JSON reply (and, to split an inline hit's overhead, the same `fetch` of the
+ * lookup's read script by `EVALSHA`); a bare S3 GET is the same `aws4fetch` signing as the S3 adapter
  * (`AwsClient`, no retries), a `fetch`, and the body read whole.
  *
  * @module
  */
 import { AwsClient } from "aws4fetch";
 import type { ServicesEnv } from "../scripts/services/index.ts";
+import { newToken } from "../src/core/record/generations.ts";
+import { encodeOp } from "../src/stores/_redis_ops.ts";
+import { loadShas, scriptSha } from "../src/stores/_redis_scripts.ts";
 
 /** Bare requests against the services. */
 export interface Floors {
   /** One GET of `key` through the bridge; resolves to its value. */
   storeGet(key: string): Promise<string | null>;
+  /**
+   * The lookup's read script for the record `key` (generations `gens`, no lease, no touch), by
+   * `EVALSHA`, as the Upstash adapter sends it, with nothing of Larder around it; resolves to the
+   * record. What the script costs over a GET, apart from what Larder costs around it.
+   */
+  storeRead(key: string, gens: readonly string[]): Promise<string | null>;
   /** One signed GET of object `key`; resolves to its bytes. */
   s3Get(key: string): Promise<Uint8Array>;
   /** Bytes Redis uses for `key` (`MEMORY USAGE`, value and key overhead). */
@@ -40,6 +50,19 @@ export function floors(env: ServicesEnv): Floors {
         throw new Error(`bare store GET failed: ${response.status} ${reply?.error ?? ""}`);
       }
       return reply.result ?? null;
+    },
+    async storeRead(key, gens) {
+      await loadShas();
+      const command = encodeOp({ type: "read", key, gens, token: newToken() });
+      if (command.kind !== "script") throw new Error("the read is a script");
+      const wire = ["EVALSHA", scriptSha(command.script), command.keys.length, ...command.keys, ...command.args];
+      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify([wire]) });
+      const replies = await response.json() as { result?: [string | null, ...unknown[]]; error?: string }[];
+      const reply = replies[0];
+      if (!response.ok || reply?.result === undefined) {
+        throw new Error(`bare read script failed: ${response.status} ${reply?.error ?? ""}`);
+      }
+      return reply.result[0];
     },
     async redisBytes(key) {
       const response = await fetch(url, { method: "POST", headers, body: JSON.stringify([["MEMORY", "USAGE", key]]) });

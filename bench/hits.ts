@@ -23,6 +23,7 @@ import {
 import type { Floors } from "./_floors.ts";
 import { applyLatency, type Latency } from "./_latency.ts";
 import { type Budget, measure, type Series, type Summary } from "./_measure.ts";
+import { DEFAULT_INLINE_MAX } from "./_targets.ts";
 
 /** Everything a hit scenario reads. */
 export interface HitFixtures {
@@ -99,7 +100,8 @@ export async function setupHits(
 /**
  * Per size, series: `inline`, `s3` (hits through `wrap`), `s3 fresh` (an S3 hit in a
  * new cache instance: no placement hint, so record then blob), `get inline record`, `get s3
- * record` (bare store GETs), `get s3 object` (bare S3 GET), `get both` (the last two together),
+ * record` (bare store GETs), `read script inline` (the lookup's script for the inline record, by
+ * a bare `fetch` of its `EVALSHA`), `get s3 object` (bare S3 GET), `get both` (the last two together),
  * and with `decode`: `decode` (zstd decompress + CBOR decode of the stored payload, alone).
  */
 export async function runHits(
@@ -135,6 +137,10 @@ export async function runHits(
           run: () => Promise.all([fx.floors.storeGet(entry.s3.record), fx.floors.s3Get(entry.s3.blob)]),
         },
       ];
+      if (entry.payload.length <= DEFAULT_INLINE_MAX) {
+        // Where the inline-hit target applies: what of the hit's overhead is the script itself.
+        series.push({ name: "read script inline", run: () => fx.floors.storeRead(entry.inline.record, entry.inline.gens) });
+      }
       if (options.decode) {
         series.push({
           name: "decode",
