@@ -38,7 +38,9 @@ function targetsTable(r: BenchResults): string[] {
       const v = all.find((x) => x.target === target && x.size === size && x.scenario === scenario);
       if (!v) return "";
       if (target === "miss") return `${ms(v.measured)} vs ${ms(v.limit)} **${v.pass ? "PASS" : "MISS"}**`;
-      if (target === "memory" || target === "shared" || target === "cpu 1 MB") return `${ms(v.measured)} **${v.pass ? "PASS" : "MISS"}**`;
+      if (target === "memory" || target === "shared" || target === "cpu 1 MB") {
+        return `${ms(v.measured)} **${v.pass ? "PASS" : "MISS"}**`;
+      }
       return verdict(v, "ratio");
     });
     lines.push(`| ${TARGET_LABELS[target] ?? target} | ${size} | ${cells.join(" | ")} |`);

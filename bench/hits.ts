@@ -139,7 +139,10 @@ export async function runHits(
       ];
       if (entry.payload.length <= DEFAULT_INLINE_MAX) {
         // Where the inline-hit target applies: what of the hit's overhead is the script itself.
-        series.push({ name: "read script inline", run: () => fx.floors.storeRead(entry.inline.record, entry.inline.gens) });
+        series.push({
+          name: "read script inline",
+          run: () => fx.floors.storeRead(entry.inline.record, entry.inline.gens),
+        });
       }
       if (options.decode) {
         series.push({
