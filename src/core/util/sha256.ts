@@ -91,7 +91,7 @@ export function sha256(bytes: Uint8Array): Uint8Array {
   H.set(INITIAL);
   const length = bytes.length;
   const whole = length & ~63;
-  compress(bytes, whole);
+  sha256Blocks(H, bytes, whole);
   // The rest, then 0x80, zero padding, and the length in bits as a 64-bit big-endian integer.
   const rest = length - whole;
   const tail = rest < 56 ? 64 : 128;
@@ -101,13 +101,14 @@ export function sha256(bytes: Uint8Array): Uint8Array {
   const bits = length * 8;
   putWord(TAIL, tail - 8, Math.floor(bits / 0x1_0000_0000));
   putWord(TAIL, tail - 4, bits >>> 0);
-  compress(TAIL, tail);
+  sha256Blocks(H, TAIL, tail);
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) putWord(out, i * 4, H[i]!);
   return out;
 }
 
-const INITIAL = Int32Array.from([
+/** SHA-256's initial state (FIPS 180-4, 5.3.3): copy it into a state before the first block. */
+export const INITIAL: Int32Array = Int32Array.from([
   0x6a09e667,
   0xbb67ae85,
   0x3c6ef372,
@@ -125,10 +126,22 @@ function putWord(to: Uint8Array, at: number, word: number): void {
   to[at + 3] = word;
 }
 
-/** Runs the compression function over the 64-byte blocks of `b` before `end`, updating {@link H}. */
-function compress(b: Uint8Array, end: number): void {
+/**
+ * Runs the compression function over the 64-byte blocks of `b` before `end` (a multiple of 64),
+ * updating `state` (8 words, {@link INITIAL} before the first block). Padding is the
+ * caller's: {@link sha256} does it for a whole input; an incremental hasher (`bench/sha256.ts`)
+ * feeds its chunks' blocks here as they arrive.
+ */
+export function sha256Blocks(state: Int32Array, b: Uint8Array, end: number): void {
   const w = W;
-  let h0 = H[0]!, h1 = H[1]!, h2 = H[2]!, h3 = H[3]!, h4 = H[4]!, h5 = H[5]!, h6 = H[6]!, h7 = H[7]!;
+  let h0 = state[0]!,
+    h1 = state[1]!,
+    h2 = state[2]!,
+    h3 = state[3]!,
+    h4 = state[4]!,
+    h5 = state[5]!,
+    h6 = state[6]!,
+    h7 = state[7]!;
   for (let p = 0; p < end; p += 64) {
     for (let t = 0, i = p; t < 16; t++, i += 4) {
       w[t] = (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
@@ -165,14 +178,14 @@ function compress(b: Uint8Array, end: number): void {
     h6 = (h6 + g) | 0;
     h7 = (h7 + h) | 0;
   }
-  H[0] = h0;
-  H[1] = h1;
-  H[2] = h2;
-  H[3] = h3;
-  H[4] = h4;
-  H[5] = h5;
-  H[6] = h6;
-  H[7] = h7;
+  state[0] = h0;
+  state[1] = h1;
+  state[2] = h2;
+  state[3] = h3;
+  state[4] = h4;
+  state[5] = h5;
+  state[6] = h6;
+  state[7] = h7;
 }
 
 /**
