@@ -8,7 +8,10 @@
  * Series, each with a per-call `AbortSignal` as the core passes one: a store `get` and a store
  * `read` (the Lua script an inline hit runs); a 1 KB inline hit through `wrap` on a cache built
  * on each adapter; the bare GET of the same record, and the `read` script by EVALSHA with a bare
- * `fetch` (what sending the script's source with every EVAL costs). Ratios are against the bare GET. Then the
+ * `fetch` (what sending the script's source with every EVAL costs); and the script-free read an
+ * inline hit could make instead, a bare `fetch` of `GET` record + `HMGET` of each generation in one
+ * pipeline (one round trip too, but a billed command per generation on Upstash, and no lease on a
+ * miss). Ratios are against the bare GET. Then the
  * client CPU per call of each (`process.cpuUsage`, the services run in another process).
  *
  * @module
@@ -125,6 +128,20 @@ async function evalshaRead(url: string, token: string, key: string): Promise<() 
   };
 }
 
+/** A bare `fetch` of `GET key` and `HMGET gen x s` for each generation, in one pipeline. */
+function pipelinedRead(url: string, token: string, key: string, gens: readonly string[]): () => Promise<unknown> {
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const body = JSON.stringify([["GET", key], ...gens.map((gen) => ["HMGET", gen, "x", "s"])]);
+  return async () => {
+    const response = await fetch(`${url}/pipeline`, { method: "POST", headers, body });
+    const replies = await response.json() as { result?: unknown; error?: string }[];
+    if (replies.length !== gens.length + 1 || typeof replies[0]?.result !== "string") {
+      throw new Error(`pipelined read failed: ${JSON.stringify(replies).slice(0, 200)}`);
+    }
+    return replies;
+  };
+}
+
 const services = await startBenchServices();
 try {
   const env = services.env;
@@ -142,7 +159,9 @@ try {
   );
   await caches.fetch!.rows("1 KB", 0);
   await caches.fetch!.cache.flush();
-  const record = (await entryKeys(prefix, "1 KB")).record;
+  const keys = await entryKeys(prefix, "1 KB");
+  const record = keys.record;
+  const pipelined = pipelinedRead(url, token, record, keys.gens);
   const readOp: StoreOp = { type: "read", key: record, gens: [], token: "t" };
   const signal = (): AbortSignal => new AbortController().signal;
   const evalsha = await evalshaRead(url, token, record);
@@ -150,6 +169,7 @@ try {
   const results = await measure([
     { name: "bare store GET", run: () => bare.storeGet(record) },
     { name: "bare read (Lua) by EVALSHA", run: evalsha },
+    { name: "bare GET + HMGET per generation", run: pipelined },
     ...Object.entries(stores).flatMap(([name, store]) => [
       { name: `${name}: get`, run: () => store.run([{ type: "get", key: record }], { signal: signal() }) },
       { name: `${name}: read (Lua)`, run: () => store.run([readOp], { signal: signal() }) },
@@ -167,6 +187,7 @@ try {
   const cpuSeries: [string, () => Promise<unknown>][] = [
     ["bare store GET", () => bare.storeGet(record)],
     ["bare read (Lua) by EVALSHA", evalsha],
+    ["bare GET + HMGET per generation", pipelined],
     ...Object.entries(stores).flatMap(([name, store]): [string, () => Promise<unknown>][] => [
       [`${name}: get`, () => store.run([{ type: "get", key: record }], { signal: signal() })],
       [`${name}: read (Lua)`, () => store.run([readOp], { signal: signal() })],
