@@ -430,4 +430,40 @@ describe("counters shared by every instance", () => {
     await b.flush();
     expect(await b.globalStats()).toMatchObject({ misses: 2, "hits.inline": 1, "writes.ok": 2 });
   });
+
+  it("includes function timeouts and recaches: every counter stats() has, added up", async () => {
+    const prefix = uniquePrefix("global-all");
+    let clock = 1_000_000;
+    const options: CacheOptions = { globalStats: { interval: "1s" }, now: () => clock };
+    const caches = [onServices(prefix, options), onServices(prefix, options)];
+    for (const [i, cache] of caches.entries()) {
+      const slow = cache.wrap(async (n: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        return n;
+      }, { name: "slow", timeout: 10 });
+      await expect(slow(i)).rejects.toMatchObject({ code: "E_TIMEOUT" });
+      const user = cache.wrap(async (id: number) => ({ id }), { name: "user", tags: (id) => [`user:${id}`] });
+      await user(i);
+      const save = cache.invalidating(async (_id: number) => {}, {
+        tags: ["user:{0}"],
+        recache: { calls: [[user, (id) => [id]]], await: true },
+      });
+      await save(i);
+      await cache.flush();
+    }
+    clock += 1_000;
+    for (const cache of caches) await cache.flush();
+    const shared = await caches[0]!.globalStats();
+    const sum = (pick: (cache: Cache) => number): number => caches.reduce((total, c) => total + pick(c), 0);
+    expect(sum((c) => c.stats().functionTimeouts)).toBe(2);
+    expect(sum((c) => c.stats().recaches.ok)).toBe(2);
+    expect(shared).toMatchObject({
+      functionTimeouts: 2,
+      "recaches.ok": 2,
+      "writes.ok": sum((c) => c.stats().writes.ok),
+      misses: sum((c) => c.stats().misses),
+    });
+    // What no instance counted is absent, as before: only increments are sent.
+    expect(shared["recaches.failed"]).toBeUndefined();
+  });
 });

@@ -10,7 +10,10 @@ import type { Backends } from "../backend/backend_call.ts";
 import type { StoreOp } from "../types.ts";
 import type { StatsRecorder } from "./stats.ts";
 
-/** The counters published, by their name in the store. */
+/**
+ * The counters published, by their name in the store: every counter of `stats()` (the names
+ * `larder/metrics` gives them too), not the gauges (`writes.pending`, breakers, latency, the bus).
+ */
 const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   "hits.memory": (s) => s.hitsMemory,
   "hits.inline": (s) => s.hitsInline,
@@ -21,6 +24,7 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   "errors.codec": (s) => s.errors.codec,
   "errors.integrity": (s) => s.errors.integrity,
   "errors.schema": (s) => s.errors.schema,
+  "errors.key": (s) => s.errors.key,
   "writes.ok": (s) => s.writesOk,
   "writes.failed": (s) => s.writesFailed,
   "writes.skipped": (s) => s.writesSkipped,
@@ -30,7 +34,14 @@ const COUNTERS: Readonly<Record<string, (stats: StatsRecorder) => number>> = {
   coalesced: (s) => s.coalesced,
   "leases.acquired": (s) => s.leasesAcquired,
   "leases.waited": (s) => s.leasesWaited,
+  "leases.givenUp": (s) => s.leaseWaitsGivenUp,
   "leases.takenOver": (s) => s.leasesTakenOver,
+  functionTimeouts: (s) => s.functionTimeouts,
+  "recaches.ok": (s) => s.recachesOk,
+  "recaches.failed": (s) => s.recachesFailed,
+  "recaches.skipped": (s) => s.recachesSkipped,
+  refreshesFailed: (s) => s.refreshesFailed,
+  budgetExceeded: (s) => s.budgetExceeded,
   evictedBlobs: (s) => s.evictedBlobs,
 };
 
