@@ -47,6 +47,7 @@ export {
   type CheckStepName,
   type ClearOptions,
   type ClearResult,
+  type GetOptions,
   type InvalidateOptions,
   type InvalidatingOptions,
   type KeyOptions,

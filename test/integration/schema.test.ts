@@ -4,7 +4,7 @@
  * `errors.schema`, logged once per function) that the fresh value replaces in Redis; async
  * validators; the validator's output (transforms applied) is what callers get, from the store and
  * from the in-process tier, while the function's own value is what is stored; a fresh value that
- * does not pass rejects the call and is not stored.
+ * does not pass rejects the call and is not stored. `cache.get(key, { schema })` too.
  */
 import * as v from "valibot";
 import { describe, expect, it } from "vitest";
@@ -184,6 +184,36 @@ for (const [library, schemas] of Object.entries(libraries)) {
       expect(await rawRedisKeys(recordKey(prefix, "*"))).toEqual([]);
       expect(cache.stats().errors.schema).toBe(1);
       expect(cache.stats().writes.ok).toBe(0);
+    });
+
+    it("cache.get with a schema: a stored value of another shape is a miss, counted, logged once per namespace, left in place; a hit is the validator's output", async () => {
+      const { cache, logger } = servicesCache("schema");
+      await cache.set("report:old", { total: 1 });
+      await cache.set("report:old2", { total: 2 });
+      await cache.set("report:new", { total: 1.5, currency: "EUR" });
+      expect(await cache.get("report:old", { schema: schemas.report })).toBeUndefined();
+      expect(await cache.get("report:old2", { schema: schemas.report })).toBeUndefined();
+      expect(await cache.get("report:new", { schema: schemas.withCents })).toEqual({
+        total: 1.5,
+        currency: "EUR",
+        cents: 150,
+      });
+      expect(await cache.get("report:new", { schema: schemas.reportAsync })).toEqual({ total: 1.5, currency: "EUR" });
+      const stats = cache.stats();
+      expect(stats.errors).toMatchObject({ total: 2, schema: 2, byCode: { E_SCHEMA: 2 } });
+      expect(stats.misses).toBe(2);
+      expect(stats.hits.inline).toBe(2);
+      const logged = logger.lines.filter((l) => l.message.includes("does not match the schema"));
+      expect(logged.map((l) => l.message)).toEqual([
+        'larder: get in namespace "default": a cached value does not match the schema (1 issue at currency): ' +
+        "a miss, counted in errors.schema; get returns undefined; the entry stays until it is set again or expires",
+      ]);
+      // Without the schema, the values as stored: get replaced nothing.
+      expect(await cache.get("report:old")).toEqual({ total: 1 });
+      expect(await cache.get("report:new")).toEqual({ total: 1.5, currency: "EUR" });
+      await expect(cache.get("report:new", { schema: { total: "number" } as never })).rejects.toThrow(
+        /^get: schema must be a Standard Schema validator/,
+      );
     });
 
     it("a fresh value that does not pass, with an expired entry within staleIfError: the entry is served", async () => {

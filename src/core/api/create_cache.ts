@@ -13,6 +13,8 @@ import {
   deleteEntry,
   entryRef,
   getEntry,
+  type GetOptions,
+  getRef,
   hasEntry,
   type KeyOptions,
   setEntry,
@@ -121,8 +123,12 @@ export interface Cache {
     fn: (...args: A) => R,
     options: InvalidatingOptions<A, Awaited<R>>,
   ): (...args: A) => Promise<Awaited<R>>;
-  /** The value stored under `key`, or `undefined` on a miss (including any cache failure). */
-  get<T = unknown>(key: string, options?: KeyOptions): Promise<T | undefined>;
+  /**
+   * The value stored under `key`, or `undefined` on a miss (including any cache failure). With
+   * `schema`, a stored value that does not pass is a miss too (counted in `errors.schema`), and a
+   * hit is the validator's output.
+   */
+  get<T = unknown>(key: string, options?: GetOptions): Promise<T | undefined>;
   /**
    * Stores `value` under `key` and waits for the write. Resolves to false when a backend failed
    * (counted and logged); rejects with `CodecError`/`TooLargeError` for a value that cannot be stored.
@@ -295,8 +301,10 @@ export function createCacheFor(options: CacheOptions | undefined, runtime: Runti
     wrap: <A extends unknown[], R>(fn: (...args: never) => R, wrapOptions?: WrapOptions<A>): Wrapped<A, R> =>
       wrapFunction<A, R>(wrapping, fn, wrapOptions),
     invalidating: (fn, invalidatingOptions) => invalidatingFunction(wrapping, fn, invalidatingOptions),
-    get: async <T>(key: string, keyOptions?: KeyOptions): Promise<T | undefined> =>
-      await getEntry(ctx, await entryRef(ctx, { method: "get", key, options: keyOptions })) as T | undefined,
+    async get<T>(key: string, getOptions?: GetOptions): Promise<T | undefined> {
+      const { ref, decoder } = await getRef(ctx, { key, options: getOptions });
+      return await getEntry(ctx, ref, decoder) as T | undefined;
+    },
     async set(key, value, setOptions) {
       const { ref, ttlMs } = await setRef(ctx, { key, options: setOptions });
       return await setEntry(ctx, ref, { value, ttlMs });
@@ -361,7 +369,7 @@ function withBus(store: MetadataStore): (MetadataStore & { readonly bus: "push" 
   return store as MetadataStore & { readonly bus: "push" | "poll" };
 }
 
-export type { KeyOptions, SetOptions } from "./entries.ts";
+export type { GetOptions, KeyOptions, SetOptions } from "./entries.ts";
 export type { ClearOptions, ClearResult, InvalidateOptions } from "./invalidation.ts";
 export type { CheckReport, CheckStep, CheckStepName } from "./check.ts";
 export type { BackendHealth, BackendHealthState, CacheHealth } from "./health.ts";

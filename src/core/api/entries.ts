@@ -1,6 +1,7 @@
 /**
  * Entries by key: `cache.get`, `set`, `has` and `delete`. Reads fail open (a broken backend is a
- * miss); `set` waits for its write and reports a backend failure as `false`.
+ * miss); `set` waits for its write and reports a backend failure as `false`. `get` checks the
+ * value against a `schema` when given one, as `wrap` does (api/schema.ts).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { newToken } from "../record/generations.ts";
 import { blobKey, generationKeys, lruKeys, recordKey } from "../record/key_layout.ts";
 import { keyHash } from "../record/key_material.ts";
 import { nameCheck, tagsCheck } from "./options.ts";
+import { schemaCheck, SchemaGuard, type StandardSchema } from "./schema.ts";
 import { type Ttl, ttlCheck, ttlMs } from "./ttl_profiles.ts";
 import { find, valueDecoder } from "../flow/get_or_compute.ts";
 import { writeEntry } from "../flow/write.ts";
@@ -24,6 +26,17 @@ export interface KeyOptions {
   namespace?: string;
 }
 
+/** Options of `Cache.get`. */
+export interface GetOptions extends KeyOptions {
+  /**
+   * A Standard Schema validator (zod, valibot, arktype) the stored value must pass. One that does
+   * not (written in another shape, by an earlier deploy) is a miss: `undefined`, counted in
+   * `errors.schema` and logged once per namespace; it stays stored until it is overwritten or
+   * expires. What a hit returns is the validator's output (transforms applied). @default none
+   */
+  schema?: StandardSchema;
+}
+
 /** Options of `Cache.set`. */
 export interface SetOptions extends KeyOptions {
   /** Time to live: a duration or a TTL profile's name. @default the cache's `ttl` */
@@ -33,6 +46,11 @@ export interface SetOptions extends KeyOptions {
 }
 
 const KEY_OPTIONS = { namespace: opt.optional(nameCheck) } satisfies opt.OptionChecks<KeyOptions>;
+
+const GET_OPTIONS = {
+  namespace: opt.optional(nameCheck),
+  schema: opt.optional(schemaCheck),
+} satisfies opt.OptionChecks<GetOptions>;
 
 const SET_OPTIONS = {
   namespace: opt.optional(nameCheck),
@@ -55,6 +73,24 @@ export async function entryRef(ctx: CacheContext, call: KeyCall): Promise<EntryR
   const key = checkKey(call);
   const o = opt.checkOptions(call.method, call.options, KEY_OPTIONS);
   return await refOf(ctx, { key, namespace: o.namespace, tags: [] });
+}
+
+/**
+ * The entry of `cache.get`'s key, and the decoder of its value: the cache's own, or with `schema`
+ * one that checks it (undefined: the cache's).
+ */
+export async function getRef(
+  ctx: CacheContext,
+  call: Omit<KeyCall, "method">,
+): Promise<{ ref: EntryRef; decoder: Decoder<unknown> | undefined }> {
+  const key = checkKey({ ...call, method: "get" });
+  const o = opt.checkOptions("get", call.options, GET_OPTIONS);
+  const ref = await refOf(ctx, { key, namespace: o.namespace, tags: [] });
+  const guard = o.schema && new SchemaGuard(ctx, o.schema, {
+    label: `get in namespace "${ref.namespace}"`,
+    afterMiss: "get returns undefined; the entry stays until it is set again or expires",
+  });
+  return { ref, decoder: guard ? guard.decoder(valueDecoder(ctx)) : undefined };
 }
 
 /** The entry of `cache.set`'s key (validated key, namespace and tags, hashed) and its TTL. */

@@ -78,11 +78,21 @@ export class SchemaGuard {
   readonly #ctx: CacheContext;
   readonly #schema: StandardSchema;
   readonly #label: string;
+  readonly #afterMiss: string;
 
-  constructor(ctx: CacheContext, schema: StandardSchema, label: string) {
+  /**
+   * `label` names the values in logs and errors (a function's `namespace/name`); `afterMiss` says
+   * what becomes of a cached value that does not pass. @default the function's fresh value replaces it
+   */
+  constructor(
+    ctx: CacheContext,
+    schema: StandardSchema,
+    names: { readonly label: string; readonly afterMiss?: string },
+  ) {
     this.#ctx = ctx;
     this.#schema = schema;
-    this.#label = label;
+    this.#label = names.label;
+    this.#afterMiss = names.afterMiss ?? "the function's fresh value replaces it";
   }
 
   /**
@@ -115,7 +125,7 @@ export class SchemaGuard {
         this.#ctx.backend.warnOnce(
           `schema:cached:${this.#label}`,
           `larder: ${this.#label}: a cached value does not match the schema (${where(issues)}): ` +
-            "a miss, counted in errors.schema; the function's fresh value replaces it",
+            `a miss, counted in errors.schema; ${this.#afterMiss}`,
         );
         throw new SchemaError(`${this.#label}: cached value does not match the schema (${where(issues)})`, issues);
       },

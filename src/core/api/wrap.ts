@@ -269,7 +269,7 @@ export function wrapFunction<A extends unknown[], R>(
   // results are large is probably large too, so its blob GET can go out with the record GET.
   let lastPlacement: Placement | undefined;
   // With a schema, values are checked on the way out of the cache and of the function (api/schema.ts).
-  const guard = o.schema && new SchemaGuard(ctx, o.schema, policy.label);
+  const guard = o.schema && new SchemaGuard(ctx, o.schema, { label: policy.label });
   const decoder = guard ? guard.decoder<Awaited<R>>(valueDecoder(ctx)) : valueDecoder<Awaited<R>>(ctx);
 
   const serve = async (
