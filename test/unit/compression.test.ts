@@ -147,6 +147,20 @@ describe("zstd compressor (the embedded module)", () => {
     }
   });
 
+  it("a malformed frame leaves nothing behind: the next frames decode exactly (one context is reused)", async () => {
+    const small = new TextEncoder().encode("small payload ".repeat(20));
+    const [bigFrame, smallFrame] = [await zstd.compress(text), await zstd.compress(small)];
+    const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, k) => x === b[k]);
+    for (let i = 0; i < 20; i++) {
+      // Cut off mid-block, or one bit flipped in a block: each fails part-way through decoding.
+      const broken = i % 2 === 0 ? bigFrame.subarray(0, bigFrame.length >> 1) : bigFrame.slice();
+      if (i % 2 === 1) broken[20 + i] = (broken[20 + i] as number) ^ 0x10;
+      await zstd.decompress(broken, text.length).catch(() => undefined);
+      expect(same(await zstd.decompress(smallFrame, small.length), small)).toBe(true);
+      expect(same(await zstd.decompress(bigFrame, text.length), text)).toBe(true);
+    }
+  });
+
   it("never returns more than the declared size from a corrupted frame", async () => {
     const compressed = await zstd.compress(text);
     for (let i = 0; i < 200; i++) {
