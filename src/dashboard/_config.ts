@@ -25,6 +25,11 @@ export interface ConfigView {
   readonly compression: string;
   /** Stored payloads up to this size live inside the record; larger ones go to the blob store. */
   readonly maxInlineBytes: number;
+  /**
+   * Client-side encryption: the id of the key new payloads are sealed with and the ids of every
+   * key they may be read with (never a key), or null when off.
+   */
+  readonly encryption: { readonly current: string; readonly keyIds: readonly string[] } | null;
   /** Encoded values over this size are not cached. */
   readonly maxValueBytes: number;
   /** Time limits of store and blob calls and of a whole lookup (null: none). */
@@ -65,6 +70,7 @@ export function configView(o: ResolvedOptions): ConfigView {
     compression: o.payload.compressor.name,
     maxInlineBytes: o.maxInlineBytes,
     maxValueBytes: o.payload.maxValueBytes,
+    encryption: o.encryption ? { current: o.encryption.current, keyIds: [...o.encryption.keyIds] } : null,
     timeouts: { storeMs: o.storeTimeoutMs, blobMs: o.blobTimeoutMs, totalMs: o.totalTimeoutMs ?? null },
     maxPendingWrites: o.maxPendingWrites,
     waitUntil: o.waitUntil !== undefined,

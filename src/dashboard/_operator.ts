@@ -81,6 +81,12 @@ function configRows(c: ConfigView): [string, string][] {
     ["maxInlineBytes (placement)", bytes(c.maxInlineBytes)],
     ["maxValueBytes", bytes(c.maxValueBytes)],
     [
+      "encryption",
+      c.encryption
+        ? `AES-256-GCM, new payloads with key ${c.encryption.current}; readable keys: ${c.encryption.keyIds.join(", ")}`
+        : "off",
+    ],
+    [
       "timeouts",
       `store ${duration(c.timeouts.storeMs)}, blob ${duration(c.timeouts.blobMs)}, total ${
         c.timeouts.totalMs === null ? "none" : duration(c.timeouts.totalMs)

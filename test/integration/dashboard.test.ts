@@ -346,13 +346,19 @@ describe("dashboard safety", () => {
     expect(await badAction.text()).not.toContain("<b>x</b>");
   });
 
-  it("shows no token, secret key or dashboard secret, and only the allow-listed configuration", async () => {
-    const { cache, prefix } = servicesCache("dash-secrets", { memory: true, limits: { reports: { maxEntries: 10 } } });
+  it("shows no token, secret key, encryption key or dashboard secret, and only the allow-listed configuration", async () => {
+    // Two AES-256 keys, as base64 of 32 bytes: the page names their ids, never them.
+    const keys = { "k-2024": btoa("A".repeat(32)), "k-2025": btoa("B".repeat(32)) };
+    const { cache, prefix } = servicesCache("dash-secrets", {
+      memory: true,
+      limits: { reports: { maxEntries: 10 } },
+      encryption: { keys, current: "k-2025" },
+    });
     const secret = "dashboard-hmac-secret-0123456789abcdef";
     const board = dashboard(cache, { authorize, secret });
     const html = await (await get(board)).text();
     const json = JSON.stringify(await model(board));
-    for (const hidden of [services.upstash.token, services.s3.secretAccessKey, secret]) {
+    for (const hidden of [services.upstash.token, services.s3.secretAccessKey, secret, ...Object.values(keys)]) {
       expect(html).not.toContain(hidden);
       expect(json).not.toContain(hidden);
     }
@@ -362,6 +368,7 @@ describe("dashboard safety", () => {
       "breaker",
       "codec",
       "compression",
+      "encryption",
       "globalStatsIntervalMs",
       "lease",
       "limits",
@@ -385,8 +392,13 @@ describe("dashboard safety", () => {
       maxInlineBytes: 32768,
       memory: { maxBytes: 33554432, ttlMs: 5000 },
       limits: { reports: { maxEntries: 10, maxBytes: 0 } },
+      encryption: { current: "k-2025", keyIds: ["k-2024", "k-2025"] },
     });
     expect(html).toContain(`<td>${prefix}</td>`);
+    expect(html).toContain("<td>AES-256-GCM, new payloads with key k-2025; readable keys: k-2024, k-2025</td>");
+    // Without encryption the row says so.
+    const plain = await model(dashboard(servicesCache("dash-plain").cache, { authorize }));
+    expect(plain.config?.encryption).toBeNull();
   });
 
   it("the page's CSP allows exactly its own inline script and style, nothing from elsewhere", async () => {

@@ -44,6 +44,8 @@ export interface EncryptionOptions {
 export interface PayloadEncryption {
   /** The id of the key new payloads are encrypted with. */
   readonly current: string;
+  /** The ids of every key payloads may be decrypted with (the current one included), never the keys. */
+  readonly keyIds: readonly string[];
   /** Encrypts `bytes` with the current key, bound to `context`. */
   seal(bytes: Uint8Array, context: SealContext): Promise<SealedPayload>;
   /**
@@ -154,10 +156,12 @@ function associatedData(context: SealContext & { readonly keyId: string }): Uint
 
 class AesGcm implements PayloadEncryption {
   readonly current: string;
+  readonly keyIds: readonly string[];
   readonly #keys: ReadonlyMap<string, Promise<CryptoKey>>;
 
   constructor(current: string, keys: ReadonlyMap<string, Promise<CryptoKey>>) {
     this.current = current;
+    this.keyIds = Object.freeze([...keys.keys()]);
     this.#keys = keys;
   }
 
