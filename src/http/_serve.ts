@@ -2,7 +2,8 @@
  * Answers from a stored response: its status and headers, the body as stored when the client
  * accepts its compression (`Content-Encoding: zstd` or `gzip`, no decompression) or decoded
  * otherwise, a strong `ETag` derived from the stored payload's checksum (unless the handler set
- * its own), `304 Not Modified` on a matching `If-None-Match`, `Age` (counting the age the
+ * its own; for an encrypted entry, the checksum of the payload decrypted, so that a rewrite of the
+ * same response keeps its validator although its ciphertext, under a new IV, is new), `304 Not Modified` on a matching `If-None-Match`, `Age` (counting the age the
  * response had when stored), the route's `Vary`, and the cache's
  * `Cache-Status` and `Server-Timing` entries.
  *
@@ -10,6 +11,7 @@
  */
 import type { StoredEntry } from "../core/flow/lookup.ts";
 import { inflatePayload, type PayloadConfig } from "../core/record/entry.ts";
+import { sha256Hex } from "../core/util/bytes.ts";
 import { addVary } from "./_answer.ts";
 import type { StoredHead } from "./_meta.ts";
 
@@ -45,7 +47,7 @@ export async function answerFromStore(answer: StoredAnswer): Promise<Response> {
   for (const [name, value] of head.headers) headers.append(name, value);
   const compression = stored.record.z;
   const passThrough = compression === "none" || accepts(request.headers.get("accept-encoding"), compression);
-  const etag = headers.get("etag") ?? `"${stored.record.h.slice(0, 32)}"`;
+  const etag = headers.get("etag") ?? `"${(await plainChecksum(stored)).slice(0, 32)}"`;
   const encodedEtag = compression === "none" ? etag : suffixed(etag, compression);
   headers.set("etag", passThrough ? encodedEtag : etag);
   addVary(headers, [...answer.vary, ...(compression === "none" ? [] : ["accept-encoding"])]);
@@ -68,6 +70,16 @@ export async function answerFromStore(answer: StoredAnswer): Promise<Response> {
   // workerd compresses a body itself when Content-Encoding is set, unless told it already is.
   const init = { status: head.status, headers, encodeBody: "manual" } as ResponseInit;
   return new Response(answer.headOnly ? null : body as Uint8Array<ArrayBuffer>, init);
+}
+
+/**
+ * The checksum of the payload as it would be stored without encryption: the record's own, or for
+ * a sealed payload (whose record checksums the ciphertext, which a new IV makes new on every
+ * write) the SHA-256 of the bytes decrypted. Clients receive those bytes, so it tells them nothing
+ * more; it is never stored.
+ */
+async function plainChecksum(stored: StoredEntry): Promise<string> {
+  return stored.record.y === undefined ? stored.record.h : await sha256Hex(stored.bytes);
 }
 
 /** Whether an `Accept-Encoding` value accepts `coding` (q > 0, by name or by `*`). */

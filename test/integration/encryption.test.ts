@@ -331,6 +331,48 @@ describe("with the response cache", () => {
   });
 });
 
+describe("HTTP validators of encrypted entries", () => {
+  const servers: LoopbackServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it("the ETag stays the same when the same response is stored again (new IV, new ciphertext) and matches an unencrypted cache's; If-None-Match gets a 304 (RFC 9110 §13.1.2)", async () => {
+    const { cache, prefix } = servicesCache("enc-etag", { ...encrypted(), ttl: "1h" });
+    const body = largeBody(64 * 1024);
+    const handler = () => new Response(body as Uint8Array<ArrayBuffer>, { headers: { "content-type": "text/csv" } });
+    const server = await listen(cacheHandler(cache, handler));
+    servers.push(server);
+    await rawRequest(server, "/etag.csv");
+    await cache.flush();
+    const first = await rawRequest(server, "/etag.csv");
+    const [before] = await storedEntries(prefix);
+    // Stored again: the same bytes sealed under a new IV.
+    await cache.clear();
+    await rawRequest(server, "/etag.csv");
+    await cache.flush();
+    const second = await rawRequest(server, "/etag.csv");
+    const [after] = await storedEntries(prefix);
+    expect(after!.record.h).not.toBe(before!.record.h);
+    expect(first.header("cache-status")).toMatch(/^Larder; hit;/);
+    expect(second.header("cache-status")).toMatch(/^Larder; hit;/);
+    expect(second.header("etag")).toBe(first.header("etag"));
+    expect(second.header("etag")).toMatch(/^"[0-9a-f]{32}"$/);
+
+    const revalidated = await rawRequest(server, "/etag.csv", { headers: { "if-none-match": first.header("etag")! } });
+    expect(revalidated.status).toBe(304);
+    expect(revalidated.body.length).toBe(0);
+
+    // The validator an unencrypted cache gives the same response: the payload's own checksum.
+    const plain = servicesCache("enc-etag-plain", { ttl: "1h" }).cache;
+    const plainServer = await listen(cacheHandler(plain, handler));
+    servers.push(plainServer);
+    await rawRequest(plainServer, "/etag.csv");
+    await plain.flush();
+    expect((await rawRequest(plainServer, "/etag.csv")).header("etag")).toBe(first.header("etag"));
+  });
+});
+
 describe("with the in-process tier and the operator's tools", () => {
   it("memory.shared: the tier holds the decrypted value, served frozen with no store request", async () => {
     const writer = servicesCache("enc", encrypted({ memory: { shared: true } }));
