@@ -11,13 +11,15 @@
  * The faults (an own redis-server, so that other suites are untouched): the subscriber's
  * connection killed (`CLIENT KILL TYPE pubsub`) while a delete is published, kept from
  * reconnecting (`maxclients`) so the TTL is the backstop, and the server restarted; on an own
- * cluster, the master of the bus channel's shard killed: the subscriber moves to its replica.
+ * cluster, the master of the bus channel's shard killed: the subscriber moves to its replica. And a
+ * cluster of servers before 7.0, faked on the app's clients (`SPUBLISH` and `SSUBSCRIBE` answered as
+ * unknown commands): the bus falls back to plain pub/sub, asking for the sharded commands once.
  */
 import { type ChildProcess, fork } from "node:child_process";
 import process from "node:process";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { type Cache, createCache } from "../../mod.ts";
 import type { MetadataStore } from "../../src/core/types.ts";
@@ -311,6 +313,80 @@ describe("the bus failing (an own redis-server)", () => {
       expect(await subscribers()).toBe(1);
       await client.quit(); // the app closes its client: nothing of the store's may keep the process alive
       await until(0);
+    },
+    30_000,
+  );
+
+  it(
+    "cluster of servers before 7.0 (SPUBLISH and SSUBSCRIBE unknown): the bus falls back to PUBLISH and SUBSCRIBE, and a change still reaches the tier",
+    async () => {
+      // The fault, injected on the app's own clients: what a Redis 6 cluster answers to sharded pub/sub.
+      const unknown = (name: string) => new Error(`ERR unknown command '${name}', with args beginning with: `);
+      const refused: string[] = [];
+      const pre7 = (): Cluster => {
+        const seeds = clusterUrls.map((u) => ({ host: new URL(u).hostname, port: Number(new URL(u).port) }));
+        const cluster = new Cluster(seeds, { scaleReads: "master" });
+        const call = cluster.call.bind(cluster) as (...args: unknown[]) => Promise<unknown>;
+        Object.assign(cluster, {
+          call: (...args: unknown[]) => {
+            if (String(args[0]).toUpperCase() !== "SPUBLISH") return call(...args);
+            refused.push("SPUBLISH");
+            return Promise.reject(unknown("spublish"));
+          },
+        });
+        const nodes = cluster.nodes.bind(cluster);
+        Object.assign(cluster, {
+          nodes: (role?: "all" | "master" | "slave") =>
+            nodes(role).map((node) => {
+              const duplicate = node.duplicate.bind(node);
+              return Object.assign(node, {
+                duplicate: (...args: Parameters<typeof duplicate>) =>
+                  Object.assign(duplicate(...args), {
+                    ssubscribe: () => {
+                      refused.push("SSUBSCRIBE");
+                      return Promise.reject(unknown("ssubscribe"));
+                    },
+                  }),
+              });
+            }),
+        });
+        return cluster;
+      };
+      const readerClient = pre7();
+      const writerClient = pre7();
+      try {
+        const prefix = uniquePrefix("bus-pre7");
+        const reader = createCache({
+          store: redisStore({ client: readerClient }),
+          prefix,
+          memory: { ttl: 60_000 },
+          globalStats: false,
+        });
+        const writer = createCache({ store: redisStore({ client: writerClient }), prefix, globalStats: false });
+        await writer.set("k", "old");
+        expect(await reader.get("k")).toBe("old"); // from the store: now in the tier
+        expect(await reader.get("k")).toBe("old");
+        expect(reader.stats().hits.memory).toBe(1);
+        await writer.set("k", "new");
+        // Heard through plain pub/sub: the tier drops the entry well before its 60 s TTL.
+        const until = Date.now() + 5_000;
+        let seen: unknown = "old";
+        while (Date.now() < until && (seen = await reader.get("k")) === "old") await sleep(5);
+        expect(seen).toBe("new");
+        expect(refused).toContain("SSUBSCRIBE");
+        expect(refused).toContain("SPUBLISH");
+        // Asked once each, then plain PUBLISH / SUBSCRIBE only.
+        const count = refused.length;
+        await writer.set("k", "newer");
+        for (let i = 0; i < 1000 && await reader.get("k") !== "newer"; i++) await sleep(5);
+        expect(await reader.get("k")).toBe("newer");
+        expect(refused.length).toBe(count);
+        expect(reader.stats().bus).toMatchObject({ mode: "push", failures: 0 });
+        expect(reader.stats().bus.received).toBeGreaterThanOrEqual(2);
+      } finally {
+        readerClient.disconnect();
+        writerClient.disconnect();
+      }
     },
     30_000,
   );
