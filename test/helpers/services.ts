@@ -10,6 +10,8 @@
  *
  * @module
  */
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import process from "node:process";
 import { AwsClient } from "aws4fetch";
 import { Cluster } from "ioredis";
@@ -322,4 +324,15 @@ export async function deleteObject(key: string): Promise<void> {
   const { client, base } = s3Client();
   const response = await client.fetch(`${base}/${objectPath(key)}`, { method: "DELETE", headers: UNCOUNTED });
   if (!response.ok && response.status !== 404) throw new Error(`S3 delete ${key}: ${response.status}`);
+}
+
+/** A loopback port nothing listens on (bound, then closed): a backend that is not there. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

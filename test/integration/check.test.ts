@@ -6,8 +6,6 @@
  * bucket, a closed port — yields its own message and fix, and no message carries a secret, a
  * signature or the string to sign the proxy echoes.
  */
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import type { CacheOptions, CheckReport, CheckStep } from "../../mod.ts";
@@ -16,22 +14,11 @@ import { redisStore } from "../../src/stores/redis.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 import { cliEnv, spawnCli } from "../helpers/cli.ts";
-import { redisCommand, requireServices, uniquePrefix } from "../helpers/services.ts";
+import { closedPort, redisCommand, requireServices, uniquePrefix } from "../helpers/services.ts";
 
 const services = requireServices();
 const WRONG_TOKEN = "not-the-token-4242";
 const WRONG_SECRET = "not-the-secret-4242";
-
-/** A port nothing listens on (bound, then closed). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function cacheWith(overrides: { s3?: Partial<S3BlobStoreOptions>; options?: CacheOptions } = {}) {
   return createCache({

@@ -4,8 +4,6 @@
  * codes, output, and the effects in Redis and in the bucket are checked. The terminal display
  * is exercised in-process (a child's stderr is never a terminal).
  */
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createCache } from "../../mod.ts";
 import { s3BlobStore } from "../../src/blobs/s3.ts";
@@ -19,7 +17,14 @@ import {
 } from "../../src/core/record/key_layout.ts";
 import { bridgeOnly, describeBridgeOnly, testStore } from "../helpers/stores.ts";
 import { cliEnv, runInProcess, spawnCli } from "../helpers/cli.ts";
-import { listObjects, putObject, rawRedisKeys, requireServices, uniquePrefix } from "../helpers/services.ts";
+import {
+  closedPort,
+  listObjects,
+  putObject,
+  rawRedisKeys,
+  requireServices,
+  uniquePrefix,
+} from "../helpers/services.ts";
 import { recordingLogger } from "../helpers/chaos.ts";
 
 const services = requireServices();
@@ -244,15 +249,6 @@ describe("larder bin (Node) on the real services", () => {
         { args: ["cleanup", "--grace", "1ms"], action: "check records in" },
         { args: ["clear", "--yes"], action: "clear the prefix in" },
       ];
-      /** A port nothing listens on (bound, then closed). */
-      const closedPort = (): Promise<number> =>
-        new Promise((resolve) => {
-          const server = createServer();
-          server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as AddressInfo;
-            server.close(() => resolve(port));
-          });
-        });
       /** A prefix with one orphan, so that cleanup has a record to look up in the store. */
       const withOrphan = async (): Promise<Record<string, string>> => {
         const { prefix, env } = setup();

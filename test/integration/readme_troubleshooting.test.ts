@@ -10,7 +10,6 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,7 +23,7 @@ import { memoryStore } from "../../src/stores/memory.ts";
 import { redisStore } from "../../src/stores/redis.ts";
 import { upstashStore } from "../../src/stores/upstash.ts";
 import { ChaosBlobs } from "../helpers/chaos.ts";
-import { redisCommand, requireServices, uniquePrefix } from "../helpers/services.ts";
+import { closedPort, redisCommand, requireServices, uniquePrefix } from "../helpers/services.ts";
 
 const services = requireServices();
 
@@ -59,16 +58,6 @@ function pattern(line: string): RegExp {
     .replaceAll("…", ".*")
     .replaceAll("<namespace>/<fn>", "[^ :/]+/[^ :/]+");
   return new RegExp(`^${escaped}`);
-}
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const big = (n: number) => ({ n, rows: Array.from({ length: 5_000 }, () => crypto.randomUUID()) });
