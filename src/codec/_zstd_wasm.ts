@@ -16,7 +16,8 @@
  * the output where zstd wrote it instead of copying it out (~2 ms of a 10 MB decompression).
  *
  * The build exports the one-shot API only (`ZSTD_compress`, `ZSTD_decompress`, their dictionary
- * variants (the decompression one, with no dictionary, runs on one context kept for the instance), `ZSTD_getFrameContentSize`, context create/free, `malloc`/`free`): no
+ * variants, `ZSTD_getFrameContentSize`, context create/free, `malloc`/`free`; decompression runs
+ * through the dictionary variant, with no dictionary, on one context kept for the instance): no
  * `ZSTD_decompressStream` nor any other streaming entry point (checked on 0.0.27's exports, `f` to
  * `v`). A frame is therefore decompressed once it has fully arrived; overlapping decompression
  * with the download would need another build, or payloads cut into several frames.
